@@ -1,0 +1,178 @@
+// Package web serves the public site: the home page, each request's
+// tracking page and its photos. Nothing here may show who reported what.
+package web
+
+import (
+	"bytes"
+	"errors"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"townline/core"
+	"townline/templates"
+)
+
+// Handler serves the public pages.
+type Handler struct {
+	core  *core.Core
+	log   *slog.Logger
+	pages map[string]*template.Template
+}
+
+var statusWords = map[core.Status]string{
+	core.StatusNew:          "Received",
+	core.StatusAcknowledged: "Acknowledged",
+	core.StatusInProgress:   "In progress",
+	core.StatusClosed:       "Closed",
+}
+
+var reasonWords = map[core.CloseReason]string{
+	core.ReasonResolved:  "resolved",
+	core.ReasonDuplicate: "same issue as another report",
+	core.ReasonReferred:  "referred to another agency",
+	core.ReasonNoAction:  "no action needed",
+}
+
+func New(c *core.Core, logger *slog.Logger) *Handler {
+	funcs := template.FuncMap{
+		"statusWords": func(s core.Status) string { return statusWords[s] },
+		"reasonWords": func(r core.CloseReason) string { return reasonWords[r] },
+		"deref":       func(f *float64) float64 { return *f },
+	}
+	h := &Handler{core: c, log: logger, pages: map[string]*template.Template{}}
+	for _, name := range []string{"home", "request", "error"} {
+		h.pages[name] = templates.Page(name, funcs)
+	}
+	return h
+}
+
+// Register mounts the public pages on mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", h.home)
+	mux.HandleFunc("GET /requests/{id}", h.request)
+	mux.HandleFunc("GET /media/{id}", h.media)
+}
+
+type page struct {
+	Lang, City, Contact string
+	Title, Message      string
+	Services            []core.Service
+	Requests            []core.Request
+	Request             core.Request
+	History             []core.Event
+}
+
+func (h *Handler) newPage() page {
+	city := h.core.City()
+	return page{Lang: "en", City: city.Name, Contact: city.Contact}
+}
+
+func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
+	p := h.newPage()
+	p.Services = h.core.City().Services
+	since := time.Now().AddDate(0, 0, -90)
+	reqs, err := h.core.Requests(r.Context(), core.Filter{Start: &since, Limit: 50})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p.Requests = reqs
+	h.render(w, r, http.StatusOK, "home", p)
+}
+
+func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		h.notFound(w, r)
+		return
+	}
+	req, err := h.core.Request(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	hist, err := h.core.History(r.Context(), id, true)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := h.newPage()
+	p.Request, p.History = req, hist
+	h.render(w, r, http.StatusOK, "request", p)
+}
+
+// media serves a public photo with its metadata (GPS, camera, time)
+// stripped, whatever the reporter's phone put in it.
+func (h *Handler) media(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		h.notFound(w, r)
+		return
+	}
+	a, err := h.core.PublicPhoto(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	f, err := h.core.Blobs().Open(a.SHA256)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, h.core.Blobs().Max()+1))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	clean, err := core.StripMetadata(raw)
+	if err != nil {
+		h.log.Warn("public photo cannot be stripped; not served", "attachment", id, "err", err)
+		h.notFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", a.ContentType)
+	w.Header().Set("Cache-Control", "public, max-age=86400, immutable")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(clean))
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	p := h.newPage()
+	p.Title, p.Message = "Not found", "There is no such page or request."
+	h.render(w, r, http.StatusNotFound, "error", p)
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	p := h.newPage()
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		h.notFound(w, r)
+		return
+	case errors.Is(err, core.ErrUnavailable):
+		h.log.Warn("page unavailable", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "5")
+		p.Title, p.Message = "Temporarily unavailable", "Please try again in a moment."
+		h.render(w, r, http.StatusServiceUnavailable, "error", p)
+	default:
+		h.log.Error("page failed", "path", r.URL.Path, "err", err)
+		p.Title, p.Message = "Something went wrong", "Please try again later."
+		h.render(w, r, http.StatusInternalServerError, "error", p)
+	}
+}
+
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	var b bytes.Buffer
+	if err := h.pages[name].ExecuteTemplate(&b, "base", p); err != nil {
+		h.log.Error("render page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	b.WriteTo(w)
+}

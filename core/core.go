@@ -1,0 +1,163 @@
+// Package core is townline's domain: service requests and the people who
+// report them, the city's catalog and routing, status changes and the
+// messages that tell residents about them. It knows no channel and no HTTP:
+// channel adapters translate into and out of the types here.
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+)
+
+// Channel is how a resident reached the city, and how they hear back.
+type Channel string
+
+const (
+	ChannelSMS     Channel = "sms"
+	ChannelVoice   Channel = "voice"
+	ChannelEmail   Channel = "email"
+	ChannelWeb     Channel = "web"
+	ChannelOpen311 Channel = "open311"
+)
+
+// ErrNotFound is returned when the thing asked for does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrUnavailable wraps failures to reach the database, so that adapters can
+// answer "try again later" rather than blame the caller.
+var ErrUnavailable = errors.New("the database is unavailable")
+
+// Options configures a Core.
+type Options struct {
+	City      *City
+	PublicURL string // where residents follow their requests, e.g. https://311.example.gov
+	DataDir   string // blobs live under DataDir/blobs
+	MaxUpload int64  // the largest photo or file accepted, in bytes
+
+	// Senders deliver outbound messages, one per channel. A message for a
+	// channel without a sender is recorded as not sent.
+	Senders map[Channel]Sender
+
+	// RetryBase is the first delay before an outbound message is retried;
+	// it doubles with every attempt, up to an hour. MaxAttempts bounds them.
+	RetryBase   time.Duration
+	MaxAttempts int
+	Workers     int // concurrent outbound deliveries; 0 means insert-only (CLI commands)
+
+	Logger *slog.Logger
+}
+
+// Core is the domain service shared by every channel.
+type Core struct {
+	pool    *pgxpool.Pool
+	city    *City
+	opts    Options
+	blobs   *Blobs
+	river   *river.Client[pgx.Tx]
+	log     *slog.Logger
+	metrics *Metrics
+	public  *url.URL
+}
+
+// New checks the options, syncs the city's catalog into the database and
+// prepares the job queue. Call Start to begin delivering messages.
+func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Core, error) {
+	if opts.City == nil {
+		return nil, errors.New("core: no city")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxUpload <= 0 {
+		opts.MaxUpload = 10 << 20
+	}
+	if opts.RetryBase <= 0 {
+		opts.RetryBase = 30 * time.Second
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 12
+	}
+	pub, err := url.Parse(opts.PublicURL)
+	if err != nil || pub.Scheme == "" || pub.Host == "" {
+		return nil, fmt.Errorf("core: public URL %q is not an absolute URL", opts.PublicURL)
+	}
+	blobs, err := NewBlobs(opts.DataDir, opts.MaxUpload)
+	if err != nil {
+		return nil, err
+	}
+	c := &Core{
+		pool:    pool,
+		city:    opts.City,
+		opts:    opts,
+		blobs:   blobs,
+		log:     opts.Logger,
+		metrics: newMetrics(),
+		public:  pub,
+	}
+
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &deliverWorker{core: c})
+	cfg := &river.Config{
+		Workers:           workers,
+		Logger:            opts.Logger.With("component", "jobs"),
+		MaxAttempts:       opts.MaxAttempts,
+		FetchCooldown:     20 * time.Millisecond,
+		FetchPollInterval: time.Second,
+	}
+	if opts.Workers > 0 {
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
+	}
+	c.river, err = river.NewClient(riverpgxv5.New(pool), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("core: job queue: %w", err)
+	}
+	if err := c.syncCatalog(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Start begins delivering outbound messages; it returns at once.
+func (c *Core) Start(ctx context.Context) error {
+	if c.opts.Workers == 0 {
+		return nil
+	}
+	return c.river.Start(ctx)
+}
+
+// Stop lets deliveries in flight finish, up to ctx's deadline.
+func (c *Core) Stop(ctx context.Context) error {
+	if c.opts.Workers == 0 {
+		return nil
+	}
+	return c.river.Stop(ctx)
+}
+
+func (c *Core) City() *City         { return c.city }
+func (c *Core) Blobs() *Blobs       { return c.blobs }
+func (c *Core) Metrics() *Metrics   { return c.metrics }
+func (c *Core) Pool() *pgxpool.Pool { return c.pool }
+
+// TrackingURL is the public page of a request.
+func (c *Core) TrackingURL(id int64) string {
+	return c.public.JoinPath("requests", fmt.Sprint(id)).String()
+}
+
+// PublicURL joins path elements onto the public base URL.
+func (c *Core) PublicURL(elem ...string) string {
+	return c.public.JoinPath(elem...).String()
+}
+
+// tx runs f in a transaction, marking connection failures as ErrUnavailable.
+func (c *Core) tx(ctx context.Context, f func(pgx.Tx) error) error {
+	return dbErr(pgx.BeginFunc(ctx, c.pool, f))
+}

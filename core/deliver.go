@@ -1,0 +1,149 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+)
+
+// deliverArgs is the job that sends one outbound message.
+type deliverArgs struct {
+	MessageID int64 `json:"message_id"`
+}
+
+func (deliverArgs) Kind() string { return "deliver" }
+
+// deliverWorker sends a message at most once. River runs a job at least
+// once, so the message row, not the job, is the record of truth: the worker
+// claims it (queued -> sending) in its own committed transaction before
+// calling the provider, and a claim found still "sending" means an earlier
+// attempt died mid-call; that message is marked unknown, never resent.
+type deliverWorker struct {
+	river.WorkerDefaults[deliverArgs]
+	core *Core
+}
+
+func (w *deliverWorker) NextRetry(job *river.Job[deliverArgs]) time.Time {
+	d := w.core.opts.RetryBase << min(job.Attempt-1, 20)
+	d = min(d, time.Hour)
+	d += rand.N(d/4 + 1) // jitter spreads retries after a provider outage
+	return time.Now().Add(d)
+}
+
+func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration { return 2 * time.Minute }
+
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
+	c := w.core
+	id := job.Args.MessageID
+	var out Outbound
+	var state string
+	var contactID int64
+	err := c.tx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `
+			SELECT m.state, m.channel, COALESCE(m.request_id, 0), COALESCE(m.contact_id, 0), m.subject, m.body, m.language
+			FROM messages m WHERE m.id = $1 AND m.direction = 'out' FOR UPDATE`, id).
+			Scan(&state, &out.Channel, &out.RequestID, &contactID, &out.Subject, &out.Body, &out.Language)
+		if err != nil {
+			return err
+		}
+		if state != "queued" {
+			return nil
+		}
+		ct, err := scanContact(tx.QueryRow(ctx, `SELECT `+contactColumns+` FROM contacts WHERE id = $1`, contactID))
+		if err != nil {
+			return err
+		}
+		switch {
+		case out.Channel == ChannelSMS && ct.OptedOut:
+			state = "opted_out"
+			_, err = tx.Exec(ctx, `UPDATE messages SET state = 'not_sent', error = 'the number opted out (STOP)' WHERE id = $1`, id)
+			return err
+		case out.Channel == ChannelSMS:
+			out.To = ct.Phone
+		case out.Channel == ChannelEmail:
+			out.To = ct.Email
+		default:
+			out.To = ct.Phone
+		}
+		_, err = tx.Exec(ctx, `UPDATE messages SET state = 'sending', attempts = attempts + 1 WHERE id = $1`, id)
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		c.metrics.jobs.WithLabelValues("deliver", "missing").Inc()
+		return river.JobCancel(fmt.Errorf("message %d does not exist", id))
+	}
+	if err != nil {
+		return err // the claim did not commit: safe to retry
+	}
+	switch state {
+	case "queued":
+	case "sending":
+		_, err := c.pool.Exec(ctx, `UPDATE messages SET state = 'unknown',
+			error = 'an earlier attempt stopped during the send; not resent' WHERE id = $1 AND state = 'sending'`, id)
+		c.log.Warn("message outcome unknown after an interrupted send; not resending", "message", id)
+		c.metrics.jobs.WithLabelValues("deliver", "unknown").Inc()
+		return dbErr(err)
+	default:
+		c.metrics.jobs.WithLabelValues("deliver", "skipped").Inc()
+		return nil // sent, failed, opted out...: nothing more to do
+	}
+	out.MessageID = id
+
+	sender := c.opts.Senders[out.Channel]
+	if sender == nil {
+		return c.finish(ctx, id, "not_sent", "", fmt.Sprintf("the %s channel is not configured", out.Channel), "skipped")
+	}
+	providerID, sendErr := sender.Send(ctx, out)
+	switch {
+	case sendErr == nil:
+		c.log.Info("message sent", "message", id, "request", out.RequestID, "channel", out.Channel, "provider_id", providerID)
+		return c.finish(ctx, id, "sent", providerID, "", "sent")
+	case errors.Is(sendErr, ErrOutcomeUnknown):
+		c.log.Warn("message outcome unknown; not resending", "message", id, "err", sendErr)
+		return c.finish(ctx, id, "unknown", "", sendErr.Error(), "unknown")
+	case isPermanent(sendErr) || job.Attempt >= job.MaxAttempts:
+		c.log.Error("message failed", "message", id, "attempt", job.Attempt, "err", sendErr)
+		if err := c.finish(ctx, id, "failed", "", sendErr.Error(), "failed"); err != nil {
+			return err
+		}
+		return river.JobCancel(sendErr)
+	default:
+		c.log.Warn("message send failed; will retry", "message", id, "attempt", job.Attempt, "err", sendErr)
+		if err := c.finish(ctx, id, "queued", "", sendErr.Error(), "retry"); err != nil {
+			return err
+		}
+		return sendErr
+	}
+}
+
+// finish records a send's outcome. If this write fails the row stays
+// "sending", and the next attempt marks it unknown rather than resend.
+func (c *Core) finish(ctx context.Context, id int64, state, providerID, errText, outcome string) error {
+	_, err := c.pool.Exec(context.WithoutCancel(ctx), `
+		UPDATE messages SET state = $2, provider_id = COALESCE(NULLIF($3, ''), provider_id), error = $4,
+			sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
+		WHERE id = $1`, id, state, providerID, errText)
+	c.metrics.jobs.WithLabelValues("deliver", outcome).Inc()
+	return dbErr(err)
+}
+
+// Message returns one message by id. Staff only.
+func (c *Core) Message(ctx context.Context, id int64) (Message, error) {
+	rows, err := c.pool.Query(ctx, `
+		SELECT id, request_id, contact_id, user_id, direction, channel, COALESCE(provider_id, ''),
+			subject, body, language, state, error, attempts, created_at, sent_at
+		FROM messages WHERE id = $1`, id)
+	if err != nil {
+		return Message{}, dbErr(err)
+	}
+	m, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Message])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return m, ErrNotFound
+	}
+	return m, dbErr(err)
+}

@@ -1,0 +1,455 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"townline/core"
+	"townline/internal/testenv"
+)
+
+// fakeSender records what it sends and fails the first failures calls.
+type fakeSender struct {
+	mu       sync.Mutex
+	failures int
+	err      error // returned while failing; a plain error by default
+	sent     []core.Outbound
+	calls    int
+}
+
+func (f *fakeSender) Send(ctx context.Context, m core.Outbound) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.failures > 0 {
+		f.failures--
+		if f.err != nil {
+			return "", f.err
+		}
+		return "", errors.New("provider answered 500")
+	}
+	f.sent = append(f.sent, m)
+	return "prov-" + m.To, nil
+}
+
+func (f *fakeSender) snapshot() ([]core.Outbound, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]core.Outbound(nil), f.sent...), f.calls
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// downtown is a point in Historic Downtown Oroville.
+var downtownLat, downtownLng = 39.5138, -121.5564
+
+func newPothole(email string) core.NewRequest {
+	return core.NewRequest{
+		Channel:     core.ChannelOpen311,
+		ServiceCode: "pothole",
+		Description: "Deep pothole in the right lane",
+		Lat:         ptr(downtownLat), Lng: ptr(downtownLng),
+		Address:  "Montgomery St & Myers St",
+		Reporter: core.Reporter{Name: "Ana Reyes", Email: email},
+		Actor:    "test",
+	}
+}
+
+// waitMessage polls until message id reaches a final state.
+func waitMessage(t *testing.T, c *core.Core, id int64, states ...string) core.Message {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		m, err := c.Message(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range states {
+			if m.State == s {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("message %d is %s (%s), want one of %v", id, m.State, m.Error, states)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func outbound(t *testing.T, c *core.Core, requestID int64) []core.Message {
+	t.Helper()
+	ms, err := c.Messages(context.Background(), requestID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []core.Message
+	for _, m := range ms {
+		if m.Direction == "out" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func TestCreateRequestRoutesAndAcknowledges(t *testing.T) {
+	t.Parallel()
+	email := &fakeSender{}
+	c := testenv.Core(t, func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: email} })
+	ctx := context.Background()
+
+	r, err := c.CreateRequest(ctx, newPothole("Ana.Reyes@Example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ID < 1000 || r.Status != core.StatusNew || r.Department != "public-works" || r.Reports != 1 {
+		t.Fatalf("request = %+v", r)
+	}
+	if r.ExpectedAt == nil || r.ExpectedAt.Before(time.Now()) {
+		t.Errorf("expected_at = %v, want the SLA in the future", r.ExpectedAt)
+	}
+	ct, err := c.Contact(ctx, *r.ContactID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct.Email != "ana.reyes@example.com" || ct.Name != "Ana Reyes" {
+		t.Errorf("contact = %+v, want the address lower-cased", ct)
+	}
+	out := outbound(t, c, r.ID)
+	if len(out) != 1 || out[0].Channel != core.ChannelEmail {
+		t.Fatalf("outbound = %+v, want one acknowledgment email", out)
+	}
+	m := waitMessage(t, c, out[0].ID, "sent")
+	if !strings.Contains(m.Subject, "[#") || !strings.Contains(m.Body, "http://311.test/requests/") {
+		t.Errorf("acknowledgment = %q / %q", m.Subject, m.Body)
+	}
+	sent, _ := email.snapshot()
+	if len(sent) != 1 || sent[0].To != "ana.reyes@example.com" || sent[0].RequestID != r.ID {
+		t.Errorf("sent = %+v", sent)
+	}
+
+	// A second report from the same person reuses the contact.
+	r2, err := c.CreateRequest(ctx, newPothole("ana.reyes@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *r2.ContactID != *r.ContactID {
+		t.Errorf("contact %d, want the same contact %d", *r2.ContactID, *r.ContactID)
+	}
+}
+
+func TestCreateRequestValidation(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t)
+	ctx := context.Background()
+	cases := []struct {
+		name  string
+		mod   func(*core.NewRequest)
+		field string
+	}{
+		{"no service", func(r *core.NewRequest) { r.ServiceCode = "" }, "service_code"},
+		{"unknown service", func(r *core.NewRequest) { r.ServiceCode = "unicorns" }, "service_code"},
+		{"outside the city", func(r *core.NewRequest) { r.Lat, r.Lng = ptr(40.7128), ptr(-74.0060) }, "lat"},
+		{"lat without long", func(r *core.NewRequest) { r.Lng = nil }, "lat"},
+		{"long description", func(r *core.NewRequest) { r.Description = strings.Repeat("x", 4001) }, "description"},
+		{"bad email", func(r *core.NewRequest) { r.Reporter.Email = "not an address" }, "email"},
+		{"bad phone", func(r *core.NewRequest) { r.Reporter.Phone = "12" }, "phone"},
+		{"bad utf-8", func(r *core.NewRequest) { r.Description = "\xff\xfe" }, "description"},
+		{"not a photo", func(r *core.NewRequest) {
+			r.Photos = []core.Upload{{Blob: core.Blob{SHA256: strings.Repeat("a", 64), ContentType: "application/pdf"}}}
+		}, "media"},
+	}
+	for _, tc := range cases {
+		req := newPothole("v@example.com")
+		tc.mod(&req)
+		_, err := c.CreateRequest(ctx, req)
+		var ve *core.ValidationError
+		if !errors.As(err, &ve) || ve.Field != tc.field {
+			t.Errorf("%s: err = %v, want a validation error on %s", tc.name, err, tc.field)
+		}
+	}
+	var n int
+	if err := c.Pool().QueryRow(ctx, "SELECT (SELECT count(*) FROM requests) + (SELECT count(*) FROM contacts) + (SELECT count(*) FROM messages)").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d rows written by rejected requests, want none", n)
+	}
+}
+
+func TestUnroutableGoesToTriage(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t)
+	ctx := context.Background()
+	r, err := c.CreateRequest(ctx, newPothole(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A department missing from routing is simulated by clearing it, as an
+	// intake that could not classify a report would leave it.
+	if _, err := c.Pool().Exec(ctx, "UPDATE requests SET department_code = NULL WHERE id = $1", r.ID); err != nil {
+		t.Fatal(err)
+	}
+	q, err := c.TriageQueue(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q) != 1 || q[0].ID != r.ID {
+		t.Fatalf("triage queue = %v, want request %d", q, r.ID)
+	}
+}
+
+func TestDeliveryRetriesAndSendsOnce(t *testing.T) {
+	t.Parallel()
+	email := &fakeSender{failures: 2}
+	c := testenv.Core(t, func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: email} })
+	r, err := c.CreateRequest(context.Background(), newPothole("retry@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := outbound(t, c, r.ID)
+	m := waitMessage(t, c, out[0].ID, "sent", "failed")
+	if m.State != "sent" || m.Attempts != 3 {
+		t.Fatalf("message = %s after %d attempts, want sent after 3", m.State, m.Attempts)
+	}
+	// Let River settle, then make sure nothing was sent again.
+	time.Sleep(300 * time.Millisecond)
+	sent, calls := email.snapshot()
+	if len(sent) != 1 || calls != 3 {
+		t.Errorf("sent %d messages in %d calls, want 1 in 3", len(sent), calls)
+	}
+}
+
+func TestDeliveryOutcomeUnknownIsNotResent(t *testing.T) {
+	t.Parallel()
+	email := &fakeSender{failures: 1, err: core.ErrOutcomeUnknown}
+	c := testenv.Core(t, func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: email} })
+	r, err := c.CreateRequest(context.Background(), newPothole("timeout@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := waitMessage(t, c, outbound(t, c, r.ID)[0].ID, "unknown", "sent")
+	time.Sleep(300 * time.Millisecond)
+	if _, calls := email.snapshot(); m.State != "unknown" || calls != 1 {
+		t.Errorf("state %s after %d calls, want unknown after 1", m.State, calls)
+	}
+}
+
+func TestDeliveryPermanentFailure(t *testing.T) {
+	t.Parallel()
+	email := &fakeSender{failures: 5, err: core.Permanent(errors.New("mailbox does not exist"))}
+	c := testenv.Core(t, func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: email} })
+	r, err := c.CreateRequest(context.Background(), newPothole("gone@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := waitMessage(t, c, outbound(t, c, r.ID)[0].ID, "failed", "sent")
+	time.Sleep(200 * time.Millisecond)
+	if _, calls := email.snapshot(); m.State != "failed" || calls != 1 || !strings.Contains(m.Error, "mailbox") {
+		t.Errorf("state %s (%s) after %d calls, want failed after 1", m.State, m.Error, calls)
+	}
+}
+
+// A worker that died between claiming a message and recording the result
+// leaves it "sending": the retry must not send it again.
+func TestInterruptedSendIsNotRepeated(t *testing.T) {
+	t.Parallel()
+	email := &fakeSender{}
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: email}
+		o.Workers = 0 // nothing delivers until the crash is staged
+	})
+	ctx := context.Background()
+	r, err := c.CreateRequest(ctx, newPothole("crash@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := outbound(t, c, r.ID)[0].ID
+	if _, err := c.Pool().Exec(ctx, "UPDATE messages SET state = 'sending', attempts = 1 WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	c2 := testenv.CoreOn(t, c.Pool(), func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: email} })
+	m := waitMessage(t, c2, id, "unknown", "sent")
+	if _, calls := email.snapshot(); m.State != "unknown" || calls != 0 {
+		t.Errorf("state %s after %d calls, want unknown and never sent", m.State, calls)
+	}
+}
+
+func TestStatusChangesReachEveryReporterOfTheIssue(t *testing.T) {
+	t.Parallel()
+	email := &fakeSender{}
+	c := testenv.Core(t, func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: email} })
+	ctx := context.Background()
+	parent, err := c.CreateRequest(ctx, newPothole("first@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := c.CreateRequest(ctx, newPothole("second@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff := core.Actor{Name: "dispatcher@oroville.test"}
+	if err := c.MarkDuplicate(ctx, child.ID, parent.ID, staff); err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Request(ctx, parent.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Reports != 2 {
+		t.Errorf("parent reports = %d, want 2", p.Reports)
+	}
+	ch, _ := c.Request(ctx, child.ID)
+	if ch.Status != core.StatusClosed || ch.CloseReason != core.ReasonDuplicate || ch.DuplicateOf == nil || *ch.DuplicateOf != parent.ID {
+		t.Errorf("child = %s/%s dup of %v", ch.Status, ch.CloseReason, ch.DuplicateOf)
+	}
+
+	if err := c.ChangeStatus(ctx, parent.ID, core.StatusChange{To: core.StatusInProgress, Note: "Crew scheduled for Tuesday.", Public: true, By: staff}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{parent.ID, child.ID} {
+		out := outbound(t, c, id)
+		last := out[len(out)-1]
+		if !strings.Contains(last.Body, "in progress") || !strings.Contains(last.Body, "Crew scheduled") {
+			t.Errorf("request %d last update = %q", id, last.Body)
+		}
+	}
+	p, _ = c.Request(ctx, parent.ID)
+	if p.StatusNotes != "Crew scheduled for Tuesday." {
+		t.Errorf("status notes = %q", p.StatusNotes)
+	}
+
+	if err := c.ChangeStatus(ctx, parent.ID, core.StatusChange{To: core.StatusClosed, By: staff}); !errors.Is(err, core.ErrTransition) {
+		t.Errorf("closing without a reason: err = %v, want ErrTransition", err)
+	}
+	if err := c.ChangeStatus(ctx, parent.ID, core.StatusChange{To: core.StatusNew, By: staff}); !errors.Is(err, core.ErrTransition) {
+		t.Errorf("back to new: err = %v, want ErrTransition", err)
+	}
+	if err := c.ChangeStatus(ctx, 999999, core.StatusChange{To: core.StatusInProgress, By: staff}); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("unknown request: err = %v, want ErrNotFound", err)
+	}
+	if err := c.ChangeStatus(ctx, parent.ID, core.StatusChange{To: core.StatusClosed, Reason: core.ReasonResolved, Note: "Filled.", Public: true, By: staff}); err != nil {
+		t.Fatal(err)
+	}
+	hist, err := c.History(ctx, parent.ID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range hist {
+		if e.Actor != "" || e.UserID != nil {
+			t.Errorf("public history names %q", e.Actor)
+		}
+	}
+	if got := hist[len(hist)-1]; got.To != core.StatusClosed || got.CloseReason != core.ReasonResolved {
+		t.Errorf("last event = %+v", got)
+	}
+}
+
+func TestReplyGoesOverTheReportersChannel(t *testing.T) {
+	t.Parallel()
+	sms, email := &fakeSender{}, &fakeSender{}
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: email, core.ChannelSMS: sms}
+	})
+	ctx := context.Background()
+	in := newPothole("")
+	in.Channel = core.ChannelSMS
+	in.Reporter = core.Reporter{Phone: "(530) 555-0142"}
+	r, err := c.CreateRequest(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.Reply(ctx, r.ID, "Is it on the north or south side?", core.Actor{Name: "staff@oroville.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitMessage(t, c, id, "sent")
+	sent, _ := sms.snapshot()
+	if len(sent) != 2 || sent[1].To != "+15305550142" || !strings.Contains(sent[1].Body, "north or south") {
+		t.Errorf("sms sent = %+v", sent)
+	}
+	if e, _ := email.snapshot(); len(e) != 0 {
+		t.Errorf("email sent %d, want none", len(e))
+	}
+}
+
+func TestOptedOutNumberGetsNothing(t *testing.T) {
+	t.Parallel()
+	sms := &fakeSender{}
+	c := testenv.Core(t, func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: sms} })
+	ctx := context.Background()
+	in := newPothole("")
+	in.Channel = core.ChannelSMS
+	in.Reporter = core.Reporter{Phone: "+15305550199"}
+	r, err := c.CreateRequest(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitMessage(t, c, outbound(t, c, r.ID)[0].ID, "sent")
+	if _, err := c.Pool().Exec(ctx, "UPDATE contacts SET opted_out_at = now() WHERE phone = '+15305550199'"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ChangeStatus(ctx, r.ID, core.StatusChange{To: core.StatusInProgress}); err != nil {
+		t.Fatal(err)
+	}
+	out := outbound(t, c, r.ID)
+	if last := out[len(out)-1]; last.State != "not_sent" {
+		t.Errorf("update to an opted-out number is %s, want not_sent", last.State)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if sent, _ := sms.snapshot(); len(sent) != 1 {
+		t.Errorf("sent %d texts, want only the acknowledgment", len(sent))
+	}
+}
+
+func TestWebReporterWithoutEmailGetsNothing(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t)
+	in := newPothole("")
+	in.Reporter = core.Reporter{Name: "Sam", Phone: "+15305550111"}
+	r, err := c.CreateRequest(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := outbound(t, c, r.ID); len(out) != 0 {
+		t.Errorf("outbound = %+v, want none", out)
+	}
+}
+
+func TestAPIKeysAndUsers(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t)
+	ctx := context.Background()
+	key, err := c.AddAPIKey(ctx, "SeeClickFix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name, err := c.CheckAPIKey(ctx, key); err != nil || name != "SeeClickFix" {
+		t.Errorf("CheckAPIKey = %q, %v", name, err)
+	}
+	if _, err := c.CheckAPIKey(ctx, key+"x"); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("wrong key: err = %v", err)
+	}
+	if _, err := c.AddUser(ctx, "Lee@Oroville.test", "dispatcher", "", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AddUser(ctx, "lee@oroville.test", "staff", "", "another password"); err == nil {
+		t.Error("a second account with the same email was created")
+	}
+	if _, err := c.AddUser(ctx, "x@oroville.test", "mayor", "", "correct horse battery"); err == nil {
+		t.Error("unknown role accepted")
+	}
+	if _, err := c.AddUser(ctx, "y@oroville.test", "staff", "nope", "correct horse battery"); err == nil {
+		t.Error("unknown department accepted")
+	}
+	u, err := c.Authenticate(ctx, "lee@oroville.test", "correct horse battery")
+	if err != nil || u.Role != "dispatcher" {
+		t.Errorf("Authenticate = %+v, %v", u, err)
+	}
+	if _, err := c.Authenticate(ctx, "lee@oroville.test", "wrong"); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("wrong password: err = %v", err)
+	}
+}

@@ -1,0 +1,147 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/crypto/argon2"
+)
+
+// Roles a staff account can have.
+var Roles = []string{"admin", "dispatcher", "staff"}
+
+// User is a staff account of the inbox.
+type User struct {
+	ID         int64
+	Email      string
+	Name       string
+	Role       string
+	Department string
+}
+
+// AddUser creates a staff account with an argon2id password hash.
+func (c *Core) AddUser(ctx context.Context, email, role, department, password string) (User, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return User{}, invalid("email", "%v", err)
+	}
+	known := false
+	for _, r := range Roles {
+		known = known || r == role
+	}
+	if !known {
+		return User{}, invalid("role", "%q is not one of %s", role, strings.Join(Roles, ", "))
+	}
+	if department != "" {
+		if _, ok := c.city.Department(department); !ok {
+			return User{}, invalid("department", "%q is not a department of %s", department, c.city.Name)
+		}
+	}
+	if len(password) < 10 {
+		return User{}, invalid("password", "must be at least 10 characters")
+	}
+	u := User{Email: email, Role: role, Department: department}
+	err = c.pool.QueryRow(ctx, `INSERT INTO users (email, role, department_code, password_hash)
+		VALUES ($1, $2, NULLIF($3, ''), $4) RETURNING id`, email, role, department, hashPassword(password)).Scan(&u.ID)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return User{}, invalid("email", "%s already has an account", email)
+	}
+	return u, dbErr(err)
+}
+
+// Authenticate checks a staff member's email and password.
+func (c *Core) Authenticate(ctx context.Context, email, password string) (User, error) {
+	var u User
+	var hash string
+	err := c.pool.QueryRow(ctx, `SELECT id, email, name, role, COALESCE(department_code, ''), password_hash
+		FROM users WHERE email = lower($1) AND disabled_at IS NULL`, strings.TrimSpace(email)).
+		Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Department, &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		hashPassword(password) // same work whether or not the account exists
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, dbErr(err)
+	}
+	if !checkPassword(hash, password) {
+		return User{}, ErrNotFound
+	}
+	return u, nil
+}
+
+// argon2id parameters: RFC 9106's second recommended option.
+const (
+	argonTime    = 3
+	argonMemory  = 64 * 1024
+	argonThreads = 2
+	argonKeyLen  = 32
+)
+
+func hashPassword(password string) string {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime,
+		argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+func checkPassword(encoded, password string) bool {
+	var version, memory, iterations int
+	var threads uint8
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &iterations, &threads); err != nil {
+		return false
+	}
+	b64 := base64.RawStdEncoding
+	salt, err1 := b64.DecodeString(parts[4])
+	want, err2 := b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, uint32(iterations), uint32(memory), threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// GeneratePassword returns a random password for a new account.
+func GeneratePassword() string { return rand.Text() }
+
+// AddAPIKey creates an Open311 API key for a client and returns the key,
+// which is stored only as a hash: it cannot be shown again.
+func (c *Core) AddAPIKey(ctx context.Context, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 100 {
+		return "", invalid("name", "must be 1 to 100 characters")
+	}
+	key := "tl_" + strings.ToLower(rand.Text())
+	sum := sha256.Sum256([]byte(key))
+	_, err := c.pool.Exec(ctx, `INSERT INTO api_keys (name, key_hash) VALUES ($1, $2)`, name, sum[:])
+	return key, dbErr(err)
+}
+
+// CheckAPIKey returns the name of the client an API key belongs to, or
+// ErrNotFound for an unknown or revoked key.
+func (c *Core) CheckAPIKey(ctx context.Context, key string) (string, error) {
+	sum := sha256.Sum256([]byte(key))
+	var name string
+	err := c.pool.QueryRow(ctx, `SELECT name FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`, sum[:]).Scan(&name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return name, dbErr(err)
+}

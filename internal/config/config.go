@@ -1,0 +1,164 @@
+// Package config reads townline's settings from the environment, with
+// command-line flags of the same meaning taking precedence.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Config is every setting of townline.
+type Config struct {
+	DatabaseURL string // empty: a private cluster under Data/pg
+	Addr        string
+	PublicURL   string
+	Data        string
+	City        string // city file; empty: the bundled Oroville example
+	MaxUpload   int64
+
+	TwilioAccountSID string
+	TwilioAuthToken  string
+	TwilioFrom       string
+	TwilioAPIURL     string
+
+	IMAPURL   string
+	SMTPURL   string
+	EmailFrom string
+
+	LogFormat string // text or json
+	LogLevel  slog.Level
+}
+
+// vars documents every environment variable, in the order --help lists them.
+var vars = []struct{ env, flag, usage, def string }{
+	{"DATABASE_URL", "database-url", "PostgreSQL URL (empty: a private cluster under $TOWNLINE_DATA/pg)", ""},
+	{"TOWNLINE_ADDR", "addr", "listen address", "127.0.0.1:8080"},
+	{"TOWNLINE_PUBLIC_URL", "public-url", "URL the outside world and Twilio use (default http:// + addr)", ""},
+	{"TOWNLINE_DATA", "data", "data folder: photos, the private cluster", "./data"},
+	{"TOWNLINE_CITY", "city", "city file (empty: the bundled Oroville example)", ""},
+	{"TOWNLINE_MAX_UPLOAD", "max-upload", "largest photo or request body accepted, in bytes", "10485760"},
+	{"TWILIO_ACCOUNT_SID", "twilio-account-sid", "Twilio account SID (empty: SMS and voice off)", ""},
+	{"TWILIO_AUTH_TOKEN", "twilio-auth-token", "Twilio auth token", ""},
+	{"TWILIO_FROM", "twilio-from", "sending number (E.164) or Messaging Service SID", ""},
+	{"TWILIO_API_URL", "twilio-api-url", "Twilio REST base URL", "https://api.twilio.com"},
+	{"IMAP_URL", "imap-url", "imaps://user:pass@host:993/INBOX (empty: email off)", ""},
+	{"SMTP_URL", "smtp-url", "smtp://user:pass@host:587", ""},
+	{"EMAIL_FROM", "email-from", "address mail is sent from, e.g. 311@city.example", ""},
+	{"TOWNLINE_LOG_FORMAT", "log-format", "text or json", "text"},
+	{"TOWNLINE_LOG_LEVEL", "log-level", "debug, info, warn or error", "info"},
+}
+
+// Flags are the settings registered on a flag set.
+type Flags struct{ vals map[string]*string }
+
+// Register registers the settings on fs, with defaults from the environment
+// (and from NAME_FILE, for secrets kept in files). Parse fs, then call Config.
+func Register(fs *flag.FlagSet) (*Flags, error) {
+	vals := map[string]*string{}
+	for _, v := range vars {
+		def, err := lookup(v.env, v.def)
+		if err != nil {
+			return nil, err
+		}
+		vals[v.env] = fs.String(v.flag, def, v.usage+" ($"+v.env+")")
+	}
+	return &Flags{vals}, nil
+}
+
+func lookup(env, def string) (string, error) {
+	if path := os.Getenv(env + "_FILE"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("%s_FILE: %w", env, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if v, ok := os.LookupEnv(env); ok {
+		return v, nil
+	}
+	return def, nil
+}
+
+// Config turns parsed flag values into a validated Config.
+func (f *Flags) Config() (*Config, error) {
+	get := func(env string) string { return strings.TrimSpace(*f.vals[env]) }
+	c := &Config{
+		DatabaseURL:      get("DATABASE_URL"),
+		Addr:             get("TOWNLINE_ADDR"),
+		PublicURL:        strings.TrimRight(get("TOWNLINE_PUBLIC_URL"), "/"),
+		Data:             get("TOWNLINE_DATA"),
+		City:             get("TOWNLINE_CITY"),
+		TwilioAccountSID: get("TWILIO_ACCOUNT_SID"),
+		TwilioAuthToken:  get("TWILIO_AUTH_TOKEN"),
+		TwilioFrom:       get("TWILIO_FROM"),
+		TwilioAPIURL:     strings.TrimRight(get("TWILIO_API_URL"), "/"),
+		IMAPURL:          get("IMAP_URL"),
+		SMTPURL:          get("SMTP_URL"),
+		EmailFrom:        get("EMAIL_FROM"),
+		LogFormat:        get("TOWNLINE_LOG_FORMAT"),
+	}
+	var errs []error
+	if n, err := strconv.ParseInt(get("TOWNLINE_MAX_UPLOAD"), 10, 64); err != nil || n < 1024 {
+		errs = append(errs, fmt.Errorf("TOWNLINE_MAX_UPLOAD must be a number of bytes, at least 1024 (got %q)", get("TOWNLINE_MAX_UPLOAD")))
+	} else {
+		c.MaxUpload = n
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("TOWNLINE_LOG_LEVEL"))); err != nil {
+		errs = append(errs, fmt.Errorf("TOWNLINE_LOG_LEVEL must be debug, info, warn or error (got %q)", get("TOWNLINE_LOG_LEVEL")))
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	errs = append(errs, c.validate()...)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+func (c *Config) validate() []error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("TOWNLINE_ADDR %q is not host:port", c.Addr))
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("TOWNLINE_PUBLIC_URL %q is not an http(s) URL", c.PublicURL))
+	}
+	if c.Data == "" {
+		errs = append(errs, errors.New("TOWNLINE_DATA must name a folder"))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("TOWNLINE_LOG_FORMAT must be text or json (got %q)", c.LogFormat))
+	}
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			errs = append(errs, errors.New("DATABASE_URL must be a postgres:// URL"))
+		}
+	}
+	if (c.TwilioAccountSID == "") != (c.TwilioAuthToken == "") {
+		errs = append(errs, errors.New("set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither"))
+	}
+	if c.TwilioAccountSID != "" && c.TwilioFrom == "" {
+		errs = append(errs, errors.New("TWILIO_FROM is needed to send texts: a number in E.164 (+15305550100) or a Messaging Service SID (MG...)"))
+	}
+	if c.IMAPURL != "" && (c.SMTPURL == "" || c.EmailFrom == "") {
+		errs = append(errs, errors.New("with IMAP_URL set, also set SMTP_URL and EMAIL_FROM so that residents get answers"))
+	}
+	return errs
+}
+
+// Logger builds the process's logger.
+func (c *Config) Logger() *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
