@@ -11,6 +11,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
 	"os"
 	"strings"
 	"sync"
@@ -34,14 +37,39 @@ var (
 // dropped when the test ends.
 func Pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	url := os.Getenv("DATABASE_URL")
-	if url == "" {
-		t.Fatal("DATABASE_URL is not set: run the tests with `make test`, which starts a throwaway PostgreSQL")
-	}
+	url := databaseURL(t)
 	templateOnce.Do(func() { templateName, templateErr = makeTemplate(url) })
 	if templateErr != nil {
 		t.Fatalf("prepare the template database: %v", templateErr)
 	}
+	return newDatabase(t, url, "TEMPLATE "+templateName)
+}
+
+// EmptyPool returns a pool on a new, empty database.
+func EmptyPool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	return newDatabase(t, databaseURL(t), "")
+}
+
+func databaseURL(t testing.TB) string {
+	u := os.Getenv("DATABASE_URL")
+	if u == "" {
+		t.Fatal("DATABASE_URL is not set: run the tests with `make test`, which starts a throwaway PostgreSQL")
+	}
+	return u
+}
+
+// URL returns the connection URL of a pool's database (for a second pool
+// or a proxy in front of it).
+func URL(pool *pgxpool.Pool) string {
+	c := pool.Config().ConnConfig
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(c.User, c.Password),
+		Host: net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port))), Path: "/" + c.Database, RawQuery: "sslmode=disable"}
+	return u.String()
+}
+
+func newDatabase(t testing.TB, url, template string) *pgxpool.Pool {
+	t.Helper()
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, url)
 	if err != nil {
@@ -49,7 +77,7 @@ func Pool(t testing.TB) *pgxpool.Pool {
 	}
 	defer admin.Close(ctx)
 	name := "t_" + strings.ToLower(rand.Text()[:16])
-	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, templateName)); err != nil {
+	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s %s", name, template)); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
 	cfg, err := pgxpool.ParseConfig(url)
@@ -194,7 +222,11 @@ func APIKey(t testing.TB, c *core.Core) string {
 }
 
 // Logger writes to the test's log, shown only when a test fails or with -v.
+// Benchmarks log nothing: their output is the figures.
 func Logger(t testing.TB) *slog.Logger {
+	if _, ok := t.(*testing.B); ok {
+		return slog.New(slog.DiscardHandler)
+	}
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 

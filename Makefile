@@ -1,0 +1,36 @@
+# townline — make help lists the targets.
+GO      ?= go
+BIN     := bin/townline
+WITHPG  := bin/withpg
+
+.PHONY: help build run demo test bench fuzz lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## build bin/townline
+	$(GO) build -o $(BIN) ./cmd/townline
+
+run: build ## serve the bundled Oroville example on http://127.0.0.1:8080
+	./$(BIN) serve
+
+$(WITHPG): $(wildcard internal/localpg/*.go internal/cmd/withpg/*.go)
+	$(GO) build -o $(WITHPG) ./internal/cmd/withpg
+
+test: $(WITHPG) ## run every test against a throwaway PostgreSQL (or $$DATABASE_URL)
+	$(GO) vet ./...
+	./$(WITHPG) -- $(GO) test -race -shuffle=on -count=1 ./...
+
+bench: $(WITHPG) build ## Go benchmarks, then the intake load test beside pgbench
+	./$(WITHPG) -- $(GO) test -run='^$$' -bench=. -benchmem ./...
+	$(GO) run ./internal/cmd/intakebench -townline $(BIN)
+
+fuzz: ## fuzz the parsers for a while each
+	$(GO) test -run='^$$' -fuzz=FuzzStripMetadata -fuzztime=30s ./core/
+
+lint: ## vet and check formatting
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || (gofmt -l .; exit 1)
+
+clean: ## remove build output (not ./data)
+	rm -rf bin

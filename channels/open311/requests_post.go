@@ -1,0 +1,364 @@
+package open311
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+
+	"townline/core"
+)
+
+// errForbidden is the one answer for a missing, unknown or revoked key, so
+// that a caller cannot tell which.
+var errForbidden = &httpError{http.StatusForbidden, "api_key is missing or invalid"}
+
+// postReply is what a client gets back for a new request. account_id is
+// always null: accounts are not exposed through the API.
+type postReply struct {
+	ID            string  `json:"service_request_id" xml:"service_request_id"`
+	Token         string  `json:"token" xml:"token"`
+	ServiceNotice string  `json:"service_notice" xml:"service_notice"`
+	AccountID     *string `json:"account_id" xml:"-"`
+	AccountIDXML  string  `json:"-" xml:"account_id"` // an empty element, as in the spec's example
+}
+
+// post serves POST requests in format f, logging every refusal so that an
+// integrator's mistakes can be traced from the server side.
+func (h *Handler) post(f format) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := &postParse{h: h}
+		defer p.cleanup()
+		reply, err := h.createRequest(r.Context(), w, r, p)
+		if err != nil {
+			status, desc := h.writeError(w, r, f, err)
+			if status < http.StatusInternalServerError {
+				h.log.Info("open311 request refused", "client", p.client, "status", status, "reason", desc)
+			}
+			return
+		}
+		h.respond(w, r, f, requestList[postReply]{Requests: []postReply{reply}}, nil)
+	})
+}
+
+func (h *Handler) createRequest(ctx context.Context, w http.ResponseWriter, r *http.Request, p *postParse) (postReply, error) {
+	limit := h.maxBody + fieldSlack
+	if r.ContentLength > limit {
+		return postReply{}, &httpError{http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("the request is %d bytes; the limit is %d", r.ContentLength, limit)}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if err := p.parse(ctx, r); err != nil {
+		return postReply{}, err
+	}
+	if err := p.authenticate(ctx); err != nil {
+		return postReply{}, err
+	}
+	if err := h.checkJurisdiction(p.form.Get("jurisdiction_id")); err != nil {
+		return postReply{}, err
+	}
+	in, err := p.newRequest()
+	if err != nil {
+		return postReply{}, err
+	}
+	if p.spool != nil {
+		// Stored only now that the key is known good: strangers cannot
+		// fill the disk.
+		if _, err := p.spool.Seek(0, io.SeekStart); err != nil {
+			return postReply{}, err
+		}
+		blob, err := h.core.Blobs().Put(p.spool)
+		if err != nil {
+			return postReply{}, err
+		}
+		p.photo = &core.Upload{Blob: blob, Filename: p.photoName}
+	}
+	if p.photo != nil {
+		in.Photos = []core.Upload{*p.photo}
+	}
+	req, err := h.core.CreateRequest(ctx, in)
+	if err != nil {
+		return postReply{}, err
+	}
+	h.log.Info("open311 request created", "client", p.client, "id", req.ID, "service", req.ServiceCode)
+	return postReply{
+		ID:            strconv.FormatInt(req.ID, 10),
+		Token:         req.Token,
+		ServiceNotice: h.notice(req),
+	}, nil
+}
+
+// Limits on the form fields of a multipart POST, which are read into
+// memory (the photo never is).
+const (
+	maxField  = 32 << 10   // one field
+	maxFields = fieldSlack // all of them together
+)
+
+// postParse holds a POST's parameters while they are read, and the photo.
+type postParse struct {
+	h      *Handler
+	form   url.Values
+	client string // the API client's name once its key checked out
+
+	photo     *core.Upload // stored already (the key came first)
+	spool     *os.File     // held back until the key is checked
+	photoName string
+}
+
+// parse reads the query string and the body, form-encoded or multipart.
+func (p *postParse) parse(ctx context.Context, r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	mediaType := ""
+	if ct != "" {
+		var err error
+		if mediaType, _, err = mime.ParseMediaType(ct); err != nil {
+			return badRequest("Content-Type %q is malformed", ct)
+		}
+	}
+	switch mediaType {
+	case "multipart/form-data":
+		return p.parseMultipart(ctx, r)
+	case "application/x-www-form-urlencoded", "":
+		// Without a Content-Type, everything is in the query string.
+		if err := r.ParseForm(); err != nil {
+			return formError(err)
+		}
+		p.form = r.Form
+		return nil
+	}
+	return &httpError{http.StatusUnsupportedMediaType,
+		fmt.Sprintf("Content-Type %s is not supported: send application/x-www-form-urlencoded or multipart/form-data", mediaType)}
+}
+
+// formError keeps an over-limit body an over-limit body (413), and calls
+// everything else a malformed form.
+func formError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return err
+	}
+	return badRequest("the form is malformed: %v", err)
+}
+
+// parseMultipart reads the parts one by one. The photo is streamed to
+// disk, never held in memory; the key is checked as soon as it is read, so
+// a bad key stops the upload there.
+func (p *postParse) parseMultipart(ctx context.Context, r *http.Request) error {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return badRequest("the multipart form is malformed: %v", err)
+	}
+	p.form = maps.Clone(r.URL.Query())
+	if p.form.Get("api_key") != "" {
+		if err := p.authenticate(ctx); err != nil {
+			return err
+		}
+	}
+	var fieldBytes int64
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return formError(err)
+		}
+		name := part.FormName()
+		switch {
+		case name == "media":
+			err = p.readPhoto(part)
+		case part.FileName() != "":
+			// A file under another name: not ours to keep.
+			_, err = io.Copy(io.Discard, part)
+		default:
+			var v string
+			v, err = readField(part, name, maxFields-fieldBytes)
+			fieldBytes += int64(len(v))
+			if err == nil {
+				p.form.Add(name, v)
+			}
+			if err == nil && name == "api_key" && p.client == "" {
+				err = p.authenticate(ctx)
+			}
+		}
+		part.Close()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// readField reads one small form field, refusing one over maxField or over
+// what is left of the fields' total.
+func readField(part *multipart.Part, name string, left int64) (string, error) {
+	limit := min(int64(maxField), left)
+	b, err := io.ReadAll(io.LimitReader(part, limit+1))
+	if err != nil {
+		return "", formError(err)
+	}
+	if int64(len(b)) > limit {
+		return "", &httpError{http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("%s: the form fields are over the limit of %d bytes (%d in all)", name, maxField, maxFields)}
+	}
+	return string(b), nil
+}
+
+// readPhoto stores the media part: in the blob store when the client is
+// known, else in a temporary file until it is.
+func (p *postParse) readPhoto(part *multipart.Part) error {
+	// A browser sends an empty media part when no file was chosen.
+	body := bufio.NewReader(part)
+	if _, err := body.Peek(1); err == io.EOF {
+		return nil
+	}
+	if p.photo != nil || p.spool != nil {
+		return badRequest("media: send one photo per request")
+	}
+	p.photoName = cleanFilename(part.FileName())
+	if p.client != "" {
+		blob, err := p.h.core.Blobs().Put(body)
+		if err != nil {
+			return err
+		}
+		p.photo = &core.Upload{Blob: blob, Filename: p.photoName}
+		return nil
+	}
+	f, err := os.CreateTemp("", "townline-open311-*")
+	if err != nil {
+		return err
+	}
+	p.spool = f
+	max := p.h.core.Blobs().Max()
+	n, err := io.Copy(f, io.LimitReader(body, max+1))
+	if err != nil {
+		return formError(err)
+	}
+	if n > max {
+		return fmt.Errorf("%w: over %d bytes", core.ErrTooLarge, max)
+	}
+	return nil
+}
+
+// cleanFilename keeps the last element of a sender's file name, for staff
+// to read: never a path.
+func cleanFilename(name string) string {
+	name = path.Base(strings.ReplaceAll(name, `\`, "/"))
+	if name == "." || name == "/" {
+		return ""
+	}
+	if len(name) > 200 {
+		name = name[:200]
+	}
+	return strings.ToValidUTF8(name, "")
+}
+
+func (p *postParse) cleanup() {
+	if p.spool != nil {
+		p.spool.Close()
+		os.Remove(p.spool.Name())
+	}
+}
+
+// authenticate checks the api_key parameter once.
+func (p *postParse) authenticate(ctx context.Context) error {
+	if p.client != "" {
+		return nil
+	}
+	key := p.form.Get("api_key")
+	if key == "" || len(key) > 200 {
+		return errForbidden
+	}
+	client, err := p.h.core.CheckAPIKey(ctx, key)
+	if errors.Is(err, core.ErrNotFound) {
+		return errForbidden
+	}
+	if err != nil {
+		return err
+	}
+	p.client = client
+	return nil
+}
+
+// newRequest turns the parameters into core's NewRequest. core validates
+// the content; here only what is Open311's own: numbers, the attribute[]
+// syntax, and that some location is given.
+func (p *postParse) newRequest() (core.NewRequest, error) {
+	form := p.form
+	in := core.NewRequest{
+		Channel:     core.ChannelOpen311,
+		ServiceCode: form.Get("service_code"),
+		Description: form.Get("description"),
+		Address:     strings.TrimSpace(form.Get("address_string")),
+		AddressID:   strings.TrimSpace(form.Get("address_id")),
+		Zipcode:     strings.TrimSpace(form.Get("zipcode")),
+		MediaURL:    strings.TrimSpace(form.Get("media_url")),
+		Reporter: core.Reporter{
+			Name:     strings.TrimSpace(form.Get("first_name") + " " + form.Get("last_name")),
+			Email:    strings.TrimSpace(form.Get("email")),
+			Phone:    strings.TrimSpace(form.Get("phone")),
+			DeviceID: strings.TrimSpace(form.Get("device_id")),
+		},
+		Actor: "open311:" + p.client,
+	}
+	var err error
+	if in.Lat, err = parseNumber("lat", form.Get("lat")); err != nil {
+		return in, err
+	}
+	if in.Lng, err = parseNumber("long", form.Get("long")); err != nil {
+		return in, err
+	}
+	if in.Attributes, err = parseAttributes(form); err != nil {
+		return in, err
+	}
+	// Only for a known service: an unknown one is the better message, and
+	// core gives it.
+	if _, ok := p.h.core.City().Service(in.ServiceCode); ok &&
+		in.Lat == nil && in.Lng == nil && in.Address == "" && in.AddressID == "" {
+		return in, badRequest("location: give lat and long, address_string or address_id")
+	}
+	return in, nil
+}
+
+// parseNumber reads a coordinate strictly: a decimal number or nothing.
+// ParseFloat alone would also take "NaN", "Inf" and hexadecimal.
+func parseNumber(name, v string) (*float64, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || strings.Trim(v, "0123456789.+-eE") != "" || math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, badRequest("%s: %q is not a number", name, v)
+	}
+	return &f, nil
+}
+
+// parseAttributes collects attribute[CODE]=v and attribute[CODE][]=v (a
+// multivaluelist) into code -> values.
+func parseAttributes(form url.Values) (map[string][]string, error) {
+	attrs := map[string][]string{}
+	for key, vals := range form {
+		rest, ok := strings.CutPrefix(key, "attribute[")
+		if !ok {
+			continue
+		}
+		code, tail, ok := strings.Cut(rest, "]")
+		if !ok || code == "" || (tail != "" && tail != "[]") {
+			return nil, badRequest("%s: write attributes as attribute[CODE] or attribute[CODE][]", key)
+		}
+		attrs[code] = append(attrs[code], vals...)
+	}
+	return attrs, nil
+}

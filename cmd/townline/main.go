@@ -1,0 +1,51 @@
+// Command townline is a 311 system for a city: one binary for the server
+// and its administration.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `townline — a city's 311 by text, email, phone, web and Open311
+
+Usage: townline COMMAND [flags]
+
+Commands:
+  serve                 run the server
+  migrate               apply database migrations
+  apikey add NAME       create an Open311 API key (printed alone on the last line)
+  user add --email E --role admin|dispatcher|staff [--department CODE] [--password P]
+                        create a staff account (prints a generated password without --password)
+
+Every command reads the same environment as serve; run "townline COMMAND --help" for its flags.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	cmd, args := os.Args[1], os.Args[2:]
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(args)
+	case "migrate":
+		err = migrate(args)
+	case "apikey":
+		err = apikey(args)
+	case "user":
+		err = user(args)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "townline: unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "townline %s: %v\n", cmd, err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,162 @@
+package core_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"strings"
+	"testing"
+
+	"townline/core"
+)
+
+// testJPEG encodes a small photo and inserts an EXIF segment carrying a
+// GPS-like marker and a comment, as a phone camera would.
+func testJPEG(t testing.TB) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 32, 24))
+	for x := range 32 {
+		img.Set(x, x%24, color.RGBA{200, 30, 30, 255})
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	raw := b.Bytes()
+	exif := append([]byte("Exif\x00\x00"), []byte("GPSLatitude 39.5138 SECRET-SERIAL-123")...)
+	seg := []byte{0xFF, 0xE1, 0, 0}
+	binary.BigEndian.PutUint16(seg[2:], uint16(len(exif)+2))
+	seg = append(seg, exif...)
+	com := []byte{0xFF, 0xFE, 0, 0}
+	binary.BigEndian.PutUint16(com[2:], uint16(len("taken by Zelda")+2))
+	com = append(com, "taken by Zelda"...)
+	out := append([]byte{}, raw[:2]...)
+	out = append(out, seg...)
+	out = append(out, com...)
+	return append(out, raw[2:]...)
+}
+
+func testPNG(t testing.TB) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 8, 8))); err != nil {
+		t.Fatal(err)
+	}
+	raw := b.Bytes()
+	chunk := func(typ, data string) []byte {
+		c := make([]byte, 4, 12+len(data))
+		binary.BigEndian.PutUint32(c, uint32(len(data)))
+		c = append(c, typ...)
+		c = append(c, data...)
+		return binary.BigEndian.AppendUint32(c, crc32.ChecksumIEEE(c[4:]))
+	}
+	// After the IHDR chunk (8 signature + 25 bytes).
+	out := append([]byte{}, raw[:33]...)
+	out = append(out, chunk("tEXt", "Author\x00Zelda Quartermain")...)
+	out = append(out, chunk("eXIf", "MM\x00*GPS SECRET-SERIAL-123")...)
+	return append(out, raw[33:]...)
+}
+
+func TestStripMetadataJPEG(t *testing.T) {
+	in := testJPEG(t)
+	if !bytes.Contains(in, []byte("SECRET-SERIAL")) {
+		t.Fatal("test photo lacks its metadata")
+	}
+	out, err := core.StripMetadata(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"SECRET-SERIAL", "GPSLatitude", "Zelda"} {
+		if bytes.Contains(out, []byte(secret)) {
+			t.Errorf("stripped JPEG still contains %q", secret)
+		}
+	}
+	if _, err := jpeg.Decode(bytes.NewReader(out)); err != nil {
+		t.Errorf("stripped JPEG does not decode: %v", err)
+	}
+}
+
+func TestStripMetadataPNG(t *testing.T) {
+	in := testPNG(t)
+	if _, err := png.Decode(bytes.NewReader(in)); err != nil {
+		t.Fatalf("test PNG is broken: %v", err)
+	}
+	out, err := core.StripMetadata(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(out, []byte("Zelda")) || bytes.Contains(out, []byte("SECRET")) {
+		t.Error("stripped PNG still carries its metadata")
+	}
+	if _, err := png.Decode(bytes.NewReader(out)); err != nil {
+		t.Errorf("stripped PNG does not decode: %v", err)
+	}
+}
+
+func TestStripMetadataRefusesOthers(t *testing.T) {
+	for _, in := range [][]byte{[]byte("GIF89a..."), {0xFF, 0xD8, 0xFF}, []byte("\x89PNG\r\n\x1a\n\x00\x00"), nil} {
+		if _, err := core.StripMetadata(in); err == nil {
+			t.Errorf("StripMetadata(%q) succeeded", in)
+		}
+	}
+}
+
+func FuzzStripMetadata(f *testing.F) {
+	f.Add(testJPEG(f))
+	f.Add(testPNG(f))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := core.StripMetadata(in)
+		if err == nil && len(out) > len(in) {
+			t.Errorf("output grew from %d to %d bytes", len(in), len(out))
+		}
+	})
+}
+
+func TestBlobsSniffAndLimit(t *testing.T) {
+	b, err := core.NewBlobs(t.TempDir(), 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo := testPNG(t)
+	blob, err := b.Put(bytes.NewReader(photo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if blob.ContentType != "image/png" || blob.Size != int64(len(photo)) || len(blob.SHA256) != 64 {
+		t.Errorf("blob = %+v", blob)
+	}
+	again, err := b.Put(bytes.NewReader(photo))
+	if err != nil || again != blob {
+		t.Errorf("the same content stored as %+v, %v", again, err)
+	}
+	f, err := b.Open(blob.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := b.Put(strings.NewReader(strings.Repeat("x", 1025))); err == nil {
+		t.Error("an upload over the limit was stored")
+	}
+	if _, err := b.Open("../../etc/passwd"); err == nil {
+		t.Error("Open accepted a path")
+	}
+	heic := append([]byte{0, 0, 0, 24}, "ftypheic"...)
+	blob, err = b.Put(bytes.NewReader(append(heic, make([]byte, 100)...)))
+	if err != nil || blob.ContentType != "image/heic" {
+		t.Errorf("HEIC sniffed as %q, %v", blob.ContentType, err)
+	}
+}
+
+func BenchmarkStripMetadataJPEG(b *testing.B) {
+	in := testJPEG(b)
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		if _, err := core.StripMetadata(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

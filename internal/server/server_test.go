@@ -1,0 +1,202 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"townline/core"
+	"townline/internal/server"
+	"townline/internal/testenv"
+)
+
+// proxy forwards TCP to the database and can cut it, to play an outage.
+type proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	down   bool
+	conns  []net.Conn
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target}
+	t.Cleanup(func() { ln.Close(); p.setDown(true) })
+	go p.serve()
+	return p
+}
+
+func (p *proxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.down {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns = append(p.conns, c, up)
+		p.mu.Unlock()
+		go func() { io.Copy(up, c); up.Close() }()
+		go func() { io.Copy(c, up); c.Close() }()
+	}
+}
+
+func (p *proxy) setDown(down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = down
+	if down {
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.conns = nil
+	}
+}
+
+type bundle struct {
+	core  *core.Core
+	srv   *httptest.Server
+	proxy *proxy
+}
+
+func setup(t *testing.T) bundle {
+	t.Helper()
+	direct := testenv.Pool(t)
+	u, err := url.Parse(testenv.URL(direct))
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := newProxy(t, u.Host)
+	u.Host = px.ln.Addr().String()
+	cfg, err := pgxpool.ParseConfig(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.ConnectTimeout = time.Second
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	c := testenv.CoreOn(t, pool, func(o *core.Options) { o.Workers = 0 })
+	srv := httptest.NewServer(server.New(c, server.Options{Logger: testenv.Logger(t), MaxBody: 1 << 20}))
+	t.Cleanup(srv.Close)
+	return bundle{core: c, srv: srv, proxy: px}
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestHealthReadyMetrics(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	if code, body := get(t, b.srv.URL+"/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("/healthz = %d %q", code, body)
+	}
+	if code, body := get(t, b.srv.URL+"/readyz"); code != 200 {
+		t.Errorf("/readyz = %d %q", code, body)
+	}
+	key := testenv.APIKey(t, b.core)
+	resp, err := http.PostForm(b.srv.URL+"/open311/v2/requests.json", url.Values{
+		"api_key": {key}, "service_code": {"graffiti-public"}, "lat": {"39.5138"}, "long": {"-121.5564"},
+		"attribute[offensive]": {"no"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("POST = %d %s", resp.StatusCode, body)
+	}
+	_, metrics := get(t, b.srv.URL+"/metrics")
+	for _, want := range []string{
+		`townline_requests_created_total{channel="open311",service="graffiti-public"} 1`,
+		`townline_http_request_duration_seconds_count{code="200",method="POST",route="POST /open311/v2/requests.json"} 1`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// A database outage answers 503 and recovers without a restart.
+func TestDatabaseOutage(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	list := b.srv.URL + "/open311/v2/requests.json"
+	if code, body := get(t, list); code != 200 {
+		t.Fatalf("before the outage: %d %s", code, body)
+	}
+
+	b.proxy.setDown(true)
+	code, body := get(t, list)
+	if code != http.StatusServiceUnavailable {
+		t.Fatalf("during the outage: %d %s, want 503", code, body)
+	}
+	var errs []struct {
+		Code        int    `json:"code"`
+		Description string `json:"description"`
+	}
+	if err := json.Unmarshal([]byte(body), &errs); err != nil || len(errs) != 1 || errs[0].Code != 503 {
+		t.Errorf("outage body = %s, want the spec's error array", body)
+	}
+	if code, _ := get(t, b.srv.URL+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz during the outage = %d, want 503", code)
+	}
+	if code, _ := get(t, b.srv.URL+"/requests/1001"); code != http.StatusServiceUnavailable {
+		t.Errorf("tracking page during the outage = %d, want 503", code)
+	}
+	if code, _ := get(t, b.srv.URL+"/healthz"); code != 200 {
+		t.Errorf("/healthz during the outage = %d: the process is alive", code)
+	}
+
+	b.proxy.setDown(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := get(t, list)
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the outage: still %d %s", code, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if code, _ := get(t, b.srv.URL+"/readyz"); code != 200 {
+		t.Errorf("/readyz after the outage = %d", code)
+	}
+}

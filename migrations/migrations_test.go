@@ -1,0 +1,87 @@
+package migrations_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"townline/internal/testenv"
+	"townline/migrations"
+)
+
+func TestAllAreNumberedInOrder(t *testing.T) {
+	ms, err := migrations.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 {
+		t.Fatal("no migrations embedded")
+	}
+	for i := 1; i < len(ms); i++ {
+		if ms[i].Version <= ms[i-1].Version {
+			t.Errorf("%s comes after %s", ms[i].Name, ms[i-1].Name)
+		}
+	}
+}
+
+func TestApplyAndCheck(t *testing.T) {
+	t.Parallel()
+	pool := testenv.EmptyPool(t)
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+
+	if err := migrations.Check(ctx, pool); !errors.Is(err, migrations.ErrBehind) {
+		t.Fatalf("Check on an empty database = %v, want ErrBehind", err)
+	}
+	if !strings.Contains(migrations.ErrBehind.Error(), "townline migrate") {
+		t.Errorf("ErrBehind does not say what to run: %q", migrations.ErrBehind)
+	}
+	if err := migrations.Apply(ctx, pool, log); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrations.Check(ctx, pool); err != nil {
+		t.Fatalf("Check after Apply = %v", err)
+	}
+	// Applying again changes nothing.
+	if err := migrations.Apply(ctx, pool, log); err != nil {
+		t.Fatalf("second Apply: %v", err)
+	}
+	var tables int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE tablename IN ('requests', 'river_job')`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 2 {
+		t.Errorf("found %d of the core and job tables, want 2", tables)
+	}
+
+	// A database migrated by a newer townline is refused, not damaged.
+	if _, err := pool.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES (9999, '9999_future.sql')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrations.Check(ctx, pool); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("Check with a future migration = %v, want a 'newer' error", err)
+	}
+}
+
+// A failing migration leaves nothing of itself behind.
+func TestMigrationIsOneTransaction(t *testing.T) {
+	t.Parallel()
+	pool := testenv.EmptyPool(t)
+	ctx := context.Background()
+	// The core tables' names are taken, so 001 fails halfway.
+	if _, err := pool.Exec(ctx, `CREATE TABLE requests (id int)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrations.Apply(ctx, pool, slog.New(slog.DiscardHandler)); err == nil {
+		t.Fatal("Apply succeeded over a conflicting table")
+	}
+	var departments bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass('departments') IS NOT NULL`).Scan(&departments); err != nil {
+		t.Fatal(err)
+	}
+	if departments {
+		t.Error("the failed migration left its first table behind")
+	}
+}
