@@ -1,0 +1,88 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func load(t *testing.T, env map[string]string, args ...string) (*Config, error) {
+	t.Helper()
+	for _, v := range vars {
+		t.Setenv(v.env, "")
+		os.Unsetenv(v.env)
+		os.Unsetenv(v.env + "_FILE")
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	f, err := Register(fs)
+	if err != nil {
+		return nil, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return f.Config()
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := load(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.PublicURL != "http://127.0.0.1:8080" || c.Data != "./data" ||
+		c.MaxUpload != 10<<20 || c.TwilioAPIURL != "https://api.twilio.com" || c.DatabaseURL != "" {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestFlagsOverrideEnvironment(t *testing.T) {
+	c, err := load(t, map[string]string{"TOWNLINE_ADDR": "127.0.0.1:9000"}, "--addr", "0.0.0.0:80", "--public-url", "https://311.example.gov/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "0.0.0.0:80" || c.PublicURL != "https://311.example.gov" {
+		t.Errorf("addr %q public %q", c.Addr, c.PublicURL)
+	}
+}
+
+func TestSecretFromFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(path, []byte("s3cret\n"), 0o600)
+	c, err := load(t, map[string]string{"TWILIO_ACCOUNT_SID": "AC123", "TWILIO_AUTH_TOKEN_FILE": path, "TWILIO_FROM": "+15305550100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TwilioAuthToken != "s3cret" {
+		t.Errorf("token = %q", c.TwilioAuthToken)
+	}
+}
+
+func TestValidateSaysWhatIsWrong(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"TOWNLINE_ADDR": "nonsense"}, "TOWNLINE_ADDR"},
+		{map[string]string{"TOWNLINE_PUBLIC_URL": "ftp://x"}, "TOWNLINE_PUBLIC_URL"},
+		{map[string]string{"TOWNLINE_MAX_UPLOAD": "lots"}, "TOWNLINE_MAX_UPLOAD"},
+		{map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
+		{map[string]string{"TWILIO_ACCOUNT_SID": "AC1"}, "TWILIO_AUTH_TOKEN"},
+		{map[string]string{"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "x"}, "TWILIO_FROM"},
+		{map[string]string{"IMAP_URL": "imaps://u:p@h/INBOX"}, "SMTP_URL"},
+		{map[string]string{"TOWNLINE_LOG_LEVEL": "loud"}, "TOWNLINE_LOG_LEVEL"},
+		{map[string]string{"TOWNLINE_LOG_FORMAT": "xml"}, "TOWNLINE_LOG_FORMAT"},
+	}
+	for _, tc := range cases {
+		_, err := load(t, tc.env)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err = %v, want it to name %s", tc.env, err, tc.want)
+		}
+	}
+}
