@@ -39,6 +39,12 @@ type City struct {
 	Districts                   []District
 	Departments                 []Department
 	Services                    []Service
+	// Menu is the short list of services offered by number over SMS and
+	// the phone menu: at most nine, in the order they are read out.
+	Menu []string
+	// Streets are the city's street names, e.g. "Montgomery Street", used
+	// to recognise places in what residents text and say.
+	Streets []string
 }
 
 // OfficeHours are the days and wall-clock hours the city answers in person.
@@ -160,6 +166,8 @@ type cityJSON struct {
 	Districts      []cityDistrictJSON   `json:"districts"`
 	Departments    []cityDepartmentJSON `json:"departments"`
 	Services       []cityServiceJSON    `json:"services"`
+	Menu           []string             `json:"menu"`
+	Streets        []string             `json:"streets"`
 }
 
 type cityHoursJSON struct {
@@ -491,6 +499,24 @@ func (ck *cityCheck) city(f *cityJSON) *City {
 			svc.Routes = append(svc.Routes, route)
 		}
 		c.Services = append(c.Services, svc)
+	}
+
+	if len(f.Menu) > 9 {
+		ck.add("menu", fmt.Sprintf("menu lists %d services; at most 9 fit a phone keypad", len(f.Menu)))
+	}
+	for i, code := range f.Menu {
+		code = strings.TrimSpace(code)
+		if _, ok := c.Service(code); !ok {
+			ck.add(fmt.Sprintf("menu/%d", i), fmt.Sprintf("menu: service %q is not defined", code))
+		}
+		c.Menu = append(c.Menu, code)
+	}
+	for i, st := range f.Streets {
+		if st = strings.TrimSpace(st); st == "" {
+			ck.add(fmt.Sprintf("streets/%d", i), fmt.Sprintf("streets: name %d is empty", i+1))
+			continue
+		}
+		c.Streets = append(c.Streets, st)
 	}
 	return c
 }

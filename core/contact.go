@@ -22,6 +22,12 @@ type Contact struct {
 	OptedOut  bool // the resident texted STOP: nothing more is sent by SMS
 	Bouncing  bool // mail to the address bounces
 	CreatedAt time.Time
+	// LanguageChosen: the resident asked for a language (ESPAÑOL), which
+	// guessing from their words must not override.
+	LanguageChosen bool
+	// Flagged: a flood or a bot; automatic answers are paused. Staff only.
+	Flagged    bool
+	FlagReason string
 }
 
 // Reporter is who a new request comes from, as a channel heard it.
@@ -123,12 +129,13 @@ func upsertContact(ctx context.Context, tx pgx.Tx, r Reporter) (int64, error) {
 }
 
 const contactColumns = `id, COALESCE(phone, ''), COALESCE(email, ''), name, account_id, language,
-	opted_out_at IS NOT NULL, bouncing_at IS NOT NULL, created_at`
+	opted_out_at IS NOT NULL, bouncing_at IS NOT NULL, created_at, language_chosen,
+	COALESCE(flagged_at > now() - interval '24 hours', false), flag_reason`
 
 func scanContact(row pgx.Row) (Contact, error) {
 	var ct Contact
 	err := row.Scan(&ct.ID, &ct.Phone, &ct.Email, &ct.Name, &ct.AccountID, &ct.Language,
-		&ct.OptedOut, &ct.Bouncing, &ct.CreatedAt)
+		&ct.OptedOut, &ct.Bouncing, &ct.CreatedAt, &ct.LanguageChosen, &ct.Flagged, &ct.FlagReason)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ct, ErrNotFound
 	}

@@ -46,6 +46,8 @@ type Options struct {
 	// Senders deliver outbound messages, one per channel. A message for a
 	// channel without a sender is recorded as not sent.
 	Senders map[Channel]Sender
+	// Fetchers download the media that inbound messages point at.
+	Fetchers map[Channel]MediaFetcher
 
 	// RetryBase is the first delay before an outbound message is retried;
 	// it doubles with every attempt, up to an hour. MaxAttempts bounds them.
@@ -106,6 +108,8 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Core, error) {
 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deliverWorker{core: c})
+	river.AddWorker(workers, &fetchMediaWorker{core: c})
+	river.AddWorker(workers, &expireDraftsWorker{core: c})
 	cfg := &river.Config{
 		Workers:           workers,
 		Logger:            opts.Logger.With("component", "jobs"),
@@ -115,6 +119,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Core, error) {
 	}
 	if opts.Workers > 0 {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
+		cfg.PeriodicJobs = periodicJobs()
 	}
 	c.river, err = river.NewClient(riverpgxv5.New(pool), cfg)
 	if err != nil {

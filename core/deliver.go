@@ -106,6 +106,16 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 	case errors.Is(sendErr, ErrOutcomeUnknown):
 		c.log.Warn("message outcome unknown; not resending", "message", id, "err", sendErr)
 		return c.finish(ctx, id, "unknown", "", sendErr.Error(), "unknown")
+	case errors.Is(sendErr, ErrRecipientOptedOut):
+		c.log.Info("recipient opted out at the provider; marking the contact", "message", id)
+		if _, err := c.pool.Exec(ctx, `UPDATE contacts SET opted_out_at = COALESCE(opted_out_at, now())
+			WHERE id = (SELECT contact_id FROM messages WHERE id = $1)`, id); err != nil {
+			return dbErr(err)
+		}
+		if err := c.finish(ctx, id, "not_sent", "", sendErr.Error(), "failed"); err != nil {
+			return err
+		}
+		return river.JobCancel(sendErr)
 	case isPermanent(sendErr) || job.Attempt >= job.MaxAttempts:
 		c.log.Error("message failed", "message", id, "attempt", job.Attempt, "err", sendErr)
 		if err := c.finish(ctx, id, "failed", "", sendErr.Error(), "failed"); err != nil {
@@ -121,15 +131,24 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 	}
 }
 
-// finish records a send's outcome. If this write fails the row stays
-// "sending", and the next attempt marks it unknown rather than resend.
+// finish records a send's outcome, and any delivery receipt that arrived
+// before it. If this write fails the row stays "sending", and the next
+// attempt marks it unknown rather than resend.
 func (c *Core) finish(ctx context.Context, id int64, state, providerID, errText, outcome string) error {
-	_, err := c.pool.Exec(context.WithoutCancel(ctx), `
-		UPDATE messages SET state = $2, provider_id = COALESCE(NULLIF($3, ''), provider_id), error = $4,
-			sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
-		WHERE id = $1`, id, state, providerID, errText)
+	ctx = context.WithoutCancel(ctx)
+	err := c.tx(ctx, func(tx pgx.Tx) error {
+		var ch Channel
+		err := tx.QueryRow(ctx, `
+			UPDATE messages SET state = $2, provider_id = COALESCE(NULLIF($3, ''), provider_id), error = $4,
+				sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
+			WHERE id = $1 RETURNING channel`, id, state, providerID, errText).Scan(&ch)
+		if err != nil || providerID == "" {
+			return err
+		}
+		return applyDelivery(ctx, tx, ch, providerID)
+	})
 	c.metrics.jobs.WithLabelValues("deliver", outcome).Inc()
-	return dbErr(err)
+	return err
 }
 
 // Message returns one message by id. Staff only.

@@ -3,16 +3,16 @@ package core
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
 
 	"townline/templates"
 )
 
 // replyRoute picks how a reporter hears back: over the channel they used.
-// Callers hear back by text (a later voice channel may call back); web and
-// Open311 reporters by email when they gave one, else not at all.
+// Callers hear back by text; web and Open311 reporters by email when they
+// gave one, else not at all.
 func replyRoute(origin Channel, ct Contact) (Channel, string) {
 	switch origin {
 	case ChannelSMS, ChannelVoice:
@@ -38,6 +38,23 @@ type messageData struct {
 	Expected string
 	City     string
 	Parent   int64
+	Choices  []choice // numbered options offered in a question
+}
+
+// choice is one numbered option: "1 Pothole", "2 for #1234 Pothole".
+type choice struct {
+	Key   string
+	Label string
+}
+
+// outMsg is one message to queue for one contact.
+type outMsg struct {
+	RequestID int64 // 0 for a message about no request (HELP, a question)
+	UserID    *int64
+	Origin    Channel // the channel the contact used; the reply route follows it
+	Kind      string  // the template, without its channel: "ack", "ask.place"
+	Data      messageData
+	Auto      bool // an automatic answer, subject to the per-contact cap
 }
 
 // notifyReporter queues a message of the given kind to one reporter.
@@ -73,9 +90,7 @@ func (c *Core) notifyIssue(ctx context.Context, tx pgx.Tx, requestID int64, kind
 	return nil
 }
 
-// queueMessage writes an outbound message and, when it can be sent, its
-// delivery job, in the caller's transaction: both commit or neither does.
-// It returns the message id, or 0 when the reporter cannot be reached.
+// queueMessage queues a message about a request to one of its reporters.
 func (c *Core) queueMessage(ctx context.Context, tx pgx.Tx, requestID, contactID int64, kind string, note *string, userID *int64) (int64, error) {
 	return c.queueMessageAbout(ctx, tx, requestID, requestID, contactID, kind, note, userID)
 }
@@ -83,38 +98,58 @@ func (c *Core) queueMessage(ctx context.Context, tx pgx.Tx, requestID, contactID
 // queueMessageAbout is queueMessage for a reporter of request own, telling
 // them about issue (their own request, or the parent it duplicates).
 func (c *Core) queueMessageAbout(ctx context.Context, tx pgx.Tx, own, issue, contactID int64, kind string, note *string, userID *int64) (int64, error) {
-	ct, err := scanContact(tx.QueryRow(ctx, `SELECT `+contactColumns+` FROM contacts WHERE id = $1`, contactID))
-	if err != nil {
-		return 0, fmt.Errorf("contact %d: %w", contactID, err)
-	}
 	r, err := scanRequest(tx.QueryRow(ctx, `SELECT `+requestColumns+requestFrom+`WHERE r.id = $1`, own))
 	if err != nil {
 		return 0, fmt.Errorf("request %d: %w", own, err)
 	}
-	status := r.Status
+	data := c.requestData(r)
 	if issue != own {
-		if err := tx.QueryRow(ctx, `SELECT status FROM requests WHERE id = $1`, issue).Scan(&status); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT status FROM requests WHERE id = $1`, issue).Scan(&data.Status); err != nil {
 			return 0, err
 		}
-	}
-	ch, _ := replyRoute(r.Channel, ct)
-	if ch == "" {
-		return 0, nil
-	}
-	data := messageData{
-		ID: own, Service: r.ServiceName, Address: r.Address, Status: status,
-		URL: c.TrackingURL(own), City: c.city.Name,
-	}
-	if r.DuplicateOf != nil {
-		data.Parent = *r.DuplicateOf
 	}
 	if note != nil {
 		data.Note = *note
 	}
-	if r.ExpectedAt != nil {
-		data.Expected = r.ExpectedAt.In(c.city.Location).Format("Monday, January 2")
+	return c.enqueue(ctx, tx, contactID, outMsg{
+		RequestID: own, UserID: userID, Origin: r.Channel, Kind: kind, Data: data,
+		Auto: kind == "ack" || kind == "added",
+	})
+}
+
+// requestData fills the template data that describes a request.
+func (c *Core) requestData(r Request) messageData {
+	d := messageData{
+		ID: r.ID, Service: r.ServiceName, Address: r.Address, Status: r.Status,
+		URL: c.TrackingURL(r.ID), City: c.city.Name, Note: r.StatusNotes,
 	}
-	subject, body, err := templates.Message(ct.Language, kind+"."+string(ch), data)
+	if d.Service == "" {
+		d.Service = "Report"
+	}
+	if r.DuplicateOf != nil {
+		d.Parent = *r.DuplicateOf
+	}
+	if r.ExpectedAt != nil {
+		d.Expected = r.ExpectedAt.In(c.city.Location).Format("Jan 2")
+	}
+	return d
+}
+
+// enqueue writes an outbound message and, when it can be sent, its
+// delivery job, in the caller's transaction: both commit or neither does.
+// It returns the message id, or 0 when the contact cannot be reached over
+// the route their channel implies.
+func (c *Core) enqueue(ctx context.Context, tx pgx.Tx, contactID int64, m outMsg) (int64, error) {
+	ct, err := scanContact(tx.QueryRow(ctx, `SELECT `+contactColumns+` FROM contacts WHERE id = $1`, contactID))
+	if err != nil {
+		return 0, fmt.Errorf("contact %d: %w", contactID, err)
+	}
+	ch, _ := replyRoute(m.Origin, ct)
+	if ch == "" {
+		return 0, nil
+	}
+	m.Data.City = c.city.Name
+	subject, body, err := templates.Message(ct.Language, m.Kind+"."+string(ch), m.Data)
 	if err != nil {
 		return 0, err
 	}
@@ -127,17 +162,19 @@ func (c *Core) queueMessageAbout(ctx context.Context, tx pgx.Tx, own, issue, con
 		state, why = "not_sent", "the number opted out (STOP)"
 	case ch == ChannelEmail && ct.Bouncing:
 		state, why = "not_sent", "mail to this address bounces"
+	case m.Auto && ct.Flagged:
+		state, why = "not_sent", "automatic answers are paused for this contact: "+ct.FlagReason
 	}
 	var id int64
 	err = tx.QueryRow(ctx, `
-		INSERT INTO messages (request_id, contact_id, user_id, direction, channel, subject, body, language, state, error)
-		VALUES ($1, $2, $3, 'out', $4, $5, $6, $7, $8, $9) RETURNING id`,
-		own, contactID, userID, ch, subject, body, ct.Language, state, why).Scan(&id)
+		INSERT INTO messages (request_id, contact_id, user_id, direction, channel, subject, body, language, state, error, auto)
+		VALUES (NULLIF($1, 0), $2, $3, 'out', $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		m.RequestID, contactID, m.UserID, ch, subject, body, ct.Language, state, why, m.Auto).Scan(&id)
 	if err != nil {
 		return 0, err
 	}
 	if state != "queued" {
-		c.log.Info("message not sent", "message", id, "request", own, "channel", ch, "reason", why)
+		c.log.Info("message not sent", "message", id, "request", m.RequestID, "channel", ch, "reason", why)
 		return id, nil
 	}
 	if _, err := c.river.InsertTx(ctx, tx, deliverArgs{MessageID: id}, nil); err != nil {
@@ -146,4 +183,49 @@ func (c *Core) queueMessageAbout(ctx context.Context, tx pgx.Tx, own, issue, con
 	return id, nil
 }
 
-var _ river.JobArgs = deliverArgs{}
+// Abuse limits: more inbound messages than floodLimit in floodWindow, or
+// more automatic answers than autoLimit in autoWindow, flag the contact:
+// one warning, then silence for a day (contactColumns), and staff see it.
+const (
+	floodLimit  = 20
+	floodWindow = 10 * time.Minute
+	autoLimit   = 10
+	autoWindow  = time.Hour
+)
+
+// checkAbuse flags a contact that floods the city or keeps drawing
+// automatic answers (another bot, most likely) and warns it once. It
+// reports whether the contact is flagged.
+func (c *Core) checkAbuse(ctx context.Context, tx pgx.Tx, ct *Contact, origin Channel) (bool, error) {
+	if ct.Flagged {
+		return true, nil
+	}
+	var inbound, auto int
+	err := tx.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE direction = 'in' AND created_at > now() - $2::interval),
+		       count(*) FILTER (WHERE direction = 'out' AND auto AND created_at > now() - $3::interval)
+		FROM messages WHERE contact_id = $1 AND created_at > now() - greatest($2::interval, $3::interval)`,
+		ct.ID, floodWindow, autoWindow).Scan(&inbound, &auto)
+	if err != nil {
+		return false, err
+	}
+	reason := ""
+	switch {
+	case inbound > floodLimit:
+		reason = fmt.Sprintf("more than %d messages in %v", floodLimit, floodWindow)
+	case auto >= autoLimit:
+		reason = fmt.Sprintf("%d automatic answers in %v", auto, autoWindow)
+	default:
+		return false, nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE contacts SET flagged_at = now(), flag_reason = $2 WHERE id = $1`, ct.ID, reason); err != nil {
+		return false, err
+	}
+	c.log.Warn("contact flagged; automatic answers paused", "contact", ct.ID, "reason", reason)
+	// The one warning goes out before the flag takes effect on enqueue.
+	if _, err := c.enqueue(ctx, tx, ct.ID, outMsg{Origin: origin, Kind: "flood"}); err != nil {
+		return false, err
+	}
+	ct.Flagged, ct.FlagReason = true, reason
+	return true, nil
+}

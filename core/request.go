@@ -103,54 +103,19 @@ type Upload struct {
 // history, its inbound message and the reporter's acknowledgment in one
 // transaction.
 func (c *Core) CreateRequest(ctx context.Context, in NewRequest) (Request, error) {
-	in, svc, err := c.validateNew(in)
+	in, _, err := c.validateNew(in)
 	if err != nil {
 		return Request{}, err
 	}
-	var at *orb.Point
-	if in.Lat != nil {
-		at = &orb.Point{*in.Lng, *in.Lat}
-	}
-	dept := c.city.Route(in.ServiceCode, at)
-	token, err := newToken()
-	if err != nil {
-		return Request{}, err
-	}
-	attrs, err := json.Marshal(in.Attributes)
-	if err != nil {
-		return Request{}, err
-	}
-	var expected *time.Time
-	if svc.SLA > 0 {
-		t := time.Now().Add(svc.SLA)
-		expected = &t
-	}
-
 	var id int64
+	var dept string
 	err = c.tx(ctx, func(tx pgx.Tx) error {
 		contactID, err := upsertContact(ctx, tx, in.Reporter)
 		if err != nil {
 			return err
 		}
-		err = tx.QueryRow(ctx, `
-			INSERT INTO requests (token, service_code, description, attributes, lat, lng,
-				address, address_id, zipcode, media_url, department_code, channel,
-				contact_id, device_id, expected_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULLIF($11, ''), $12, NULLIF($13, 0), $14, $15)
-			RETURNING id`,
-			token, in.ServiceCode, in.Description, attrs, in.Lat, in.Lng,
-			in.Address, in.AddressID, in.Zipcode, in.MediaURL, dept, in.Channel,
-			contactID, in.Reporter.DeviceID, expected).Scan(&id)
+		id, dept, err = c.insertRequest(ctx, tx, newRow{NewRequest: in, ContactID: contactID})
 		if err != nil {
-			return err
-		}
-		note := "routed to " + dept
-		if dept == "" {
-			note = "no department: waiting in the triage queue"
-		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO request_events (request_id, actor, to_status, department_code, note)
-			VALUES ($1, $2, 'new', NULLIF($3, ''), $4)`, id, in.Actor, dept, note); err != nil {
 			return err
 		}
 		msgID, err := insertInbound(ctx, tx, inbound{
@@ -172,9 +137,66 @@ func (c *Core) CreateRequest(ctx context.Context, in NewRequest) (Request, error
 	if err != nil {
 		return Request{}, fmt.Errorf("create request: %w", err)
 	}
-	c.metrics.requests.WithLabelValues(string(in.Channel), in.ServiceCode).Inc()
-	c.log.Info("request created", "id", id, "service", in.ServiceCode, "channel", in.Channel, "department", dept)
+	c.created(id, in.Channel, in.ServiceCode, dept)
 	return c.Request(ctx, id)
+}
+
+// created counts and logs a committed new request.
+func (c *Core) created(id int64, ch Channel, service, dept string) {
+	c.metrics.requests.WithLabelValues(string(ch), service).Inc()
+	c.log.Info("request created", "id", id, "service", service, "channel", ch, "department", dept)
+}
+
+// newRow is a validated report ready to be written.
+type newRow struct {
+	NewRequest
+	ContactID int64
+}
+
+// insertRequest writes a request and its first history entry, routed to
+// its department (or the triage queue when it has none). The service may
+// be empty for a report no one could classify yet.
+func (c *Core) insertRequest(ctx context.Context, tx pgx.Tx, r newRow) (id int64, dept string, err error) {
+	var at *orb.Point
+	if r.Lat != nil {
+		at = &orb.Point{*r.Lng, *r.Lat}
+	}
+	dept = c.city.Route(r.ServiceCode, at)
+	attrs, err := json.Marshal(r.Attributes)
+	if err != nil {
+		return 0, "", err
+	}
+	var expected *time.Time
+	if svc, ok := c.city.Service(r.ServiceCode); ok && svc.SLA > 0 {
+		t := time.Now().Add(svc.SLA)
+		expected = &t
+	}
+	err = tx.QueryRow(ctx, `
+		INSERT INTO requests (token, service_code, description, attributes, lat, lng,
+			address, address_id, zipcode, media_url, department_code, channel,
+			contact_id, device_id, expected_at)
+		VALUES ($1, NULLIF($2, ''), $3, $4, $5, $6, $7, $8, $9, $10, NULLIF($11, ''), $12, NULLIF($13, 0), $14, $15)
+		RETURNING id`,
+		rand.Text(), r.ServiceCode, r.Description, attrs, r.Lat, r.Lng,
+		r.Address, r.AddressID, r.Zipcode, r.MediaURL, dept, r.Channel,
+		r.ContactID, r.Reporter.DeviceID, expected).Scan(&id)
+	if err != nil {
+		return 0, "", err
+	}
+	note := "routed to " + dept
+	if dept == "" {
+		note = "no department: waiting in the triage queue"
+	}
+	if r.Actor == "" {
+		r.Actor = string(r.Channel)
+	}
+	_, err = tx.Exec(ctx, `
+		INSERT INTO request_events (request_id, actor, to_status, department_code, note)
+		VALUES ($1, $2, 'new', NULLIF($3, ''), $4)`, id, r.Actor, dept, note)
+	if err != nil {
+		return 0, "", err
+	}
+	return id, dept, nil
 }
 
 func (c *Core) validateNew(in NewRequest) (NewRequest, Service, error) {
@@ -257,10 +279,6 @@ func checkText(field, s string, max int) error {
 		return invalid(field, "contains a NUL character")
 	}
 	return nil
-}
-
-func newToken() (string, error) {
-	return rand.Text(), nil
 }
 
 // requestColumns reads a request with its service name, report count,

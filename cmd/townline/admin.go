@@ -45,7 +45,7 @@ func admin(ctx context.Context, fs *flag.FlagSet, args []string) (*env, *core.Co
 		e.close()
 		return nil, nil, err
 	}
-	c, err := e.core(ctx, 0, nil)
+	c, err := e.core(ctx, 0, nil, nil)
 	if err != nil {
 		e.close()
 		return nil, nil, err

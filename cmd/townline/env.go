@@ -94,13 +94,14 @@ func (e *env) ready(ctx context.Context, migrate bool) error {
 }
 
 // core builds the domain service on the database.
-func (e *env) core(ctx context.Context, workers int, senders map[core.Channel]core.Sender) (*core.Core, error) {
+func (e *env) core(ctx context.Context, workers int, senders map[core.Channel]core.Sender, fetchers map[core.Channel]core.MediaFetcher) (*core.Core, error) {
 	return core.New(ctx, e.pool, core.Options{
 		City:      e.city,
 		PublicURL: e.cfg.PublicURL,
 		DataDir:   e.cfg.Data,
 		MaxUpload: e.cfg.MaxUpload,
 		Senders:   senders,
+		Fetchers:  fetchers,
 		Workers:   workers,
 		Logger:    e.log,
 	})

@@ -31,7 +31,7 @@ func serve(args []string) error {
 	if err := e.ready(ctx, *migrate); err != nil {
 		return err
 	}
-	c, err := e.core(ctx, 16, nil)
+	c, err := e.core(ctx, 16, nil, nil)
 	if err != nil {
 		return err
 	}

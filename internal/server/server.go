@@ -22,8 +22,14 @@ import (
 
 // Options configures the HTTP surface.
 type Options struct {
-	Logger  *slog.Logger
-	MaxBody int64 // the largest request body, photo included
+	Logger   *slog.Logger
+	MaxBody  int64     // the largest request body, photo included
+	Channels []Channel // the configured channels' webhooks (SMS, voice)
+}
+
+// Channel is a channel adapter with HTTP endpoints of its own.
+type Channel interface {
+	Register(mux *http.ServeMux)
 }
 
 // New returns the handler for every path townline serves.
@@ -41,6 +47,9 @@ func New(c *core.Core, opts Options) http.Handler {
 	mux := http.NewServeMux()
 	open311.New(c, opts.Logger, opts.MaxBody).Register(mux)
 	web.New(c, opts.Logger).Register(mux)
+	for _, ch := range opts.Channels {
+		ch.Register(mux)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})

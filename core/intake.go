@@ -1,0 +1,660 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+)
+
+// Media is a file an inbound message points at, downloaded later by the
+// channel's MediaFetcher in a job.
+type Media struct {
+	URL         string `json:"url"`
+	ContentType string `json:"content_type"`
+}
+
+// Inbound is one message from a resident, as a channel received it.
+type Inbound struct {
+	Channel    Channel
+	From       string // phone number (any format) or email address
+	To         string // the city's number or address it was sent to
+	Text       string
+	Media      []Media
+	ProviderID string   // the provider's message id: redeliveries carry the same one
+	Lat, Lng   *float64 // a location the message shared
+}
+
+// IntakeResult says what became of an inbound message.
+type IntakeResult struct {
+	MessageID int64
+	RequestID int64 // the request it created or joined; 0 while a report is being completed
+	Duplicate bool  // ProviderID was seen before: nothing changed
+}
+
+// MaxMedia is the most files one message may carry (Twilio's MMS limit).
+const MaxMedia = 10
+
+// DraftTTL is how long a half-made report waits for its missing service
+// or place before it is filed as it is.
+const DraftTTL = 30 * time.Minute
+
+// draft is a report still being completed in a conversation.
+type draft struct {
+	Service     string   `json:"service,omitempty"`
+	Description string   `json:"description,omitempty"`
+	Address     string   `json:"address,omitempty"`
+	PlaceClear  bool     `json:"place_clear,omitempty"`
+	Lat         *float64 `json:"lat,omitempty"`
+	Lng         *float64 `json:"lng,omitempty"`
+	Messages    []int64  `json:"messages"`
+	Awaiting    string   `json:"awaiting,omitempty"` // service, place, which, media
+	Choices     []string `json:"choices,omitempty"`  // what each numbered answer stands for
+	Asked       int      `json:"asked,omitempty"`    // questions asked for the current gap
+}
+
+// conversation is the state of one contact talking over one channel.
+type conversation struct {
+	ID          int64
+	Channel     Channel
+	Contact     Contact
+	Draft       *draft
+	ExpiresAt   *time.Time
+	LastRequest int64
+}
+
+// Intake stores an inbound message and carries the conversation forward,
+// all in one transaction: dedupe on the provider's id, find or create the
+// contact, answer keywords, complete or start a report, and queue every
+// answer. Nothing is sent here; answers go out through the job queue.
+func (c *Core) Intake(ctx context.Context, in Inbound) (IntakeResult, error) {
+	rep := Reporter{}
+	switch in.Channel {
+	case ChannelSMS, ChannelVoice:
+		rep.Phone = in.From
+	case ChannelEmail:
+		rep.Email = in.From
+	default:
+		return IntakeResult{}, invalid("channel", "%q does not converse", in.Channel)
+	}
+	rep, err := c.normalizeReporter(rep)
+	if err != nil {
+		return IntakeResult{}, err
+	}
+	if err := checkText("Body", in.Text, MaxDescription); err != nil {
+		return IntakeResult{}, err
+	}
+	if len(in.Media) > MaxMedia {
+		return IntakeResult{}, invalid("NumMedia", "%d files; at most %d", len(in.Media), MaxMedia)
+	}
+	if len(in.ProviderID) > 200 {
+		return IntakeResult{}, invalid("MessageSid", "is too long")
+	}
+	in.Text = strings.TrimSpace(in.Text)
+
+	var res IntakeResult
+	var created []createdRequest
+	err = c.tx(ctx, func(tx pgx.Tx) error {
+		contactID, err := upsertContact(ctx, tx, rep)
+		if err != nil {
+			return err
+		}
+		var msgID int64
+		err = tx.QueryRow(ctx, `
+			INSERT INTO messages (contact_id, direction, channel, provider_id, body, state)
+			VALUES ($1, 'in', $2, NULLIF($3, ''), $4, 'received')
+			ON CONFLICT (channel, provider_id) WHERE direction = 'in' AND provider_id IS NOT NULL DO NOTHING
+			RETURNING id`, contactID, in.Channel, in.ProviderID, in.Text).Scan(&msgID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			res.Duplicate = true
+			return tx.QueryRow(ctx, `SELECT id, COALESCE(request_id, 0) FROM messages
+				WHERE channel = $1 AND provider_id = $2 AND direction = 'in'`, in.Channel, in.ProviderID).
+				Scan(&res.MessageID, &res.RequestID)
+		}
+		if err != nil {
+			return err
+		}
+		res.MessageID = msgID
+		conv, err := c.lockConversation(ctx, tx, contactID, in.Channel)
+		if err != nil {
+			return err
+		}
+		if len(in.Media) > 0 {
+			if _, err := c.river.InsertTx(ctx, tx, fetchMediaArgs{MessageID: msgID, Media: in.Media}, nil); err != nil {
+				return err
+			}
+		}
+		t := &turn{c: c, tx: tx, conv: conv, msgID: msgID, in: in}
+		if err := t.run(ctx); err != nil {
+			return err
+		}
+		res.RequestID = t.requestID
+		created = t.created
+		return t.save(ctx)
+	})
+	if err != nil {
+		return IntakeResult{}, fmt.Errorf("intake from %s: %w", in.Channel, err)
+	}
+	for _, r := range created {
+		c.created(r.id, in.Channel, r.service, r.dept)
+	}
+	return res, nil
+}
+
+type createdRequest struct {
+	id            int64
+	service, dept string
+}
+
+// lockConversation returns the contact's conversation on a channel, locked
+// for this transaction so that one resident's messages are handled one at
+// a time, in order.
+func (c *Core) lockConversation(ctx context.Context, tx pgx.Tx, contactID int64, ch Channel) (*conversation, error) {
+	if _, err := tx.Exec(ctx, `INSERT INTO conversations (contact_id, channel) VALUES ($1, $2)
+		ON CONFLICT (contact_id, channel) DO NOTHING`, contactID, ch); err != nil {
+		return nil, err
+	}
+	conv := &conversation{Channel: ch}
+	var raw []byte
+	var last *int64
+	err := tx.QueryRow(ctx, `SELECT id, draft, expires_at, request_id FROM conversations
+		WHERE contact_id = $1 AND channel = $2 FOR UPDATE`, contactID, ch).Scan(&conv.ID, &raw, &conv.ExpiresAt, &last)
+	if err != nil {
+		return nil, err
+	}
+	if last != nil {
+		conv.LastRequest = *last
+	}
+	if raw != nil {
+		conv.Draft = &draft{}
+		if err := json.Unmarshal(raw, conv.Draft); err != nil {
+			return nil, fmt.Errorf("conversation %d draft: %w", conv.ID, err)
+		}
+	}
+	conv.Contact, err = scanContact(tx.QueryRow(ctx, `SELECT `+contactColumns+` FROM contacts WHERE id = $1`, contactID))
+	return conv, err
+}
+
+// turn is one inbound message being handled within its transaction.
+type turn struct {
+	c         *Core
+	tx        pgx.Tx
+	conv      *conversation
+	msgID     int64
+	in        Inbound
+	requestID int64
+	created   []createdRequest
+}
+
+func (t *turn) save(ctx context.Context) error {
+	var raw []byte
+	var expires *time.Time
+	if d := t.conv.Draft; d != nil {
+		var err error
+		if raw, err = json.Marshal(d); err != nil {
+			return err
+		}
+		e := time.Now().Add(DraftTTL)
+		expires = &e
+	}
+	_, err := t.tx.Exec(ctx, `UPDATE conversations SET draft = $2, expires_at = $3,
+		request_id = NULLIF($4, 0), updated_at = now() WHERE id = $1`,
+		t.conv.ID, raw, expires, t.conv.LastRequest)
+	return err
+}
+
+// reply queues an automatic answer to the resident.
+func (t *turn) reply(ctx context.Context, kind string, data messageData) error {
+	_, err := t.c.enqueue(ctx, t.tx, t.conv.Contact.ID, outMsg{
+		RequestID: data.ID, Origin: t.conv.Channel, Kind: kind, Data: data, Auto: true,
+	})
+	return err
+}
+
+var (
+	stopWords  = map[string]bool{"stop": true, "stopall": true, "unsubscribe": true, "cancel": true, "end": true, "quit": true, "revoke": true, "optout": true}
+	startWords = map[string]bool{"start": true, "unstop": true, "yes": true}
+	helpWords  = map[string]string{"help": "en", "info": "en", "ayuda": "es"}
+	langWords  = map[string]string{"espanol": "es", "spanish": "es", "english": "en", "ingles": "en"}
+	statusRE   = regexp.MustCompile(`^(?:status|estado)(?:\s+#?\s*(\d{1,12}))?$`)
+	newWords   = map[string]bool{"new": true, "nuevo": true, "nueva": true}
+	refRE      = regexp.MustCompile(`#\s?(\d{3,12})\b`)
+)
+
+func (t *turn) run(ctx context.Context) error {
+	ct := &t.conv.Contact
+	words := fold(t.in.Text)
+
+	// Opt-out and opt-in keywords are obeyed before anything else, and not
+	// answered: the carrier (Twilio) sends the confirmation itself.
+	if stopWords[words] {
+		_, err := t.tx.Exec(ctx, `UPDATE contacts SET opted_out_at = now() WHERE id = $1`, ct.ID)
+		t.c.log.Info("number opted out", "contact", ct.ID)
+		return err
+	}
+	if startWords[words] {
+		_, err := t.tx.Exec(ctx, `UPDATE contacts SET opted_out_at = NULL WHERE id = $1`, ct.ID)
+		t.c.log.Info("number opted back in", "contact", ct.ID)
+		return err
+	}
+
+	if flagged, err := t.c.checkAbuse(ctx, t.tx, ct, t.conv.Channel); err != nil || flagged {
+		// Kept for staff; no automatic work for a flood.
+		if err == nil && t.conv.LastRequest != 0 {
+			err = t.attach(ctx, t.conv.LastRequest, t.msgID)
+		}
+		return err
+	}
+
+	if err := t.setLanguage(ctx, words); err != nil {
+		return err
+	}
+
+	if lang, ok := helpWords[words]; ok {
+		if !ct.LanguageChosen && lang != ct.Language {
+			if err := t.useLanguage(ctx, lang, false); err != nil {
+				return err
+			}
+		}
+		return t.reply(ctx, "help", messageData{})
+	}
+	if lang, ok := langWords[words]; ok {
+		if err := t.useLanguage(ctx, lang, true); err != nil {
+			return err
+		}
+		return t.reply(ctx, "lang", messageData{})
+	}
+	if m := statusRE.FindStringSubmatch(words); m != nil {
+		return t.status(ctx, m[1])
+	}
+	if newWords[words] {
+		t.conv.Draft = nil
+		return t.reply(ctx, "ask.new", messageData{})
+	}
+
+	if err := t.expireDraft(ctx); err != nil {
+		return err
+	}
+
+	// A message that names one of the resident's requests joins it.
+	if m := refRE.FindStringSubmatch(t.in.Text); m != nil && t.conv.Draft == nil {
+		id, _ := strconv.ParseInt(m[1], 10, 64)
+		var owned bool
+		if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM requests WHERE id = $1 AND contact_id = $2)`,
+			id, ct.ID).Scan(&owned); err != nil {
+			return err
+		}
+		if owned {
+			return t.addTo(ctx, id)
+		}
+	}
+
+	if t.conv.Draft != nil {
+		return t.continueDraft(ctx)
+	}
+	return t.startReport(ctx)
+}
+
+// setLanguage follows the language the resident writes in, unless they
+// chose one.
+func (t *turn) setLanguage(ctx context.Context, words string) error {
+	ct := &t.conv.Contact
+	if ct.LanguageChosen {
+		return nil
+	}
+	if lang := DetectLanguage(t.in.Text); lang != "" && lang != ct.Language {
+		return t.useLanguage(ctx, lang, false)
+	}
+	return nil
+}
+
+func (t *turn) useLanguage(ctx context.Context, lang string, chosen bool) error {
+	t.conv.Contact.Language = lang
+	t.conv.Contact.LanguageChosen = t.conv.Contact.LanguageChosen || chosen
+	_, err := t.tx.Exec(ctx, `UPDATE contacts SET language = $2, language_chosen = language_chosen OR $3 WHERE id = $1`,
+		t.conv.Contact.ID, lang, chosen)
+	return err
+}
+
+// status answers STATUS (the latest request) or STATUS 1234 (any request:
+// its status is public anyway).
+func (t *turn) status(ctx context.Context, num string) error {
+	var id int64
+	if num != "" {
+		id, _ = strconv.ParseInt(num, 10, 64)
+	} else {
+		err := t.tx.QueryRow(ctx, `SELECT id FROM requests WHERE contact_id = $1 ORDER BY requested_at DESC LIMIT 1`,
+			t.conv.Contact.ID).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return t.reply(ctx, "status.none", messageData{})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	r, err := scanRequest(t.tx.QueryRow(ctx, `SELECT `+requestColumns+requestFrom+`WHERE r.id = $1`, id))
+	if errors.Is(err, ErrNotFound) {
+		return t.reply(ctx, "status.none", messageData{ID: id})
+	}
+	if err != nil {
+		return err
+	}
+	if r.DuplicateOf != nil {
+		// The parent carries the issue's progress.
+		if p, err := scanRequest(t.tx.QueryRow(ctx, `SELECT `+requestColumns+requestFrom+`WHERE r.id = $1`, *r.DuplicateOf)); err == nil {
+			r.Status, r.StatusNotes = p.Status, p.StatusNotes
+		}
+	}
+	return t.reply(ctx, "status.reply", t.c.requestData(r))
+}
+
+// attach links an inbound message (and the photos it brings) to a request.
+func (t *turn) attach(ctx context.Context, requestID int64, msgIDs ...int64) error {
+	if _, err := t.tx.Exec(ctx, `UPDATE messages SET request_id = $1, conversation_id = $3 WHERE id = ANY($2)`,
+		requestID, msgIDs, t.conv.ID); err != nil {
+		return err
+	}
+	if _, err := t.tx.Exec(ctx, `UPDATE attachments SET request_id = $1 WHERE message_id = ANY($2) AND request_id IS NULL`,
+		requestID, msgIDs); err != nil {
+		return err
+	}
+	_, err := t.tx.Exec(ctx, `UPDATE requests SET updated_at = now() WHERE id = $1`, requestID)
+	t.requestID = requestID
+	return err
+}
+
+// addTo adds the message to a request and says so.
+func (t *turn) addTo(ctx context.Context, requestID int64) error {
+	if err := t.attach(ctx, requestID, t.msgID); err != nil {
+		return err
+	}
+	t.conv.LastRequest = requestID
+	return t.reply(ctx, "added", messageData{ID: requestID})
+}
+
+// expireDraft files a draft that waited too long, with what it has.
+func (t *turn) expireDraft(ctx context.Context) error {
+	if t.conv.Draft == nil || t.conv.ExpiresAt == nil || time.Now().Before(*t.conv.ExpiresAt) {
+		return nil
+	}
+	return t.c.fileExpired(ctx, t.tx, t.conv, &t.created)
+}
+
+// startReport handles a message outside any draft.
+func (t *turn) startReport(ctx context.Context) error {
+	svc := t.c.city.Classify(t.in.Text)
+	place := t.place(t.in.Text)
+	hasMedia := len(t.in.Media) > 0
+
+	if svc == "" && place.Address == "" {
+		open, err := t.openRequests(ctx)
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(open) == 1 || (len(open) > 1 && t.recent(ctx, open[0])):
+			// More words or photos about the report just made.
+			return t.addTo(ctx, open[0])
+		case len(open) > 1:
+			d := &draft{Messages: []int64{t.msgID}, Awaiting: "which", Description: t.in.Text}
+			t.conv.Draft = d
+			return t.askWhich(ctx, open)
+		}
+		if t.in.Text == "" && !hasMedia {
+			return nil
+		}
+	}
+	if svc != "" && t.conv.LastRequest != 0 && place.Address == "" {
+		// "It's really deep" after a pothole report is about that pothole.
+		var sameRecent bool
+		err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM requests WHERE id = $1 AND service_code = $2
+			AND status <> 'closed' AND requested_at > now() - $3::interval)`, t.conv.LastRequest, svc, DraftTTL).Scan(&sameRecent)
+		if err != nil {
+			return err
+		}
+		if sameRecent {
+			return t.addTo(ctx, t.conv.LastRequest)
+		}
+	}
+	d := &draft{Service: svc, Description: t.in.Text, Messages: []int64{t.msgID}}
+	d.setPlace(place)
+	t.conv.Draft = d
+	return t.advance(ctx, hasMedia)
+}
+
+// place reads the place from text, or from a location the message shared.
+func (t *turn) place(text string) Place {
+	if t.in.Lat != nil && t.in.Lng != nil {
+		lat, lng := *t.in.Lat, *t.in.Lng
+		return Place{Address: fmt.Sprintf("%.5f, %.5f", lat, lng), Lat: &lat, Lng: &lng, Clear: true}
+	}
+	return t.c.city.FindPlace(text)
+}
+
+func (d *draft) setPlace(p Place) {
+	switch {
+	case p.Address == "":
+	case !p.Clear && d.Address != "" && !d.PlaceClear && p.Address != d.Address:
+		// "Myers" now and "5th" in the answer make a corner.
+		d.Address, d.PlaceClear = d.Address+" & "+p.Address, true
+	case p.Clear || d.Address == "":
+		d.Address, d.PlaceClear = p.Address, p.Clear
+	}
+	if p.Lat != nil {
+		d.Lat, d.Lng = p.Lat, p.Lng
+	}
+}
+
+// continueDraft takes a message as the answer to the draft's question.
+func (t *turn) continueDraft(ctx context.Context) error {
+	d := t.conv.Draft
+	d.Messages = append(d.Messages, t.msgID)
+	text := t.in.Text
+	switch d.Awaiting {
+	case "which":
+		if n, ok := pick(text, len(d.Choices)); ok {
+			id, _ := strconv.ParseInt(d.Choices[n], 10, 64)
+			msgs := d.Messages
+			t.conv.Draft = nil
+			t.conv.LastRequest = id
+			if err := t.attach(ctx, id, msgs...); err != nil {
+				return err
+			}
+			return t.reply(ctx, "added", messageData{ID: id})
+		}
+		// Not a choice: the words start a new report, with what came before.
+		d.Awaiting, d.Choices, d.Asked = "", nil, 0
+		d.Description = strings.TrimSpace(d.Description + "\n" + text)
+		d.Service = t.c.city.Classify(d.Description)
+		d.setPlace(t.c.city.FindPlace(d.Description))
+		return t.advance(ctx, len(t.in.Media) > 0)
+	case "service":
+		if n, ok := pick(text, len(d.Choices)); ok {
+			d.Service = d.Choices[n]
+		} else {
+			d.Service = t.c.city.Classify(text)
+			d.Description = strings.TrimSpace(d.Description + "\n" + text)
+			d.setPlace(t.place(text))
+		}
+		if d.Service == "" {
+			d.Asked++
+		}
+	case "place":
+		p := t.place(text)
+		if p.Address == "" && text != "" {
+			// The resident answered our question in their own words
+			// ("behind the Safeway"): that is the place.
+			p = Place{Address: truncate(text, MaxAddress), Clear: true}
+		}
+		d.setPlace(p)
+		if !d.PlaceClear {
+			d.Asked++
+		}
+	default: // waiting for photos: take what the text adds
+		d.Description = strings.TrimSpace(d.Description + "\n" + text)
+		if d.Service == "" {
+			d.Service = t.c.city.Classify(d.Description)
+		}
+		d.setPlace(t.place(text))
+	}
+	return t.advance(ctx, len(t.in.Media) > 0)
+}
+
+// advance files the draft when it is complete, or asks for what it lacks.
+// After two unanswered questions it files what it has: staff will sort it
+// out, and the resident is not left in a loop.
+func (t *turn) advance(ctx context.Context, hasMedia bool) error {
+	d := t.conv.Draft
+	switch {
+	case d.Service == "" && d.Asked < 2:
+		d.Awaiting = "service"
+		d.Choices = t.c.city.Menu
+		if !containsString(d.Choices, "other") {
+			d.Choices = append(append([]string{}, d.Choices...), "other")
+		}
+		var opts []choice
+		for i, code := range d.Choices {
+			key := strconv.Itoa(i + 1)
+			if code == "other" {
+				key = "0"
+			}
+			svc, _ := t.c.city.Service(code)
+			opts = append(opts, choice{Key: key, Label: svc.Name})
+		}
+		return t.reply(ctx, "ask.service", messageData{Choices: opts})
+	case !d.PlaceClear && hasMedia && d.Awaiting != "media":
+		// A photo may carry its GPS position: let the photo job decide
+		// whether the question is needed.
+		d.Awaiting = "media"
+		return nil
+	case !d.PlaceClear && d.Asked < 2 && d.Awaiting != "media":
+		if d.Awaiting != "place" {
+			d.Asked = 0
+		}
+		d.Awaiting = "place"
+		return t.reply(ctx, "ask.place", messageData{})
+	case !d.PlaceClear && d.Awaiting == "media":
+		return nil
+	}
+	id, err := t.c.fileDraft(ctx, t.tx, t.conv, &t.created)
+	t.requestID = id
+	return err
+}
+
+// fileDraft turns a conversation's draft into a request and acknowledges it.
+func (c *Core) fileDraft(ctx context.Context, tx pgx.Tx, conv *conversation, created *[]createdRequest) (int64, error) {
+	d := conv.Draft
+	lat, lng := d.Lat, d.Lng
+	if lat != nil && !c.city.Contains(orb.Point{*lng, *lat}) {
+		lat, lng = nil, nil // outside the city: keep the words, not the point
+	}
+	row := newRow{NewRequest: NewRequest{
+		Channel: conv.Channel, ServiceCode: d.Service, Description: truncate(d.Description, MaxDescription),
+		Lat: lat, Lng: lng, Address: truncate(d.Address, MaxAddress), Actor: string(conv.Channel),
+		Attributes: map[string][]string{},
+	}, ContactID: conv.Contact.ID}
+	id, dept, err := c.insertRequest(ctx, tx, row)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE messages SET request_id = $1, conversation_id = $3 WHERE id = ANY($2)`,
+		id, d.Messages, conv.ID); err != nil {
+		return 0, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE attachments SET request_id = $1 WHERE message_id = ANY($2)`, id, d.Messages); err != nil {
+		return 0, err
+	}
+	conv.Draft = nil
+	conv.LastRequest = id
+	*created = append(*created, createdRequest{id: id, service: d.Service, dept: dept})
+	_, err = c.queueMessage(ctx, tx, id, conv.Contact.ID, "ack", nil, nil)
+	return id, err
+}
+
+// fileExpired files a draft whose time ran out: a report without a
+// service goes to triage rather than nowhere; an unanswered "which
+// report?" joins the latest one.
+func (c *Core) fileExpired(ctx context.Context, tx pgx.Tx, conv *conversation, created *[]createdRequest) error {
+	d := conv.Draft
+	if d.Awaiting == "which" && len(d.Choices) > 0 {
+		id, _ := strconv.ParseInt(d.Choices[0], 10, 64)
+		if _, err := tx.Exec(ctx, `UPDATE messages SET request_id = $1 WHERE id = ANY($2)`, id, d.Messages); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE attachments SET request_id = $1 WHERE message_id = ANY($2)`, id, d.Messages)
+		conv.Draft = nil
+		return err
+	}
+	_, err := c.fileDraft(ctx, tx, conv, created)
+	return err
+}
+
+func (t *turn) openRequests(ctx context.Context) ([]int64, error) {
+	rows, err := t.tx.Query(ctx, `SELECT id FROM requests WHERE contact_id = $1 AND status <> 'closed'
+		ORDER BY requested_at DESC LIMIT 5`, t.conv.Contact.ID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+// recent reports whether a request was made within the draft window: a
+// message soon after a report is about it.
+func (t *turn) recent(ctx context.Context, id int64) bool {
+	var yes bool
+	t.tx.QueryRow(ctx, `SELECT requested_at > now() - $2::interval FROM requests WHERE id = $1`, id, DraftTTL).Scan(&yes)
+	return yes
+}
+
+func (t *turn) askWhich(ctx context.Context, ids []int64) error {
+	d := t.conv.Draft
+	var opts []choice
+	for i, id := range ids {
+		d.Choices = append(d.Choices, strconv.FormatInt(id, 10))
+		var name string
+		t.tx.QueryRow(ctx, `SELECT COALESCE(s.name, 'Report') FROM requests r LEFT JOIN services s ON s.code = r.service_code
+			WHERE r.id = $1`, id).Scan(&name)
+		opts = append(opts, choice{Key: strconv.Itoa(i + 1), Label: fmt.Sprintf("%d %s", id, name)})
+	}
+	return t.reply(ctx, "ask.which", messageData{Choices: opts})
+}
+
+// pick reads a numbered answer: "2", "2.", "#2", or "0" for the last
+// choice ("other"). It returns the index.
+func pick(text string, n int) (int, bool) {
+	s := strings.Trim(strings.TrimSpace(text), "#.)")
+	k, err := strconv.Atoi(s)
+	switch {
+	case err != nil || n == 0:
+		return 0, false
+	case k == 0:
+		return n - 1, true
+	case k >= 1 && k <= n:
+		return k - 1, true
+	}
+	return 0, false
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
+}

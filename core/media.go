@@ -1,0 +1,276 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+	"github.com/riverqueue/river"
+)
+
+// MediaFetcher downloads the files inbound messages point at (an MMS
+// photo on Twilio's servers, say) with whatever credentials that needs.
+type MediaFetcher interface {
+	// Fetch opens one media file; core reads at most its own limit from it.
+	Fetch(ctx context.Context, url string) (io.ReadCloser, error)
+}
+
+// fetchMediaArgs is the job that downloads one inbound message's media.
+type fetchMediaArgs struct {
+	MessageID int64   `json:"message_id"`
+	Media     []Media `json:"media"`
+}
+
+func (fetchMediaArgs) Kind() string { return "fetch_media" }
+
+func (fetchMediaArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 5} }
+
+type fetchMediaWorker struct {
+	river.WorkerDefaults[fetchMediaArgs]
+	core *Core
+}
+
+func (w *fetchMediaWorker) NextRetry(job *river.Job[fetchMediaArgs]) time.Time {
+	return time.Now().Add(w.core.opts.RetryBase << min(job.Attempt-1, 10))
+}
+
+// fetched is one downloaded file, or why it was refused.
+type fetched struct {
+	upload  Upload
+	refused string
+}
+
+// Work downloads every file of the message first, then records them all
+// in one transaction: a retry starts over and never attaches a file twice.
+// Files are stored content-addressed, so a retry costs no disk.
+func (w *fetchMediaWorker) Work(ctx context.Context, job *river.Job[fetchMediaArgs]) error {
+	c := w.core
+	var ch Channel
+	if err := c.pool.QueryRow(ctx, `SELECT channel FROM messages WHERE id = $1`, job.Args.MessageID).Scan(&ch); err != nil {
+		return dbErr(err)
+	}
+	fetcher := c.opts.Fetchers[ch]
+	if fetcher == nil {
+		return river.JobCancel(fmt.Errorf("no media fetcher for the %s channel", ch))
+	}
+	var files []fetched
+	var total int64
+	var gps *Place
+	lastTry := job.Attempt >= job.MaxAttempts
+	for i, m := range job.Args.Media {
+		f, err := c.fetchOne(ctx, fetcher, m, i, c.opts.MaxUpload-total)
+		if err != nil && !lastTry {
+			c.log.Warn("media download failed; will retry", "message", job.Args.MessageID, "url", m.URL, "attempt", job.Attempt, "err", err)
+			return err
+		}
+		if err != nil {
+			f = fetched{refused: fmt.Sprintf("file %d could not be downloaded: %v", i+1, err)}
+		}
+		if f.refused == "" {
+			total += f.upload.Blob.Size
+			if gps == nil {
+				gps = c.mediaPlace(f.upload)
+			}
+		}
+		files = append(files, f)
+	}
+	err := c.tx(ctx, func(tx pgx.Tx) error {
+		return c.recordMedia(ctx, tx, job.Args.MessageID, ch, files, gps)
+	})
+	if err != nil {
+		return err
+	}
+	c.metrics.jobs.WithLabelValues("fetch_media", "done").Inc()
+	return nil
+}
+
+// fetchOne downloads and stores one file, refusing what is too big or not
+// a photo or document we keep.
+func (c *Core) fetchOne(ctx context.Context, fetcher MediaFetcher, m Media, i int, room int64) (fetched, error) {
+	rc, err := fetcher.Fetch(ctx, m.URL)
+	if err != nil {
+		return fetched{}, err
+	}
+	defer rc.Close()
+	if room <= 0 {
+		return fetched{refused: fmt.Sprintf("file %d refused: the message's files are over %d MB in all", i+1, c.opts.MaxUpload>>20)}, nil
+	}
+	blob, err := c.blobs.Put(io.LimitReader(rc, room+1))
+	if errors.Is(err, ErrTooLarge) || blob.Size > room {
+		return fetched{refused: fmt.Sprintf("file %d refused: over %d MB", i+1, c.opts.MaxUpload>>20)}, nil
+	}
+	if err != nil {
+		return fetched{}, err
+	}
+	declared, _, _ := mime.ParseMediaType(m.ContentType)
+	if !IsImage(blob.ContentType) && !isVCard(declared) && blob.ContentType != "application/pdf" {
+		return fetched{refused: fmt.Sprintf("file %d refused: %s is not a photo", i+1, blob.ContentType)}, nil
+	}
+	if isVCard(declared) {
+		blob.ContentType = declared // text sniffs as text/plain; the sender's type is what we need
+	}
+	return fetched{upload: Upload{Blob: blob, Filename: fmt.Sprintf("media-%d%s", i+1, extension(blob.ContentType))}}, nil
+}
+
+func isVCard(ct string) bool { return ct == "text/vcard" || ct == "text/x-vcard" }
+
+func extension(ct string) string {
+	switch ct {
+	case "image/jpeg":
+		return ".jpg"
+	case "image/png":
+		return ".png"
+	case "image/gif":
+		return ".gif"
+	case "image/webp":
+		return ".webp"
+	case "image/heic":
+		return ".heic"
+	case "application/pdf":
+		return ".pdf"
+	case "text/vcard", "text/x-vcard":
+		return ".vcf"
+	}
+	return ""
+}
+
+var mapsLinkRE = regexp.MustCompile(`(?:ll=|q=|@)(-?\d{1,2}\.\d+),\s*(-?\d{1,3}\.\d+)`)
+
+// mediaPlace reads a location from a file: a photo's GPS position, or the
+// map link in a shared location card (what an iPhone sends as "Send My
+// Current Location").
+func (c *Core) mediaPlace(u Upload) *Place {
+	f, err := c.blobs.Open(u.Blob.SHA256)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	head, err := io.ReadAll(io.LimitReader(f, 256<<10))
+	if err != nil {
+		return nil
+	}
+	var lat, lng float64
+	switch {
+	case u.Blob.ContentType == "image/jpeg":
+		var ok bool
+		if lat, lng, ok = PhotoGPS(head); !ok {
+			return nil
+		}
+	case isVCard(u.Blob.ContentType):
+		m := mapsLinkRE.FindSubmatch(head)
+		if m == nil {
+			return nil
+		}
+		lat, _ = strconv.ParseFloat(string(m[1]), 64)
+		lng, _ = strconv.ParseFloat(string(m[2]), 64)
+	default:
+		return nil
+	}
+	if !c.city.Contains(orb.Point{lng, lat}) {
+		return nil
+	}
+	return &Place{Address: fmt.Sprintf("%.5f, %.5f", lat, lng), Lat: &lat, Lng: &lng, Clear: true}
+}
+
+// recordMedia attaches the files to the message, and to its request when it
+// has one. A position found in them fills a request that has none, or
+// completes the draft that waited for it.
+func (c *Core) recordMedia(ctx context.Context, tx pgx.Tx, msgID int64, ch Channel, files []fetched, gps *Place) error {
+	// Locking the message orders this against the conversation filing it.
+	var requestID, contactID *int64
+	if err := tx.QueryRow(ctx, `SELECT request_id, contact_id FROM messages WHERE id = $1 FOR UPDATE`, msgID).
+		Scan(&requestID, &contactID); err != nil {
+		return err
+	}
+	rid := int64(0)
+	if requestID != nil {
+		rid = *requestID
+	}
+	var refused []string
+	for _, f := range files {
+		if f.refused != "" {
+			refused = append(refused, f.refused)
+			continue
+		}
+		if err := insertAttachment(ctx, tx, msgID, rid, f.upload); err != nil {
+			return err
+		}
+	}
+	if rid != 0 {
+		if len(refused) > 0 {
+			if err := insertEvent(ctx, tx, rid, Actor{Name: "system"}, "", "", "", joinLines(refused), false); err != nil {
+				return err
+			}
+		}
+		if gps != nil {
+			if _, err := tx.Exec(ctx, `UPDATE requests SET lat = $2, lng = $3,
+				address = CASE WHEN address = '' THEN $4 ELSE address END, updated_at = now()
+				WHERE id = $1 AND lat IS NULL`, rid, gps.Lat, gps.Lng, gps.Address); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if contactID == nil {
+		return nil
+	}
+	// The message is part of a draft: resume it if it waited for the photos.
+	conv, err := c.lockConversation(ctx, tx, *contactID, ch)
+	if err != nil || conv.Draft == nil || !containsInt(conv.Draft.Messages, msgID) {
+		return err
+	}
+	d := conv.Draft
+	if gps != nil && !d.PlaceClear {
+		d.setPlace(*gps)
+	}
+	if d.Awaiting != "media" {
+		return saveDraft(ctx, tx, conv)
+	}
+	d.Awaiting = ""
+	t := &turn{c: c, tx: tx, conv: conv, msgID: msgID}
+	if err := t.advance(ctx, false); err != nil {
+		return err
+	}
+	for _, r := range t.created {
+		c.created(r.id, ch, r.service, r.dept)
+	}
+	return t.save(ctx)
+}
+
+func saveDraft(ctx context.Context, tx pgx.Tx, conv *conversation) error {
+	raw, err := json.Marshal(conv.Draft)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `UPDATE conversations SET draft = $2 WHERE id = $1`, conv.ID, raw)
+	return err
+}
+
+func containsInt(list []int64, v int64) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func joinLines(lines []string) string {
+	var b bytes.Buffer
+	for i, l := range lines {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(l)
+	}
+	return b.String()
+}

@@ -1,0 +1,77 @@
+package core
+
+import (
+	"testing"
+)
+
+func oroville(t *testing.T) *City {
+	t.Helper()
+	c, err := ReadCity("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestClassify(t *testing.T) {
+	c := oroville(t)
+	cases := map[string]string{
+		"big pothole at montgomery and 5th":                      "pothole",
+		"There's a POT HOLE on oro dam":                          "pothole",
+		"hay un bache enorme en la calle Myers":                  "pothole",
+		"a dead dog on Oro Dam Boulevard near Feather River":     "animal-dead",
+		"Perro muerto en la calle":                               "animal-dead",
+		"streetlight out on Bird St":                             "streetlight",
+		"someone dumped a couch and mattress behind the school":  "illegal-dumping",
+		"hello":                                                  "",
+		"1735 Montgomery Street":                                 "",
+	}
+	for text, want := range cases {
+		if got := c.Classify(text); got != want {
+			t.Errorf("Classify(%q) = %q, want %q", text, got, want)
+		}
+	}
+}
+
+func TestFindPlace(t *testing.T) {
+	c := oroville(t)
+	cases := []struct {
+		text, want string
+		clear      bool
+	}{
+		{"big pothole at montgomery and 5th", "Montgomery Street & 5th Avenue", true},
+		{"dead dog on Oro Dam Boulevard near Feather River Boulevard", "Oro Dam Boulevard & Feather River Boulevard", true},
+		{"Montgomery Street and Fifth Avenue", "Montgomery Street & 5th Avenue", true},
+		{"graffiti at 1735 Montgomery St.", "1735 Montgomery Street", true},
+		{"pothole in front of 2100 Fake Rd", "2100 Fake Rd", true},
+		{"bache en la esquina de Myers y quinta", "Myers Street & 5th Avenue", true},
+		{"pothole on Myers", "Myers Street", false},
+		{"the grass is high and the oak is dying", "", false},
+		{"pothole", "", false},
+	}
+	for _, tc := range cases {
+		p := c.FindPlace(tc.text)
+		if p.Address != tc.want || p.Clear != tc.clear {
+			t.Errorf("FindPlace(%q) = %q clear=%v, want %q clear=%v", tc.text, p.Address, p.Clear, tc.want, tc.clear)
+		}
+	}
+	p := c.FindPlace("here: https://maps.google.com/?q=39.51380,-121.55640")
+	if p.Lat == nil || *p.Lat != 39.5138 || *p.Lng != -121.5564 || !p.Clear {
+		t.Errorf("shared location = %+v", p)
+	}
+}
+
+func TestDetectLanguage(t *testing.T) {
+	cases := map[string]string{
+		"hay un bache en la calle":          "es",
+		"big pothole at montgomery and 5th": "en",
+		"perro muerto":                      "es",
+		"1234":                              "",
+		"¿Qué pasó con mi reporte?":         "es",
+	}
+	for text, want := range cases {
+		if got := DetectLanguage(text); got != want {
+			t.Errorf("DetectLanguage(%q) = %q, want %q", text, got, want)
+		}
+	}
+}

@@ -1,0 +1,274 @@
+// Command intakebench measures Open311 intake beside pgbench on the same
+// PostgreSQL cluster, in the same run, and prints their ratio: how much of
+// the database's durable-transaction capacity one intake costs, a figure
+// that holds from one machine to the next where raw requests per second
+// do not.
+//
+//	go run ./internal/cmd/intakebench -townline bin/townline [-duration 10s] [-warmup 2s] [-clients 8,32] [-pgbench PATH]
+//
+// With DATABASE_URL set it uses that database, and leaves the requests it
+// created there. Otherwise it starts a private cluster with the default,
+// durable settings (fsync and synchronous_commit on) in a temporary
+// directory and removes it afterwards.
+//
+// For each client count it runs pgbench with a two-insert transaction
+// shaped like intake's writes, then as many concurrent Open311 POST loops
+// against "townline serve". It exits non-zero only when a run could not be
+// done; a missed target is information, not a failure.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"townline/internal/localpg"
+)
+
+// target is the ratio of townline requests to pgbench transactions per
+// second that intake aims at.
+const target = 0.5
+
+type options struct {
+	townline string
+	pgbench  string
+	duration time.Duration
+	warmup   time.Duration
+	clients  []int
+}
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	opt, err := parseFlags()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "intakebench: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := bench(ctx, opt); err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "intakebench: interrupted")
+			return 130
+		}
+		fmt.Fprintf(os.Stderr, "intakebench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func parseFlags() (options, error) {
+	var opt options
+	clients := flag.String("clients", "8,32", "comma-separated numbers of concurrent clients, one run each")
+	flag.StringVar(&opt.townline, "townline", "bin/townline", "the townline binary")
+	flag.StringVar(&opt.pgbench, "pgbench", "", "the pgbench binary (default: beside the PostgreSQL server binaries, else in PATH)")
+	flag.DurationVar(&opt.duration, "duration", 10*time.Second, "measured time of each run (whole seconds: pgbench counts in seconds)")
+	flag.DurationVar(&opt.warmup, "warmup", 2*time.Second, "unmeasured time before each run")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		return opt, fmt.Errorf("unexpected arguments %q", flag.Args())
+	}
+	// pgbench -T takes whole seconds; both sides run exactly as long.
+	opt.duration = roundUpSeconds(opt.duration)
+	opt.warmup = roundUpSeconds(opt.warmup)
+	if opt.duration <= 0 {
+		return opt, errors.New("-duration must be positive")
+	}
+	for f := range strings.SplitSeq(*clients, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 150 {
+			// The private cluster allows 200 connections; townline's pool
+			// takes 32 of them.
+			return opt, fmt.Errorf("-clients: %q is not a number from 1 to 150", f)
+		}
+		opt.clients = append(opt.clients, n)
+	}
+	return opt, nil
+}
+
+func roundUpSeconds(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return (d + time.Second - 1).Truncate(time.Second)
+}
+
+// result is one client count's line of the table.
+type result struct {
+	clients int
+	pg      pgbenchResult
+	tl      loadResult
+}
+
+func bench(ctx context.Context, opt options) error {
+	// Everything that can be missing is checked before anything starts.
+	pgbench, err := findPgbench(opt.pgbench)
+	if err != nil {
+		return err
+	}
+	townline, err := filepath.Abs(opt.townline)
+	if err == nil {
+		_, err = os.Stat(townline)
+	}
+	if err != nil {
+		return fmt.Errorf("-townline: %w (build it with \"make build\")", err)
+	}
+
+	dir, err := os.MkdirTemp("", "intakebench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	// MkdirTemp makes it 0700; as root the private cluster runs as user
+	// postgres, which must be able to enter it.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return err
+	}
+
+	// Cleanup must run even after an interrupt has cancelled ctx.
+	cleanupCtx := context.WithoutCancel(ctx)
+
+	dbURL, stopDB, err := openDatabase(ctx, filepath.Join(dir, "pg"))
+	if err != nil {
+		return err
+	}
+	defer stopDB()
+	db, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("connect to the database: %w", err)
+	}
+	defer db.Close(cleanupCtx)
+	info, err := readServerInfo(ctx, db)
+	if err != nil {
+		return err
+	}
+
+	// The server first: if it cannot start, no time is spent on pgbench.
+	srv, err := startTownline(ctx, townline, dbURL, filepath.Join(dir, "data"))
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+
+	script, err := createBenchTables(ctx, db, dir)
+	if err != nil {
+		return err
+	}
+	defer dropBenchTables(cleanupCtx, db)
+
+	var results []result
+	for _, n := range opt.clients {
+		r := result{clients: n}
+		// Each run starts from the same state: no checkpoint or leftover
+		// job work of the previous run eating into it.
+		quiesce(ctx, db, srv)
+		if r.pg, err = runPgbench(ctx, pgbench, dbURL, script, n, opt.warmup, opt.duration); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "intakebench: %d clients: pgbench %.1f tps\n", n, r.pg.tps)
+		quiesce(ctx, db, srv)
+		if r.tl, err = runLoad(ctx, srv, n, opt.warmup, opt.duration); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "intakebench: %d clients: townline %.1f req/s, %d errors\n", n, r.tl.throughput(), r.tl.errors)
+		results = append(results, r)
+	}
+
+	printTable(os.Stdout, info, results, srv.peakRSS())
+	for _, r := range results {
+		if r.tl.ok() == 0 {
+			return fmt.Errorf("with %d clients every townline request failed", r.clients)
+		}
+	}
+	return nil
+}
+
+// openDatabase returns DATABASE_URL, or starts a private cluster in dir.
+func openDatabase(ctx context.Context, dir string) (url string, stop func(), err error) {
+	if u := os.Getenv("DATABASE_URL"); u != "" {
+		return u, func() {}, nil
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// localpg's defaults are durable (fsync on); synchronous_commit is
+	// named so that the comparison stays one of committed-to-disk
+	// transactions whatever the defaults become.
+	c, err := localpg.Start(ctx, dir, logger, "synchronous_commit=on")
+	if err != nil {
+		return "", nil, err
+	}
+	stop = func() {
+		if err := c.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "intakebench: %v\n", err)
+		}
+	}
+	return c.URL("townline"), stop, nil
+}
+
+type serverInfo struct {
+	version, fsync, syncCommit string
+}
+
+func readServerInfo(ctx context.Context, db *pgx.Conn) (serverInfo, error) {
+	var i serverInfo
+	err := db.QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('fsync'),
+		current_setting('synchronous_commit')`).Scan(&i.version, &i.fsync, &i.syncCommit)
+	if err != nil {
+		return i, fmt.Errorf("read the server settings: %w", err)
+	}
+	// "15.18 (Debian 15.18-0+deb12u1)": the number is enough.
+	i.version, _, _ = strings.Cut(i.version, " ")
+	return i, nil
+}
+
+func printTable(out io.Writer, info serverInfo, results []result, peakRSS int64) {
+	fmt.Fprintf(out, "\nintake benchmark (same cluster, same run; PostgreSQL %s, fsync %s, synchronous_commit %s)\n",
+		info.version, info.fsync, info.syncCommit)
+	tw := tabwriter.NewWriter(out, 0, 0, 3, ' ', 0)
+	fmt.Fprintln(tw, "clients\ttownline req/s\tp50\tp99\terrors\tpgbench tps\tpgbench lat\tratio\tserve CPU/req\tRSS max")
+	met := true
+	for _, r := range results {
+		ratio := 0.0
+		if r.pg.tps > 0 {
+			ratio = r.tl.throughput() / r.pg.tps
+		}
+		met = met && ratio >= target
+		fmt.Fprintf(tw, "%d\t%.1f\t%s\t%s\t%d\t%.1f\t%.1fms\t%.2f\t%s\t%s\n",
+			r.clients, r.tl.throughput(), ms(r.tl.percentile(50)), ms(r.tl.percentile(99)), r.tl.errors,
+			r.pg.tps, r.pg.latencyMs, ratio, ms(r.tl.cpuPerReq), mib(r.tl.maxRSS))
+	}
+	tw.Flush()
+	for _, r := range results {
+		if r.tl.errors > 0 {
+			fmt.Fprintf(out, "%d clients: %d townline requests failed; the first: %s\n", r.clients, r.tl.errors, r.tl.firstError)
+		}
+	}
+	fmt.Fprintf(out, "townline serve peak RSS (VmHWM): %s\n", mib(peakRSS))
+	verdict := "met"
+	if !met {
+		verdict = "NOT met"
+	}
+	fmt.Fprintf(out, "target: ratio >= %.2f at every client count -> %s\n", target, verdict)
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
+
+func mib(kb int64) string {
+	if kb <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d MiB", (kb+512)/1024)
+}
