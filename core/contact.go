@@ -71,14 +71,14 @@ func (c *Core) normalizeReporter(r Reporter) (Reporter, error) {
 	if len(r.DeviceID) > 200 {
 		return r, invalid("device_id", "is longer than 200 characters")
 	}
-	if r.Email != "" {
-		if r.Email, err = NormalizeEmail(r.Email); err != nil {
-			return r, invalid("email", "%q %v", r.Email, err)
+	if raw := r.Email; raw != "" {
+		if r.Email, err = NormalizeEmail(raw); err != nil {
+			return r, invalid("email", "%q %v", raw, err)
 		}
 	}
-	if r.Phone != "" {
-		if r.Phone, err = NormalizePhone(r.Phone, c.city.PhoneRegion); err != nil {
-			return r, invalid("phone", "%q %v", r.Phone, err)
+	if raw := r.Phone; raw != "" {
+		if r.Phone, err = NormalizePhone(raw, c.city.PhoneRegion); err != nil {
+			return r, invalid("phone", "%q %v", raw, err)
 		}
 	}
 	switch r.Language {

@@ -191,18 +191,23 @@ type turn struct {
 	in        Inbound
 	requestID int64
 	created   []createdRequest
+	touched   bool // the draft took this message: its clock restarts
 }
 
 func (t *turn) save(ctx context.Context) error {
 	var raw []byte
-	var expires *time.Time
+	expires := t.conv.ExpiresAt
 	if d := t.conv.Draft; d != nil {
 		var err error
 		if raw, err = json.Marshal(d); err != nil {
 			return err
 		}
-		e := time.Now().Add(DraftTTL)
-		expires = &e
+		if t.touched || expires == nil {
+			e := time.Now().Add(DraftTTL)
+			expires = &e
+		}
+	} else {
+		expires = nil
 	}
 	_, err := t.tx.Exec(ctx, `UPDATE conversations SET draft = $2, expires_at = $3,
 		request_id = NULLIF($4, 0), updated_at = now() WHERE id = $1`,
@@ -404,7 +409,7 @@ func (t *turn) startReport(ctx context.Context) error {
 			return t.addTo(ctx, open[0])
 		case len(open) > 1:
 			d := &draft{Messages: []int64{t.msgID}, Awaiting: "which", Description: t.in.Text}
-			t.conv.Draft = d
+			t.conv.Draft, t.touched = d, true
 			return t.askWhich(ctx, open)
 		}
 		if t.in.Text == "" && !hasMedia {
@@ -425,7 +430,7 @@ func (t *turn) startReport(ctx context.Context) error {
 	}
 	d := &draft{Service: svc, Description: t.in.Text, Messages: []int64{t.msgID}}
 	d.setPlace(place)
-	t.conv.Draft = d
+	t.conv.Draft, t.touched = d, true
 	return t.advance(ctx, hasMedia)
 }
 
@@ -456,6 +461,7 @@ func (d *draft) setPlace(p Place) {
 func (t *turn) continueDraft(ctx context.Context) error {
 	d := t.conv.Draft
 	d.Messages = append(d.Messages, t.msgID)
+	t.touched = true
 	text := t.in.Text
 	switch d.Awaiting {
 	case "which":
@@ -488,12 +494,12 @@ func (t *turn) continueDraft(ctx context.Context) error {
 		}
 	case "place":
 		p := t.place(text)
-		if p.Address == "" && text != "" {
-			// The resident answered our question in their own words
-			// ("behind the Safeway"): that is the place.
-			p = Place{Address: truncate(text, MaxAddress), Clear: true}
-		}
 		d.setPlace(p)
+		if !d.PlaceClear && text != "" {
+			// The resident answered our question in their own words
+			// ("the Safeway lot on Oro Dam"): that is the place.
+			d.Address, d.PlaceClear = truncate(text, MaxAddress), true
+		}
 		if !d.PlaceClear {
 			d.Asked++
 		}
@@ -598,7 +604,7 @@ func (c *Core) fileExpired(ctx context.Context, tx pgx.Tx, conv *conversation, c
 
 func (t *turn) openRequests(ctx context.Context) ([]int64, error) {
 	rows, err := t.tx.Query(ctx, `SELECT id FROM requests WHERE contact_id = $1 AND status <> 'closed'
-		ORDER BY requested_at DESC LIMIT 5`, t.conv.Contact.ID)
+		ORDER BY requested_at DESC, id DESC LIMIT 5`, t.conv.Contact.ID)
 	if err != nil {
 		return nil, err
 	}

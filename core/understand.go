@@ -51,20 +51,18 @@ func containsWords(text, phrase string) bool {
 
 // Classify returns the service a report is about, or "" when no keyword
 // matches or two services match equally well. Longer keywords weigh more:
-// "dead dog" beats "dog".
+// "dead dog" beats "dog". The catch-all "other" service wins only when no
+// other service matches at all ("otro bache" is a pothole).
 func (c *City) Classify(text string) string {
 	t := fold(text)
 	best, bestScore, tie := "", 0, false
+	catchAll := ""
 	for _, s := range c.Services {
-		score := 0
-		for _, words := range s.Keywords {
-			for _, k := range words {
-				k = fold(k)
-				if containsWords(t, k) {
-					score += 1 + strings.Count(k, " ")*2
-				}
-			}
+		if s.Code == "other" {
+			catchAll = s.Code
+			continue
 		}
+		score := scoreService(t, s)
 		switch {
 		case score > bestScore:
 			best, bestScore, tie = s.Code, score, false
@@ -75,7 +73,25 @@ func (c *City) Classify(text string) string {
 	if tie {
 		return ""
 	}
+	if best == "" && catchAll != "" {
+		if s, _ := c.Service(catchAll); scoreService(t, s) > 0 {
+			return catchAll
+		}
+	}
 	return best
+}
+
+func scoreService(folded string, s Service) int {
+	score := 0
+	for _, words := range s.Keywords {
+		for _, k := range words {
+			k = fold(k)
+			if containsWords(folded, k) {
+				score += 1 + strings.Count(k, " ")*2
+			}
+		}
+	}
+	return score
 }
 
 var spanishWords = map[string]bool{

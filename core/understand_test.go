@@ -16,15 +16,15 @@ func oroville(t *testing.T) *City {
 func TestClassify(t *testing.T) {
 	c := oroville(t)
 	cases := map[string]string{
-		"big pothole at montgomery and 5th":                      "pothole",
-		"There's a POT HOLE on oro dam":                          "pothole",
-		"hay un bache enorme en la calle Myers":                  "pothole",
-		"a dead dog on Oro Dam Boulevard near Feather River":     "animal-dead",
-		"Perro muerto en la calle":                               "animal-dead",
-		"streetlight out on Bird St":                             "streetlight",
-		"someone dumped a couch and mattress behind the school":  "illegal-dumping",
-		"hello":                                                  "",
-		"1735 Montgomery Street":                                 "",
+		"big pothole at montgomery and 5th":                     "pothole",
+		"There's a POT HOLE on oro dam":                         "pothole",
+		"hay un bache enorme en la calle Myers":                 "pothole",
+		"a dead dog on Oro Dam Boulevard near Feather River":    "animal-dead",
+		"Perro muerto en la calle":                              "animal-dead",
+		"streetlight out on Bird St":                            "streetlight",
+		"someone dumped a couch and mattress behind the school": "illegal-dumping",
+		"hello":                  "",
+		"1735 Montgomery Street": "",
 	}
 	for text, want := range cases {
 		if got := c.Classify(text); got != want {

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"townline/core"
@@ -67,6 +68,15 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /open311/v2/services/{file}", h.getFile(h.serviceDefinition))
 	mux.Handle("GET /open311/v2/requests/{file}", h.getFile(h.request))
 	mux.Handle("GET /open311/v2/tokens/{file}", h.getFile(h.token))
+	// Anything else under /open311/ still answers in the spec's format, so
+	// a client's error handling works on a wrong path too.
+	mux.HandleFunc("/open311/", func(w http.ResponseWriter, r *http.Request) {
+		f := formatJSON
+		if strings.HasSuffix(r.URL.Path, ".xml") {
+			f = formatXML
+		}
+		h.respond(w, r, f, nil, notFound("no such Open311 endpoint: %s %s", r.Method, r.URL.Path))
+	})
 }
 
 // action answers a GET with the value to encode. arg is the item named in

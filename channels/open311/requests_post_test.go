@@ -1,0 +1,383 @@
+package open311
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"io"
+	"io/fs"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"townline/core"
+)
+
+func TestCreateAndFetch(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0)
+
+	res := b.postForm(t, "/open311/v2/requests.json", b.validForm())
+	if res.status != http.StatusOK {
+		t.Fatalf("status %d: %s", res.status, res.body)
+	}
+	if !bytes.Contains(res.body, []byte(`"account_id":null`)) {
+		t.Errorf("account_id should be null: %s", res.body)
+	}
+	var replies []postReply
+	decodeJSON(t, res, &replies)
+	if len(replies) != 1 || replies[0].ID == "" || replies[0].Token == "" ||
+		!strings.HasPrefix(replies[0].ServiceNotice, "Expected response by ") {
+		t.Fatalf("reply %+v", replies)
+	}
+	id := replies[0].ID
+
+	var list []request
+	decodeJSON(t, b.get(t, "/open311/v2/requests/"+id+".json"), &list)
+	var listXML xmlRequests
+	decodeXML(t, b.get(t, "/open311/v2/requests/"+id+".xml"), &listXML)
+	if len(list) != 1 || len(listXML.Requests) != 1 {
+		t.Fatalf("want one request each: %+v %+v", list, listXML)
+	}
+	for i, r := range []request{list[0], listXML.Requests[0]} {
+		if r.ID != id || r.Status != "open" || r.ServiceCode != "pothole" || r.ServiceName != "Pothole" ||
+			r.Description != "Deep pothole in the right lane" || r.Address != "1735 Montgomery St" ||
+			r.AgencyResponsible != "Public Works" || r.MediaURL != "" || r.Extended != nil ||
+			!strings.HasPrefix(r.ServiceNotice, "Expected response by ") {
+			t.Errorf("format %d: %+v", i, r)
+		}
+		if r.Lat == nil || *r.Lat != 39.5138 || r.Long == nil || *r.Long != -121.5564 {
+			t.Errorf("format %d: lat/long %v %v", i, r.Lat, r.Long)
+		}
+		requested, err := time.Parse(time.RFC3339, r.Requested)
+		if err != nil || time.Since(requested) > time.Minute {
+			t.Errorf("format %d: requested_datetime %q: %v", i, r.Requested, err)
+		}
+		// In Oroville's zone, as the city reads its clock.
+		if !strings.HasSuffix(r.Requested, "-07:00") && !strings.HasSuffix(r.Requested, "-08:00") {
+			t.Errorf("format %d: requested_datetime %q is not Pacific time", i, r.Requested)
+		}
+		expected, err := time.Parse(time.RFC3339, r.Expected)
+		if err != nil || expected.Sub(requested) < 71*time.Hour || expected.Sub(requested) > 73*time.Hour {
+			t.Errorf("format %d: expected_datetime %q, want 3 days after %q", i, r.Expected, r.Requested)
+		}
+	}
+
+	// The attributes reached core, cleaned.
+	n, _ := parseID(id)
+	stored, err := b.c.Request(context.Background(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := stored.Attributes; len(got) != 2 || got["size"][0] != "large" || got["in_lane"][0] != "yes" {
+		t.Errorf("attributes %v", got)
+	}
+	if stored.Channel != core.ChannelOpen311 {
+		t.Errorf("channel %q", stored.Channel)
+	}
+}
+
+func TestCreateXML(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0)
+	form := b.validForm()
+	form.Set("attribute[size]", "Smaller than a dinner plate") // a value's name is accepted too
+	res := b.postForm(t, "/open311/v2/requests.xml", form)
+	if res.status != http.StatusOK {
+		t.Fatalf("status %d: %s", res.status, res.body)
+	}
+	var doc struct {
+		XMLName  xml.Name `xml:"service_requests"`
+		Requests []struct {
+			ID        string  `xml:"service_request_id"`
+			Token     string  `xml:"token"`
+			Notice    string  `xml:"service_notice"`
+			AccountID *string `xml:"account_id"`
+		} `xml:"request"`
+	}
+	decodeXML(t, res, &doc)
+	if len(doc.Requests) != 1 || doc.Requests[0].ID == "" || doc.Requests[0].Token == "" ||
+		doc.Requests[0].AccountID == nil || *doc.Requests[0].AccountID != "" {
+		t.Errorf("reply %s", res.body)
+	}
+}
+
+// Multivaluelist answers as attribute[CODE][]; an address alone locates.
+func TestCreateMultivalue(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0)
+	id, _ := b.create(t, url.Values{
+		"api_key":               {b.key},
+		"service_code":          {"private-property"},
+		"address_string":        {"2000 Bird St"},
+		"attribute[problems][]": {"weeds", "junk"},
+	})
+	n, _ := parseID(id)
+	r, err := b.c.Request(context.Background(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(r.Attributes["problems"], ","); got != "weeds,junk" {
+		t.Errorf("problems %q", got)
+	}
+	if r.Lat != nil {
+		t.Errorf("lat %v", *r.Lat)
+	}
+	// Without a position, lat and long are left out, not zero.
+	res := b.get(t, "/open311/v2/requests/"+id+".json")
+	if bytes.Contains(res.body, []byte(`"lat"`)) || bytes.Contains(res.body, []byte(`"long"`)) {
+		t.Errorf("lat/long present: %s", res.body)
+	}
+}
+
+func TestCreateWithPhoto(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0)
+	photo := testJPEG(t)
+
+	check := func(t *testing.T, res response) {
+		t.Helper()
+		if res.status != http.StatusOK {
+			t.Fatalf("status %d: %s", res.status, res.body)
+		}
+		var replies []postReply
+		decodeJSON(t, res, &replies)
+		n, _ := parseID(replies[0].ID)
+		r, err := b.c.Request(context.Background(), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.PhotoID == 0 {
+			t.Fatal("no photo attached")
+		}
+		var got []request
+		decodeJSON(t, b.get(t, "/open311/v2/requests/"+replies[0].ID+".json"), &got)
+		if want := "http://311.test/media/" + strconv.FormatInt(r.PhotoID, 10); got[0].MediaURL != want {
+			t.Errorf("media_url %q, want %q", got[0].MediaURL, want)
+		}
+	}
+
+	t.Run("key first", func(t *testing.T) {
+		check(t, b.postMultipart(t, "/open311/v2/requests.json", b.validForm(), photo))
+	})
+	t.Run("photo first", func(t *testing.T) {
+		// The photo waits in a temporary file until the key is checked.
+		ct, body := mediaFirst(t, b.validForm(), photo)
+		req, _ := http.NewRequest("POST", b.srv.URL+"/open311/v2/requests.json", bytes.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		check(t, b.do(t, req))
+	})
+	t.Run("empty media part", func(t *testing.T) {
+		// What a browser sends when no file is chosen: no photo, no error.
+		res := b.postMultipart(t, "/open311/v2/requests.json", b.validForm(), []byte{})
+		if res.status != http.StatusOK {
+			t.Fatalf("status %d: %s", res.status, res.body)
+		}
+	})
+}
+
+// mediaFirst encodes a multipart body with the photo before every field.
+func mediaFirst(t *testing.T, form url.Values, media []byte) (string, []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, err := mw.CreateFormFile("media", "photo.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(media)
+	for k, vs := range form {
+		for _, v := range vs {
+			mw.WriteField(k, v)
+		}
+	}
+	mw.Close()
+	return mw.FormDataContentType(), buf.Bytes()
+}
+
+func TestCreateRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0)
+	with := func(changes map[string]string) url.Values {
+		f := b.validForm()
+		for k, v := range changes {
+			if v == "" {
+				f.Del(k)
+			} else {
+				f.Set(k, v)
+			}
+		}
+		return f
+	}
+	stray := with(map[string]string{"service_code": "animal-stray", "attribute[size]": "", "attribute[in_lane]": ""})
+
+	for _, tc := range []struct {
+		name   string
+		form   url.Values
+		media  []byte // sent multipart when not nil
+		xml    bool
+		status int
+		want   string
+	}{
+		{"no api_key", with(map[string]string{"api_key": ""}), nil, false, 403, "api_key is missing or invalid"},
+		{"no api_key xml", with(map[string]string{"api_key": ""}), nil, true, 403, "api_key is missing or invalid"},
+		{"bad api_key", with(map[string]string{"api_key": "tl_nosuchkey"}), nil, false, 403, "api_key is missing or invalid"},
+		{"bad api_key multipart", with(map[string]string{"api_key": "tl_nosuchkey"}), testJPEG(t), false, 403, "api_key is missing or invalid"},
+		{"no service_code", with(map[string]string{"service_code": ""}), nil, false, 400, "service_code: is required"},
+		{"unknown service_code", with(map[string]string{"service_code": "nosuch", "attribute[size]": "", "attribute[in_lane]": ""}),
+			nil, true, 400, `service_code: "nosuch" is not a service of Oroville`},
+		{"no location", with(map[string]string{"lat": "", "long": "", "address_string": ""}), nil, false, 400,
+			"location: give lat and long, address_string or address_id"},
+		{"lat not a number", with(map[string]string{"lat": "abc"}), nil, false, 400, `lat: "abc" is not a number`},
+		{"long NaN", with(map[string]string{"long": "NaN"}), nil, false, 400, `long: "NaN" is not a number`},
+		{"lat out of range", with(map[string]string{"lat": "95"}), nil, false, 400, "lat: 95 is not a latitude between -90 and 90"},
+		{"lat without long", with(map[string]string{"long": ""}), nil, false, 400, "lat: lat and long must be given together"},
+		{"outside Oroville", with(map[string]string{"lat": "37.7749", "long": "-122.4194"}), nil, false, 400,
+			"lat: 37.7749,-122.4194 is outside Oroville"},
+		{"missing required attribute", stray, nil, false, 400, "attribute[condition]: a value is required (Is the animal alive or dead?)"},
+		{"bad list value", with(map[string]string{"attribute[size]": "huge"}), nil, false, 400,
+			`attribute[size]: "huge" is not one of small, medium, large`},
+		{"unknown attribute", with(map[string]string{"attribute[color]": "red"}), nil, false, 400,
+			`attribute[color]: service "pothole" has no such attribute`},
+		{"bad attribute syntax", with(map[string]string{"attribute[size": "large"}), nil, false, 400,
+			"attribute[size: write attributes as attribute[CODE] or attribute[CODE][]"},
+		{"description too long", with(map[string]string{"description": strings.Repeat("x", 4001)}), nil, false, 400,
+			"description: is 4001 characters long; the limit is 4000"},
+		{"bad email", with(map[string]string{"email": "not an address"}), nil, false, 400, "is not a valid email address"},
+		{"bad media_url", with(map[string]string{"media_url": "javascript:alert(1)"}), nil, false, 400, "media_url: must be an http or https URL"},
+		{"media not a photo", b.validForm(), []byte("just some text, no photo here\n"), false, 400,
+			"media: is text/plain; charset=utf-8, not a photo"},
+		{"media not a photo xml", b.validForm(), []byte("%PDF-1.4\n"), true, 400, "media: is application/pdf, not a photo"},
+		{"other jurisdiction", with(map[string]string{"jurisdiction_id": "sf.gov"}), nil, false, 404,
+			`jurisdiction_id: "sf.gov" is not served here`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := "/open311/v2/requests.json"
+			if tc.xml {
+				path = "/open311/v2/requests.xml"
+			}
+			var res response
+			if tc.media != nil {
+				res = b.postMultipart(t, path, tc.form, tc.media)
+			} else {
+				res = b.postForm(t, path, tc.form)
+			}
+			wantError(t, res, tc.xml, tc.status, tc.want)
+			if n := b.countRequests(t); n != 0 {
+				t.Errorf("%d requests written", n)
+			}
+		})
+	}
+
+	t.Run("unsupported content type", func(t *testing.T) {
+		req, _ := http.NewRequest("POST", b.srv.URL+"/open311/v2/requests.json", strings.NewReader(`{"service_code":"pothole"}`))
+		req.Header.Set("Content-Type", "application/json")
+		wantError(t, b.do(t, req), false, 415, "Content-Type application/json is not supported")
+	})
+	t.Run("two photos", func(t *testing.T) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		mw.WriteField("api_key", b.key)
+		for range 2 {
+			fw, _ := mw.CreateFormFile("media", "a.jpg")
+			fw.Write(testJPEG(t))
+		}
+		mw.Close()
+		req, _ := http.NewRequest("POST", b.srv.URL+"/open311/v2/requests.json", &buf)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		wantError(t, b.do(t, req), false, 400, "media: send one photo per request")
+	})
+	if n := b.countRequests(t); n != 0 {
+		t.Errorf("%d requests written", n)
+	}
+}
+
+// Over-limit bodies are refused with 413 in the spec's format, whether the
+// size is announced or only found while reading, and nothing is kept.
+func TestCreateTooLarge(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	const maxBody = 1024
+	b := setup(t, maxBody, func(o *core.Options) {
+		o.DataDir = dataDir
+		o.MaxUpload = 4096
+	})
+	limit := maxBody + fieldSlack
+	big := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte{0x42}, limit+1000)...) // looks like a JPEG
+	medium := big[:8000]                                                                     // over MaxUpload, under the body limit
+
+	t.Run("announced", func(t *testing.T) {
+		res := b.postMultipart(t, "/open311/v2/requests.json", b.validForm(), big)
+		wantError(t, res, false, 413, "; the limit is 66560")
+	})
+	t.Run("photo over the upload limit", func(t *testing.T) {
+		res := b.postMultipart(t, "/open311/v2/requests.json", b.validForm(), medium)
+		wantError(t, res, false, 413, "media: the photo is larger than the limit of 4096 bytes")
+	})
+	t.Run("photo over the upload limit before the key", func(t *testing.T) {
+		ct, body := mediaFirst(t, b.validForm(), medium)
+		req, _ := http.NewRequest("POST", b.srv.URL+"/open311/v2/requests.json", bytes.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		wantError(t, b.do(t, req), false, 413, "media: the photo is larger than the limit of 4096 bytes")
+	})
+	t.Run("form fields", func(t *testing.T) {
+		form := b.validForm()
+		form.Set("description", strings.Repeat("x", maxField+1))
+		res := b.postMultipart(t, "/open311/v2/requests.json", form, nil)
+		wantError(t, res, false, 413, "description: the form fields are over the limit")
+	})
+	t.Run("photo before a bad key", func(t *testing.T) {
+		form := b.validForm()
+		form.Set("api_key", "tl_wrong")
+		ct, body := mediaFirst(t, form, testJPEG(t))
+		req, _ := http.NewRequest("POST", b.srv.URL+"/open311/v2/requests.json", bytes.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		wantError(t, b.do(t, req), false, 403, "api_key is missing or invalid")
+	})
+
+	if n := b.countRequests(t); n != 0 {
+		t.Errorf("%d requests written", n)
+	}
+	// No file reached the blob store.
+	filepath.WalkDir(filepath.Join(dataDir, "blobs"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			t.Errorf("blob stored: %s", path)
+		}
+		return nil
+	})
+}
+
+// A body of unknown length is cut off by http.MaxBytesReader as it is read.
+func TestCreateTooLargeChunked(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	b := setup(t, 1024, func(o *core.Options) { o.DataDir = dataDir })
+	big := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte{0x42}, 1024+fieldSlack)...)
+	for _, keyFirst := range []bool{true, false} {
+		var ct string
+		var body []byte
+		if keyFirst {
+			ct, body = multipartBody(t, url.Values{"api_key": {b.key}}, big)
+		} else {
+			ct, body = mediaFirst(t, url.Values{"api_key": {b.key}}, big)
+		}
+		// A reader of unknown length: sent chunked, with no Content-Length.
+		req, _ := http.NewRequest("POST", b.srv.URL+"/open311/v2/requests.xml", io.MultiReader(bytes.NewReader(body)))
+		req.Header.Set("Content-Type", ct)
+		wantError(t, b.do(t, req), true, 413, "the request is larger than the limit of 66560 bytes")
+	}
+	if n := b.countRequests(t); n != 0 {
+		t.Errorf("%d requests written", n)
+	}
+	filepath.WalkDir(filepath.Join(dataDir, "blobs"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			t.Errorf("blob stored: %s", path)
+		}
+		return nil
+	})
+}

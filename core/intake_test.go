@@ -1,0 +1,431 @@
+package core_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"townline/core"
+	"townline/internal/testenv"
+)
+
+// fakeFetcher serves media from memory.
+type fakeFetcher struct {
+	mu    sync.Mutex
+	files map[string][]byte
+	fails int
+}
+
+func (f *fakeFetcher) Fetch(ctx context.Context, url string) (io.ReadCloser, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fails > 0 {
+		f.fails--
+		return nil, errors.New("media host answered 502")
+	}
+	b, ok := f.files[url]
+	if !ok {
+		return nil, errors.New("404")
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+// gpsPhoto is a JPEG with the EXIF position a phone camera writes.
+func gpsPhoto(t *testing.T, lat, lng float64) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, image.NewGray(image.Rect(0, 0, 8, 8)), nil); err != nil {
+		t.Fatal(err)
+	}
+	raw := b.Bytes()
+	return append(append(append([]byte{}, raw[:2]...), core.ExifWithGPS(lat, lng)...), raw[2:]...)
+}
+
+type phone struct {
+	t      *testing.T
+	c      *core.Core
+	number string
+	n      atomic.Int64
+}
+
+var sidSeq atomic.Int64
+
+func (p *phone) text(body string, media ...core.Media) core.IntakeResult {
+	p.t.Helper()
+	res, err := p.c.Intake(context.Background(), core.Inbound{
+		Channel: core.ChannelSMS, From: p.number, To: "+15305382401", Text: body, Media: media,
+		ProviderID: fmt.Sprintf("SM%032d", sidSeq.Add(1)),
+	})
+	if err != nil {
+		p.t.Fatalf("text %q: %v", body, err)
+	}
+	return res
+}
+
+// answers returns the bodies of the texts sent to this phone so far.
+func (p *phone) answers(sms *fakeSender) []string {
+	var out []string
+	sent, _ := sms.snapshot()
+	for _, m := range sent {
+		if m.To == p.number {
+			out = append(out, m.Body)
+		}
+	}
+	return out
+}
+
+// waitAnswer waits for the n-th answer (1-based) and returns it.
+func (p *phone) waitAnswer(sms *fakeSender, n int) string {
+	p.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if a := p.answers(sms); len(a) >= n {
+			return a[n-1]
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("answer %d never came; got %q", n, p.answers(sms))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func smsCore(t *testing.T) (*core.Core, *fakeSender, *fakeFetcher) {
+	sms := &fakeSender{}
+	media := &fakeFetcher{files: map[string][]byte{}}
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: sms}
+		o.Fetchers = map[core.Channel]core.MediaFetcher{core.ChannelSMS: media}
+	})
+	return c, sms, media
+}
+
+func TestTextWithServiceAndPlaceBecomesARequest(t *testing.T) {
+	t.Parallel()
+	c, sms, _ := smsCore(t)
+	p := &phone{t: t, c: c, number: "+15305550101"}
+	res := p.text("big pothole at montgomery and 5th")
+	if res.RequestID == 0 {
+		t.Fatal("no request created")
+	}
+	r, err := c.Request(context.Background(), res.RequestID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ServiceCode != "pothole" || r.Address != "Montgomery Street & 5th Avenue" || r.Channel != core.ChannelSMS || r.Department != "public-works" {
+		t.Errorf("request = %+v", r)
+	}
+	ack := p.waitAnswer(sms, 1)
+	for _, want := range []string{fmt.Sprintf("#%d", r.ID), "Pothole", "Montgomery Street & 5th Avenue", "Expected by", "/requests/"} {
+		if !strings.Contains(ack, want) {
+			t.Errorf("confirmation %q lacks %q", ack, want)
+		}
+	}
+
+	// STATUS answers with the latest request's status.
+	p.text("STATUS")
+	if got := p.waitAnswer(sms, 2); !strings.Contains(got, fmt.Sprintf("#%d", r.ID)) || !strings.Contains(got, "received") {
+		t.Errorf("status answer = %q", got)
+	}
+	if err := c.ChangeStatus(context.Background(), r.ID, core.StatusChange{To: core.StatusInProgress, Note: "Crew Tuesday.", Public: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.waitAnswer(sms, 3); !strings.Contains(got, "in progress") {
+		t.Errorf("update = %q", got)
+	}
+	p.text(fmt.Sprintf("status %d", r.ID))
+	if got := p.waitAnswer(sms, 4); !strings.Contains(got, "in progress") || !strings.Contains(got, "Crew Tuesday.") {
+		t.Errorf("status answer = %q", got)
+	}
+}
+
+func TestMissingPlaceIsAskedAndTheAnswerCompletesTheReport(t *testing.T) {
+	t.Parallel()
+	c, sms, _ := smsCore(t)
+	p := &phone{t: t, c: c, number: "+15305550102"}
+	if res := p.text("There's a dead cat in the road"); res.RequestID != 0 {
+		t.Fatalf("request %d filed without a place", res.RequestID)
+	}
+	if q := p.waitAnswer(sms, 1); !strings.Contains(q, "where is it?") {
+		t.Fatalf("question = %q", q)
+	}
+	res := p.text("Bird St and Myers")
+	if res.RequestID == 0 {
+		t.Fatal("the answer did not complete the report")
+	}
+	r, _ := c.Request(context.Background(), res.RequestID)
+	if r.ServiceCode != "animal-dead" || r.Address != "Bird Street & Myers Street" || !strings.Contains(r.Description, "dead cat") {
+		t.Errorf("request = %s at %q: %q", r.ServiceCode, r.Address, r.Description)
+	}
+	if ack := p.waitAnswer(sms, 2); !strings.Contains(ack, fmt.Sprintf("#%d", r.ID)) {
+		t.Errorf("confirmation = %q", ack)
+	}
+	// A follow-up soon after adds to the same request.
+	res = p.text("it's been there since yesterday")
+	if res.RequestID != r.ID {
+		t.Errorf("follow-up joined %d, want %d", res.RequestID, r.ID)
+	}
+}
+
+func TestMissingServiceIsAskedByNumber(t *testing.T) {
+	t.Parallel()
+	c, sms, _ := smsCore(t)
+	p := &phone{t: t, c: c, number: "+15305550103"}
+	p.text("something weird at 1735 Montgomery St")
+	q := p.waitAnswer(sms, 1)
+	if !strings.Contains(q, "1 Pothole") || !strings.Contains(q, "0 Something else") {
+		t.Fatalf("question = %q", q)
+	}
+	res := p.text("2")
+	r, err := c.Request(context.Background(), res.RequestID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ServiceCode != "streetlight" || r.Address != "1735 Montgomery Street" {
+		t.Errorf("request = %s at %q", r.ServiceCode, r.Address)
+	}
+}
+
+func TestSpanishTextGetsSpanishAnswers(t *testing.T) {
+	t.Parallel()
+	c, sms, _ := smsCore(t)
+	p := &phone{t: t, c: c, number: "+15305550104"}
+	p.text("hay un bache enorme en la calle Myers y quinta")
+	if ack := p.waitAnswer(sms, 1); !strings.Contains(ack, "recibido") {
+		t.Errorf("confirmation = %q, want Spanish", ack)
+	}
+	p.text("ENGLISH")
+	if got := p.waitAnswer(sms, 2); !strings.Contains(got, "English") {
+		t.Errorf("language answer = %q", got)
+	}
+	p.text("hay otro bache en la calle Bird y Oak Street")
+	if ack := p.waitAnswer(sms, 3); !strings.Contains(ack, "got it") {
+		t.Errorf("after ENGLISH the answer is %q, want English", ack)
+	}
+	p.text("AYUDA")
+	if got := p.waitAnswer(sms, 4); !strings.Contains(got, "911") {
+		t.Errorf("help = %q", got)
+	}
+}
+
+func TestStopSilencesEveryLaterText(t *testing.T) {
+	t.Parallel()
+	c, sms, _ := smsCore(t)
+	p := &phone{t: t, c: c, number: "+15305550105"}
+	res := p.text("graffiti at 200 Myers Street")
+	p.waitAnswer(sms, 1)
+	p.text("STOP")
+	if err := c.ChangeStatus(context.Background(), res.RequestID, core.StatusChange{To: core.StatusInProgress}); err != nil {
+		t.Fatal(err)
+	}
+	p.text("HELP")
+	time.Sleep(300 * time.Millisecond)
+	if a := p.answers(sms); len(a) != 1 {
+		t.Errorf("after STOP the number got %q", a[1:])
+	}
+	p.text("START")
+	p.text("status")
+	if got := p.waitAnswer(sms, 2); !strings.Contains(got, "in progress") {
+		t.Errorf("after START: %q", got)
+	}
+}
+
+func TestRedeliveredMessageChangesNothing(t *testing.T) {
+	t.Parallel()
+	c, sms, _ := smsCore(t)
+	in := core.Inbound{Channel: core.ChannelSMS, From: "+15305550106", Text: "pothole at 100 Bird Street", ProviderID: "SMdup00000000000000000000000000001"}
+	ctx := context.Background()
+	first, err := c.Intake(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() (n int) {
+		c.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM messages) + (SELECT count(*) FROM requests) + (SELECT count(*) FROM river_job)`).Scan(&n)
+		return n
+	}
+	before := count()
+	again, err := c.Intake(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Duplicate || again.MessageID != first.MessageID || again.RequestID != first.RequestID {
+		t.Errorf("redelivery = %+v, first %+v", again, first)
+	}
+	if after := count(); after != before {
+		t.Errorf("redelivery wrote %d rows", after-before)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if sent, _ := sms.snapshot(); len(sent) != 1 {
+		t.Errorf("sent %d texts, want one confirmation", len(sent))
+	}
+}
+
+func TestPhotoGPSCompletesTheReport(t *testing.T) {
+	t.Parallel()
+	c, sms, media := smsCore(t)
+	media.files["https://api.twilio.test/media/1"] = gpsPhoto(t, 39.51380, -121.55640)
+	media.fails = 1 // the first download fails and is retried
+	p := &phone{t: t, c: c, number: "+15305550107"}
+	res := p.text("pothole!", core.Media{URL: "https://api.twilio.test/media/1", ContentType: "image/jpeg"})
+	if res.RequestID != 0 {
+		t.Fatal("filed before the photo was read")
+	}
+	ack := p.waitAnswer(sms, 1)
+	if !strings.Contains(ack, "39.51380, -121.55640") {
+		t.Fatalf("confirmation = %q, want the photo's position", ack)
+	}
+	rs, err := c.Requests(context.Background(), core.Filter{})
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("requests = %v, %v", rs, err)
+	}
+	r := rs[0]
+	if r.Lat == nil || *r.Lat < 39.5137 || *r.Lat > 39.5139 || r.PhotoID == 0 {
+		t.Errorf("request = %+v, want the photo's position and the photo", r)
+	}
+}
+
+func TestPhotoWithoutGPSLeadsToTheQuestion(t *testing.T) {
+	t.Parallel()
+	c, sms, media := smsCore(t)
+	var b bytes.Buffer
+	jpeg.Encode(&b, image.NewGray(image.Rect(0, 0, 8, 8)), nil)
+	media.files["m1"] = b.Bytes()
+	media.files["m2"] = []byte("%PDF-1.4 not a photo but a document")
+	media.files["m3"] = []byte("MZ\x90\x00 an executable")
+	p := &phone{t: t, c: c, number: "+15305550108"}
+	p.text("shopping cart dumped here", core.Media{URL: "m1", ContentType: "image/jpeg"}, core.Media{URL: "m3", ContentType: "image/jpeg"})
+	if q := p.waitAnswer(sms, 1); !strings.Contains(q, "where is it?") {
+		t.Fatalf("answer = %q", q)
+	}
+	res := p.text("Safeway parking lot on Oro Dam")
+	r, err := c.Request(context.Background(), res.RequestID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ServiceCode != "shopping-cart" || r.PhotoID == 0 {
+		t.Errorf("request = %s photo %d", r.ServiceCode, r.PhotoID)
+	}
+	var files int
+	c.Pool().QueryRow(context.Background(), `SELECT count(*) FROM attachments WHERE request_id = $1`, r.ID).Scan(&files)
+	if files != 1 {
+		t.Errorf("%d attachments, want the photo only (the executable refused)", files)
+	}
+}
+
+func TestSeveralOpenRequestsAskWhich(t *testing.T) {
+	t.Parallel()
+	c, sms, _ := smsCore(t)
+	ctx := context.Background()
+	p := &phone{t: t, c: c, number: "+15305550109"}
+	a := p.text("pothole at 100 Bird Street").RequestID
+	b := p.text("graffiti at 300 Myers Street").RequestID
+	// Make both old enough that a new text is not taken as a follow-up.
+	c.Pool().Exec(ctx, `UPDATE requests SET requested_at = now() - interval '2 hours'`)
+	p.waitAnswer(sms, 2)
+	p.text("any news?")
+	q := p.waitAnswer(sms, 3)
+	if !strings.Contains(q, fmt.Sprintf("#%d", a)) || !strings.Contains(q, fmt.Sprintf("#%d", b)) {
+		t.Fatalf("question = %q", q)
+	}
+	res := p.text("2")
+	if res.RequestID != a {
+		t.Errorf("answer 2 joined %d, want %d (the older one, listed second)", res.RequestID, a)
+	}
+	// A text naming a request number goes to it directly.
+	res = p.text(fmt.Sprintf("more paint on the wall for #%d", b))
+	if res.RequestID != b {
+		t.Errorf("#ref joined %d, want %d", res.RequestID, b)
+	}
+}
+
+func TestUnansweredDraftIsFiledToTriage(t *testing.T) {
+	t.Parallel()
+	c, sms, _ := smsCore(t)
+	ctx := context.Background()
+	p := &phone{t: t, c: c, number: "+15305550110"}
+	p.text("hello there is a problem")
+	p.waitAnswer(sms, 1)
+	c.Pool().Exec(ctx, `UPDATE conversations SET expires_at = now() - interval '1 minute'`)
+	res := p.text("STATUS")
+	_ = res
+	q, err := c.TriageQueue(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// STATUS is a keyword and does not touch the draft; the next message does.
+	p.text("hello?")
+	q, err = c.TriageQueue(ctx)
+	if err != nil || len(q) != 1 || !strings.Contains(q[0].Description, "there is a problem") {
+		t.Fatalf("triage queue = %+v, %v", q, err)
+	}
+}
+
+func TestFloodGetsOneWarningThenSilence(t *testing.T) {
+	t.Parallel()
+	c, sms, _ := smsCore(t)
+	p := &phone{t: t, c: c, number: "+15305550111"}
+	for i := range 30 {
+		p.text(fmt.Sprintf("auto-reply %d: I am away from my desk", i))
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if a := p.answers(sms); len(a) > 0 && strings.Contains(a[len(a)-1], "paused") {
+			break
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	answers := p.answers(sms)
+	warnings := 0
+	for _, a := range answers {
+		if strings.Contains(a, "automatic replies are paused") {
+			warnings++
+		}
+	}
+	if warnings != 1 || len(answers) > 12 {
+		t.Errorf("%d answers with %d warnings, want at most a few and exactly one warning: %q", len(answers), warnings, answers)
+	}
+	var flagged bool
+	c.Pool().QueryRow(context.Background(), `SELECT flagged_at IS NOT NULL FROM contacts WHERE phone = $1`, p.number).Scan(&flagged)
+	if !flagged {
+		t.Error("the contact is not flagged for staff")
+	}
+}
+
+func TestDeliveryReceipts(t *testing.T) {
+	t.Parallel()
+	c, sms, _ := smsCore(t)
+	ctx := context.Background()
+	p := &phone{t: t, c: c, number: "+15305550112"}
+	p.text("pothole at 100 Bird Street")
+	p.waitAnswer(sms, 1)
+	var id int64
+	var sid string
+	deadline := time.Now().Add(5 * time.Second)
+	for sid == "" && time.Now().Before(deadline) {
+		c.Pool().QueryRow(ctx, `SELECT id, COALESCE(provider_id, '') FROM messages WHERE direction = 'out' AND state = 'sent'`).Scan(&id, &sid)
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, s := range []string{"delivered", "sent", "delivered", "queued"} { // out of order, repeated
+		if err := c.RecordDelivery(ctx, core.ChannelSMS, sid, s, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, _ := c.Message(ctx, id)
+	if m.State != "delivered" {
+		t.Errorf("state = %s, want delivered", m.State)
+	}
+	if err := c.RecordDelivery(ctx, core.ChannelSMS, sid, "bogus", ""); err == nil {
+		t.Error("a bogus status was accepted")
+	}
+	// A receipt for a message whose send is not yet recorded waits for it.
+	if err := c.RecordDelivery(ctx, core.ChannelSMS, "SMnotyet", "undelivered", "30003"); err != nil {
+		t.Fatal(err)
+	}
+}
