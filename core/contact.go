@@ -90,11 +90,24 @@ func (c *Core) normalizeReporter(r Reporter) (Reporter, error) {
 }
 
 // upsertContact finds the reporter's contact by phone, then by email, and
-// fills in what it did not know yet; or creates one. It returns 0 for an
-// anonymous reporter.
-func upsertContact(ctx context.Context, tx pgx.Tx, r Reporter) (int64, error) {
-	if r.empty() {
-		return 0, nil
+// fills in what it did not know yet; or creates one. It returns a zero
+// Contact for an anonymous reporter. The contact row stays locked until
+// the transaction ends, so one person's reports are recorded in order.
+func upsertContact(ctx context.Context, tx pgx.Tx, r Reporter) (Contact, error) {
+	switch {
+	case r.empty():
+		return Contact{}, nil
+	case r.Phone == "" || r.Email == "":
+		// One address: a single statement finds or creates the contact.
+		key := "email"
+		if r.Phone != "" {
+			key = "phone"
+		}
+		return scanContact(tx.QueryRow(ctx, `
+			INSERT INTO contacts (phone, email, name, language)
+			VALUES (NULLIF($1, ''), NULLIF($2, ''), $3, COALESCE(NULLIF($4, ''), 'en'))
+			ON CONFLICT (`+key+`) DO UPDATE SET name = CASE WHEN contacts.name = '' THEN EXCLUDED.name ELSE contacts.name END
+			RETURNING `+contactColumns, r.Phone, r.Email, r.Name, r.Language))
 	}
 	var id int64
 	err := tx.QueryRow(ctx, `
@@ -104,28 +117,28 @@ func upsertContact(ctx context.Context, tx pgx.Tx, r Reporter) (int64, error) {
 		FOR UPDATE`, r.Phone, r.Email).Scan(&id)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		err = tx.QueryRow(ctx, `
+		ct, err := scanContact(tx.QueryRow(ctx, `
 			INSERT INTO contacts (phone, email, name, language)
 			VALUES (NULLIF($1, ''), NULLIF($2, ''), $3, COALESCE(NULLIF($4, ''), 'en'))
 			ON CONFLICT DO NOTHING
-			RETURNING id`, r.Phone, r.Email, r.Name, r.Language).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
+			RETURNING `+contactColumns, r.Phone, r.Email, r.Name, r.Language))
+		if errors.Is(err, ErrNotFound) {
 			// Another intake created the same contact a moment ago.
 			return upsertContact(ctx, tx, r)
 		}
-		return id, err
+		return ct, err
 	case err != nil:
-		return 0, err
+		return Contact{}, err
 	}
 	// Fill in blanks only: an address already known to belong to another
 	// contact stays with it (the unique index would refuse it anyway).
-	_, err = tx.Exec(ctx, `
+	return scanContact(tx.QueryRow(ctx, `
 		UPDATE contacts SET
 			phone = COALESCE(phone, (SELECT NULLIF($2, '') WHERE NOT EXISTS (SELECT 1 FROM contacts WHERE phone = $2))),
 			email = COALESCE(email, (SELECT NULLIF($3, '') WHERE NOT EXISTS (SELECT 1 FROM contacts WHERE email = $3))),
 			name = CASE WHEN name = '' THEN $4 ELSE name END
-		WHERE id = $1`, id, r.Phone, r.Email, r.Name)
-	return id, err
+		WHERE id = $1
+		RETURNING `+contactColumns, id, r.Phone, r.Email, r.Name))
 }
 
 const contactColumns = `id, COALESCE(phone, ''), COALESCE(email, ''), name, account_id, language,

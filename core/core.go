@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -68,6 +69,7 @@ type Core struct {
 	log     *slog.Logger
 	metrics *Metrics
 	public  *url.URL
+	apiKeys sync.Map // [32]byte key hash -> cachedKey
 }
 
 // New checks the options, syncs the city's catalog into the database and

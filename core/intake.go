@@ -102,10 +102,11 @@ func (c *Core) Intake(ctx context.Context, in Inbound) (IntakeResult, error) {
 	var res IntakeResult
 	var created []createdRequest
 	err = c.tx(ctx, func(tx pgx.Tx) error {
-		contactID, err := upsertContact(ctx, tx, rep)
+		ct, err := upsertContact(ctx, tx, rep)
 		if err != nil {
 			return err
 		}
+		contactID := ct.ID
 		var msgID int64
 		err = tx.QueryRow(ctx, `
 			INSERT INTO messages (contact_id, direction, channel, provider_id, body, state)
@@ -566,10 +567,11 @@ func (c *Core) fileDraft(ctx context.Context, tx pgx.Tx, conv *conversation, cre
 		Lat: lat, Lng: lng, Address: truncate(d.Address, MaxAddress), Actor: string(conv.Channel),
 		Attributes: map[string][]string{},
 	}, ContactID: conv.Contact.ID}
-	id, dept, err := c.insertRequest(ctx, tx, row)
+	ins, err := c.insertRequest(ctx, tx, row)
 	if err != nil {
 		return 0, err
 	}
+	id, dept := ins.ID, ins.Department
 	if _, err := tx.Exec(ctx, `UPDATE messages SET request_id = $1, conversation_id = $3 WHERE id = ANY($2)`,
 		id, d.Messages, conv.ID); err != nil {
 		return 0, err

@@ -201,7 +201,7 @@ func (c *Core) recordMedia(ctx context.Context, tx pgx.Tx, msgID int64, ch Chann
 			refused = append(refused, f.refused)
 			continue
 		}
-		if err := insertAttachment(ctx, tx, msgID, rid, f.upload); err != nil {
+		if _, err := insertAttachment(ctx, tx, msgID, rid, f.upload); err != nil {
 			return err
 		}
 	}

@@ -85,16 +85,17 @@ func insertInbound(ctx context.Context, tx pgx.Tx, m inbound) (int64, error) {
 	return id, err
 }
 
-func insertAttachment(ctx context.Context, tx pgx.Tx, messageID, requestID int64, u Upload) error {
+func insertAttachment(ctx context.Context, tx pgx.Tx, messageID, requestID int64, u Upload) (int64, error) {
 	if _, err := tx.Exec(ctx, `INSERT INTO blobs (sha256, content_type, size) VALUES ($1, $2, $3)
 		ON CONFLICT DO NOTHING`, u.Blob.SHA256, u.Blob.ContentType, u.Blob.Size); err != nil {
-		return err
+		return 0, err
 	}
-	_, err := tx.Exec(ctx, `
+	var id int64
+	err := tx.QueryRow(ctx, `
 		INSERT INTO attachments (message_id, request_id, blob_sha256, filename, content_type, size)
-		VALUES (NULLIF($1, 0), NULLIF($2, 0), $3, $4, $5, $6)`,
-		messageID, requestID, u.Blob.SHA256, u.Filename, u.Blob.ContentType, u.Blob.Size)
-	return err
+		VALUES (NULLIF($1, 0), NULLIF($2, 0), $3, $4, $5, $6) RETURNING id`,
+		messageID, requestID, u.Blob.SHA256, u.Filename, u.Blob.ContentType, u.Blob.Size).Scan(&id)
+	return id, err
 }
 
 // Attachment is a file attached to a request or message.

@@ -144,9 +144,18 @@ func (c *Core) enqueue(ctx context.Context, tx pgx.Tx, contactID int64, m outMsg
 	if err != nil {
 		return 0, fmt.Errorf("contact %d: %w", contactID, err)
 	}
+	return c.enqueueFor(ctx, tx, ct, m)
+}
+
+// enqueueFor is enqueue for a contact already read in this transaction.
+func (c *Core) enqueueFor(ctx context.Context, tx pgx.Tx, ct Contact, m outMsg) (int64, error) {
+	contactID := ct.ID
 	ch, _ := replyRoute(m.Origin, ct)
 	if ch == "" {
 		return 0, nil
+	}
+	if c.opts.Senders[ch] == nil {
+		return 0, nil // the city has not connected this channel: nothing to write
 	}
 	m.Data.City = c.city.Name
 	subject, body, err := templates.Message(ct.Language, m.Kind+"."+string(ch), m.Data)
@@ -156,8 +165,6 @@ func (c *Core) enqueue(ctx context.Context, tx pgx.Tx, contactID int64, m outMsg
 
 	state, why := "queued", ""
 	switch {
-	case c.opts.Senders[ch] == nil:
-		state, why = "not_sent", fmt.Sprintf("the %s channel is not configured", ch)
 	case ch == ChannelSMS && ct.OptedOut:
 		state, why = "not_sent", "the number opted out (STOP)"
 	case ch == ChannelEmail && ct.Bouncing:

@@ -103,42 +103,68 @@ type Upload struct {
 // history, its inbound message and the reporter's acknowledgment in one
 // transaction.
 func (c *Core) CreateRequest(ctx context.Context, in NewRequest) (Request, error) {
-	in, _, err := c.validateNew(in)
+	in, svc, err := c.validateNew(in)
 	if err != nil {
 		return Request{}, err
 	}
-	var id int64
-	var dept string
+	r := Request{
+		ServiceCode: in.ServiceCode, ServiceName: svc.Name, Description: in.Description,
+		Attributes: in.Attributes, Lat: in.Lat, Lng: in.Lng, Address: in.Address, AddressID: in.AddressID,
+		Zipcode: in.Zipcode, MediaURL: in.MediaURL, Status: StatusNew, Channel: in.Channel,
+		DeviceID: in.Reporter.DeviceID, Reports: 1,
+	}
+	fill := func(row insertedRow) {
+		r.ID, r.Token, r.Department, r.ExpectedAt = row.ID, row.Token, row.Department, row.ExpectedAt
+		r.RequestedAt, r.UpdatedAt = row.At, row.At
+		if row.ContactID != 0 {
+			r.ContactID = &row.ContactID
+		}
+	}
+	// With nothing to attach and no channel to acknowledge over, the report
+	// is one statement: no transaction round trips.
+	ackCh, _ := replyRoute(in.Channel, Contact{Phone: "-", Email: "-"})
+	if len(in.Photos) == 0 && c.opts.Senders[ackCh] == nil && (in.Reporter.Phone == "" || in.Reporter.Email == "") {
+		row, err := c.insertRequest(ctx, c.pool, newRow{NewRequest: in})
+		if err != nil {
+			return Request{}, fmt.Errorf("create request: %w", dbErr(err))
+		}
+		fill(row)
+		c.created(r.ID, in.Channel, in.ServiceCode, r.Department)
+		return r, nil
+	}
 	err = c.tx(ctx, func(tx pgx.Tx) error {
-		contactID, err := upsertContact(ctx, tx, in.Reporter)
+		ct, err := upsertContact(ctx, tx, in.Reporter)
 		if err != nil {
 			return err
 		}
-		id, dept, err = c.insertRequest(ctx, tx, newRow{NewRequest: in, ContactID: contactID})
+		row, err := c.insertRequest(ctx, tx, newRow{NewRequest: in, ContactID: ct.ID})
 		if err != nil {
 			return err
 		}
-		msgID, err := insertInbound(ctx, tx, inbound{
-			RequestID: id, ContactID: contactID, Channel: in.Channel, Body: in.Description,
-		})
-		if err != nil {
-			return err
-		}
+		fill(row)
 		for _, u := range in.Photos {
-			if err := insertAttachment(ctx, tx, msgID, id, u); err != nil {
+			aid, err := insertAttachment(ctx, tx, 0, r.ID, u)
+			if err != nil {
 				return err
 			}
+			if r.PhotoID == 0 && (u.Blob.ContentType == "image/jpeg" || u.Blob.ContentType == "image/png") {
+				r.PhotoID = aid
+			}
 		}
-		if contactID != 0 {
-			return c.notifyReporter(ctx, tx, id, contactID, "ack", nil)
+		if ct.ID == 0 {
+			return nil
 		}
-		return nil
+		// The acknowledgment is built from what is in hand: no re-reading.
+		_, err = c.enqueueFor(ctx, tx, ct, outMsg{
+			RequestID: r.ID, Origin: r.Channel, Kind: "ack", Data: c.requestData(r), Auto: true,
+		})
+		return err
 	})
 	if err != nil {
 		return Request{}, fmt.Errorf("create request: %w", err)
 	}
-	c.created(id, in.Channel, in.ServiceCode, dept)
-	return c.Request(ctx, id)
+	c.created(r.ID, in.Channel, in.ServiceCode, r.Department)
+	return r, nil
 }
 
 // created counts and logs a committed new request.
@@ -153,50 +179,86 @@ type newRow struct {
 	ContactID int64
 }
 
-// insertRequest writes a request and its first history entry, routed to
-// its department (or the triage queue when it has none). The service may
-// be empty for a report no one could classify yet.
-func (c *Core) insertRequest(ctx context.Context, tx pgx.Tx, r newRow) (id int64, dept string, err error) {
+// insertedRow is what the database assigned to a new request.
+type insertedRow struct {
+	ID         int64
+	Token      string
+	Department string
+	ExpectedAt *time.Time
+	At         time.Time
+	ContactID  int64
+}
+
+// querier runs a statement on the pool or within a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// insertRequest writes a request and its first history entry in one
+// statement, routed to its department (or the triage queue when it has
+// none). The service may be empty for a report no one could classify yet.
+// When r.ContactID is 0 and the reporter gave one phone number or one
+// email address, the same statement finds or creates their contact.
+func (c *Core) insertRequest(ctx context.Context, q querier, r newRow) (insertedRow, error) {
 	var at *orb.Point
 	if r.Lat != nil {
 		at = &orb.Point{*r.Lng, *r.Lat}
 	}
-	dept = c.city.Route(r.ServiceCode, at)
+	row := insertedRow{Department: c.city.Route(r.ServiceCode, at), Token: rand.Text()}
 	attrs, err := json.Marshal(r.Attributes)
 	if err != nil {
-		return 0, "", err
+		return row, err
 	}
-	var expected *time.Time
 	if svc, ok := c.city.Service(r.ServiceCode); ok && svc.SLA > 0 {
 		t := time.Now().Add(svc.SLA)
-		expected = &t
+		row.ExpectedAt = &t
 	}
-	err = tx.QueryRow(ctx, `
-		INSERT INTO requests (token, service_code, description, attributes, lat, lng,
-			address, address_id, zipcode, media_url, department_code, channel,
-			contact_id, device_id, expected_at)
-		VALUES ($1, NULLIF($2, ''), $3, $4, $5, $6, $7, $8, $9, $10, NULLIF($11, ''), $12, NULLIF($13, 0), $14, $15)
-		RETURNING id`,
-		rand.Text(), r.ServiceCode, r.Description, attrs, r.Lat, r.Lng,
-		r.Address, r.AddressID, r.Zipcode, r.MediaURL, dept, r.Channel,
-		r.ContactID, r.Reporter.DeviceID, expected).Scan(&id)
-	if err != nil {
-		return 0, "", err
-	}
-	note := "routed to " + dept
-	if dept == "" {
+	note := "routed to " + row.Department
+	if row.Department == "" {
 		note = "no department: waiting in the triage queue"
 	}
 	if r.Actor == "" {
 		r.Actor = string(r.Channel)
 	}
-	_, err = tx.Exec(ctx, `
-		INSERT INTO request_events (request_id, actor, to_status, department_code, note)
-		VALUES ($1, $2, 'new', NULLIF($3, ''), $4)`, id, r.Actor, dept, note)
-	if err != nil {
-		return 0, "", err
+	// $13 is the known contact's id, or the phone of the contact to upsert.
+	contact := `SELECT NULLIF($13::bigint, 0) AS id`
+	var contactArgs []any
+	switch key := ""; {
+	case r.ContactID != 0:
+	case r.Reporter.Email != "" && r.Reporter.Phone != "":
+		return row, errors.New("insertRequest: a reporter with a phone and an email needs upsertContact")
+	case r.Reporter.Email != "" || r.Reporter.Phone != "":
+		key = "email"
+		if r.Reporter.Phone != "" {
+			key = "phone"
+		}
+		contact = `INSERT INTO contacts (phone, email, name, language)
+			VALUES (NULLIF($13::text, ''), NULLIF($18, ''), $19, COALESCE(NULLIF($20, ''), 'en'))
+			ON CONFLICT (` + key + `) DO UPDATE SET name = CASE WHEN contacts.name = '' THEN EXCLUDED.name ELSE contacts.name END
+			RETURNING id`
+		contactArgs = []any{r.Reporter.Email, r.Reporter.Name, r.Reporter.Language}
 	}
-	return id, dept, nil
+	var contactParam any = r.ContactID
+	if contactArgs != nil {
+		contactParam = r.Reporter.Phone
+	}
+	args := append([]any{row.Token, r.ServiceCode, r.Description, attrs, r.Lat, r.Lng,
+		r.Address, r.AddressID, r.Zipcode, r.MediaURL, row.Department, r.Channel,
+		contactParam, r.Reporter.DeviceID, row.ExpectedAt, r.Actor, note}, contactArgs...)
+	err = q.QueryRow(ctx, `
+		WITH c AS (`+contact+`),
+		r AS (
+			INSERT INTO requests (token, service_code, description, attributes, lat, lng,
+				address, address_id, zipcode, media_url, department_code, channel,
+				contact_id, device_id, expected_at)
+			SELECT $1, NULLIF($2, ''), $3, $4, $5, $6, $7, $8, $9, $10, NULLIF($11, ''), $12, (SELECT id FROM c), $14, $15
+			RETURNING id, requested_at, contact_id),
+		e AS (
+			INSERT INTO request_events (request_id, actor, to_status, department_code, note)
+			SELECT id, $16, 'new', NULLIF($11, ''), $17 FROM r)
+		SELECT id, requested_at, COALESCE(contact_id, 0) FROM r`, args...).
+		Scan(&row.ID, &row.At, &row.ContactID)
+	return row, err
 }
 
 func (c *Core) validateNew(in NewRequest) (NewRequest, Service, error) {

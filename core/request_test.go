@@ -367,8 +367,10 @@ func TestReplyGoesOverTheReportersChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitMessage(t, c, id, "sent")
+	waitMessage(t, c, outbound(t, c, r.ID)[0].ID, "sent")
 	sent, _ := sms.snapshot()
-	if len(sent) != 2 || sent[1].To != "+15305550142" || !strings.Contains(sent[1].Body, "north or south") {
+	if len(sent) != 2 || sent[0].To != "+15305550142" || sent[1].To != "+15305550142" ||
+		!strings.Contains(sent[0].Body+sent[1].Body, "north or south") {
 		t.Errorf("sms sent = %+v", sent)
 	}
 	if e, _ := email.snapshot(); len(e) != 0 {

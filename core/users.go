@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -134,14 +135,31 @@ func (c *Core) AddAPIKey(ctx context.Context, name string) (string, error) {
 	return key, dbErr(err)
 }
 
+// apiKeyTTL is how long a checked key is trusted without asking the
+// database again: a busy client costs no query per request, and a revoked
+// key stops working within the minute.
+const apiKeyTTL = time.Minute
+
+type cachedKey struct {
+	name    string
+	expires time.Time
+}
+
 // CheckAPIKey returns the name of the client an API key belongs to, or
 // ErrNotFound for an unknown or revoked key.
 func (c *Core) CheckAPIKey(ctx context.Context, key string) (string, error) {
 	sum := sha256.Sum256([]byte(key))
+	if v, ok := c.apiKeys.Load(sum); ok && time.Now().Before(v.(cachedKey).expires) {
+		return v.(cachedKey).name, nil
+	}
 	var name string
 	err := c.pool.QueryRow(ctx, `SELECT name FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`, sum[:]).Scan(&name)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", ErrNotFound
 	}
-	return name, dbErr(err)
+	if err != nil {
+		return "", dbErr(err)
+	}
+	c.apiKeys.Store(sum, cachedKey{name: name, expires: time.Now().Add(apiKeyTTL)})
+	return name, nil
 }

@@ -95,7 +95,6 @@ CREATE TABLE requests (
     CHECK (lat IS NULL OR (lat BETWEEN -90 AND 90 AND lng BETWEEN -180 AND 180))
 );
 CREATE INDEX requests_requested_at ON requests (requested_at DESC);
-CREATE INDEX requests_updated_at ON requests (updated_at DESC);
 CREATE INDEX requests_duplicate_of ON requests (duplicate_of) WHERE duplicate_of IS NOT NULL;
 CREATE INDEX requests_triage ON requests (requested_at) WHERE department_code IS NULL AND status <> 'closed';
 CREATE INDEX requests_contact ON requests (contact_id);
