@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // ErrTooLarge is returned when an upload is over the configured limit.
@@ -124,4 +126,26 @@ func IsImage(contentType string) bool {
 		return true
 	}
 	return false
+}
+
+// Walk calls f with the name and modification time of every stored file.
+func (b *Blobs) Walk(f func(sha string, mod time.Time) error) error {
+	return filepath.WalkDir(b.dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return f(d.Name(), info.ModTime())
+	})
+}
+
+// Remove deletes a stored file.
+func (b *Blobs) Remove(sha string) error {
+	if len(sha) != 64 {
+		return ErrNotFound
+	}
+	return os.Remove(b.path(sha))
 }

@@ -112,6 +112,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Core, error) {
 	river.AddWorker(workers, &deliverWorker{core: c})
 	river.AddWorker(workers, &fetchMediaWorker{core: c})
 	river.AddWorker(workers, &expireDraftsWorker{core: c})
+	river.AddWorker(workers, &sweepBlobsWorker{core: c})
 	cfg := &river.Config{
 		Workers:           workers,
 		Logger:            opts.Logger.With("component", "jobs"),

@@ -166,11 +166,52 @@ func saveConversation(ctx context.Context, tx pgx.Tx, conv *conversation) error 
 	return err
 }
 
+// sweepBlobsArgs is the periodic job that removes stored files no row
+// refers to: uploads whose request was refused after the file was written,
+// or downloads whose job gave up. An hour's grace covers work in flight.
+type sweepBlobsArgs struct{}
+
+func (sweepBlobsArgs) Kind() string { return "sweep_blobs" }
+
+type sweepBlobsWorker struct {
+	river.WorkerDefaults[sweepBlobsArgs]
+	core *Core
+}
+
+func (w *sweepBlobsWorker) Work(ctx context.Context, job *river.Job[sweepBlobsArgs]) error {
+	return w.core.SweepBlobs(ctx)
+}
+
+// SweepBlobs removes stored files older than an hour that no row refers to.
+func (c *Core) SweepBlobs(ctx context.Context) error {
+	removed := 0
+	err := c.blobs.Walk(func(sha string, mod time.Time) error {
+		if time.Since(mod) < time.Hour || len(sha) != 64 {
+			return nil
+		}
+		var known bool
+		if err := c.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = $1)`, sha).Scan(&known); err != nil {
+			return dbErr(err)
+		}
+		if known {
+			return nil
+		}
+		removed++
+		return c.blobs.Remove(sha)
+	})
+	if removed > 0 {
+		c.log.Info("removed unreferenced files", "count", removed)
+	}
+	return err
+}
+
 // periodicJobs are the jobs the elected leader runs on a schedule.
 func periodicJobs() []*river.PeriodicJob {
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) { return expireDraftsArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return sweepBlobsArgs{}, nil }, nil),
 	}
 }

@@ -2,16 +2,20 @@ package core_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"townline/core"
+	"townline/internal/testenv"
 )
 
 // testJPEG encodes a small photo and inserts an EXIF segment carrying a
@@ -157,6 +161,42 @@ func BenchmarkStripMetadataJPEG(b *testing.B) {
 	for b.Loop() {
 		if _, err := core.StripMetadata(in); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestSweepRemovesOnlyUnreferencedOldFiles(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t)
+	ctx := context.Background()
+	orphan, err := c.Blobs().Put(strings.NewReader("refused upload"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ := c.Blobs().Put(strings.NewReader("upload in flight"))
+	photo, _ := c.Blobs().Put(bytes.NewReader(testPNG(t)))
+	in := newPothole("")
+	in.Photos = []core.Upload{{Blob: photo}}
+	if _, err := c.CreateRequest(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	for _, b := range []core.Blob{orphan, photo} {
+		f, _ := c.Blobs().Open(b.SHA256)
+		os.Chtimes(f.Name(), old, old)
+		f.Close()
+	}
+	if err := c.SweepBlobs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Blobs().Open(orphan.SHA256); err == nil {
+		t.Error("the orphan survived the sweep")
+	}
+	for _, b := range []core.Blob{fresh, photo} {
+		if f, err := c.Blobs().Open(b.SHA256); err != nil {
+			t.Errorf("sweep removed %s: %v", b.SHA256, err)
+		} else {
+			f.Close()
 		}
 	}
 }

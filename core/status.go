@@ -246,3 +246,27 @@ func (c *Core) History(ctx context.Context, id int64, publicOnly bool) ([]Event,
 	}
 	return evs, nil
 }
+
+// PublicHistories is History(id, true) for many requests in one query.
+func (c *Core) PublicHistories(ctx context.Context, ids []int64) (map[int64][]Event, error) {
+	rows, err := c.pool.Query(ctx, `
+		SELECT request_id, at, COALESCE(to_status, ''), COALESCE(close_reason, ''), COALESCE(department_code, ''),
+			CASE WHEN public THEN note ELSE '' END, public
+		FROM request_events
+		WHERE request_id = ANY($1) AND (public OR to_status IS NOT NULL)
+		ORDER BY request_id, at, id`, ids)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	out := make(map[int64][]Event, len(ids))
+	for rows.Next() {
+		var id int64
+		var e Event
+		if err := rows.Scan(&id, &e.At, &e.To, &e.CloseReason, &e.Department, &e.Note, &e.Public); err != nil {
+			return nil, err
+		}
+		out[id] = append(out[id], e)
+	}
+	return out, dbErr(rows.Err())
+}

@@ -61,8 +61,9 @@ type note struct {
 }
 
 // view turns a core request into the spec's; with ext it adds the
-// extended attributes, which cost one more query for the public notes.
-func (h *Handler) view(ctx context.Context, r core.Request, ext bool) (request, error) {
+// extended attributes, with the public notes from history (the request's
+// public events, from core.PublicHistories).
+func (h *Handler) view(r core.Request, ext bool, history map[int64][]core.Event) request {
 	loc := h.location()
 	v := request{
 		ID:            strconv.FormatInt(r.ID, 10),
@@ -96,7 +97,7 @@ func (h *Handler) view(ctx context.Context, r core.Request, ext bool) (request, 
 		v.MediaURL = h.core.PublicURL("media", strconv.FormatInt(r.PhotoID, 10))
 	}
 	if !ext {
-		return v, nil
+		return v
 	}
 
 	x := &extended{
@@ -113,10 +114,7 @@ func (h *Handler) view(ctx context.Context, r core.Request, ext bool) (request, 
 	if r.ExpectedAt != nil {
 		x.Expected = &v.Expected
 	}
-	events, err := h.core.History(ctx, r.ID, true)
-	if err != nil {
-		return v, err
-	}
+	events := history[r.ID]
 	// Each note carries the status the request had when it was written.
 	status := detailedStatus(core.StatusNew, "")
 	for _, e := range events {
@@ -128,7 +126,28 @@ func (h *Handler) view(ctx context.Context, r core.Request, ext bool) (request, 
 		}
 	}
 	v.Extended = x
-	return v, nil
+	return v
+}
+
+// views turns requests into the spec's, reading the public notes of all of
+// them in one query when the extensions are asked for.
+func (h *Handler) views(ctx context.Context, found []core.Request, ext bool) ([]request, error) {
+	var history map[int64][]core.Event
+	if ext && len(found) > 0 {
+		ids := make([]int64, len(found))
+		for i, r := range found {
+			ids[i] = r.ID
+		}
+		var err error
+		if history, err = h.core.PublicHistories(ctx, ids); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]request, 0, len(found))
+	for _, r := range found {
+		out = append(out, h.view(r, ext, history))
+	}
+	return out, nil
 }
 
 // detailedStatus is the extension's status: the lifecycle status in upper

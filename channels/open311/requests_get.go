@@ -29,16 +29,11 @@ func (h *Handler) requests(r *http.Request, _ string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ext := q.Get("extensions") == "true"
-	list := requestList[request]{Requests: make([]request, 0, len(found))}
-	for _, req := range found {
-		v, err := h.view(r.Context(), req, ext)
-		if err != nil {
-			return nil, err
-		}
-		list.Requests = append(list.Requests, v)
+	views, err := h.views(r.Context(), found, q.Get("extensions") == "true")
+	if err != nil {
+		return nil, err
 	}
-	return list, nil
+	return requestList[request]{Requests: views}, nil
 }
 
 // parseFilter reads a listing's parameters. service_request_id, when given,
@@ -152,11 +147,11 @@ func (h *Handler) request(r *http.Request, arg string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := h.view(r.Context(), req, r.URL.Query().Get("extensions") == "true")
+	views, err := h.views(r.Context(), []core.Request{req}, r.URL.Query().Get("extensions") == "true")
 	if err != nil {
 		return nil, err
 	}
-	return requestList[request]{Requests: []request{v}}, nil
+	return requestList[request]{Requests: views}, nil
 }
 
 // tokenReply is a token resolved to the request it stands for.
