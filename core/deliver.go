@@ -45,9 +45,9 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 	var contactID int64
 	err := c.tx(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `
-			SELECT m.state, m.channel, COALESCE(m.request_id, 0), COALESCE(m.contact_id, 0), m.subject, m.body, m.language
+			SELECT m.state, m.channel, COALESCE(m.request_id, 0), COALESCE(m.contact_id, 0), m.subject, m.body, m.language, m.auto
 			FROM messages m WHERE m.id = $1 AND m.direction = 'out' FOR UPDATE`, id).
-			Scan(&state, &out.Channel, &out.RequestID, &contactID, &out.Subject, &out.Body, &out.Language)
+			Scan(&state, &out.Channel, &out.RequestID, &contactID, &out.Subject, &out.Body, &out.Language, &out.Auto)
 		if err != nil {
 			return err
 		}
@@ -67,6 +67,14 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 			out.To = ct.Phone
 		case out.Channel == ChannelEmail:
 			out.To = ct.Email
+			rows, err := tx.Query(ctx, `SELECT provider_id FROM messages WHERE request_id = $1 AND channel = 'email'
+				AND provider_id IS NOT NULL AND id <> $2 ORDER BY created_at, id`, out.RequestID, id)
+			if err != nil {
+				return err
+			}
+			if out.Thread, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+				return err
+			}
 		default:
 			out.To = ct.Phone
 		}

@@ -30,6 +30,26 @@ type Inbound struct {
 	Media      []Media
 	ProviderID string   // the provider's message id: redeliveries carry the same one
 	Lat, Lng   *float64 // a location the message shared
+
+	// Mail, and any channel that hands over whole files:
+	Subject string
+	Uploads []Upload // files the channel already stored (attachments)
+	Refused []string // files refused, each with why; the resident is told
+	Raw     *Upload  // the message as received, kept for staff
+	// DedupeKeys are further names of this message ("imap:INBOX:7:42"):
+	// if any was seen before, the message is a duplicate.
+	DedupeKeys []string
+	// InReplyTo lists the provider ids (Message-IDs) of earlier messages
+	// this one answers; RequestRef a request the channel verified it is
+	// about (a signed reply address). Either joins it to that request.
+	InReplyTo  []string
+	RequestRef int64
+	// Automatic marks machine-made mail (out-of-office, lists): kept as a
+	// flagged note, never answered, never a new request.
+	Automatic bool
+	// Unreadable says why a message could not be read: it goes to the
+	// triage queue with its raw form attached.
+	Unreadable string
 }
 
 // IntakeResult says what became of an inbound message.
@@ -91,6 +111,9 @@ func (c *Core) Intake(ctx context.Context, in Inbound) (IntakeResult, error) {
 	if err := checkText("Body", in.Text, MaxDescription); err != nil {
 		return IntakeResult{}, err
 	}
+	if err := checkText("Subject", in.Subject, 1000); err != nil {
+		return IntakeResult{}, err
+	}
 	if len(in.Media) > MaxMedia {
 		return IntakeResult{}, invalid("NumMedia", "%d files; at most %d", len(in.Media), MaxMedia)
 	}
@@ -101,6 +124,7 @@ func (c *Core) Intake(ctx context.Context, in Inbound) (IntakeResult, error) {
 
 	var res IntakeResult
 	var created []createdRequest
+	errSeen := errors.New("seen under another key")
 	err = c.tx(ctx, func(tx pgx.Tx) error {
 		ct, err := upsertContact(ctx, tx, rep)
 		if err != nil {
@@ -123,6 +147,32 @@ func (c *Core) Intake(ctx context.Context, in Inbound) (IntakeResult, error) {
 			return err
 		}
 		res.MessageID = msgID
+		if ct.Bouncing && in.Channel == ChannelEmail && !in.Automatic {
+			// They wrote from the address: it works again.
+			if _, err := tx.Exec(ctx, `UPDATE contacts SET bouncing_at = NULL WHERE id = $1`, contactID); err != nil {
+				return err
+			}
+		}
+		if len(in.DedupeKeys) > 0 {
+			tag, err := tx.Exec(ctx, `INSERT INTO inbound_keys (key, message_id) SELECT unnest($1::text[]), $2
+				ON CONFLICT DO NOTHING`, in.DedupeKeys, msgID)
+			if err != nil {
+				return err
+			}
+			if int(tag.RowsAffected()) < len(in.DedupeKeys) {
+				return errSeen
+			}
+		}
+		for _, u := range append(in.Uploads, derefUpload(in.Raw)...) {
+			if _, err := insertAttachment(ctx, tx, msgID, 0, u); err != nil {
+				return err
+			}
+		}
+		if in.Subject != "" {
+			if _, err := tx.Exec(ctx, `UPDATE messages SET subject = $2 WHERE id = $1`, msgID, truncate(in.Subject, 500)); err != nil {
+				return err
+			}
+		}
 		conv, err := c.lockConversation(ctx, tx, contactID, in.Channel)
 		if err != nil {
 			return err
@@ -133,13 +183,23 @@ func (c *Core) Intake(ctx context.Context, in Inbound) (IntakeResult, error) {
 			}
 		}
 		t := &turn{c: c, tx: tx, conv: conv, msgID: msgID, in: in}
-		if err := t.run(ctx); err != nil {
+		run := t.run
+		if in.Channel == ChannelEmail {
+			run = t.runMail
+		}
+		if err := run(ctx); err != nil {
 			return err
 		}
 		res.RequestID = t.requestID
 		created = t.created
 		return t.save(ctx)
 	})
+	if errors.Is(err, errSeen) {
+		err = c.pool.QueryRow(ctx, `SELECT m.id, COALESCE(m.request_id, 0) FROM inbound_keys k
+			JOIN messages m ON m.id = k.message_id WHERE k.key = ANY($1) LIMIT 1`, in.DedupeKeys).
+			Scan(&res.MessageID, &res.RequestID)
+		return IntakeResult{MessageID: res.MessageID, RequestID: res.RequestID, Duplicate: true}, dbErr(err)
+	}
 	if err != nil {
 		return IntakeResult{}, fmt.Errorf("intake from %s: %w", in.Channel, err)
 	}
@@ -557,6 +617,21 @@ func (t *turn) advance(ctx context.Context, hasMedia bool) error {
 
 // fileDraft turns a conversation's draft into a request and acknowledges it.
 func (c *Core) fileDraft(ctx context.Context, tx pgx.Tx, conv *conversation, created *[]createdRequest) (int64, error) {
+	return c.fileDraftNote(ctx, tx, conv, created, nil)
+}
+
+// fileQuietly files a draft without acknowledging it.
+func (c *Core) fileQuietly(ctx context.Context, tx pgx.Tx, conv *conversation, created *[]createdRequest) (int64, error) {
+	return c.fileDraftAck(ctx, tx, conv, created, nil, false)
+}
+
+// fileDraftNote is fileDraft with a note for the acknowledgment (what was
+// refused, say).
+func (c *Core) fileDraftNote(ctx context.Context, tx pgx.Tx, conv *conversation, created *[]createdRequest, note *string) (int64, error) {
+	return c.fileDraftAck(ctx, tx, conv, created, note, true)
+}
+
+func (c *Core) fileDraftAck(ctx context.Context, tx pgx.Tx, conv *conversation, created *[]createdRequest, note *string, ack bool) (int64, error) {
 	d := conv.Draft
 	lat, lng := d.Lat, d.Lng
 	if lat != nil && !c.city.Contains(orb.Point{*lng, *lat}) {
@@ -582,7 +657,10 @@ func (c *Core) fileDraft(ctx context.Context, tx pgx.Tx, conv *conversation, cre
 	conv.Draft = nil
 	conv.LastRequest = id
 	*created = append(*created, createdRequest{id: id, service: d.Service, dept: dept})
-	_, err = c.queueMessage(ctx, tx, id, conv.Contact.ID, "ack", nil, nil)
+	if !ack {
+		return id, nil
+	}
+	_, err = c.queueMessage(ctx, tx, id, conv.Contact.ID, "ack", note, nil)
 	return id, err
 }
 
@@ -665,4 +743,105 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n])
+}
+
+func derefUpload(u *Upload) []Upload {
+	if u == nil {
+		return nil
+	}
+	up := *u
+	up.Private = true
+	return []Upload{up}
+}
+
+// runMail handles a message on a channel that does not converse: mail is
+// filed at once, with or without its service and place (staff complete it
+// from the triage queue), because a question by mail waits hours.
+func (t *turn) runMail(ctx context.Context) error {
+	ct := &t.conv.Contact
+	flag := func(why string) error {
+		_, err := t.tx.Exec(ctx, `UPDATE messages SET flag = $2 WHERE id = $1`, t.msgID, why)
+		return err
+	}
+	if t.in.Unreadable != "" {
+		if err := flag("unreadable: " + t.in.Unreadable); err != nil {
+			return err
+		}
+		t.conv.Draft = &draft{Description: "Unreadable message from " + ct.Email + ": " + t.in.Unreadable, Messages: []int64{t.msgID}}
+		_, err := t.c.fileQuietly(ctx, t.tx, t.conv, &t.created)
+		return err
+	}
+
+	// A reply in a thread joins its request, if it came from the reporter.
+	id, err := t.threadRequest(ctx)
+	if err != nil {
+		return err
+	}
+	if t.in.Automatic {
+		if err := flag("automatic reply"); err != nil {
+			return err
+		}
+		if id != 0 {
+			return t.attach(ctx, id, t.msgID)
+		}
+		return nil
+	}
+	if id != 0 {
+		var reporter bool
+		if err := t.tx.QueryRow(ctx, `SELECT contact_id IS NOT DISTINCT FROM $2 FROM requests WHERE id = $1`,
+			id, ct.ID).Scan(&reporter); err != nil {
+			return err
+		}
+		if !reporter {
+			// Someone else wrote into the thread (a forward, a neighbour):
+			// staff decide; it is not the reporter's word.
+			if err := flag("not from the request's reporter"); err != nil {
+				return err
+			}
+		}
+		return t.attach(ctx, id, t.msgID)
+	}
+
+	if flagged, err := t.c.checkAbuse(ctx, t.tx, ct, t.conv.Channel); err != nil || flagged {
+		return err
+	}
+	if err := t.setLanguage(ctx, ""); err != nil {
+		return err
+	}
+	text := strings.TrimSpace(t.in.Subject + "\n" + t.in.Text)
+	d := &draft{Service: t.c.city.Classify(text), Description: text, Messages: []int64{t.msgID}}
+	d.setPlace(t.place(t.in.Text))
+	if !d.PlaceClear {
+		d.setPlace(t.place(t.in.Subject))
+	}
+	t.conv.Draft = d
+	var note *string
+	if len(t.in.Refused) > 0 {
+		n := joinLines(t.in.Refused)
+		note = &n
+	}
+	id, err = t.c.fileDraftNote(ctx, t.tx, t.conv, &t.created, note)
+	t.requestID = id
+	return err
+}
+
+// threadRequest finds the request a message answers: one the channel
+// verified, or the request of a message it replies to.
+func (t *turn) threadRequest(ctx context.Context) (int64, error) {
+	if t.in.RequestRef != 0 {
+		var ok bool
+		if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM requests WHERE id = $1)`, t.in.RequestRef).Scan(&ok); err != nil || ok {
+			return t.in.RequestRef, err
+		}
+	}
+	if len(t.in.InReplyTo) == 0 {
+		return 0, nil
+	}
+	var id int64
+	err := t.tx.QueryRow(ctx, `SELECT request_id FROM messages WHERE channel = $1 AND provider_id = ANY($2)
+		AND request_id IS NOT NULL ORDER BY created_at DESC LIMIT 1`, t.conv.Channel, t.in.InReplyTo).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
 }

@@ -37,6 +37,11 @@ type Outbound struct {
 	Subject   string
 	Body      string
 	Language  string
+	// Thread lists the provider ids (email Message-IDs) of the request's
+	// earlier messages on this channel, oldest first, so that a reply can
+	// name what it answers.
+	Thread []string
+	Auto   bool // an automatic answer (an acknowledgment), not a person's
 }
 
 // Sender delivers outbound messages over one channel.
@@ -92,9 +97,10 @@ func insertAttachment(ctx context.Context, tx pgx.Tx, messageID, requestID int64
 	}
 	var id int64
 	err := tx.QueryRow(ctx, `
-		INSERT INTO attachments (message_id, request_id, blob_sha256, filename, content_type, size)
-		VALUES (NULLIF($1, 0), NULLIF($2, 0), $3, $4, $5, $6) RETURNING id`,
-		messageID, requestID, u.Blob.SHA256, u.Filename, u.Blob.ContentType, u.Blob.Size).Scan(&id)
+		INSERT INTO attachments (message_id, request_id, blob_sha256, filename, content_type, size, public)
+		VALUES (NULLIF($1, 0), NULLIF($2, 0), $3, $4, $5, $6, $7) RETURNING id`,
+		messageID, requestID, u.Blob.SHA256, u.Filename, u.Blob.ContentType, u.Blob.Size,
+		!u.Private && IsImage(u.Blob.ContentType)).Scan(&id)
 	return id, err
 }
 

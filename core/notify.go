@@ -191,14 +191,19 @@ func (c *Core) enqueueFor(ctx context.Context, tx pgx.Tx, ct Contact, m outMsg) 
 }
 
 // Abuse limits: more inbound messages than floodLimit in floodWindow, or
-// more automatic answers than autoLimit in autoWindow, flag the contact:
-// one warning, then silence for a day (contactColumns), and staff see it.
+// more automatic answers than the channel's hourly or daily cap, flag the
+// contact: one warning, then silence for a day (contactColumns), and staff
+// see the flag. Mail gets fewer answers: an auto-responder loop by mail
+// costs more than one by text.
 const (
 	floodLimit  = 20
 	floodWindow = 10 * time.Minute
-	autoLimit   = 10
-	autoWindow  = time.Hour
 )
+
+var autoLimits = map[Channel]struct{ hour, day int }{
+	ChannelSMS:   {10, 50},
+	ChannelEmail: {5, 20},
+}
 
 // checkAbuse flags a contact that floods the city or keeps drawing
 // automatic answers (another bot, most likely) and warns it once. It
@@ -207,21 +212,28 @@ func (c *Core) checkAbuse(ctx context.Context, tx pgx.Tx, ct *Contact, origin Ch
 	if ct.Flagged {
 		return true, nil
 	}
-	var inbound, auto int
+	var inbound, hour, day int
 	err := tx.QueryRow(ctx, `
 		SELECT count(*) FILTER (WHERE direction = 'in' AND created_at > now() - $2::interval),
-		       count(*) FILTER (WHERE direction = 'out' AND auto AND created_at > now() - $3::interval)
-		FROM messages WHERE contact_id = $1 AND created_at > now() - greatest($2::interval, $3::interval)`,
-		ct.ID, floodWindow, autoWindow).Scan(&inbound, &auto)
+		       count(*) FILTER (WHERE direction = 'out' AND auto AND created_at > now() - interval '1 hour'),
+		       count(*) FILTER (WHERE direction = 'out' AND auto)
+		FROM messages WHERE contact_id = $1 AND created_at > now() - interval '1 day'`,
+		ct.ID, floodWindow).Scan(&inbound, &hour, &day)
 	if err != nil {
 		return false, err
+	}
+	limit, ok := autoLimits[origin]
+	if !ok {
+		limit = autoLimits[ChannelSMS]
 	}
 	reason := ""
 	switch {
 	case inbound > floodLimit:
 		reason = fmt.Sprintf("more than %d messages in %v", floodLimit, floodWindow)
-	case auto >= autoLimit:
-		reason = fmt.Sprintf("%d automatic answers in %v", auto, autoWindow)
+	case hour >= limit.hour:
+		reason = fmt.Sprintf("%d automatic answers in an hour", hour)
+	case day >= limit.day:
+		reason = fmt.Sprintf("%d automatic answers in a day", day)
 	default:
 		return false, nil
 	}

@@ -97,6 +97,7 @@ type NewRequest struct {
 type Upload struct {
 	Blob     Blob
 	Filename string
+	Private  bool // staff only, never published (a raw email, a document)
 }
 
 // CreateRequest validates a report, routes it, and stores it with its

@@ -57,3 +57,54 @@ func Page(name string, funcs htmltemplate.FuncMap) *htmltemplate.Template {
 	return htmltemplate.Must(htmltemplate.New(name).Funcs(funcs).
 		ParseFS(htmlFS, "html/base.html", "html/"+name+".html"))
 }
+
+var emailPage = htmltemplate.Must(htmltemplate.New("email").ParseFS(htmlFS, "html/email.html"))
+
+// piece is a run of text, a link when URL is set.
+type piece struct{ Text, URL string }
+
+// EmailHTML renders a plain-text message as the HTML half of a
+// multipart/alternative email: its paragraphs, lines and links, escaped.
+func EmailHTML(lang, city, subject, text string) (string, error) {
+	var paras [][][]piece
+	for _, para := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n\n") {
+		var lines [][]piece
+		for _, line := range strings.Split(strings.TrimSpace(para), "\n") {
+			lines = append(lines, linkify(line))
+		}
+		if len(lines) > 0 && !(len(lines) == 1 && len(lines[0]) == 0) {
+			paras = append(paras, lines)
+		}
+	}
+	var b bytes.Buffer
+	err := emailPage.ExecuteTemplate(&b, "email", map[string]any{
+		"Lang": lang, "City": city, "Subject": subject, "Paragraphs": paras,
+	})
+	return b.String(), err
+}
+
+// linkify splits a line into text and http(s) links.
+func linkify(line string) []piece {
+	var out []piece
+	for line != "" {
+		i := strings.Index(line, "http://")
+		if j := strings.Index(line, "https://"); j >= 0 && (i < 0 || j < i) {
+			i = j
+		}
+		if i < 0 {
+			out = append(out, piece{Text: line})
+			break
+		}
+		if i > 0 {
+			out = append(out, piece{Text: line[:i]})
+		}
+		end := strings.IndexAny(line[i:], " \t<>\"")
+		if end < 0 {
+			end = len(line) - i
+		}
+		url := strings.TrimRight(line[i:i+end], ".,;:!?)")
+		out = append(out, piece{Text: url, URL: url})
+		line = line[i+len(url):]
+	}
+	return out
+}

@@ -1,0 +1,49 @@
+package templates
+
+import (
+	"strings"
+	"testing"
+)
+
+// sample holds every field the message templates read.
+var sample = map[string]any{
+	"ID": int64(1234), "Service": "Pothole", "Address": "Montgomery Street & 5th Avenue",
+	"Status": "in_progress", "Note": "Crew scheduled.", "URL": "https://311.cityoforoville.org/requests/1234",
+	"Expected": "Dec 1", "City": "Oroville", "Parent": int64(1200),
+	"Choices": []map[string]string{{"Key": "1", "Label": "Pothole"}},
+}
+
+// Every kind renders in every language, for each channel it exists on.
+func TestEveryMessageRendersInEveryLanguage(t *testing.T) {
+	for _, lang := range Languages {
+		for _, tmpl := range messages[lang].Templates() {
+			name := tmpl.Name()
+			if !strings.Contains(name, ".") || strings.HasSuffix(name, ".subject") || strings.HasSuffix(name, ".tmpl") {
+				continue
+			}
+			if _, body, err := Message(lang, name, sample); err != nil || body == "" {
+				t.Errorf("%s %s: %q, %v", lang, name, body, err)
+			}
+			if messages[Languages[0]].Lookup(name) == nil {
+				t.Errorf("%s exists in %s but not in English", name, lang)
+			}
+			for _, other := range Languages {
+				if messages[other].Lookup(name) == nil {
+					t.Errorf("%s is missing in %s", name, other)
+				}
+			}
+		}
+	}
+}
+
+func TestEmailHTMLEscapesAndLinks(t *testing.T) {
+	html, err := EmailHTML("en", "Oroville", "Subject", "Hello <b>there</b>\nline two\n\nTrack it at https://311.example.gov/requests/1234.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"&lt;b&gt;there&lt;/b&gt;", "<br>line two", `<a href="https://311.example.gov/requests/1234">`, "</a>."} {
+		if !strings.Contains(html, want) {
+			t.Errorf("HTML lacks %q:\n%s", want, html)
+		}
+	}
+}
