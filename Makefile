@@ -25,8 +25,14 @@ bench: $(WITHPG) build ## Go benchmarks, then the intake load test beside pgbenc
 	./$(WITHPG) -- $(GO) test -run='^$$' -bench=. -benchmem ./...
 	$(GO) run ./internal/cmd/intakebench -townline $(BIN)
 
-fuzz: ## fuzz the parsers for a while each
-	$(GO) test -run='^$$' -fuzz=FuzzStripMetadata -fuzztime=30s ./core/
+FUZZTIME ?= 20s
+FUZZ := core:FuzzStripMetadata core:FuzzPhotoGPS channels/open311:FuzzParseFilter channels/open311:FuzzPostParams
+
+fuzz: ## fuzz every parser for $(FUZZTIME) each
+	@for t in $(FUZZ); do \
+		echo "fuzz $${t#*:}"; \
+		$(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) ./$${t%%:*}/ || exit 1; \
+	done
 
 lint: ## vet and check formatting
 	$(GO) vet ./...

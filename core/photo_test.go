@@ -200,3 +200,32 @@ func TestSweepRemovesOnlyUnreferencedOldFiles(t *testing.T) {
 		}
 	}
 }
+
+func TestPhotoGPS(t *testing.T) {
+	img := testJPEG(t)
+	withGPS := append(append(append([]byte{}, img[:2]...), core.ExifWithGPS(39.5138, -121.5564)...), img[2:]...)
+	lat, lng, ok := core.PhotoGPS(withGPS)
+	if !ok || lat < 39.51379 || lat > 39.51381 || lng > -121.55639 || lng < -121.55641 {
+		t.Errorf("PhotoGPS = %v, %v, %v", lat, lng, ok)
+	}
+	if _, _, ok := core.PhotoGPS(img); ok {
+		t.Error("a photo without GPS gave a position")
+	}
+	stripped, err := core.StripMetadata(withGPS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := core.PhotoGPS(stripped); ok {
+		t.Error("the stripped photo still gives its position")
+	}
+}
+
+func FuzzPhotoGPS(f *testing.F) {
+	img := testJPEG(f)
+	f.Add(append(append(append([]byte{}, img[:2]...), core.ExifWithGPS(39.5, -121.5)...), img[2:]...))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if lat, lng, ok := core.PhotoGPS(in); ok && (lat < -90 || lat > 90 || lng < -180 || lng > 180) {
+			t.Errorf("out of range: %v, %v", lat, lng)
+		}
+	})
+}

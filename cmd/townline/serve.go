@@ -31,20 +31,25 @@ func serve(args []string) error {
 	if err := e.ready(ctx, *migrate); err != nil {
 		return err
 	}
-	c, err := e.core(ctx, 16, nil, nil)
+	ch, err := e.channels()
+	if err != nil {
+		return err
+	}
+	c, err := e.core(ctx, 16, ch.senders, ch.fetchers)
 	if err != nil {
 		return err
 	}
 	if err := c.Start(ctx); err != nil {
 		return err
 	}
+	opts := ch.server(c, e)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           server.New(c, server.Options{Logger: e.log, MaxBody: cfg.MaxUpload}),
+		Handler:           server.New(c, opts),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}

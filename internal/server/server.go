@@ -25,6 +25,9 @@ type Options struct {
 	Logger   *slog.Logger
 	MaxBody  int64     // the largest request body, photo included
 	Channels []Channel // the configured channels' webhooks (SMS, voice)
+	// Checks are further readiness conditions, such as a reachable
+	// mailbox; each returns nil when ready.
+	Checks []func() error
 }
 
 // Channel is a channel adapter with HTTP endpoints of its own.
@@ -54,7 +57,13 @@ func New(c *core.Core, opts Options) http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := Ready(r.Context(), c); err != nil {
+		err := Ready(r.Context(), c)
+		for _, check := range opts.Checks {
+			if err == nil {
+				err = check()
+			}
+		}
+		if err != nil {
 			opts.Logger.Warn("not ready", "err", err)
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusServiceUnavailable)
