@@ -14,6 +14,9 @@ build: ## build bin/townline
 run: build ## serve the bundled Oroville example on http://127.0.0.1:8080
 	./$(BIN) serve
 
+demo: build ## the whole system on this machine: text the city from the terminal
+	./$(BIN) demo
+
 $(WITHPG): $(wildcard internal/localpg/*.go internal/cmd/withpg/*.go)
 	$(GO) build -o $(WITHPG) ./internal/cmd/withpg
 
@@ -26,7 +29,8 @@ bench: $(WITHPG) build ## Go benchmarks, then the intake load test beside pgbenc
 	$(GO) run ./internal/cmd/intakebench -townline $(BIN)
 
 FUZZTIME ?= 20s
-FUZZ := core:FuzzStripMetadata core:FuzzPhotoGPS channels/open311:FuzzParseFilter channels/open311:FuzzPostParams
+FUZZ := core:FuzzStripMetadata core:FuzzPhotoGPS channels/open311:FuzzParseFilter channels/open311:FuzzPostParams \
+	channels/sms:FuzzInbound channels/sms:FuzzSegments
 
 fuzz: ## fuzz every parser for $(FUZZTIME) each
 	@for t in $(FUZZ); do \

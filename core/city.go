@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // the city's time zone must load on machines without zoneinfo
 
@@ -45,6 +46,9 @@ type City struct {
 	// Streets are the city's street names, e.g. "Montgomery Street", used
 	// to recognise places in what residents text and say.
 	Streets []string
+
+	vocabOnce  sync.Once
+	vocabulary *vocabulary
 }
 
 // OfficeHours are the days and wall-clock hours the city answers in person.

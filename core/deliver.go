@@ -124,7 +124,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 			return err
 		}
 		return river.JobCancel(sendErr)
-	case isPermanent(sendErr) || job.Attempt >= job.MaxAttempts:
+	case IsPermanent(sendErr) || job.Attempt >= job.MaxAttempts:
 		c.log.Error("message failed", "message", id, "attempt", job.Attempt, "err", sendErr)
 		if err := c.finish(ctx, id, "failed", "", sendErr.Error(), "failed"); err != nil {
 			return err

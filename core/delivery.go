@@ -20,7 +20,8 @@ var ErrRecipientOptedOut = errors.New("the recipient has opted out")
 // late "sent" must not undo "delivered".
 var deliveryRank = map[string]int{
 	"accepted": 1, "scheduled": 1, "queued": 1, "sending": 2, "sent": 3,
-	"delivered": 4, "read": 5, "undelivered": 4, "failed": 4, "canceled": 4,
+	"partially_delivered": 3, "delivered": 4, "read": 5, "undelivered": 4, "failed": 4, "canceled": 4,
+	"receiving": 0, "received": 0, // inbound statuses Twilio may post to the same callback
 }
 
 // deliveryState maps a provider's receipt onto a message state.
@@ -102,7 +103,7 @@ func applyDelivery(ctx context.Context, tx pgx.Tx, ch Channel, providerID string
 	}
 	stateRank := map[string]int{"sending": 1, "sent": 2, "delivered": 3, "failed": 3}
 	next := deliveryState(best)
-	if best == "" || stateRank[next] <= stateRank[state] {
+	if deliveryRank[best] == 0 || stateRank[next] <= stateRank[state] {
 		return nil
 	}
 	errText := ""

@@ -68,7 +68,7 @@ func (w *fetchMediaWorker) Work(ctx context.Context, job *river.Job[fetchMediaAr
 	lastTry := job.Attempt >= job.MaxAttempts
 	for i, m := range job.Args.Media {
 		f, err := c.fetchOne(ctx, fetcher, m, i, c.opts.MaxUpload-total)
-		if err != nil && !lastTry {
+		if err != nil && !lastTry && !IsPermanent(err) {
 			c.log.Warn("media download failed; will retry", "message", job.Args.MessageID, "url", m.URL, "attempt", job.Attempt, "err", err)
 			return err
 		}

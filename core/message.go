@@ -67,7 +67,8 @@ func (e permanentError) Unwrap() error { return e.err }
 // Permanent marks a send error that retrying cannot fix.
 func Permanent(err error) error { return permanentError{err} }
 
-func isPermanent(err error) bool {
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool {
 	var p permanentError
 	return errors.As(err, &p)
 }

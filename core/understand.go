@@ -20,10 +20,13 @@ import (
 // fold lower-cases s, removes accents and turns punctuation into spaces,
 // so that "Bache en la CALLE!" and "bache en la calle" compare equal.
 func fold(s string) string {
-	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	out, _, err := transform.String(t, s)
-	if err != nil {
-		out = s
+	out := s
+	if !isASCII(s) {
+		t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+		var err error
+		if out, _, err = transform.String(t, s); err != nil {
+			out = s
+		}
 	}
 	out = strings.ToLower(out)
 	var b strings.Builder
@@ -38,6 +41,44 @@ func fold(s string) string {
 		}
 	}
 	return strings.TrimSpace(b.String())
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// vocabulary is the city's words, folded once: keywords by service and
+// the written forms of each street.
+type vocabulary struct {
+	keywords map[string][]string // service code -> folded keywords
+	streets  [][2]string         // (folded form, street name)
+}
+
+func (c *City) vocab() *vocabulary {
+	c.vocabOnce.Do(func() {
+		v := &vocabulary{keywords: map[string][]string{}}
+		for _, s := range c.Services {
+			for _, words := range s.Keywords {
+				for _, k := range words {
+					if k = fold(k); k != "" {
+						v.keywords[s.Code] = append(v.keywords[s.Code], k)
+					}
+				}
+			}
+		}
+		for _, name := range c.Streets {
+			for _, form := range streetForms(name) {
+				v.streets = append(v.streets, [2]string{form, name})
+			}
+		}
+		c.vocabulary = v
+	})
+	return c.vocabulary
 }
 
 // containsWords reports whether the folded phrase occurs in folded text as
@@ -62,7 +103,7 @@ func (c *City) Classify(text string) string {
 			catchAll = s.Code
 			continue
 		}
-		score := scoreService(t, s)
+		score := c.score(t, s.Code)
 		switch {
 		case score > bestScore:
 			best, bestScore, tie = s.Code, score, false
@@ -73,22 +114,18 @@ func (c *City) Classify(text string) string {
 	if tie {
 		return ""
 	}
-	if best == "" && catchAll != "" {
-		if s, _ := c.Service(catchAll); scoreService(t, s) > 0 {
-			return catchAll
-		}
+	if best == "" && catchAll != "" && c.score(t, catchAll) > 0 {
+		return catchAll
 	}
 	return best
 }
 
-func scoreService(folded string, s Service) int {
+// score weighs a service's keywords found in folded text.
+func (c *City) score(folded, code string) int {
 	score := 0
-	for _, words := range s.Keywords {
-		for _, k := range words {
-			k = fold(k)
-			if containsWords(folded, k) {
-				score += 1 + strings.Count(k, " ")*2
-			}
+	for _, k := range c.vocab().keywords[code] {
+		if containsWords(folded, k) {
+			score += 1 + strings.Count(k, " ")*2
 		}
 	}
 	return score
@@ -232,13 +269,16 @@ func (c *City) FindPlace(text string) Place {
 // name first where two overlap ("oro dam blvd east" over "oro dam").
 func (c *City) streetHits(words []string) []streetHit {
 	var hits []streetHit
-	for _, name := range c.Streets {
-		for _, form := range streetForms(name) {
-			fw := strings.Fields(form)
-			for i := 0; i+len(fw) <= len(words); i++ {
-				if strings.Join(words[i:i+len(fw)], " ") == form {
-					hits = append(hits, streetHit{name: name, pos: i, end: i + len(fw)})
-				}
+	text := " " + strings.Join(words, " ") + " "
+	for _, sf := range c.vocab().streets {
+		form, name := sf[0], sf[1]
+		if !strings.Contains(text, " "+form+" ") {
+			continue
+		}
+		fw := strings.Fields(form)
+		for i := 0; i+len(fw) <= len(words); i++ {
+			if strings.Join(words[i:i+len(fw)], " ") == form {
+				hits = append(hits, streetHit{name: name, pos: i, end: i + len(fw)})
 			}
 		}
 	}

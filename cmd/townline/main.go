@@ -13,6 +13,8 @@ Usage: townline COMMAND [flags]
 
 Commands:
   serve                 run the server
+  demo [--from +15305550100]
+                        try townline on this machine: a fake Twilio and a phone in the terminal
   migrate               apply database migrations
   apikey add NAME       create an Open311 API key (printed alone on the last line)
   user add --email E --role admin|dispatcher|staff [--department CODE] [--password P]
@@ -31,6 +33,8 @@ func main() {
 	switch cmd {
 	case "serve":
 		err = serve(args)
+	case "demo":
+		err = demo(args)
 	case "migrate":
 		err = migrate(args)
 	case "apikey":

@@ -1,0 +1,182 @@
+package sms
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twilio/twilio-go/client"
+	"github.com/twilio/twilio-go/twiml"
+
+	"townline/core"
+)
+
+const (
+	maxWebhookBody = 64 << 10 // Twilio's SMS webhooks are a few KB
+	maxMedia       = 10       // Twilio's limit per message
+)
+
+// emptyTwiML tells Twilio to send nothing back: answers go out through the
+// job queue, so that none is lost and none doubled.
+var emptyTwiML = func() []byte {
+	s, err := twiml.Messages(nil)
+	if err != nil {
+		panic(err)
+	}
+	return []byte(s)
+}()
+
+// Handler serves Twilio's webhooks for the city's number.
+type Handler struct {
+	core      *core.Core
+	validator client.RequestValidator
+	public    string
+	log       *slog.Logger
+}
+
+// NewHandler builds the webhooks. Signatures are checked over
+// cfg.PublicURL and the request URI, never over the Host header.
+func NewHandler(c *core.Core, cfg Config, logger *slog.Logger) *Handler {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Handler{
+		core:      c,
+		validator: client.NewRequestValidator(cfg.AuthToken),
+		public:    strings.TrimRight(cfg.PublicURL, "/"),
+		log:       logger,
+	}
+}
+
+// Register adds the inbound message webhook and the status callback.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /twilio/sms", h.inbound)
+	mux.HandleFunc("POST /twilio/sms/status", h.status)
+}
+
+func (h *Handler) inbound(w http.ResponseWriter, r *http.Request) {
+	f, ok := h.verify(w, r)
+	if !ok {
+		return
+	}
+	in := parseInbound(f)
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second) // Twilio waits 15s
+	defer cancel()
+	res, err := h.core.Intake(ctx, in)
+	var invalid *core.ValidationError
+	switch {
+	case errors.As(err, &invalid):
+		// Twilio must not retry what can never be taken.
+		h.log.Warn("sms: inbound message refused", "sid", in.ProviderID, "err", err)
+	case errors.Is(err, core.ErrUnavailable):
+		h.log.Warn("sms: inbound message not taken: database unavailable", "sid", in.ProviderID, "err", err)
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		return
+	case err != nil:
+		h.log.Error("sms: inbound message failed", "sid", in.ProviderID, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	default:
+		h.log.Debug("sms: inbound message", "sid", in.ProviderID, "message", res.MessageID,
+			"request", res.RequestID, "duplicate", res.Duplicate, "media", len(in.Media))
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.Write(emptyTwiML)
+}
+
+func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
+	f, ok := h.verify(w, r)
+	if !ok {
+		return
+	}
+	sid := cmp.Or(f.Get("MessageSid"), f.Get("SmsSid"))
+	status := cmp.Or(f.Get("MessageStatus"), f.Get("SmsStatus"))
+	err := h.core.RecordDelivery(r.Context(), core.ChannelSMS, sid, status, f.Get("ErrorCode"))
+	var invalid *core.ValidationError
+	switch {
+	case err == nil:
+	case errors.As(err, &invalid):
+		h.log.Warn("sms: status callback refused", "sid", sid, "status", status, "err", err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	case errors.Is(err, core.ErrNotFound):
+		h.log.Info("sms: status callback for an unknown message", "sid", sid, "status", status)
+	case errors.Is(err, core.ErrUnavailable):
+		h.log.Warn("sms: status callback not recorded: database unavailable", "sid", sid, "err", err)
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		return
+	default:
+		h.log.Error("sms: status callback failed", "sid", sid, "status", status, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// verify reads the form and checks X-Twilio-Signature over the public URL
+// of the request and every POST parameter. On failure it has answered.
+func (h *Handler) verify(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxWebhookBody)
+	if err := r.ParseForm(); err != nil {
+		h.log.Warn("sms: unreadable webhook", "remote", r.RemoteAddr, "path", r.URL.Path, "err", err)
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+		} else {
+			http.Error(w, "bad request", http.StatusBadRequest)
+		}
+		return nil, false
+	}
+	sig := r.Header.Get("X-Twilio-Signature")
+	params := make(map[string]string, len(r.PostForm))
+	for k, vs := range r.PostForm {
+		if len(vs) != 1 {
+			sig = "" // Twilio never repeats a parameter; the validator checks one value each
+		}
+		params[k] = vs[0]
+	}
+	if sig == "" || !h.validator.Validate(h.public+r.URL.RequestURI(), params, sig) {
+		h.log.Warn("sms: webhook with a missing or bad Twilio signature", "remote", r.RemoteAddr, "path", r.URL.Path)
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return nil, false
+	}
+	return r.PostForm, true
+}
+
+// parseInbound reads Twilio's incoming message parameters.
+func parseInbound(f url.Values) core.Inbound {
+	in := core.Inbound{
+		Channel:    core.ChannelSMS,
+		From:       f.Get("From"),
+		To:         f.Get("To"),
+		Text:       f.Get("Body"),
+		ProviderID: cmp.Or(f.Get("MessageSid"), f.Get("SmsSid")),
+	}
+	n, _ := strconv.Atoi(f.Get("NumMedia"))
+	for i := range min(n, maxMedia) {
+		if u := f.Get(fmt.Sprintf("MediaUrl%d", i)); u != "" {
+			in.Media = append(in.Media, core.Media{URL: u, ContentType: f.Get(fmt.Sprintf("MediaContentType%d", i))})
+		}
+	}
+	in.Lat, in.Lng = location(f.Get("Latitude"), f.Get("Longitude"))
+	return in
+}
+
+// location reads a shared location, ignoring anything that is not one.
+func location(lat, lng string) (*float64, *float64) {
+	y, err1 := strconv.ParseFloat(lat, 64)
+	x, err2 := strconv.ParseFloat(lng, 64)
+	if err1 != nil || err2 != nil || math.IsNaN(x) || math.IsNaN(y) || math.Abs(y) > 90 || math.Abs(x) > 180 {
+		return nil, nil
+	}
+	return &y, &x
+}

@@ -1,0 +1,326 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"townline/core"
+	"townline/internal/faketwilio"
+	"townline/internal/server"
+)
+
+// The fake Twilio account of the demo. The SDK wants both alphanumeric.
+const (
+	demoAccountSID = "AC00000000000000000000000000demo0"
+	demoAuthToken  = "demo0000000000000000000000000000"
+)
+
+// Downtown Oroville, where the demo's photos are taken.
+const demoLat, demoLng = 39.5138, -121.5564
+
+const demoHelp = `Type a text and press Enter to send it to the city.
+  /photo [TEXT]   attach a photo (taken downtown, with GPS) to TEXT or to your next text
+  /from NUMBER    text from another phone, e.g. /from +15305550101
+  /help           this help
+  /quit           stop the demo (so does Ctrl-D)
+`
+
+func demo(args []string) error { return runDemo(args, os.Stdin, os.Stdout) }
+
+// runDemo is the demo with its phone's keyboard and screen.
+func runDemo(args []string, in io.Reader, out io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ExitOnError)
+	from := fs.String("from", "+15305550100", "the terminal phone's number (E.164)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: townline demo [--from +15305550100] [flags]\n\n"+
+			"Runs townline on this machine with a fake Twilio and a phone in the terminal.\n"+
+			"Everything is kept in $TOWNLINE_DATA/demo, with its own private PostgreSQL.\n"+
+			"The DATABASE_URL variable is ignored, so that demo texts never reach the\n"+
+			"database serve uses; only --database-url on the command line is obeyed.\n\n%s\nFlags:\n", demoHelp)
+		fs.PrintDefaults()
+	}
+	cfg, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	file, ok := in.(*os.File)
+	interactive := ok && isTerminal(file)
+	term := &terminal{out: out, prompt: interactive, number: *from}
+
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "database-url" })
+	if !explicit && cfg.DatabaseURL != "" {
+		term.printf("(the demo ignores DATABASE_URL and keeps its own database)\n")
+		cfg.DatabaseURL = ""
+	}
+	cfg.Data = filepath.Join(cfg.Data, "demo")
+	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	logPath := filepath.Join(cfg.Data, "townline.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	level := cfg.LogLevel
+	cfg.LogLevel = slog.LevelWarn // the terminal is the phone's: only problems go there
+
+	// The server's own address, unless another townline has it.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+	}
+	defer ln.Close()
+	cfg.PublicURL = "http://" + ln.Addr().String()
+
+	fake := faketwilio.New(demoAccountSID, demoAuthToken)
+	defer fake.Close()
+	cfg.TwilioAccountSID, cfg.TwilioAuthToken = demoAccountSID, demoAuthToken
+	cfg.TwilioFrom, cfg.TwilioAPIURL = faketwilio.CityNumber, fake.URL()
+
+	term.printf("Starting townline (the database may take a few seconds the first time)...\n")
+	e, err := open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	e.log = slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(e.log)
+	if err := e.ready(ctx, true); err != nil {
+		return err
+	}
+	ch, err := e.channels()
+	if err != nil {
+		return err
+	}
+	c, err := e.core(ctx, 4, ch.senders, ch.fetchers)
+	if err != nil {
+		return err
+	}
+	if err := c.Start(ctx); err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: server.New(c, ch.server(c, e)), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer func() {
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(shutdown)
+		c.Stop(shutdown)
+	}()
+
+	term.printf("\ntownline demo: %s 311 on this machine\n"+
+		"  public site and tracking pages  %s/\n"+
+		"  Open311 API                     %s/open311/v2/services.json\n"+
+		"  fake Twilio API                 %s\n"+
+		"  log                             %s\n\n"+
+		"Your phone %s texts the city at %s.\n%s\n",
+		e.city.Name, cfg.PublicURL, cfg.PublicURL, fake.URL(), logPath, *from, faketwilio.CityNumber, demoHelp)
+
+	phone := fake.Phone(*from, cfg.PublicURL+"/twilio/sms")
+	arrived := make(chan struct{}, 1)
+	go func() {
+		for i := 0; ; i++ {
+			m, err := fake.Next(ctx, i)
+			if err != nil {
+				return
+			}
+			term.city(m)
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+		}
+	}()
+
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(in)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var photo bool
+	for {
+		term.showPrompt()
+		var line string
+		var ok bool
+		select {
+		case line, ok = <-lines:
+		case <-ctx.Done():
+			ok = false
+		}
+		if !ok || strings.TrimSpace(line) == "/quit" {
+			if !interactive && ok {
+				term.printf("you> /quit\n")
+			}
+			if !interactive && ctx.Err() == nil {
+				settle(arrived, 2*time.Second, 1500*time.Millisecond) // answers still on their way
+			}
+			if interactive {
+				term.printf("\n")
+			}
+			term.printf("bye\n")
+			return nil
+		}
+		line = strings.TrimSpace(line)
+		if !interactive && line != "" {
+			term.printf("you> %s\n", line)
+		}
+		cmd, rest, _ := strings.Cut(line, " ")
+		switch cmd {
+		case "":
+			continue
+		case "/help":
+			term.printf("%s", demoHelp)
+			continue
+		case "/from":
+			if !strings.HasPrefix(rest, "+") {
+				term.printf("(give a number in E.164, like +15305550101)\n")
+				continue
+			}
+			phone = fake.Phone(strings.TrimSpace(rest), cfg.PublicURL+"/twilio/sms")
+			term.setNumber(phone.Number)
+			term.printf("(now texting from %s)\n", phone.Number)
+			continue
+		case "/photo":
+			photo = true
+			if line = strings.TrimSpace(rest); line == "" {
+				term.printf("(a photo will go with your next text)\n")
+				continue
+			}
+		default:
+			if strings.HasPrefix(cmd, "/") {
+				term.printf("(unknown command %s; /help lists them)\n", cmd)
+				continue
+			}
+		}
+		var media []faketwilio.MediaFile
+		if photo {
+			media = append(media, faketwilio.MediaFile{ContentType: "image/jpeg", Data: demoPhoto()})
+			photo = false
+		}
+		resp, err := phone.Send(line, media...)
+		switch {
+		case err != nil:
+			term.printf("(the text did not reach townline: %v)\n", err)
+		case resp.StatusCode != http.StatusOK:
+			term.printf("(townline answered Twilio with %s)\n", resp.Status)
+		case !interactive:
+			settle(arrived, 5*time.Second, 500*time.Millisecond)
+		}
+	}
+}
+
+// settle waits up to first for an answer, then until none has come for quiet.
+func settle(arrived <-chan struct{}, first, quiet time.Duration) {
+	wait := first
+	for {
+		select {
+		case <-arrived:
+			wait = quiet
+		case <-time.After(wait):
+			return
+		}
+	}
+}
+
+// terminal writes the phone's screen; answers arrive while the person types.
+type terminal struct {
+	mu     sync.Mutex
+	out    io.Writer
+	prompt bool
+	number string
+}
+
+func (t *terminal) printf(format string, args ...any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fmt.Fprintf(t.out, format, args...)
+}
+
+func (t *terminal) setNumber(n string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.number = n
+}
+
+// showPrompt asks for a line; a script's lines are echoed instead.
+func (t *terminal) showPrompt() {
+	if t.prompt {
+		t.printf("you> ")
+	}
+}
+
+func (t *terminal) city(m faketwilio.Message) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	to := ""
+	if m.To != t.number {
+		to = "(to " + m.To + ") "
+	}
+	if t.prompt {
+		fmt.Fprint(t.out, "\r") // over the prompt, which comes back below
+	}
+	fmt.Fprintf(t.out, "city> %s%s\n", to, strings.ReplaceAll(m.Body, "\n", "\n      "))
+	if t.prompt {
+		fmt.Fprint(t.out, "you> ")
+	}
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// demoPhoto draws a pothole in asphalt and tags it, as a phone camera
+// does, with where it was taken.
+func demoPhoto() []byte {
+	img := image.NewGray(image.Rect(0, 0, 480, 360))
+	for y := range 360 {
+		for x := range 480 {
+			v := 110 + uint8((x*7+y*13)%23) // grainy asphalt
+			dx, dy := float64(x-240)/150, float64(y-190)/80
+			if d := dx*dx + dy*dy; d < 1 {
+				v = uint8(30 + 50*d) // the hole, darker at its heart
+			}
+			img.SetGray(x, y, color.Gray{Y: v})
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 80}); err != nil {
+		panic(err) // encoding to memory cannot fail
+	}
+	raw := b.Bytes()
+	out := append([]byte{}, raw[:2]...) // SOI, then APP1 where cameras put it
+	out = append(out, core.ExifWithGPS(demoLat, demoLng)...)
+	return append(out, raw[2:]...)
+}

@@ -1,0 +1,535 @@
+// Package faketwilio is a local stand-in for Twilio's Programmable
+// Messaging: the REST API townline sends texts through (Messages.json,
+// with Basic auth, recorded for tests to read), media files behind Basic
+// auth that redirect to a separate "CDN" host, signed status callbacks, and
+// a phone that texts a webhook exactly as Twilio would. Tests and
+// `townline demo` use it; it listens on loopback only.
+package faketwilio
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Message is an outbound message the fake API accepted.
+type Message struct {
+	Sid                 string
+	AccountSid          string
+	To                  string
+	From                string
+	MessagingServiceSid string
+	Body                string
+	MediaURLs           []string
+	StatusCallback      string
+	Status              string // the latest status: queued, sent, delivered...
+	At                  time.Time
+	SentAt              time.Time // zero until the message reaches "sent"
+}
+
+// Callback is one status callback the fake posted, and how it was answered.
+type Callback struct {
+	URL, MessageSid, Status string
+	Code                    int   // the webhook's HTTP status; 0 when Err is set
+	Err                     error // the request failed
+}
+
+// MediaFile is a photo or other file, as a phone sends it.
+type MediaFile struct {
+	ContentType string
+	Data        []byte
+}
+
+type fault struct {
+	status, code int
+	drop, accept bool
+}
+
+// Server is a fake Twilio account: an API host and a media CDN host, each
+// on its own loopback listener so that redirects between them cross hosts.
+type Server struct {
+	AccountSID, AuthToken string
+
+	api, cdn *httptest.Server
+	client   *http.Client // for callbacks and phone webhooks
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+
+	mu        sync.Mutex
+	closed    bool
+	messages  []*Message
+	changed   chan struct{} // closed and replaced whenever messages change
+	callbacks []Callback
+	faults    []fault
+	statuses  []string
+	delay     time.Duration
+	media     map[string]MediaFile // by API path
+	cdnFiles  map[string]MediaFile // by CDN path
+}
+
+// New starts a fake Twilio account with these credentials. By default each
+// accepted message moves through queued, sent and delivered, 20ms apart,
+// with a signed callback for each status.
+func New(accountSID, authToken string) *Server {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		AccountSID: accountSID,
+		AuthToken:  authToken,
+		client:     &http.Client{Timeout: 15 * time.Second}, // Twilio gives a webhook 15s
+		ctx:        ctx,
+		cancel:     cancel,
+		changed:    make(chan struct{}),
+		statuses:   []string{"queued", "sent", "delivered"},
+		delay:      20 * time.Millisecond,
+		media:      map[string]MediaFile{},
+		cdnFiles:   map[string]MediaFile{},
+	}
+	api := http.NewServeMux()
+	api.HandleFunc("POST /2010-04-01/Accounts/{account}/Messages.json", s.auth(s.createMessage))
+	api.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages.json", s.auth(s.listMessages))
+	api.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages/{msg}/Media/{media}", s.auth(s.getMedia))
+	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		apiError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
+	})
+	s.api = httptest.NewServer(api)
+	s.cdn = httptest.NewServer(http.HandlerFunc(s.serveCDN))
+	return s
+}
+
+// URL is the API's base URL, the TWILIO_API_URL to point townline at.
+func (s *Server) URL() string { return s.api.URL }
+
+// Close stops both hosts and any callbacks in flight.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true // no callbacks start after this
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	s.api.Close()
+	s.cdn.Close()
+}
+
+// SetStatuses sets the statuses an accepted message goes through, each
+// after delay and each posted to its StatusCallback. None: it stays queued
+// and no callback is sent.
+func (s *Server) SetStatuses(delay time.Duration, statuses ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay, s.statuses = delay, statuses
+}
+
+// FailNext makes the next n message creations fail with this HTTP status
+// and Twilio error code, as Twilio reports errors.
+func (s *Server) FailNext(n, status, code int) {
+	s.addFaults(n, fault{status: status, code: code})
+}
+
+// DropNext makes the next n message creations lose their connection
+// before any answer. With accept, the message is recorded first: Twilio
+// took it, but the sender cannot know.
+func (s *Server) DropNext(n int, accept bool) {
+	s.addFaults(n, fault{drop: true, accept: accept})
+}
+
+func (s *Server) addFaults(n int, f fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, f)
+	}
+}
+
+// Messages returns the accepted messages, oldest first.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Message, len(s.messages))
+	for i, m := range s.messages {
+		out[i] = *m
+	}
+	return out
+}
+
+// WaitMessages waits until at least n messages have been accepted and
+// returns them all.
+func (s *Server) WaitMessages(n int, timeout time.Duration) ([]Message, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if _, err := s.Next(ctx, n-1); err != nil {
+		return s.Messages(), fmt.Errorf("faketwilio: %d messages after %v, want %d", len(s.Messages()), timeout, n)
+	}
+	return s.Messages(), nil
+}
+
+// Next waits for the i-th accepted message (from 0) and returns it: a
+// reader keeps its own index and never misses one.
+func (s *Server) Next(ctx context.Context, i int) (Message, error) {
+	for {
+		s.mu.Lock()
+		if i < len(s.messages) {
+			m := *s.messages[i]
+			s.mu.Unlock()
+			return m, nil
+		}
+		changed := s.changed
+		s.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return Message{}, ctx.Err()
+		}
+	}
+}
+
+// Callbacks returns the status callbacks posted so far.
+func (s *Server) Callbacks() []Callback {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.callbacks)
+}
+
+// notify wakes waiters; s.mu is held.
+func (s *Server) notify() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// auth checks Basic auth and the account in the path as Twilio does.
+func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		if !ok || !hmac.Equal([]byte(user), []byte(s.AccountSID)) || !hmac.Equal([]byte(pass), []byte(s.AuthToken)) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="Twilio API"`)
+			apiError(w, http.StatusUnauthorized, 20003, "Authenticate")
+			return
+		}
+		if r.PathValue("account") != s.AccountSID {
+			apiError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		apiError(w, http.StatusBadRequest, 20001, "Could not parse the request")
+		return
+	}
+	f := r.PostForm
+	m := &Message{
+		Sid:                 NewSid("SM"),
+		AccountSid:          s.AccountSID,
+		To:                  f.Get("To"),
+		From:                f.Get("From"),
+		MessagingServiceSid: f.Get("MessagingServiceSid"),
+		Body:                f.Get("Body"),
+		MediaURLs:           f["MediaUrl"],
+		StatusCallback:      f.Get("StatusCallback"),
+		Status:              "queued",
+		At:                  time.Now().UTC(),
+	}
+	switch {
+	case m.To == "":
+		apiError(w, http.StatusBadRequest, 21604, "A 'To' phone number is required.")
+		return
+	case !isE164(m.To):
+		apiError(w, http.StatusBadRequest, 21211, fmt.Sprintf("Invalid 'To' Phone Number: %s", m.To))
+		return
+	case m.From == "" && m.MessagingServiceSid == "":
+		apiError(w, http.StatusBadRequest, 21603, "A 'From' phone number is required.")
+		return
+	case m.Body == "" && len(m.MediaURLs) == 0:
+		apiError(w, http.StatusBadRequest, 21602, "Message body is required.")
+		return
+	case len([]rune(m.Body)) > 1600:
+		apiError(w, http.StatusBadRequest, 21617, "The concatenated message body exceeds the 1600 character limit.")
+		return
+	}
+	if m.From == "" {
+		m.Status = "accepted" // a Messaging Service picks the sender later
+	}
+
+	s.mu.Lock()
+	var f0 *fault
+	if len(s.faults) > 0 {
+		f0 = &s.faults[0]
+		s.faults = s.faults[1:]
+	}
+	accepted := f0 == nil || (f0.drop && f0.accept)
+	if accepted {
+		s.messages = append(s.messages, m)
+		s.notify()
+		if !s.closed {
+			s.wg.Add(1)
+			go s.progress(m.Sid, slices.Clone(s.statuses), s.delay)
+		}
+	}
+	body := messageJSON(m)
+	s.mu.Unlock()
+
+	switch {
+	case f0 != nil && f0.drop:
+		hangUp(w)
+		return
+	case f0 != nil:
+		apiError(w, f0.status, f0.code, fmt.Sprintf("fake failure %d", f0.code))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	w.Write(body)
+}
+
+// hangUp closes the connection without an answer, as a timeout or a
+// reset does.
+func hangUp(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	conn.Close()
+}
+
+// progress moves a message through its statuses, posting each one to its
+// status callback.
+func (s *Server) progress(sid string, statuses []string, delay time.Duration) {
+	defer s.wg.Done()
+	for _, status := range statuses {
+		select {
+		case <-time.After(delay):
+		case <-s.ctx.Done():
+			return
+		}
+		s.mu.Lock()
+		var m *Message
+		for _, x := range s.messages {
+			if x.Sid == sid {
+				m = x
+			}
+		}
+		if m == nil {
+			s.mu.Unlock()
+			return
+		}
+		m.Status = status
+		if status == "sent" {
+			m.SentAt = time.Now().UTC()
+		}
+		s.notify()
+		cb := *m
+		s.mu.Unlock()
+		if cb.StatusCallback != "" {
+			s.postCallback(cb)
+		}
+	}
+}
+
+func (s *Server) postCallback(m Message) {
+	p := url.Values{
+		"AccountSid":    {m.AccountSid},
+		"ApiVersion":    {"2010-04-01"},
+		"From":          {m.From},
+		"To":            {m.To},
+		"MessageSid":    {m.Sid},
+		"SmsSid":        {m.Sid},
+		"MessageStatus": {m.Status},
+		"SmsStatus":     {m.Status},
+	}
+	if m.MessagingServiceSid != "" {
+		p.Set("MessagingServiceSid", m.MessagingServiceSid)
+	}
+	if m.Status == "failed" || m.Status == "undelivered" {
+		p.Set("ErrorCode", "30003")
+	}
+	cb := Callback{URL: m.StatusCallback, MessageSid: m.Sid, Status: m.Status}
+	resp, err := s.post(s.ctx, m.StatusCallback, p)
+	if err != nil {
+		cb.Err = err
+	} else {
+		cb.Code = resp.StatusCode
+	}
+	s.mu.Lock()
+	s.callbacks = append(s.callbacks, cb)
+	s.mu.Unlock()
+}
+
+// post sends a signed webhook as Twilio does.
+func (s *Server) post(ctx context.Context, target string, p url.Values) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(p.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	req.Header.Set("User-Agent", "TwilioProxy/1.1")
+	req.Header.Set("X-Twilio-Signature", Sign(s.AuthToken, target, p))
+	req.Header.Set("I-Twilio-Idempotency-Token", NewSid(""))
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if err := bufferBody(resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	after, okA := parseDate(q.Get("DateSent>"))
+	before, okB := parseDate(q.Get("DateSent<"))
+	on, okOn := parseDate(q.Get("DateSent"))
+	if !okA || !okB || !okOn {
+		apiError(w, http.StatusBadRequest, 20001, "Invalid DateSent")
+		return
+	}
+	size := 50
+	if n, err := fmt.Sscan(q.Get("PageSize"), &size); n != 1 || err != nil || size < 1 || size > 1000 {
+		size = 50
+	}
+	s.mu.Lock()
+	list := []json.RawMessage{}
+	for i := len(s.messages) - 1; i >= 0 && len(list) < size; i-- { // newest first
+		m := s.messages[i]
+		switch {
+		case q.Has("To") && q.Get("To") != m.To,
+			q.Has("From") && q.Get("From") != m.From,
+			(!after.IsZero() || !before.IsZero() || !on.IsZero()) && m.SentAt.IsZero(),
+			!after.IsZero() && m.SentAt.Before(after),
+			!before.IsZero() && !m.SentAt.Before(before),
+			!on.IsZero() && (m.SentAt.Before(on) || !m.SentAt.Before(on.AddDate(0, 0, 1))):
+			continue
+		}
+		list = append(list, messageJSON(m))
+	}
+	s.mu.Unlock()
+	uri := r.URL.RequestURI()
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{
+		"messages": list, "page": 0, "page_size": size, "start": 0, "end": max(len(list)-1, 0),
+		"uri": uri, "first_page_uri": uri, "next_page_uri": nil, "previous_page_uri": nil,
+	})
+}
+
+// parseDate reads a DateSent filter: a day or an RFC 3339 time.
+func parseDate(v string) (time.Time, bool) {
+	if v == "" {
+		return time.Time{}, true
+	}
+	for _, layout := range []string{time.RFC3339, time.DateOnly} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// messageJSON is a Message resource as Twilio's API returns it.
+func messageJSON(m *Message) []byte {
+	null := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	date := func(t time.Time) any {
+		if t.IsZero() {
+			return nil
+		}
+		return t.Format(time.RFC1123Z)
+	}
+	base := "/2010-04-01/Accounts/" + m.AccountSid + "/Messages/" + m.Sid
+	b, _ := json.Marshal(map[string]any{
+		"account_sid":           m.AccountSid,
+		"api_version":           "2010-04-01",
+		"body":                  m.Body,
+		"date_created":          date(m.At),
+		"date_updated":          date(m.At),
+		"date_sent":             date(m.SentAt),
+		"direction":             "outbound-api",
+		"error_code":            nil,
+		"error_message":         nil,
+		"from":                  null(m.From),
+		"messaging_service_sid": null(m.MessagingServiceSid),
+		"num_media":             fmt.Sprint(len(m.MediaURLs)),
+		"num_segments":          "1",
+		"price":                 nil,
+		"price_unit":            "USD",
+		"sid":                   m.Sid,
+		"status":                m.Status,
+		"subresource_uris":      map[string]string{"media": base + "/Media.json"},
+		"to":                    m.To,
+		"uri":                   base + ".json",
+	})
+	return b
+}
+
+// apiError answers as Twilio reports an error.
+func apiError(w http.ResponseWriter, status, code int, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{
+		"code":      code,
+		"message":   message,
+		"more_info": fmt.Sprintf("https://www.twilio.com/docs/errors/%d", code),
+		"status":    status,
+	})
+}
+
+// Sign computes X-Twilio-Signature for a webhook to url with these form
+// parameters: base64(HMAC-SHA1(authToken, url + each key and value, keys
+// sorted)). Written here from Twilio's documentation, apart from the
+// SDK's validator, so that each checks the other.
+func Sign(authToken, url string, params url.Values) string {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	mac := hmac.New(sha1.New, []byte(authToken))
+	mac.Write([]byte(url))
+	for _, k := range keys {
+		vs := slices.Clone(params[k])
+		sort.Strings(vs)
+		for _, v := range vs {
+			mac.Write([]byte(k))
+			mac.Write([]byte(v))
+		}
+	}
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// NewSid returns a Twilio-style id: a two-letter prefix and 32 hex digits.
+func NewSid(prefix string) string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+func isE164(s string) bool {
+	if len(s) < 8 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
+		return false
+	}
+	for _, c := range s[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
