@@ -28,6 +28,8 @@ type Contact struct {
 	// Flagged: a flood or a bot; automatic answers are paused. Staff only.
 	Flagged    bool
 	FlagReason string
+	// TextsOK: a caller accepted updates by text (SMS reporters need not).
+	TextsOK bool
 }
 
 // Reporter is who a new request comes from, as a channel heard it.
@@ -143,12 +145,12 @@ func upsertContact(ctx context.Context, tx pgx.Tx, r Reporter) (Contact, error) 
 
 const contactColumns = `id, COALESCE(phone, ''), COALESCE(email, ''), name, account_id, language,
 	opted_out_at IS NOT NULL, bouncing_at IS NOT NULL, created_at, language_chosen,
-	COALESCE(flagged_at > now() - interval '24 hours', false), flag_reason`
+	COALESCE(flagged_at > now() - interval '24 hours', false), flag_reason, texts_ok`
 
 func scanContact(row pgx.Row) (Contact, error) {
 	var ct Contact
 	err := row.Scan(&ct.ID, &ct.Phone, &ct.Email, &ct.Name, &ct.AccountID, &ct.Language,
-		&ct.OptedOut, &ct.Bouncing, &ct.CreatedAt, &ct.LanguageChosen, &ct.Flagged, &ct.FlagReason)
+		&ct.OptedOut, &ct.Bouncing, &ct.CreatedAt, &ct.LanguageChosen, &ct.Flagged, &ct.FlagReason, &ct.TextsOK)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ct, ErrNotFound
 	}

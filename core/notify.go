@@ -6,18 +6,26 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"townline/templates"
 )
 
 // replyRoute picks how a reporter hears back: over the channel they used.
-// Callers hear back by text; web and Open311 reporters by email when they
-// gave one, else not at all.
+// Callers hear back by text when they accepted texts, else by a call; web
+// and Open311 reporters by email when they gave one, else not at all.
 func replyRoute(origin Channel, ct Contact) (Channel, string) {
 	switch origin {
-	case ChannelSMS, ChannelVoice:
+	case ChannelSMS:
 		if ct.Phone != "" {
 			return ChannelSMS, ct.Phone
+		}
+	case ChannelVoice:
+		switch {
+		case ct.Phone != "" && ct.TextsOK && !ct.OptedOut:
+			return ChannelSMS, ct.Phone
+		case ct.Phone != "":
+			return ChannelVoice, ct.Phone
 		}
 	case ChannelEmail, ChannelWeb, ChannelOpen311:
 		if ct.Email != "" {
@@ -157,6 +165,9 @@ func (c *Core) enqueueFor(ctx context.Context, tx pgx.Tx, ct Contact, m outMsg) 
 	if c.opts.Senders[ch] == nil {
 		return 0, nil // the city has not connected this channel: nothing to write
 	}
+	if ch == ChannelVoice && m.Kind == "ack" {
+		return 0, nil // the caller heard their number on the call
+	}
 	m.Data.City = c.city.Name
 	subject, body, err := templates.Message(ct.Language, m.Kind+"."+string(ch), m.Data)
 	if err != nil {
@@ -184,7 +195,12 @@ func (c *Core) enqueueFor(ctx context.Context, tx pgx.Tx, ct Contact, m outMsg) 
 		c.log.Info("message not sent", "message", id, "request", m.RequestID, "channel", ch, "reason", why)
 		return id, nil
 	}
-	if _, err := c.river.InsertTx(ctx, tx, deliverArgs{MessageID: id}, nil); err != nil {
+	var opts *river.InsertOpts
+	if ch == ChannelVoice {
+		// Nobody wants a call from the city at night.
+		opts = &river.InsertOpts{ScheduledAt: c.daytime(time.Now())}
+	}
+	if _, err := c.river.InsertTx(ctx, tx, deliverArgs{MessageID: id}, opts); err != nil {
 		return 0, fmt.Errorf("queue delivery: %w", err)
 	}
 	return id, nil
@@ -247,4 +263,32 @@ func (c *Core) checkAbuse(ctx context.Context, tx pgx.Tx, ct *Contact, origin Ch
 	}
 	ct.Flagged, ct.FlagReason = true, reason
 	return true, nil
+}
+
+// Calls to residents go out between these hours, city time.
+const callFrom, callUntil = 9, 19
+
+// daytime returns t if it is within calling hours in the city, else the
+// start of the next calling window.
+func (c *Core) daytime(t time.Time) time.Time {
+	local := t.In(c.city.Location)
+	if h := local.Hour(); h >= callFrom && h < callUntil {
+		return t
+	}
+	next := time.Date(local.Year(), local.Month(), local.Day(), callFrom, 0, 0, 0, c.city.Location)
+	if local.Hour() >= callUntil {
+		next = next.AddDate(0, 0, 1)
+	}
+	return next
+}
+
+// SetTextsOK records whether a caller accepted updates by text.
+func (c *Core) SetTextsOK(ctx context.Context, phone string, ok bool) error {
+	phone, err := NormalizePhone(phone, c.city.PhoneRegion)
+	if err != nil {
+		return invalid("phone", "%v", err)
+	}
+	_, err = c.pool.Exec(ctx, `INSERT INTO contacts (phone, texts_ok) VALUES ($1, $2)
+		ON CONFLICT (phone) DO UPDATE SET texts_ok = $2`, phone, ok)
+	return dbErr(err)
 }
