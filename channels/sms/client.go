@@ -101,7 +101,7 @@ func (c *Client) Send(ctx context.Context, m core.Outbound) (string, error) {
 	start := time.Now()
 	api, call := c.service(ctx)
 	p := &openapi.CreateMessageParams{}
-	p.SetTo(m.To).SetBody(m.Body).SetStatusCallback(strings.TrimRight(c.cfg.PublicURL, "/") + "/twilio/sms/status")
+	p.SetTo(m.To).SetBody(ToGSM(m.Body)).SetStatusCallback(strings.TrimRight(c.cfg.PublicURL, "/") + "/twilio/sms/status")
 	if c.usesService() {
 		p.SetMessagingServiceSid(c.cfg.From)
 	} else {
@@ -167,7 +167,7 @@ func (c *Client) recover(ctx context.Context, m core.Outbound, start time.Time) 
 		return "", false
 	}
 	for _, x := range page.Messages {
-		if x.Sid == nil || x.Body == nil || *x.Body != m.Body || x.DateCreated == nil {
+		if x.Sid == nil || x.Body == nil || *x.Body != ToGSM(m.Body) || x.DateCreated == nil {
 			continue
 		}
 		if c.usesService() && (x.MessagingServiceSid == nil || *x.MessagingServiceSid != c.cfg.From) {

@@ -62,3 +62,16 @@ func units(r rune, gsm bool) int {
 		return 2 // a surrogate pair
 	}
 }
+
+// gsmLookalikes maps characters outside GSM-7 to the closest ones inside
+// it, as Twilio's Smart Encoding does: one accented letter would otherwise
+// turn a whole Spanish text into UCS-2, which holds 70 characters, not 160.
+var gsmLookalikes = strings.NewReplacer(
+	"á", "a", "í", "i", "ó", "o", "ú", "u", "Á", "A", "Í", "I", "Ó", "O", "Ú", "U",
+	"ê", "e", "â", "a", "ô", "o", "î", "i", "û", "u", "ç", "c", "ï", "i", "ë", "e",
+	"‘", "'", "’", "'", "“", "\"", "”", "\"", "–", "-", "—", "-", "…", "...", "\u00a0", " ",
+)
+
+// ToGSM replaces the characters that have a GSM-7 lookalike, so that a
+// text that could fit GSM-7 does.
+func ToGSM(body string) string { return gsmLookalikes.Replace(body) }
