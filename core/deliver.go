@@ -40,47 +40,43 @@ func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration { return 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	c := w.core
 	id := job.Args.MessageID
-	var out Outbound
+	// The claim is one statement: queued -> sending, with the address,
+	// unless the number opted out since the message was queued.
+	out := Outbound{MessageID: id}
 	var state string
-	var contactID int64
-	err := c.tx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `
-			SELECT m.state, m.channel, COALESCE(m.request_id, 0), COALESCE(m.contact_id, 0), m.subject, m.body, m.language, m.auto
-			FROM messages m WHERE m.id = $1 AND m.direction = 'out' FOR UPDATE`, id).
-			Scan(&state, &out.Channel, &out.RequestID, &contactID, &out.Subject, &out.Body, &out.Language, &out.Auto)
+	var optedOut, claimed bool
+	err := c.pool.QueryRow(ctx, `
+		WITH claim AS (
+			UPDATE messages m SET
+				state = CASE WHEN m.channel = 'sms' AND ct.opted_out_at IS NOT NULL THEN 'not_sent' ELSE 'sending' END,
+				error = CASE WHEN m.channel = 'sms' AND ct.opted_out_at IS NOT NULL THEN 'the number opted out (STOP)' ELSE m.error END,
+				attempts = m.attempts + 1
+			FROM contacts ct
+			WHERE m.id = $1 AND m.direction = 'out' AND m.state = 'queued' AND ct.id = m.contact_id
+			RETURNING m.state, m.channel, COALESCE(m.request_id, 0), m.subject, m.body, m.language, m.auto,
+				COALESCE(CASE WHEN m.channel = 'email' THEN ct.email ELSE ct.phone END, ''), ct.opted_out_at IS NOT NULL)
+		SELECT *, true FROM claim
+		UNION ALL
+		SELECT state, channel, 0, '', '', '', false, '', false, false FROM messages
+		WHERE id = $1 AND direction = 'out' AND NOT EXISTS (SELECT 1 FROM claim)`, id).
+		Scan(&state, &out.Channel, &out.RequestID, &out.Subject, &out.Body, &out.Language, &out.Auto, &out.To, &optedOut, &claimed)
+	if err == nil && claimed && state == "sending" && out.Channel == ChannelEmail {
+		// Earlier mails of the request, so that this one threads with them.
+		var rows pgx.Rows
+		if rows, err = c.pool.Query(ctx, `SELECT provider_id FROM messages WHERE request_id = $1 AND channel = 'email'
+			AND provider_id IS NOT NULL AND id <> $2 ORDER BY created_at, id`, out.RequestID, id); err == nil {
+			out.Thread, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		}
 		if err != nil {
-			return err
+			// Claimed but not sent: put it back rather than leave it "sending".
+			c.pool.Exec(context.WithoutCancel(ctx), `UPDATE messages SET state = 'queued' WHERE id = $1`, id)
+			return dbErr(err)
 		}
-		if state != "queued" {
-			return nil
-		}
-		ct, err := scanContact(tx.QueryRow(ctx, `SELECT `+contactColumns+` FROM contacts WHERE id = $1`, contactID))
-		if err != nil {
-			return err
-		}
-		switch {
-		case out.Channel == ChannelSMS && ct.OptedOut:
-			state = "opted_out"
-			_, err = tx.Exec(ctx, `UPDATE messages SET state = 'not_sent', error = 'the number opted out (STOP)' WHERE id = $1`, id)
-			return err
-		case out.Channel == ChannelSMS:
-			out.To = ct.Phone
-		case out.Channel == ChannelEmail:
-			out.To = ct.Email
-			rows, err := tx.Query(ctx, `SELECT provider_id FROM messages WHERE request_id = $1 AND channel = 'email'
-				AND provider_id IS NOT NULL AND id <> $2 ORDER BY created_at, id`, out.RequestID, id)
-			if err != nil {
-				return err
-			}
-			if out.Thread, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-				return err
-			}
-		default:
-			out.To = ct.Phone
-		}
-		_, err = tx.Exec(ctx, `UPDATE messages SET state = 'sending', attempts = attempts + 1 WHERE id = $1`, id)
-		return err
-	})
+	}
+	if err == nil && claimed && optedOut {
+		c.metrics.jobs.WithLabelValues("deliver", "skipped").Inc()
+		return nil
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		c.metrics.jobs.WithLabelValues("deliver", "missing").Inc()
 		return river.JobCancel(fmt.Errorf("message %d does not exist", id))
@@ -88,9 +84,9 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 	if err != nil {
 		return err // the claim did not commit: safe to retry
 	}
-	switch state {
-	case "queued":
-	case "sending":
+	switch {
+	case claimed:
+	case state == "sending":
 		_, err := c.pool.Exec(ctx, `UPDATE messages SET state = 'unknown',
 			error = 'an earlier attempt stopped during the send; not resent' WHERE id = $1 AND state = 'sending'`, id)
 		c.log.Warn("message outcome unknown after an interrupted send; not resending", "message", id)
@@ -100,7 +96,6 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 		c.metrics.jobs.WithLabelValues("deliver", "skipped").Inc()
 		return nil // sent, failed, opted out...: nothing more to do
 	}
-	out.MessageID = id
 
 	sender := c.opts.Senders[out.Channel]
 	if sender == nil {
@@ -144,19 +139,19 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 // attempt marks it unknown rather than resend.
 func (c *Core) finish(ctx context.Context, id int64, state, providerID, errText, outcome string) error {
 	ctx = context.WithoutCancel(ctx)
-	err := c.tx(ctx, func(tx pgx.Tx) error {
-		var ch Channel
-		err := tx.QueryRow(ctx, `
-			UPDATE messages SET state = $2, provider_id = COALESCE(NULLIF($3, ''), provider_id), error = $4,
-				sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
-			WHERE id = $1 RETURNING channel`, id, state, providerID, errText).Scan(&ch)
-		if err != nil || providerID == "" {
-			return err
-		}
-		return applyDelivery(ctx, tx, ch, providerID)
-	})
+	var ch Channel
+	var early bool // a receipt beat us here
+	err := c.pool.QueryRow(ctx, `
+		UPDATE messages SET state = $2, provider_id = COALESCE(NULLIF($3, ''), provider_id), error = $4,
+			sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
+		WHERE id = $1
+		RETURNING channel, $3 <> '' AND EXISTS (SELECT 1 FROM delivery_events WHERE channel = messages.channel AND provider_id = $3)`,
+		id, state, providerID, errText).Scan(&ch, &early)
+	if err == nil && early {
+		err = c.tx(ctx, func(tx pgx.Tx) error { return applyDelivery(ctx, tx, ch, providerID) })
+	}
 	c.metrics.jobs.WithLabelValues("deliver", outcome).Inc()
-	return err
+	return dbErr(err)
 }
 
 // Message returns one message by id. Staff only.

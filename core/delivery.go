@@ -143,7 +143,7 @@ func (w *expireDraftsWorker) Work(ctx context.Context, job *river.Job[expireDraf
 			if err != nil {
 				return err
 			}
-			conv, err := c.lockConversation(ctx, tx, contactID, ch)
+			conv, err := c.lockConversation(ctx, tx, contactID, ch, nil)
 			if err != nil {
 				return err
 			}

@@ -88,6 +88,7 @@ type conversation struct {
 	Draft       *draft
 	ExpiresAt   *time.Time
 	LastRequest int64
+	counts      *abuseCounts // read with the lock, when intake did
 }
 
 // Intake stores an inbound message and carries the conversation forward,
@@ -131,12 +132,32 @@ func (c *Core) Intake(ctx context.Context, in Inbound) (IntakeResult, error) {
 			return err
 		}
 		contactID := ct.ID
-		var msgID int64
+		// One statement stores the message (unless it was seen before),
+		// locks the conversation, and counts the recent traffic that the
+		// abuse caps weigh.
+		var stored *int64
+		conv := &conversation{Channel: in.Channel, Contact: ct}
+		var raw []byte
+		var last *int64
+		var counts abuseCounts
 		err = tx.QueryRow(ctx, `
-			INSERT INTO messages (contact_id, direction, channel, provider_id, body, state)
-			VALUES ($1, 'in', $2, NULLIF($3, ''), $4, 'received')
-			ON CONFLICT (channel, provider_id) WHERE direction = 'in' AND provider_id IS NOT NULL DO NOTHING
-			RETURNING id`, contactID, in.Channel, in.ProviderID, in.Text).Scan(&msgID)
+			WITH m AS (
+				INSERT INTO messages (contact_id, direction, channel, provider_id, subject, body, state)
+				VALUES ($1, 'in', $2, NULLIF($3, ''), $5, $4, 'received')
+				ON CONFLICT (channel, provider_id) WHERE direction = 'in' AND provider_id IS NOT NULL DO NOTHING
+				RETURNING id),
+			v AS (
+				INSERT INTO conversations (contact_id, channel) SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM m)
+				ON CONFLICT (contact_id, channel) DO UPDATE SET channel = EXCLUDED.channel
+				RETURNING id, draft, expires_at, request_id)
+			SELECT (SELECT id FROM m), v.id, v.draft, v.expires_at, v.request_id, n.*
+			FROM v, LATERAL (
+				SELECT 1 + count(*) FILTER (WHERE direction = 'in' AND created_at > now() - $6::interval),
+				       count(*) FILTER (WHERE direction = 'out' AND auto AND created_at > now() - interval '1 hour'),
+				       count(*) FILTER (WHERE direction = 'out' AND auto)
+				FROM messages WHERE contact_id = $1 AND created_at > now() - interval '1 day') n`,
+			contactID, in.Channel, in.ProviderID, in.Text, truncate(in.Subject, 500), floodWindow).
+			Scan(&stored, &conv.ID, &raw, &conv.ExpiresAt, &last, &counts.inbound, &counts.hour, &counts.day)
 		if errors.Is(err, pgx.ErrNoRows) {
 			res.Duplicate = true
 			return tx.QueryRow(ctx, `SELECT id, COALESCE(request_id, 0) FROM messages
@@ -146,7 +167,12 @@ func (c *Core) Intake(ctx context.Context, in Inbound) (IntakeResult, error) {
 		if err != nil {
 			return err
 		}
-		res.MessageID = msgID
+		if err := conv.load(raw, last); err != nil {
+			return err
+		}
+		conv.counts = &counts
+		res.MessageID = *stored
+		msgID := *stored
 		if ct.Bouncing && in.Channel == ChannelEmail && !in.Automatic {
 			// They wrote from the address: it works again.
 			if _, err := tx.Exec(ctx, `UPDATE contacts SET bouncing_at = NULL WHERE id = $1`, contactID); err != nil {
@@ -167,15 +193,6 @@ func (c *Core) Intake(ctx context.Context, in Inbound) (IntakeResult, error) {
 			if _, err := insertAttachment(ctx, tx, msgID, 0, u); err != nil {
 				return err
 			}
-		}
-		if in.Subject != "" {
-			if _, err := tx.Exec(ctx, `UPDATE messages SET subject = $2 WHERE id = $1`, msgID, truncate(in.Subject, 500)); err != nil {
-				return err
-			}
-		}
-		conv, err := c.lockConversation(ctx, tx, contactID, in.Channel)
-		if err != nil {
-			return err
 		}
 		if len(in.Media) > 0 {
 			if _, err := c.river.InsertTx(ctx, tx, fetchMediaArgs{MessageID: msgID, Media: in.Media}, nil); err != nil {
@@ -216,31 +233,43 @@ type createdRequest struct {
 
 // lockConversation returns the contact's conversation on a channel, locked
 // for this transaction so that one resident's messages are handled one at
-// a time, in order.
-func (c *Core) lockConversation(ctx context.Context, tx pgx.Tx, contactID int64, ch Channel) (*conversation, error) {
-	if _, err := tx.Exec(ctx, `INSERT INTO conversations (contact_id, channel) VALUES ($1, $2)
-		ON CONFLICT (contact_id, channel) DO NOTHING`, contactID, ch); err != nil {
-		return nil, err
-	}
+// a time, in order. ct is the contact when the caller holds it already
+// (read under its row lock); nil reads it.
+func (c *Core) lockConversation(ctx context.Context, tx pgx.Tx, contactID int64, ch Channel, ct *Contact) (*conversation, error) {
 	conv := &conversation{Channel: ch}
 	var raw []byte
 	var last *int64
-	err := tx.QueryRow(ctx, `SELECT id, draft, expires_at, request_id FROM conversations
-		WHERE contact_id = $1 AND channel = $2 FOR UPDATE`, contactID, ch).Scan(&conv.ID, &raw, &conv.ExpiresAt, &last)
+	// The no-op update takes the row lock in the same statement that
+	// creates the conversation the first time.
+	err := tx.QueryRow(ctx, `INSERT INTO conversations (contact_id, channel) VALUES ($1, $2)
+		ON CONFLICT (contact_id, channel) DO UPDATE SET channel = EXCLUDED.channel
+		RETURNING id, draft, expires_at, request_id`, contactID, ch).Scan(&conv.ID, &raw, &conv.ExpiresAt, &last)
 	if err != nil {
 		return nil, err
 	}
-	if last != nil {
-		conv.LastRequest = *last
+	if err := conv.load(raw, last); err != nil {
+		return nil, err
 	}
-	if raw != nil {
-		conv.Draft = &draft{}
-		if err := json.Unmarshal(raw, conv.Draft); err != nil {
-			return nil, fmt.Errorf("conversation %d draft: %w", conv.ID, err)
-		}
+	if ct != nil {
+		conv.Contact = *ct
+		return conv, nil
 	}
 	conv.Contact, err = scanContact(tx.QueryRow(ctx, `SELECT `+contactColumns+` FROM contacts WHERE id = $1`, contactID))
 	return conv, err
+}
+
+// load fills the conversation's draft and last request from their columns.
+func (conv *conversation) load(draftJSON []byte, last *int64) error {
+	if last != nil {
+		conv.LastRequest = *last
+	}
+	if draftJSON != nil {
+		conv.Draft = &draft{}
+		if err := json.Unmarshal(draftJSON, conv.Draft); err != nil {
+			return fmt.Errorf("conversation %d draft: %w", conv.ID, err)
+		}
+	}
+	return nil
 }
 
 // turn is one inbound message being handled within its transaction.
@@ -311,7 +340,7 @@ func (t *turn) run(ctx context.Context) error {
 		return err
 	}
 
-	if flagged, err := t.c.checkAbuse(ctx, t.tx, ct, t.conv.Channel); err != nil || flagged {
+	if flagged, err := t.c.checkAbuse(ctx, t.tx, ct, t.conv.Channel, t.conv.counts); err != nil || flagged {
 		// Kept for staff; no automatic work for a flood.
 		if err == nil && t.conv.LastRequest != 0 {
 			err = t.attach(ctx, t.conv.LastRequest, t.msgID)
@@ -423,15 +452,10 @@ func (t *turn) status(ctx context.Context, num string) error {
 
 // attach links an inbound message (and the photos it brings) to a request.
 func (t *turn) attach(ctx context.Context, requestID int64, msgIDs ...int64) error {
-	if _, err := t.tx.Exec(ctx, `UPDATE messages SET request_id = $1, conversation_id = $3 WHERE id = ANY($2)`,
-		requestID, msgIDs, t.conv.ID); err != nil {
-		return err
-	}
-	if _, err := t.tx.Exec(ctx, `UPDATE attachments SET request_id = $1 WHERE message_id = ANY($2) AND request_id IS NULL`,
-		requestID, msgIDs); err != nil {
-		return err
-	}
-	_, err := t.tx.Exec(ctx, `UPDATE requests SET updated_at = now() WHERE id = $1`, requestID)
+	_, err := t.tx.Exec(ctx, `
+		WITH m AS (UPDATE messages SET request_id = $1, conversation_id = $3 WHERE id = ANY($2)),
+		a AS (UPDATE attachments SET request_id = $1 WHERE message_id = ANY($2) AND request_id IS NULL)
+		UPDATE requests SET updated_at = now() WHERE id = $1`, requestID, msgIDs, t.conv.ID)
 	t.requestID = requestID
 	return err
 }
@@ -647,11 +671,9 @@ func (c *Core) fileDraftAck(ctx context.Context, tx pgx.Tx, conv *conversation, 
 		return 0, err
 	}
 	id, dept := ins.ID, ins.Department
-	if _, err := tx.Exec(ctx, `UPDATE messages SET request_id = $1, conversation_id = $3 WHERE id = ANY($2)`,
-		id, d.Messages, conv.ID); err != nil {
-		return 0, err
-	}
-	if _, err := tx.Exec(ctx, `UPDATE attachments SET request_id = $1 WHERE message_id = ANY($2)`, id, d.Messages); err != nil {
+	if _, err := tx.Exec(ctx, `
+		WITH m AS (UPDATE messages SET request_id = $1, conversation_id = $3 WHERE id = ANY($2))
+		UPDATE attachments SET request_id = $1 WHERE message_id = ANY($2)`, id, d.Messages, conv.ID); err != nil {
 		return 0, err
 	}
 	conv.Draft = nil
@@ -660,7 +682,14 @@ func (c *Core) fileDraftAck(ctx context.Context, tx pgx.Tx, conv *conversation, 
 	if !ack {
 		return id, nil
 	}
-	_, err = c.queueMessage(ctx, tx, id, conv.Contact.ID, "ack", note, nil)
+	svc, _ := c.city.Service(d.Service)
+	data := c.requestData(Request{
+		ID: id, ServiceName: svc.Name, Address: row.Address, Status: StatusNew, ExpectedAt: ins.ExpectedAt,
+	})
+	if note != nil {
+		data.Note = *note
+	}
+	_, err = c.enqueueFor(ctx, tx, conv.Contact, outMsg{RequestID: id, Origin: conv.Channel, Kind: "ack", Data: data, Auto: true})
 	return id, err
 }
 
@@ -802,7 +831,7 @@ func (t *turn) runMail(ctx context.Context) error {
 		return t.attach(ctx, id, t.msgID)
 	}
 
-	if flagged, err := t.c.checkAbuse(ctx, t.tx, ct, t.conv.Channel); err != nil || flagged {
+	if flagged, err := t.c.checkAbuse(ctx, t.tx, ct, t.conv.Channel, t.conv.counts); err != nil || flagged {
 		return err
 	}
 	if err := t.setLanguage(ctx, ""); err != nil {

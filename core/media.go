@@ -224,7 +224,7 @@ func (c *Core) recordMedia(ctx context.Context, tx pgx.Tx, msgID int64, ch Chann
 		return nil
 	}
 	// The message is part of a draft: resume it if it waited for the photos.
-	conv, err := c.lockConversation(ctx, tx, *contactID, ch)
+	conv, err := c.lockConversation(ctx, tx, *contactID, ch, nil)
 	if err != nil || conv.Draft == nil || !containsInt(conv.Draft.Messages, msgID) {
 		return err
 	}

@@ -221,21 +221,26 @@ var autoLimits = map[Channel]struct{ hour, day int }{
 	ChannelEmail: {5, 20},
 }
 
+// abuseCounts are a contact's recent messages: inbound in floodWindow
+// (this one included), automatic answers in the last hour and day.
+type abuseCounts struct{ inbound, hour, day int }
+
 // checkAbuse flags a contact that floods the city or keeps drawing
 // automatic answers (another bot, most likely) and warns it once. It
 // reports whether the contact is flagged.
-func (c *Core) checkAbuse(ctx context.Context, tx pgx.Tx, ct *Contact, origin Channel) (bool, error) {
+func (c *Core) checkAbuse(ctx context.Context, tx pgx.Tx, ct *Contact, origin Channel, known *abuseCounts) (bool, error) {
 	if ct.Flagged {
 		return true, nil
 	}
 	var inbound, hour, day int
-	err := tx.QueryRow(ctx, `
+	if known != nil {
+		inbound, hour, day = known.inbound, known.hour, known.day
+	} else if err := tx.QueryRow(ctx, `
 		SELECT count(*) FILTER (WHERE direction = 'in' AND created_at > now() - $2::interval),
 		       count(*) FILTER (WHERE direction = 'out' AND auto AND created_at > now() - interval '1 hour'),
 		       count(*) FILTER (WHERE direction = 'out' AND auto)
 		FROM messages WHERE contact_id = $1 AND created_at > now() - interval '1 day'`,
-		ct.ID, floodWindow).Scan(&inbound, &hour, &day)
-	if err != nil {
+		ct.ID, floodWindow).Scan(&inbound, &hour, &day); err != nil {
 		return false, err
 	}
 	limit, ok := autoLimits[origin]

@@ -24,6 +24,7 @@ const (
 type loadResult struct {
 	duration   time.Duration
 	latencies  []time.Duration // of the 200 answers within the measured window, sorted
+	answered   int64           // 200 answers, warmup included
 	errors     int64           // non-200 answers and transport failures, warmup included
 	firstError string
 	maxRSS     int64         // kB
@@ -39,39 +40,52 @@ func (r loadResult) throughput() float64 {
 	return float64(len(r.latencies)) / r.duration.Seconds()
 }
 
-// percentile by nearest rank.
-func (r loadResult) percentile(p int) time.Duration {
-	n := len(r.latencies)
+func (r loadResult) percentile(p int) time.Duration { return percentile(r.latencies, p) }
+
+// percentile of sorted durations, by nearest rank.
+func percentile(sorted []time.Duration, p int) time.Duration {
+	n := len(sorted)
 	if n == 0 {
 		return 0
 	}
 	i := (n*p + 99) / 100 // ceil(n*p/100)
-	return r.latencies[max(i-1, 0)]
+	return sorted[max(i-1, 0)]
 }
 
-// runLoad runs n clients POSTing Open311 requests as fast as the server
-// answers, for warmup and then duration. A request counts if its answer
-// arrives inside the measured window, whenever it was sent. Only an
-// interrupt (ctx) is an error: failed requests are counted.
-func runLoad(ctx context.Context, s *server, n int, warmup, duration time.Duration) (loadResult, error) {
-	client := &http.Client{
-		Transport: &http.Transport{
-			MaxIdleConns:        n,
-			MaxIdleConnsPerHost: n, // one kept-alive connection per client, as a real integrator would
-			DisableCompression:  true,
-		},
-		Timeout: 30 * time.Second,
+// A sender makes one request and returns nil when it was answered 200,
+// a *statusError for any other answer, and any other error when the
+// server could not be reached. Each client has its own.
+type sender func() error
+
+// statusError is an answer other than 200 OK.
+type statusError struct {
+	status string
+	body   []byte
+}
+
+func (e *statusError) Error() string { return e.status + ": " + string(bytes.TrimSpace(e.body)) }
+
+// checkAnswer drains and closes resp's body, so that the connection goes
+// back to the pool, and turns an answer other than 200 into an error.
+func checkAnswer(resp *http.Response) error {
+	var msg []byte
+	if resp.StatusCode != http.StatusOK {
+		msg, _ = io.ReadAll(io.LimitReader(resp.Body, 1024))
 	}
-	defer client.CloseIdleConnections()
+	_, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return &statusError{status: resp.Status, body: msg}
+	}
+	return err
+}
 
-	// The fields that never change, encoded once.
-	fixed := url.Values{
-		"api_key":        {s.apiKey},
-		"service_code":   {"pothole"},
-		"address_string": {"1735 Montgomery St, Oroville, CA"},
-	}.Encode()
-	endpoint := s.base + "/open311/v2/requests.json"
-
+// runLoad runs n clients, each calling its own sender (from newSender) as
+// fast as the server answers, for warmup and then duration. A request
+// counts if its answer arrives inside the measured window, whenever it
+// was sent. Only an interrupt (ctx) is an error: failed requests are
+// counted.
+func runLoad(ctx context.Context, s *server, n int, warmup, duration time.Duration, newSender func() sender) (loadResult, error) {
 	cpu0 := s.cpuTicks()
 	start := time.Now()
 	from, until := start.Add(warmup), start.Add(warmup+duration)
@@ -80,8 +94,7 @@ func runLoad(ctx context.Context, s *server, n int, warmup, duration time.Durati
 	var (
 		mu       sync.Mutex // guards res.latencies and res.firstError
 		errCount atomic.Int64
-		answered atomic.Int64 // 200 answers, warmup included
-		seq      atomic.Int64
+		answered atomic.Int64
 		wg       sync.WaitGroup
 	)
 
@@ -90,39 +103,22 @@ func runLoad(ctx context.Context, s *server, n int, warmup, duration time.Durati
 	go func() { rssDone <- sampleRSS(sampleCtx, s) }()
 
 	for range n {
+		send := newSender()
 		wg.Go(func() {
 			lat := make([]time.Duration, 0, 4096)
-			// Reused for every request: the server answers only after reading
-			// the whole form, so the transport is done with the previous one.
-			body := make([]byte, 0, 512)
 			// No new request after the window or an interrupt; those in
 			// flight finish (hence no ctx on them) rather than being cut
 			// off, which the server would log as errors and roll back.
 			for ctx.Err() == nil && time.Now().Before(until) {
-				body = appendForm(body[:0], fixed, seq.Add(1))
-				req, err := http.NewRequest(http.MethodPost, endpoint, bytes.NewReader(body))
-				if err != nil {
-					panic(err) // a constant URL
-				}
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				t0 := time.Now()
-				resp, err := client.Do(req)
+				err := send()
+				t1 := time.Now()
 				if err != nil {
 					errCount.Add(1)
 					recordFirst(&mu, &res.firstError, err.Error())
-					time.Sleep(10 * time.Millisecond) // a dead server must not make us spin
-					continue
-				}
-				if resp.StatusCode != http.StatusOK {
-					msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-					errCount.Add(1)
-					recordFirst(&mu, &res.firstError, resp.Status+": "+string(bytes.TrimSpace(msg)))
-				}
-				// Drained, so the connection goes back to the pool.
-				_, err = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				t1 := time.Now()
-				if err != nil || resp.StatusCode != http.StatusOK {
+					if _, answer := err.(*statusError); !answer {
+						time.Sleep(10 * time.Millisecond) // a dead server must not make us spin
+					}
 					continue
 				}
 				answered.Add(1)
@@ -136,14 +132,56 @@ func runLoad(ctx context.Context, s *server, n int, warmup, duration time.Durati
 		})
 	}
 	wg.Wait()
-	if n := answered.Load(); n > 0 {
-		res.cpuPerReq = time.Duration(s.cpuTicks()-cpu0) * clockTick / time.Duration(n)
+	res.answered = answered.Load()
+	if res.answered > 0 {
+		res.cpuPerReq = time.Duration(s.cpuTicks()-cpu0) * clockTick / time.Duration(res.answered)
 	}
 	stopSampling()
 	res.maxRSS = <-rssDone
 	res.errors = errCount.Load()
 	slices.Sort(res.latencies)
 	return res, ctx.Err()
+}
+
+// open311Clients returns the Open311 load: each client POSTs a new
+// request, over one kept-alive connection, as a real integrator would.
+// close releases the connections.
+func open311Clients(s *server, n int) (newSender func() sender, close func()) {
+	client := &http.Client{
+		Transport: &http.Transport{
+			MaxIdleConns:        n,
+			MaxIdleConnsPerHost: n,
+			DisableCompression:  true,
+		},
+		Timeout: 30 * time.Second,
+	}
+	// The fields that never change, encoded once.
+	fixed := url.Values{
+		"api_key":        {s.apiKey},
+		"service_code":   {"pothole"},
+		"address_string": {"1735 Montgomery St, Oroville, CA"},
+	}.Encode()
+	endpoint := s.base + "/open311/v2/requests.json"
+	var seq atomic.Int64
+	newSender = func() sender {
+		// Reused for every request: the server answers only after reading
+		// the whole form, so the transport is done with the previous one.
+		body := make([]byte, 0, 512)
+		return func() error {
+			body = appendForm(body[:0], fixed, seq.Add(1))
+			req, err := http.NewRequest(http.MethodPost, endpoint, bytes.NewReader(body))
+			if err != nil {
+				panic(err) // a constant URL
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			return checkAnswer(resp)
+		}
+	}
+	return newSender, client.CloseIdleConnections
 }
 
 // appendForm appends one request's form to b: the fixed fields, then a

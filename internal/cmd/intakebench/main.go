@@ -1,10 +1,10 @@
-// Command intakebench measures Open311 intake beside pgbench on the same
+// Command intakebench measures intake beside pgbench on the same
 // PostgreSQL cluster, in the same run, and prints their ratio: how much of
 // the database's durable-transaction capacity one intake costs, a figure
 // that holds from one machine to the next where raw requests per second
 // do not.
 //
-//	go run ./internal/cmd/intakebench -townline bin/townline [-duration 10s] [-warmup 2s] [-clients 8,32] [-pgbench PATH]
+//	go run ./internal/cmd/intakebench -townline bin/townline [-duration 10s] [-warmup 2s] [-clients 8,32] [-phases open311,sms] [-pgbench PATH]
 //
 // With DATABASE_URL set it uses that database, and leaves the requests it
 // created there. Otherwise it starts a private cluster with the default,
@@ -12,9 +12,20 @@
 // directory and removes it afterwards.
 //
 // For each client count it runs pgbench with a two-insert transaction
-// shaped like intake's writes, then as many concurrent Open311 POST loops
-// against "townline serve". It exits non-zero only when a run could not be
-// done; a missed target is information, not a failure.
+// shaped like intake's writes, then, against "townline serve", the
+// phases asked for:
+//
+//   - open311: as many concurrent Open311 POST loops;
+//   - sms: as many concurrent senders of signed Twilio webhooks, each text
+//     from a new number and so a new request with a confirmation queued,
+//     through a fake Twilio (internal/faketwilio) the server also sends
+//     the confirmations to; once every client count is done, texts at a
+//     steady 50 a second, timing each from its webhook to its
+//     confirmation reaching the fake API.
+//
+// Both phases are compared with the same pgbench run. It exits non-zero
+// only when a run could not be done; a missed target is information, not
+// a failure.
 package main
 
 import (
@@ -48,6 +59,8 @@ type options struct {
 	duration time.Duration
 	warmup   time.Duration
 	clients  []int
+	open311  bool // the Open311 phase
+	sms      bool // the text message phase
 }
 
 func main() { os.Exit(run()) }
@@ -73,14 +86,19 @@ func run() int {
 
 func parseFlags() (options, error) {
 	var opt options
-	clients := flag.String("clients", "8,32", "comma-separated numbers of concurrent clients, one run each")
+	var err error
+	clients := flag.String("clients", "8,32", "comma-separated numbers of concurrent clients (Open311 clients, text senders), one run each")
 	flag.StringVar(&opt.townline, "townline", "bin/townline", "the townline binary")
 	flag.StringVar(&opt.pgbench, "pgbench", "", "the pgbench binary (default: beside the PostgreSQL server binaries, else in PATH)")
 	flag.DurationVar(&opt.duration, "duration", 10*time.Second, "measured time of each run (whole seconds: pgbench counts in seconds)")
 	flag.DurationVar(&opt.warmup, "warmup", 2*time.Second, "unmeasured time before each run")
+	phases := flag.String("phases", "open311,sms", "comma-separated phases to run: open311 (Open311 POSTs), sms (signed Twilio webhooks)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return opt, fmt.Errorf("unexpected arguments %q", flag.Args())
+	}
+	if opt.open311, opt.sms, err = parsePhases(*phases); err != nil {
+		return opt, err
 	}
 	// pgbench -T takes whole seconds; both sides run exactly as long.
 	opt.duration = roundUpSeconds(opt.duration)
@@ -100,6 +118,25 @@ func parseFlags() (options, error) {
 	return opt, nil
 }
 
+// parsePhases reads -phases.
+func parsePhases(list string) (open311, sms bool, err error) {
+	for f := range strings.SplitSeq(list, ",") {
+		switch strings.TrimSpace(f) {
+		case "open311":
+			open311 = true
+		case "sms":
+			sms = true
+		case "":
+		default:
+			return false, false, fmt.Errorf("-phases: unknown phase %q (open311, sms)", f)
+		}
+	}
+	if !open311 && !sms {
+		return false, false, errors.New("-phases: name at least one of open311, sms")
+	}
+	return open311, sms, nil
+}
+
 func roundUpSeconds(d time.Duration) time.Duration {
 	if d <= 0 {
 		return 0
@@ -107,11 +144,13 @@ func roundUpSeconds(d time.Duration) time.Duration {
 	return (d + time.Second - 1).Truncate(time.Second)
 }
 
-// result is one client count's line of the table.
+// result is one client count's lines of the tables.
 type result struct {
 	clients int
 	pg      pgbenchResult
-	tl      loadResult
+	pgText  pgbenchResult // the same SQL as a text's intake
+	tl      loadResult    // Open311
+	sms     loadResult // texts
 }
 
 func bench(ctx context.Context, opt options) error {
@@ -157,12 +196,27 @@ func bench(ctx context.Context, opt options) error {
 		return err
 	}
 
+	// The fake Twilio outlives the server (deferred first, stopped last):
+	// sends in flight when the server stops still get their answer.
+	var tw *twilio
+	var twilioEnv []string
+	if opt.sms {
+		tw, twilioEnv = startTwilio()
+		defer tw.fake.Close()
+	}
+
 	// The server first: if it cannot start, no time is spent on pgbench.
-	srv, err := startTownline(ctx, townline, dbURL, filepath.Join(dir, "data"))
+	srv, err := startTownline(ctx, townline, dbURL, filepath.Join(dir, "data"), twilioEnv)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
+	if tw != nil {
+		tw.webhook = srv.base + "/twilio/sms"
+		if err := tw.skipUsedNumbers(ctx, db); err != nil {
+			return err
+		}
+	}
 
 	script, err := createBenchTables(ctx, db, dir)
 	if err != nil {
@@ -180,19 +234,51 @@ func bench(ctx context.Context, opt options) error {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "intakebench: %d clients: pgbench %.1f tps\n", n, r.pg.tps)
-		quiesce(ctx, db, srv)
-		if r.tl, err = runLoad(ctx, srv, n, opt.warmup, opt.duration); err != nil {
-			return err
+		if opt.open311 {
+			quiesce(ctx, db, srv)
+			newSender, closeIdle := open311Clients(srv, n)
+			r.tl, err = runLoad(ctx, srv, n, opt.warmup, opt.duration, newSender)
+			closeIdle()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "intakebench: %d clients: townline %.1f req/s, %d errors\n", n, r.tl.throughput(), r.tl.errors)
 		}
-		fmt.Fprintf(os.Stderr, "intakebench: %d clients: townline %.1f req/s, %d errors\n", n, r.tl.throughput(), r.tl.errors)
+		if opt.sms {
+			quiesce(ctx, db, srv)
+			if r.pgText, err = runPgbench(ctx, pgbench, dbURL, filepath.Join(dir, "text.sql"), n, opt.warmup, opt.duration); err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "intakebench: %d clients: pgbench running a text's SQL %.1f tps\n", n, r.pgText.tps)
+			quiesce(ctx, db, srv)
+			if r.sms, err = tw.runSMS(ctx, srv, n, opt.warmup, opt.duration); err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "intakebench: %d senders: townline %.1f texts/s, %d errors\n", n, r.sms.throughput(), r.sms.errors)
+		}
 		results = append(results, r)
 	}
+	var confirm confirmResult
+	if opt.sms {
+		quiesce(ctx, db, srv)
+		if confirm, err = tw.runConfirmations(ctx, confirmRate, opt.duration); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "intakebench: %d texts/s: confirmation p99 %s, %d missing\n",
+			confirmRate, ms(confirm.percentile(99)), confirm.missing)
+	}
 
-	printTable(os.Stdout, info, results, srv.peakRSS())
+	printTable(os.Stdout, info, opt, results, confirm, srv.peakRSS())
 	for _, r := range results {
-		if r.tl.ok() == 0 {
+		if opt.open311 && r.tl.ok() == 0 {
 			return fmt.Errorf("with %d clients every townline request failed", r.clients)
 		}
+		if opt.sms && r.sms.ok() == 0 {
+			return fmt.Errorf("with %d senders every text failed", r.clients)
+		}
+	}
+	if opt.sms && confirm.sent == 0 {
+		return fmt.Errorf("at %d texts/s every text failed", confirmRate)
 	}
 	return nil
 }
@@ -234,34 +320,78 @@ func readServerInfo(ctx context.Context, db *pgx.Conn) (serverInfo, error) {
 	return i, nil
 }
 
-func printTable(out io.Writer, info serverInfo, results []result, peakRSS int64) {
+func printTable(out io.Writer, info serverInfo, opt options, results []result, confirm confirmResult, peakRSS int64) {
 	fmt.Fprintf(out, "\nintake benchmark (same cluster, same run; PostgreSQL %s, fsync %s, synchronous_commit %s)\n",
 		info.version, info.fsync, info.syncCommit)
-	tw := tabwriter.NewWriter(out, 0, 0, 3, ' ', 0)
-	fmt.Fprintln(tw, "clients\ttownline req/s\tp50\tp99\terrors\tpgbench tps\tpgbench lat\tratio\tserve CPU/req\tRSS max")
-	met := true
-	for _, r := range results {
-		ratio := 0.0
-		if r.pg.tps > 0 {
-			ratio = r.tl.throughput() / r.pg.tps
+	if opt.open311 {
+		tw := tabwriter.NewWriter(out, 0, 0, 3, ' ', 0)
+		fmt.Fprintln(tw, "clients\ttownline req/s\tp50\tp99\terrors\tpgbench tps\tpgbench lat\tratio\tserve CPU/req\tRSS max")
+		for _, r := range results {
+			fmt.Fprintf(tw, "%d\t%.1f\t%s\t%s\t%d\t%.1f\t%.1fms\t%.2f\t%s\t%s\n",
+				r.clients, r.tl.throughput(), ms(r.tl.percentile(50)), ms(r.tl.percentile(99)), r.tl.errors,
+				r.pg.tps, r.pg.latencyMs, ratio(r.tl, r.pg), ms(r.tl.cpuPerReq), mib(r.tl.maxRSS))
 		}
-		met = met && ratio >= target
-		fmt.Fprintf(tw, "%d\t%.1f\t%s\t%s\t%d\t%.1f\t%.1fms\t%.2f\t%s\t%s\n",
-			r.clients, r.tl.throughput(), ms(r.tl.percentile(50)), ms(r.tl.percentile(99)), r.tl.errors,
-			r.pg.tps, r.pg.latencyMs, ratio, ms(r.tl.cpuPerReq), mib(r.tl.maxRSS))
+		tw.Flush()
+		printFailures(out, results, "clients", "townline requests", func(r result) loadResult { return r.tl })
+		printRatioTarget(out, results, "client", func(r result) loadResult { return r.tl })
 	}
-	tw.Flush()
-	for _, r := range results {
-		if r.tl.errors > 0 {
-			fmt.Fprintf(out, "%d clients: %d townline requests failed; the first: %s\n", r.clients, r.tl.errors, r.tl.firstError)
+	if opt.sms {
+		fmt.Fprintln(out, "\ntext messages (signed Twilio webhooks into the same server and database)")
+		tw := tabwriter.NewWriter(out, 0, 0, 3, ' ', 0)
+		fmt.Fprintln(tw, "senders\ttexts/s\tp50\tp99\terrors\tpgbench tps\tratio\tpgbench same SQL\tratio\tserve CPU/text\tRSS max")
+		for _, r := range results {
+			fmt.Fprintf(tw, "%d\t%.1f\t%s\t%s\t%d\t%.1f\t%.2f\t%.1f\t%.2f\t%s\t%s\n",
+				r.clients, r.sms.throughput(), ms(r.sms.percentile(50)), ms(r.sms.percentile(99)), r.sms.errors,
+				r.pg.tps, ratio(r.sms, r.pg), r.pgText.tps, ratio(r.sms, r.pgText), ms(r.sms.cpuPerReq), mib(r.sms.maxRSS))
+		}
+		tw.Flush()
+		fmt.Fprintln(out, "(pgbench: the two-insert transaction; pgbench same SQL: the statements one text's intake commits, on townline's tables)")
+		printFailures(out, results, "senders", "texts", func(r result) loadResult { return r.sms })
+		printRatioTarget(out, results, "sender", func(r result) loadResult { return r.sms })
+		met := true
+		for _, r := range results {
+			met = met && ratio(r.sms, r.pgText) >= target
+		}
+		fmt.Fprintf(out, "target against the same SQL: ratio >= %.2f at every sender count -> %s\n", target, verdict(met))
+		fmt.Fprintf(out, "confirmation delay at %d texts/s: p50 %s  p99 %s  (n=%d, missing %d) -> target p99 < %v: %s\n",
+			confirm.rate, ms(confirm.percentile(50)), ms(confirm.percentile(99)), len(confirm.delays), confirm.missing,
+			confirmTarget, verdict(confirm.met()))
+		if confirm.errors > 0 {
+			fmt.Fprintf(out, "at %d texts/s: %d texts failed; the first: %s\n", confirm.rate, confirm.errors, confirm.firstError)
 		}
 	}
 	fmt.Fprintf(out, "townline serve peak RSS (VmHWM): %s\n", mib(peakRSS))
-	verdict := "met"
-	if !met {
-		verdict = "NOT met"
+}
+
+// ratio is the townline requests per second per pgbench transaction.
+func ratio(l loadResult, pg pgbenchResult) float64 {
+	if pg.tps <= 0 {
+		return 0
 	}
-	fmt.Fprintf(out, "target: ratio >= %.2f at every client count -> %s\n", target, verdict)
+	return l.throughput() / pg.tps
+}
+
+func printFailures(out io.Writer, results []result, unit, what string, load func(result) loadResult) {
+	for _, r := range results {
+		if l := load(r); l.errors > 0 {
+			fmt.Fprintf(out, "%d %s: %d %s failed; the first: %s\n", r.clients, unit, l.errors, what, l.firstError)
+		}
+	}
+}
+
+func printRatioTarget(out io.Writer, results []result, unit string, load func(result) loadResult) {
+	met := true
+	for _, r := range results {
+		met = met && ratio(load(r), r.pg) >= target
+	}
+	fmt.Fprintf(out, "target: ratio >= %.2f at every %s count -> %s\n", target, unit, verdict(met))
+}
+
+func verdict(met bool) string {
+	if met {
+		return "met"
+	}
+	return "NOT met"
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }

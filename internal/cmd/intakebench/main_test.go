@@ -62,3 +62,62 @@ func TestAppendForm(t *testing.T) {
 		t.Errorf("email %q", e)
 	}
 }
+
+func TestResidentNumber(t *testing.T) {
+	for _, c := range []struct {
+		i    int64
+		want string
+	}{{0, "+15302000000"}, {9999, "+15302009999"}, {10000, "+15302010000"}, {7_999_999, "+15309999999"}} {
+		got := residentNumber(c.i)
+		if got != c.want {
+			t.Errorf("residentNumber(%d) = %q, want %q", c.i, got, c.want)
+		}
+		if i, ok := residentIndex(got); !ok || i != c.i {
+			t.Errorf("residentIndex(%q) = %d, %v", got, i, ok)
+		}
+	}
+	for _, s := range []string{"", "+15301999999", "+1530200000", "+153020000000", "+1916200000x", "+1530+200000", "+14155550100"} {
+		if i, ok := residentIndex(s); ok {
+			t.Errorf("residentIndex(%q) = %d, true", s, i)
+		}
+	}
+}
+
+func TestParsePhases(t *testing.T) {
+	for _, c := range []struct {
+		in           string
+		open311, sms bool
+	}{{"open311,sms", true, true}, {"sms", false, true}, {" open311 ", true, false}, {"sms,sms,", false, true}} {
+		o, s, err := parsePhases(c.in)
+		if err != nil || o != c.open311 || s != c.sms {
+			t.Errorf("parsePhases(%q) = %v, %v, %v", c.in, o, s, err)
+		}
+	}
+	for _, in := range []string{"", ",", "voice", "open311,mail"} {
+		if _, _, err := parsePhases(in); err == nil {
+			t.Errorf("parsePhases(%q): no error", in)
+		}
+	}
+}
+
+func TestConfirmMet(t *testing.T) {
+	var r confirmResult
+	if r.met() {
+		t.Error("met with no confirmation")
+	}
+	for i := 1; i <= 100; i++ {
+		r.delays = append(r.delays, time.Duration(i)*5*time.Millisecond)
+	}
+	if !r.met() {
+		t.Errorf("p99 %v not met", r.percentile(99))
+	}
+	r.missing = 1
+	if r.met() {
+		t.Error("met with a confirmation missing")
+	}
+	r.missing = 0
+	r.delays[98], r.delays[99] = time.Second, 2*time.Second
+	if r.met() {
+		t.Errorf("met with p99 %v", r.percentile(99))
+	}
+}

@@ -52,6 +52,28 @@ INSERT INTO intakebench_event (request_id, actor, note) VALUES (:id, 'open311 be
 COMMIT;
 `
 
+// textScript is the SQL one text's intake commits, run by pgbench on
+// townline's own tables: contact, inbound message, conversation lock,
+// abuse count, request and its event, linking, the confirmation and its
+// job, the conversation's new state. Its rate is what the database alone
+// allows for the same work, so the ratio to it is the cost of everything
+// else (HTTP, signatures, Go, the driver). The jobs go to a queue no
+// worker serves. No colon in the literals: pgbench would take it for a
+// variable.
+const textScript = `\set n random(1, 1000000000)
+BEGIN;
+INSERT INTO contacts (phone, language) VALUES ('+1999' || :n, 'en') ON CONFLICT (phone) DO UPDATE SET name = contacts.name RETURNING id AS cid \gset
+INSERT INTO messages (contact_id, direction, channel, provider_id, body, state) VALUES (:cid, 'in', 'sms', 'SMpgbench' || :n || '-' || random(), 'pothole at 100 Bird Street', 'received') RETURNING id AS mid \gset
+INSERT INTO conversations (contact_id, channel) VALUES (:cid, 'sms') ON CONFLICT (contact_id, channel) DO UPDATE SET channel = EXCLUDED.channel RETURNING id AS vid \gset
+SELECT count(*) FILTER (WHERE direction = 'in' AND created_at > now() - interval '10 minutes'), count(*) FILTER (WHERE direction = 'out' AND auto) FROM messages WHERE contact_id = :cid AND created_at > now() - interval '1 day';
+WITH r AS (INSERT INTO requests (token, service_code, description, address, department_code, channel, contact_id, expected_at) VALUES (md5(random()::text), 'pothole', 'pothole at 100 Bird Street', '100 Bird Street', 'public-works', 'sms', :cid, now() + interval '3 days') RETURNING id), e AS (INSERT INTO request_events (request_id, actor, to_status, department_code, note) SELECT id, 'sms', 'new', 'public-works', 'routed to public-works' FROM r) SELECT id AS rid FROM r \gset
+WITH m AS (UPDATE messages SET request_id = :rid, conversation_id = :vid WHERE id = :mid) UPDATE attachments SET request_id = :rid WHERE message_id = :mid;
+INSERT INTO messages (request_id, contact_id, direction, channel, body, language, state, auto) VALUES (:rid, :cid, 'out', 'sms', 'Oroville 311 #' || :rid || ' got it, Pothole at 100 Bird Street. Track it online.', 'en', 'queued', true) RETURNING id AS oid \gset
+INSERT INTO river_job (args, kind, max_attempts, priority, queue, state, scheduled_at) VALUES (('{"message_id"' || chr(58) || :oid || '}')::jsonb, 'pgbench', 1, 1, 'pgbench', 'available', now());
+UPDATE conversations SET draft = NULL, expires_at = NULL, request_id = :rid, updated_at = now() WHERE id = :vid;
+COMMIT;
+`
+
 // createBenchTables creates the baseline tables (replacing those of an
 // interrupted earlier run) and writes the pgbench script into dir.
 func createBenchTables(ctx context.Context, db *pgx.Conn, dir string) (script string, err error) {
@@ -60,6 +82,9 @@ func createBenchTables(ctx context.Context, db *pgx.Conn, dir string) (script st
 	}
 	script = filepath.Join(dir, "intake.sql")
 	if err := os.WriteFile(script, []byte(benchScript), 0o644); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "text.sql"), []byte(textScript), 0o644); err != nil {
 		return "", err
 	}
 	return script, nil

@@ -33,8 +33,9 @@ type server struct {
 }
 
 // startTownline prepares the database (migrate, an API key) and starts
-// the server, returning once /readyz answers 200.
-func startTownline(ctx context.Context, bin, dbURL, data string) (*server, error) {
+// the server, returning once /readyz answers 200. extraEnv is added to
+// its environment (the Twilio account, for texts).
+func startTownline(ctx context.Context, bin, dbURL, data string, extraEnv []string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -43,9 +44,13 @@ func startTownline(ctx context.Context, bin, dbURL, data string) (*server, error
 	env := append(cleanEnv(),
 		"DATABASE_URL="+dbURL,
 		"TOWNLINE_ADDR="+addr,
+		// Twilio signs webhooks over this URL, and the server checks them
+		// over it.
+		"TOWNLINE_PUBLIC_URL=http://"+addr,
 		"TOWNLINE_DATA="+data,
 		"TOWNLINE_LOG_LEVEL=warn", // an info line per request would be load of its own
 	)
+	env = append(env, extraEnv...)
 
 	if _, err := runTownline(ctx, bin, env, "migrate"); err != nil {
 		return nil, err
@@ -231,7 +236,8 @@ func freePort() (int, error) {
 }
 
 // cleanEnv is our environment without townline's settings, so the server
-// runs the same here as anywhere: no Twilio, no mail, the bundled city.
+// runs the same here as anywhere: no real Twilio (the text phase adds a
+// fake one), no mail, the bundled city.
 func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
