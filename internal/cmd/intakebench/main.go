@@ -150,7 +150,7 @@ type result struct {
 	pg      pgbenchResult
 	pgText  pgbenchResult // the same SQL as a text's intake
 	tl      loadResult    // Open311
-	sms     loadResult // texts
+	sms     loadResult    // texts
 }
 
 func bench(ctx context.Context, opt options) error {
