@@ -25,12 +25,14 @@ test: $(WITHPG) ## run every test against a throwaway PostgreSQL (or $$DATABASE_
 	./$(WITHPG) -- $(GO) test -race -shuffle=on -count=1 ./...
 
 bench: $(WITHPG) build ## Go benchmarks, then the intake load test beside pgbench
-	./$(WITHPG) -- $(GO) test -run='^$$' -bench=. -benchmem ./...
+	./$(WITHPG) -- $(GO) test -run='^$$' -bench=. -benchmem -skip='Backlog|IdleDelay' ./...
+	./$(WITHPG) -- $(GO) test -run='^$$' -bench='^BenchmarkBacklog$$' -benchtime=1000x ./channels/email/
+	./$(WITHPG) -- $(GO) test -run='^$$' -bench='^BenchmarkIdleDelay$$' -benchtime=100x ./channels/email/
 	$(GO) run ./internal/cmd/intakebench -townline $(BIN)
 
 FUZZTIME ?= 20s
 FUZZ := core:FuzzStripMetadata core:FuzzPhotoGPS channels/open311:FuzzParseFilter channels/open311:FuzzPostParams \
-	channels/sms:FuzzInbound channels/sms:FuzzSegments
+	channels/sms:FuzzInbound channels/sms:FuzzSegments channels/email:FuzzParse
 
 fuzz: ## fuzz every parser for $(FUZZTIME) each
 	@for t in $(FUZZ); do \

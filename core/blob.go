@@ -43,7 +43,11 @@ func (b *Blobs) Max() int64 { return b.max }
 
 // Put stores r, reading at most the limit plus one byte so that an
 // oversized upload is refused without being read whole.
-func (b *Blobs) Put(r io.Reader) (Blob, error) {
+func (b *Blobs) Put(r io.Reader) (Blob, error) { return b.PutLimit(r, b.max) }
+
+// PutLimit is Put with another limit: a whole raw email, kept for staff,
+// may be larger than any one photo in it.
+func (b *Blobs) PutLimit(r io.Reader, max int64) (Blob, error) {
 	tmp, err := os.CreateTemp(b.dir, ".upload-*")
 	if err != nil {
 		return Blob{}, fmt.Errorf("blob store: %w", err)
@@ -65,13 +69,13 @@ func (b *Blobs) Put(r io.Reader) (Blob, error) {
 	if _, err := w.Write(head[:n]); err != nil {
 		return Blob{}, fmt.Errorf("blob store: %w", err)
 	}
-	rest, err := io.Copy(w, io.LimitReader(r, b.max-int64(n)+1))
+	rest, err := io.Copy(w, io.LimitReader(r, max-int64(n)+1))
 	if err != nil {
 		return Blob{}, fmt.Errorf("blob store: read upload: %w", err)
 	}
 	size := int64(n) + rest
-	if size > b.max {
-		return Blob{}, fmt.Errorf("%w: over %d bytes", ErrTooLarge, b.max)
+	if size > max {
+		return Blob{}, fmt.Errorf("%w: over %d bytes", ErrTooLarge, max)
 	}
 	if err := tmp.Sync(); err != nil {
 		return Blob{}, fmt.Errorf("blob store: %w", err)

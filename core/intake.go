@@ -519,13 +519,20 @@ func (t *turn) startReport(ctx context.Context) error {
 	return t.advance(ctx, hasMedia)
 }
 
-// place reads the place from text, or from a location the message shared.
+// place reads the place from text. A location the message shared (or a
+// photo's position) adds its coordinates, and names the place when the
+// words do not.
 func (t *turn) place(text string) Place {
-	if t.in.Lat != nil && t.in.Lng != nil {
-		lat, lng := *t.in.Lat, *t.in.Lng
+	p := t.c.city.FindPlace(text)
+	if t.in.Lat == nil || t.in.Lng == nil || p.Lat != nil {
+		return p
+	}
+	lat, lng := *t.in.Lat, *t.in.Lng
+	if !p.Clear {
 		return Place{Address: fmt.Sprintf("%.5f, %.5f", lat, lng), Lat: &lat, Lng: &lng, Clear: true}
 	}
-	return t.c.city.FindPlace(text)
+	p.Lat, p.Lng = &lat, &lng
+	return p
 }
 
 func (d *draft) setPlace(p Place) {
@@ -797,7 +804,8 @@ func (t *turn) runMail(ctx context.Context) error {
 			return err
 		}
 		t.conv.Draft = &draft{Description: "Unreadable message from " + ct.Email + ": " + t.in.Unreadable, Messages: []int64{t.msgID}}
-		_, err := t.c.fileQuietly(ctx, t.tx, t.conv, &t.created)
+		id, err := t.c.fileQuietly(ctx, t.tx, t.conv, &t.created)
+		t.requestID = id
 		return err
 	}
 

@@ -2,9 +2,12 @@ package core
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // ChannelState returns a value a channel remembered between runs, such as
@@ -40,4 +43,23 @@ func (c *Core) MarkBouncing(ctx context.Context, email, why string) error {
 		c.log.Info("address bounces; mail to it paused", "contact_email", email, "why", why)
 	}
 	return nil
+}
+
+// Secret returns a random 32-byte secret kept in the database under name,
+// made on first use. Every instance sharing the database gets the same one,
+// and it outlives restarts: what it signed (a reply address in a mail sent
+// last year) still checks.
+func Secret(ctx context.Context, pool *pgxpool.Pool, name string) ([]byte, error) {
+	key := "secret:" + name
+	fresh := make([]byte, 32)
+	rand.Read(fresh)
+	if _, err := pool.Exec(ctx, `INSERT INTO channel_state (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+		key, hex.EncodeToString(fresh)); err != nil {
+		return nil, dbErr(err)
+	}
+	var v string
+	if err := pool.QueryRow(ctx, `SELECT value FROM channel_state WHERE key = $1`, key).Scan(&v); err != nil {
+		return nil, dbErr(err)
+	}
+	return hex.DecodeString(v)
 }

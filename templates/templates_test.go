@@ -47,3 +47,25 @@ func TestEmailHTMLEscapesAndLinks(t *testing.T) {
 		}
 	}
 }
+
+// The kinds core can send on each channel all exist, with a subject for mail.
+func TestEveryChannelHasItsKinds(t *testing.T) {
+	kinds := map[string][]string{
+		"sms":   {"ack", "status", "note", "duplicate", "reply", "flood", "added", "help", "lang", "status.reply", "status.none", "ask.service", "ask.place", "ask.which", "ask.new"},
+		"email": {"ack", "status", "note", "duplicate", "reply", "flood"},
+		"voice": {"status", "note", "duplicate", "reply"},
+	}
+	for _, lang := range Languages {
+		for ch, list := range kinds {
+			for _, k := range list {
+				name := k + "." + ch
+				if messages[lang].Lookup(name) == nil {
+					t.Errorf("%s: %s is missing", lang, name)
+				}
+				if ch == "email" && messages[lang].Lookup(name+".subject") == nil {
+					t.Errorf("%s: %s.subject is missing", lang, name)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,376 @@
+package email
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"townline/core"
+	"townline/internal/dovecot"
+	"townline/internal/testenv"
+)
+
+const (
+	cityAddr   = "311@oroville.example"
+	testSecret = "a test secret of some length"
+)
+
+// sunk is one message the SMTP sink accepted.
+type sunk struct {
+	From string
+	To   []string
+	Data []byte
+}
+
+// smtpSink is go-smtp's server on loopback, keeping what it is sent.
+type smtpSink struct {
+	addr string
+
+	mu       sync.Mutex
+	msgs     []sunk
+	rcptErr  error         // refuse every RCPT with this
+	dataErr  error         // refuse at the end of DATA with this
+	hang     chan struct{} // when set, the end of DATA waits on it
+	user     string        // when set, AUTH PLAIN is required
+	password string
+}
+
+func newSMTPSink(t testing.TB) *smtpSink {
+	t.Helper()
+	s := &smtpSink{}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{sink: s}, nil }))
+	srv.Domain = "sink.test"
+	srv.AllowInsecureAuth = true
+	srv.ErrorLog = log{t}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.addr = l.Addr().String()
+	go srv.Serve(l)
+	t.Cleanup(func() {
+		s.mu.Lock()
+		if s.hang != nil {
+			close(s.hang)
+			s.hang = nil
+		}
+		s.mu.Unlock()
+		srv.Close()
+	})
+	return s
+}
+
+func (s *smtpSink) url() string { return "smtp://" + s.addr }
+
+func (s *smtpSink) messages() []sunk {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]sunk(nil), s.msgs...)
+}
+
+// to returns the messages sent to an address.
+func (s *smtpSink) to(addr string) []sunk {
+	var out []sunk
+	for _, m := range s.messages() {
+		for _, r := range m.To {
+			if strings.EqualFold(r, addr) {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+type sinkSession struct {
+	sink   *smtpSink
+	authed bool
+	cur    sunk
+}
+
+func (ss *sinkSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+
+func (ss *sinkSession) Auth(mech string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(identity, username, password string) error {
+		if username != ss.sink.user || password != ss.sink.password {
+			return errors.New("invalid credentials")
+		}
+		ss.authed = true
+		return nil
+	}), nil
+}
+
+func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
+	if ss.sink.user != "" && !ss.authed {
+		return &smtp.SMTPError{Code: 530, Message: "authentication required"}
+	}
+	ss.cur = sunk{From: from}
+	return nil
+}
+
+func (ss *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.sink.mu.Lock()
+	err := ss.sink.rcptErr
+	ss.sink.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	ss.cur.To = append(ss.cur.To, to)
+	return nil
+}
+
+func (ss *sinkSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	ss.sink.mu.Lock()
+	hang, dataErr := ss.sink.hang, ss.sink.dataErr
+	ss.sink.mu.Unlock()
+	if hang != nil {
+		<-hang
+		return nil
+	}
+	if dataErr != nil {
+		return dataErr
+	}
+	ss.cur.Data = b
+	ss.sink.mu.Lock()
+	ss.sink.msgs = append(ss.sink.msgs, ss.cur)
+	ss.sink.mu.Unlock()
+	return nil
+}
+
+func (ss *sinkSession) Reset()        {}
+func (ss *sinkSession) Logout() error { return nil }
+
+// log drops a test server's error log: connections we close on purpose
+// end with errors, and they may come after the test has ended.
+type log struct{ t testing.TB }
+
+func (log) Printf(string, ...any) {}
+func (log) Println(...any)        {}
+
+// testConfig is a configuration for a mailbox and an SMTP sink.
+func testConfig(imapURL, smtpURL string) Config {
+	return Config{
+		IMAPURL: imapURL, SMTPURL: smtpURL, From: cityAddr, CityName: "Oroville",
+		Secret: []byte(testSecret), PollSchedule: "@every 1h", Insecure: true,
+	}
+}
+
+// startDovecot runs a private Dovecot for one test.
+func startDovecot(t testing.TB) *dovecot.Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := dovecot.Start(ctx, t.TempDir(), testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Log(err)
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(s.Dir() + "/dovecot.log")
+			t.Logf("dovecot.log:\n%s", b)
+		}
+	})
+	return s
+}
+
+// memServer is go-imap's in-memory server with chosen capabilities.
+type memServer struct {
+	addr string
+	user *imapmemserver.User
+	mem  *imapmemserver.Server
+	caps imap.CapSet
+	srv  *imapserver.Server
+}
+
+const memPassword = "secret"
+
+func newMemServer(t testing.TB, caps imap.CapSet, mailboxes ...string) *memServer {
+	t.Helper()
+	mem := imapmemserver.New()
+	user := imapmemserver.NewUser("townline", memPassword)
+	for _, mb := range append([]string{"INBOX"}, mailboxes...) {
+		if err := user.Create(mb, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mem.AddUser(user)
+	return newMemServerOn(t, "127.0.0.1:0", &memServer{user: user, mem: mem, caps: caps})
+}
+
+// newMemServerOn serves m's mail on addr: a server come back.
+func newMemServerOn(t testing.TB, addr string, m *memServer) *memServer {
+	t.Helper()
+	srv := imapserver.New(&imapserver.Options{
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return m.mem.NewSession(), nil, nil
+		},
+		Caps:         m.caps,
+		InsecureAuth: true,
+		Logger:       log{t},
+	})
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return &memServer{addr: l.Addr().String(), user: m.user, mem: m.mem, caps: m.caps, srv: srv}
+}
+
+func (m *memServer) url(mailbox string) string {
+	return fmt.Sprintf("imap://townline:%s@%s/%s", memPassword, m.addr, mailbox)
+}
+
+func (m *memServer) append(t testing.TB, mailbox string, raw []byte) imap.UID {
+	t.Helper()
+	data, err := m.user.Append(mailbox, literal{bytes.NewReader(raw), int64(len(raw))}, &imap.AppendOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data.UID
+}
+
+type literal struct {
+	*bytes.Reader
+	n int64
+}
+
+func (l literal) Size() int64 { return l.n }
+
+// count returns how many messages a mailbox holds (-1 while it does not
+// exist), from a new connection.
+func count(t testing.TB, dial func() (*imapclient.Client, error), mailbox string) int {
+	t.Helper()
+	c, err := dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	st, err := c.Status(mailbox, &imap.StatusOptions{NumMessages: true}).Wait()
+	var imapErr *imap.Error
+	if errors.As(err, &imapErr) && imapErr.Code == imap.ResponseCodeNonExistent {
+		return -1
+	}
+	if err != nil {
+		t.Fatalf("STATUS %s: %v", mailbox, err)
+	}
+	return int(*st.NumMessages)
+}
+
+func dialMem(m *memServer) func() (*imapclient.Client, error) {
+	return func() (*imapclient.Client, error) {
+		c, err := imapclient.DialInsecure(m.addr, nil)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.Login("townline", memPassword).Wait(); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	}
+}
+
+// watch runs a watcher until the test ends or stop is called.
+func watch(t testing.TB, w *Watcher) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := w.Run(ctx); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Error("the watcher did not stop within 10 s")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// eventually polls f until it holds or the time is up.
+func eventually(t testing.TB, within time.Duration, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// newWatcher is NewWatcher for tests: quick reconnects and watchdog.
+func newWatcher(t testing.TB, c *core.Core, cfg Config) *Watcher {
+	t.Helper()
+	w, err := NewWatcher(c, cfg, testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.minBackoff, w.maxBackoff = 20*time.Millisecond, 200*time.Millisecond
+	w.cmdTimeout = 5 * time.Second
+	return w
+}
+
+// queryInt runs a query that returns one number.
+func queryInt(t testing.TB, c *core.Core, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := c.Pool().QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// rawMail builds a raw message.
+func rawMail(headers map[string]string, body string) []byte {
+	var b bytes.Buffer
+	for _, k := range []string{"From", "To", "Cc", "Subject", "Message-ID", "In-Reply-To", "References", "Date"} {
+		if v, ok := headers[k]; ok {
+			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
+		}
+	}
+	for k, v := range headers {
+		switch k {
+		case "From", "To", "Cc", "Subject", "Message-ID", "In-Reply-To", "References", "Date":
+		default:
+			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
+		}
+	}
+	if _, ok := headers["Date"]; !ok {
+		b.WriteString("Date: " + time.Now().Format(time.RFC1123Z) + "\r\n")
+	}
+	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
+	b.WriteString(strings.ReplaceAll(body, "\n", "\r\n"))
+	return b.Bytes()
+}

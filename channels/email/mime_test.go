@@ -1,0 +1,228 @@
+package email
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestMediaType(t *testing.T) {
+	for _, tc := range []struct {
+		in, typ, param, want string
+	}{
+		{`image/jpeg; name="IMG 1.jpg"`, "image/jpeg", "name", "IMG 1.jpg"},
+		{`IMAGE/JPEG;NAME=a.jpg`, "image/jpeg", "name", "a.jpg"},
+		{`attachment; filename="a \"quoted\" name.pdf"`, "attachment", "filename", `a "quoted" name.pdf`},
+		{`attachment; filename*=UTF-8''se%C3%B1al.jpg`, "attachment", "filename", "señal.jpg"},
+		{`attachment; filename*=utf-8'es'se%C3%B1al.jpg; filename="senal.jpg"`, "attachment", "filename", "señal.jpg"},
+		{`attachment; filename*0*=ISO-8859-1''se%F1al; filename*1*=%20de%20tr%E1fico.pdf`, "attachment", "filename", "señal de tráfico.pdf"},
+		{`attachment; filename*0="long "; filename*1="name.txt"`, "attachment", "filename", "long name.txt"},
+		{`image/png; name="=?UTF-8?Q?fot=C3=B3.png?="`, "image/png", "name", "fotó.png"},
+		{`multipart/mixed; boundary="a;b=c"`, "multipart/mixed", "boundary", "a;b=c"},
+		{`multipart/mixed; boundary=simple; boundary=second`, "multipart/mixed", "boundary", "simple"},
+		{`text/plain; charset`, "text/plain", "charset", ""},
+		{``, "", "x", ""},
+	} {
+		typ, params := mediaType(tc.in)
+		if typ != tc.typ || params[tc.param] != tc.want {
+			t.Errorf("mediaType(%q) = %q, %s=%q; want %q, %q", tc.in, typ, tc.param, params[tc.param], tc.typ, tc.want)
+		}
+	}
+}
+
+func TestReadHeader(t *testing.T) {
+	raw := "From nobody Mon Jan  1 00:00:00 2026\r\n" +
+		"Subject: one\r\n two\r\n" +
+		"X-Empty:\r\n" +
+		"to: a@example.org\r\n" +
+		"\r\n" +
+		"body\r\n"
+	h, body := readHeader([]byte(raw))
+	if got := h.get("SUBJECT"); got != "one two" {
+		t.Errorf("Subject = %q", got)
+	}
+	if !h.has("x-empty") || h.get("To") != "a@example.org" {
+		t.Errorf("header = %+v", h)
+	}
+	if string(body) != "body\r\n" {
+		t.Errorf("body = %q", body)
+	}
+
+	// A header that forgets its empty line ends at the first non-field.
+	h, body = readHeader([]byte("Subject: x\nthis is the body\nmore\n"))
+	if h.get("Subject") != "x" || string(body) != "this is the body\nmore\n" {
+		t.Errorf("header %+v, body %q", h, body)
+	}
+	// No body at all.
+	if h, body := readHeader([]byte("Subject: only")); h.get("Subject") != "only" || body != nil {
+		t.Errorf("header %+v, body %q", h, body)
+	}
+}
+
+func TestDecodeQP(t *testing.T) {
+	for in, want := range map[string]string{
+		"caf=C3=A9":          "café",
+		"soft=\r\nbreak":     "softbreak",
+		"soft= \t\r\nspaces": "softspaces",
+		"soft=\nlf":          "softlf",
+		"bad=ZZescape":       "bad=ZZescape",
+		"trailing=":          "trailing",
+		"lower=c3=a9":        "loweré",
+	} {
+		if got := string(decodeQP([]byte(in))); got != want {
+			t.Errorf("decodeQP(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestDecodeBase64(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		want  string
+		clean bool
+	}{
+		{"aGVsbG8gd29ybGQ=", "hello world", true},
+		{"aGVs\r\nbG8g\r\n d29y bGQ=", "hello world", true},
+		{"aGVsbG8gd29ybGQ", "hello world", true}, // no padding
+		{"aGVs*bG8gd29ybGQ=", "hello world", false},
+		{"aGVsbG8=IGV4dHJh", "hello", false}, // junk after the padding
+		{"aGVsbG8gd", "hello ", false},       // cut short
+	} {
+		got, clean := decodeBase64([]byte(tc.in))
+		if string(got) != tc.want || clean != tc.clean {
+			t.Errorf("decodeBase64(%q) = %q, %v; want %q, %v", tc.in, got, clean, tc.want, tc.clean)
+		}
+	}
+}
+
+func TestToUTF8(t *testing.T) {
+	for _, tc := range []struct {
+		cs   string
+		in   []byte
+		want string
+		ok   bool
+	}{
+		{"utf-8", []byte("café"), "café", true},
+		{"ISO-8859-1", []byte("caf\xe9"), "café", true},
+		{"windows-1252", []byte("\x93hi\x94"), "“hi”", true},
+		{"us-ascii", []byte("caf\xe9"), "café", true}, // mislabelled 8-bit
+		{"", []byte("caf\xe9"), "café", true},
+		{"koi8-r", []byte("\xf0\xd2\xc9\xd7\xc5\xd4"), "Привет", true},
+		{"x-unknown", []byte("plain café"), "plain café", false},
+		{"x-unknown", []byte("bad \xff byte"), "bad \uFFFD byte", false},
+		{"utf-8", []byte("bad \xff byte"), "bad \uFFFD byte", true},
+	} {
+		got, ok := toUTF8(tc.cs, tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("toUTF8(%q, %q) = %q, %v; want %q, %v", tc.cs, tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestSplitMultipart(t *testing.T) {
+	body := "preamble\r\n--b\r\nA\r\n--bb\r\nstill A\r\n--b  \r\nB\r\n\r\n--b--\r\nepilogue\r\n"
+	parts, closed := splitMultipart([]byte(body), "b")
+	if !closed || len(parts) != 2 || string(parts[0]) != "A\r\n--bb\r\nstill A" || string(parts[1]) != "B\r\n" {
+		t.Errorf("parts %q, closed %v", parts, closed)
+	}
+	parts, closed = splitMultipart([]byte("--b\nA\n--b\nB cut"), "b")
+	if closed || len(parts) != 2 || string(parts[1]) != "B cut" {
+		t.Errorf("parts %q, closed %v", parts, closed)
+	}
+}
+
+func TestAddressesAndIDs(t *testing.T) {
+	for in, want := range map[string]string{
+		`"Smith, John" <John@Example.org>`:         "John@Example.org",
+		`=?UTF-8?Q?Jos=C3=A9?= <jose@example.es>`:  "jose@example.es",
+		`john@example.org (John)`:                  "john@example.org",
+		`John Smith <john@example.org`:             "john@example.org", // broken: found anyway
+		`undisclosed-recipients:;`:                 "",
+		`"a" <a@example.org>, "b" <b@example.org>`: "a@example.org",
+	} {
+		got := ""
+		if as := addresses(in); len(as) > 0 {
+			got = as[0]
+		}
+		if got != want {
+			t.Errorf("addresses(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := msgIDs(" <A@B> (comment)\r\n <c@d>"); strings.Join(got, ",") != "A@B,c@d" {
+		t.Errorf("msgIDs = %q", got)
+	}
+	if got := msgIDs("bare@id.example"); strings.Join(got, ",") != "bare@id.example" {
+		t.Errorf("msgIDs = %q", got)
+	}
+}
+
+func TestParseLimits(t *testing.T) {
+	photo := bytes.Repeat([]byte{0xff, 0xd8, 0xff}, 400) // 1200 bytes
+	var raw bytes.Buffer
+	raw.WriteString("From: a@example.org\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n")
+	for _, name := range []string{"big.jpg", "a.jpg", "b.jpg", "c.jpg", "d.jpg"} {
+		data := photo
+		if name == "big.jpg" {
+			data = bytes.Repeat(photo, 2)
+		}
+		raw.WriteString("--x\r\nContent-Type: image/jpeg; name=" + name + "\r\n\r\n")
+		raw.Write(data)
+		raw.WriteString("\r\n")
+	}
+	raw.WriteString("--x--\r\n")
+	m := Parse(raw.Bytes(), Limits{Part: 2000, Message: 3000, Files: 2})
+	var names []string
+	for _, f := range m.Files {
+		names = append(names, f.Name)
+	}
+	if strings.Join(names, ",") != "a.jpg,b.jpg" {
+		t.Errorf("kept %q", names)
+	}
+	want := []string{
+		"big.jpg refused: over 1 KB",
+		"c.jpg refused: the files of one message may weigh 2 KB in all",
+		"d.jpg refused: the files of one message may weigh 2 KB in all",
+	}
+	if strings.Join(m.Refused, "|") != strings.Join(want, "|") {
+		t.Errorf("refused %q, want %q", m.Refused, want)
+	}
+}
+
+func TestParseBodyChoice(t *testing.T) {
+	// An empty text/plain alternative gives way to the HTML one.
+	raw := "From: a@example.org\r\nContent-Type: multipart/alternative; boundary=x\r\n\r\n" +
+		"--x\r\nContent-Type: text/plain\r\n\r\n\r\n--x\r\nContent-Type: text/html\r\n\r\n<p>From <b>HTML</b></p>\r\n--x--\r\n"
+	if m := Parse([]byte(raw), testLimits); m.Text != "From HTML" {
+		t.Errorf("text %q", m.Text)
+	}
+	// A text attachment with a name is a file, not body.
+	raw = "From: a@example.org\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n" +
+		"--x\r\nContent-Type: text/plain\r\n\r\nBody\r\n--x\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=notes.txt\r\n\r\nNotes\r\n--x--\r\n"
+	if m := Parse([]byte(raw), testLimits); m.Text != "Body" || len(m.Files) != 1 || m.Files[0].Name != "notes.txt" {
+		t.Errorf("text %q, files %+v", m.Text, m.Files)
+	}
+	// Not MIME at all, not even a header.
+	if m := Parse([]byte("just words"), testLimits); m.Text != "just words" || m.From != "" {
+		t.Errorf("text %q from %q", m.Text, m.From)
+	}
+	// A multipart without its boundary is read as text rather than lost.
+	m := Parse([]byte("Content-Type: multipart/mixed\r\n\r\nwords\r\n"), testLimits)
+	if m.Text != "words" || len(m.Problems) != 1 {
+		t.Errorf("text %q problems %q", m.Text, m.Problems)
+	}
+}
+
+func TestCleanName(t *testing.T) {
+	for in, want := range map[string]string{
+		`C:\Users\ana\Desktop\foto.jpg`:    "foto.jpg",
+		"../../etc/passwd":                 "passwd",
+		" spaced .jpg ":                    "spaced .jpg",
+		"..":                               "",
+		"a\x00b\x1f.png":                   "ab.png",
+		strings.Repeat("x", 300) + ".jpeg": strings.Repeat("x", 145) + ".jpeg",
+	} {
+		if got := cleanName(in); got != want {
+			t.Errorf("cleanName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
