@@ -32,7 +32,8 @@ bench: $(WITHPG) build ## Go benchmarks, then the intake load test beside pgbenc
 
 FUZZTIME ?= 20s
 FUZZ := core:FuzzStripMetadata core:FuzzPhotoGPS channels/open311:FuzzParseFilter channels/open311:FuzzPostParams \
-	channels/sms:FuzzInbound channels/sms:FuzzSegments channels/email:FuzzParse
+	channels/sms:FuzzInbound channels/sms:FuzzSegments channels/email:FuzzParse \
+	channels/voice:FuzzInput channels/voice:FuzzHours
 
 fuzz: ## fuzz every parser for $(FUZZTIME) each
 	@for t in $(FUZZ); do \

@@ -167,9 +167,10 @@ func saveConversation(ctx context.Context, tx pgx.Tx, conv *conversation) error 
 	return err
 }
 
-// sweepBlobsArgs is the periodic job that removes stored files no row
-// refers to: uploads whose request was refused after the file was written,
-// or downloads whose job gave up. An hour's grace covers work in flight.
+// sweepBlobsArgs is the hourly clean-up: stored files no row refers to
+// (uploads whose request was refused after the file was written, downloads
+// whose job gave up; an hour's grace covers work in flight), and the state
+// of calls abandoned a day ago.
 type sweepBlobsArgs struct{}
 
 func (sweepBlobsArgs) Kind() string { return "sweep_blobs" }
@@ -180,6 +181,12 @@ type sweepBlobsWorker struct {
 }
 
 func (w *sweepBlobsWorker) Work(ctx context.Context, job *river.Job[sweepBlobsArgs]) error {
+	// Calls whose end Twilio never reported leave their state behind too.
+	if n, err := w.core.SweepChannelState(ctx, "voice:call:", 24*time.Hour); err != nil {
+		return err
+	} else if n > 0 {
+		w.core.log.Info("removed the state of abandoned calls", "count", n)
+	}
 	return w.core.SweepBlobs(ctx)
 }
 

@@ -174,12 +174,9 @@ func (c *Core) AcceptTexts(ctx context.Context, phone string, requestID int64) e
 		return invalid("phone", "%v", err)
 	}
 	err = c.tx(ctx, func(tx pgx.Tx) error {
+		// The contact stays locked: two deliveries of the webhook take turns.
 		ct, err := upsertContact(ctx, tx, Reporter{Phone: phone})
 		if err != nil {
-			return err
-		}
-		// Lock the contact so that two deliveries of the webhook take turns.
-		if ct, err = scanContact(tx.QueryRow(ctx, `SELECT `+contactColumns+` FROM contacts WHERE id = $1 FOR UPDATE`, ct.ID)); err != nil {
 			return err
 		}
 		if ct.TextsOK {

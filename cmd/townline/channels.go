@@ -1,20 +1,29 @@
 package main
 
 import (
+	"context"
+	"net/url"
+	"strings"
+
+	"townline/channels/email"
 	"townline/channels/sms"
+	"townline/channels/voice"
 	"townline/core"
 	"townline/internal/server"
 )
 
 // channels are the outside services the configuration connects: their
-// senders and fetchers go into core, their webhooks onto the server.
+// senders and fetchers go into core, their webhooks onto the server, their
+// watchers run beside it.
 type channels struct {
 	senders  map[core.Channel]core.Sender
 	fetchers map[core.Channel]core.MediaFetcher
 	sms      *sms.Config
+	email    *email.Config
+	voice    *voice.Config
 }
 
-func (e *env) channels() (*channels, error) {
+func (e *env) channels(ctx context.Context) (*channels, error) {
 	ch := &channels{senders: map[core.Channel]core.Sender{}, fetchers: map[core.Channel]core.MediaFetcher{}}
 	cfg := e.cfg
 	if cfg.TwilioAccountSID != "" {
@@ -30,15 +39,69 @@ func (e *env) channels() (*channels, error) {
 		ch.fetchers[core.ChannelSMS] = client
 		ch.sms = &sc
 		e.log.Info("text messages on", "from", cfg.TwilioFrom, "webhook", cfg.PublicURL+"/twilio/sms")
+		// A Messaging Service sends texts but cannot take or place calls.
+		if strings.HasPrefix(cfg.TwilioFrom, "+") {
+			vc := voice.Config{AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken, From: cfg.TwilioFrom,
+				APIURL: cfg.TwilioAPIURL, PublicURL: cfg.PublicURL, StaffNumber: cfg.StaffPhone}
+			caller, err := voice.NewCaller(vc, e.log)
+			if err != nil {
+				return nil, err
+			}
+			ch.senders[core.ChannelVoice] = caller
+			ch.voice = &vc
+			e.log.Info("phone menu on", "number", cfg.TwilioFrom, "webhook", cfg.PublicURL+"/twilio/voice")
+		}
+	}
+	if cfg.SMTPURL != "" && cfg.EmailFrom != "" {
+		// The reply-address signing key lives in the database: the same on
+		// every instance, and valid for mail sent long ago.
+		secret, err := core.Secret(ctx, e.pool, "email-reply")
+		if err != nil {
+			return nil, err
+		}
+		ec := email.Config{IMAPURL: cfg.IMAPURL, SMTPURL: cfg.SMTPURL, From: cfg.EmailFrom,
+			CityName: e.city.Name, Secret: secret}
+		sender, err := email.NewSender(ec, e.log)
+		if err != nil {
+			return nil, err
+		}
+		ch.senders[core.ChannelEmail] = sender
+		ch.email = &ec
+		e.log.Info("email on", "from", cfg.EmailFrom, "mailbox", redactURL(cfg.IMAPURL))
 	}
 	return ch, nil
 }
 
-// server returns the HTTP options with the channels' webhooks.
-func (ch *channels) server(c *core.Core, e *env) server.Options {
+// server returns the HTTP options with the channels' webhooks, and starts
+// the mailbox watcher, which runs until ctx ends.
+func (ch *channels) start(ctx context.Context, c *core.Core, e *env) (server.Options, error) {
 	opts := server.Options{Logger: e.log, MaxBody: e.cfg.MaxUpload}
 	if ch.sms != nil {
 		opts.Channels = append(opts.Channels, sms.NewHandler(c, *ch.sms, e.log))
 	}
-	return opts
+	if ch.voice != nil {
+		opts.Channels = append(opts.Channels, voice.NewHandler(c, *ch.voice, e.log))
+	}
+	if ch.email != nil && ch.email.IMAPURL != "" {
+		w, err := email.NewWatcher(c, *ch.email, e.log)
+		if err != nil {
+			return opts, err
+		}
+		go func() {
+			if err := w.Run(ctx); err != nil {
+				e.log.Error("mailbox watcher stopped", "err", err)
+			}
+		}()
+		opts.Checks = append(opts.Checks, w.Ready)
+	}
+	return opts, nil
+}
+
+// redactURL hides a URL's password for the logs.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Redacted()
 }

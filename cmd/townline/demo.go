@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"image"
@@ -37,7 +38,9 @@ const demoLat, demoLng = 39.5138, -121.5564
 
 const demoHelp = `Type a text and press Enter to send it to the city.
   /photo [TEXT]   attach a photo (taken downtown, with GPS) to TEXT or to your next text
-  /from NUMBER    text from another phone, e.g. /from +15305550101
+  /from NUMBER    text (and call) from another phone, e.g. /from +15305550101
+  /call           call the city's phone menu; then type keys (1, 9, 1234#) or words,
+                  ~words to mumble them, an empty line to stay silent, /hangup to end
   /help           this help
   /quit           stop the demo (so does Ctrl-D)
 `
@@ -112,7 +115,7 @@ func runDemo(args []string, in io.Reader, out io.Writer) error {
 	if err := e.ready(ctx, true); err != nil {
 		return err
 	}
-	ch, err := e.channels()
+	ch, err := e.channels(ctx)
 	if err != nil {
 		return err
 	}
@@ -123,7 +126,11 @@ func runDemo(args []string, in io.Reader, out io.Writer) error {
 	if err := c.Start(ctx); err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: server.New(c, ch.server(c, e)), ReadHeaderTimeout: 10 * time.Second}
+	opts, err := ch.start(ctx, c, e)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: server.New(c, opts), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer func() {
 		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -155,6 +162,8 @@ func runDemo(args []string, in io.Reader, out io.Writer) error {
 			}
 		}
 	}()
+	go ringPhone(ctx, fake, term, arrived)
+	var call *faketwilio.Caller // the call in progress, if any
 
 	lines := make(chan string)
 	go func() {
@@ -179,6 +188,9 @@ func runDemo(args []string, in io.Reader, out io.Writer) error {
 			ok = false
 		}
 		if !ok || strings.TrimSpace(line) == "/quit" {
+			if call != nil {
+				call.HangUp()
+			}
 			if !interactive && ok {
 				term.printf("you> /quit\n")
 			}
@@ -192,6 +204,15 @@ func runDemo(args []string, in io.Reader, out io.Writer) error {
 			return nil
 		}
 		line = strings.TrimSpace(line)
+		if call != nil {
+			if !interactive {
+				term.printf("you> %s\n", line)
+			}
+			if call = onCall(term, call, line); call == nil && !interactive {
+				settle(arrived, 2*time.Second, 500*time.Millisecond) // a text the call promised
+			}
+			continue
+		}
 		if !interactive && line != "" {
 			term.printf("you> %s\n", line)
 		}
@@ -210,6 +231,12 @@ func runDemo(args []string, in io.Reader, out io.Writer) error {
 			phone = fake.Phone(strings.TrimSpace(rest), cfg.PublicURL+"/twilio/sms")
 			term.setNumber(phone.Number)
 			term.printf("(now texting from %s)\n", phone.Number)
+			continue
+		case "/call":
+			call = fake.Call(phone.Number, cfg.PublicURL+"/twilio/voice")
+			call.StatusCallback = cfg.PublicURL + "/twilio/voice/status"
+			term.printf("(calling the city at %s from %s)\n", faketwilio.CityNumber, phone.Number)
+			call = listen(term, call, call.Dial(), 0)
 			continue
 		case "/photo":
 			photo = true
@@ -259,6 +286,7 @@ type terminal struct {
 	out    io.Writer
 	prompt bool
 	number string
+	mode   string // on a call: what the call waits for (keys, words, a message)
 }
 
 func (t *terminal) printf(format string, args ...any) {
@@ -273,11 +301,27 @@ func (t *terminal) setNumber(n string) {
 	t.number = n
 }
 
+func (t *terminal) setMode(m string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.mode = m
+}
+
 // showPrompt asks for a line; a script's lines are echoed instead.
 func (t *terminal) showPrompt() {
 	if t.prompt {
-		t.printf("you> ")
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		fmt.Fprint(t.out, t.promptText())
 	}
+}
+
+// promptText is the prompt; t.mu is held.
+func (t *terminal) promptText() string {
+	if t.mode != "" {
+		return "you (" + t.mode + ")> "
+	}
+	return "you> "
 }
 
 func (t *terminal) city(m faketwilio.Message) {
@@ -292,8 +336,125 @@ func (t *terminal) city(m faketwilio.Message) {
 	}
 	fmt.Fprintf(t.out, "city> %s%s\n", to, strings.ReplaceAll(m.Body, "\n", "\n      "))
 	if t.prompt {
-		fmt.Fprint(t.out, "you> ")
+		fmt.Fprint(t.out, t.promptText())
 	}
+}
+
+// spoken prints what a call says, as it says it.
+func (t *terminal) spoken(who, text string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.prompt {
+		fmt.Fprint(t.out, "\r")
+	}
+	fmt.Fprintf(t.out, "%s> %s\n", who, text)
+}
+
+// onCall gives the call what the person typed and returns the call, or
+// nil once it is over.
+func onCall(term *terminal, call *faketwilio.Caller, line string) *faketwilio.Caller {
+	switch {
+	case line == "/hangup":
+		call.HangUp()
+		term.setMode("")
+		term.printf("(you hung up)\n")
+		return nil
+	case strings.HasPrefix(line, "/"):
+		term.printf("(on a call: type keys or words, or /hangup)\n")
+		return call
+	}
+	seen := len(call.Heard())
+	return listen(term, call, answer(call, line), seen)
+}
+
+// answer gives a line to the call: keys to a question on the keypad,
+// words to one that listens (~words are heard unclearly), the words of a
+// message at the tone, or, for an empty line, silence.
+func answer(call *faketwilio.Caller, line string) error {
+	verb, attrs := call.Waiting()
+	input := attrs["input"]
+	if input == "" {
+		input = "dtmf"
+	}
+	switch {
+	case line == "":
+		return call.Silence()
+	case verb == "Record":
+		sid, err := call.Record(1 + len(strings.Fields(line))/2)
+		if err == nil && attrs["transcribe"] == "true" {
+			err = call.Transcribe(sid, line) // at once: Twilio takes a minute or so
+		}
+		return err
+	case strings.Contains(input, "dtmf") && strings.Trim(line, "0123456789*#") == "":
+		return call.Press(line)
+	case strings.Contains(input, "speech"):
+		confidence := 0.9
+		if words, ok := strings.CutPrefix(line, "~"); ok {
+			line, confidence = strings.TrimSpace(words), 0.3
+		}
+		return call.Speak(line, confidence)
+	}
+	return errors.New("this question wants keys: 0 to 9, * or #")
+}
+
+// listen prints what the call said from seen on and what it waits for;
+// it returns nil once the call has ended.
+func listen(term *terminal, call *faketwilio.Caller, err error, seen int) *faketwilio.Caller {
+	for _, s := range call.Heard()[seen:] {
+		term.spoken("city (call)", s.Text)
+	}
+	if err != nil {
+		term.printf("(%v)\n", err)
+	}
+	if call.Ended() {
+		term.setMode("")
+		term.printf("(the call ended)\n")
+		return nil
+	}
+	verb, attrs := call.Waiting()
+	switch {
+	case verb == "Record":
+		term.setMode("leave a message")
+	case strings.Contains(attrs["input"], "speech"):
+		term.setMode("speak")
+	default:
+		term.setMode("keys")
+	}
+	return call
+}
+
+// ringPhone shows the calls the city places: the daytime calls that bring
+// callers their updates. Whoever they ring picks up and listens.
+func ringPhone(ctx context.Context, fake *faketwilio.Server, term *terminal, arrived chan<- struct{}) {
+	for i := 0; ; i++ {
+		c, err := fake.NextCall(ctx, i)
+		if err != nil {
+			return
+		}
+		who := "city (calls you)"
+		if term.currentNumber() != c.To {
+			who = "city (calls " + c.To + ")"
+		}
+		picked, err := fake.Answer(c)
+		if err != nil {
+			term.printf("(the city called %s, but: %v)\n", c.To, err)
+			continue
+		}
+		for _, s := range picked.Heard() {
+			term.spoken(who, s.Text)
+		}
+		picked.HangUp()
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (t *terminal) currentNumber() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.number
 }
 
 func isTerminal(f *os.File) bool {

@@ -31,7 +31,7 @@ func serve(args []string) error {
 	if err := e.ready(ctx, *migrate); err != nil {
 		return err
 	}
-	ch, err := e.channels()
+	ch, err := e.channels(ctx)
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,10 @@ func serve(args []string) error {
 	if err := c.Start(ctx); err != nil {
 		return err
 	}
-	opts := ch.server(c, e)
+	opts, err := ch.start(ctx, c, e)
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -27,6 +27,7 @@ type Config struct {
 	TwilioAuthToken  string
 	TwilioFrom       string
 	TwilioAPIURL     string
+	StaffPhone       string // where "0 for a person" rings during office hours
 
 	IMAPURL   string
 	SMTPURL   string
@@ -48,6 +49,7 @@ var vars = []struct{ env, flag, usage, def string }{
 	{"TWILIO_AUTH_TOKEN", "twilio-auth-token", "Twilio auth token", ""},
 	{"TWILIO_FROM", "twilio-from", "sending number (E.164) or Messaging Service SID", ""},
 	{"TWILIO_API_URL", "twilio-api-url", "Twilio REST base URL", "https://api.twilio.com"},
+	{"TOWNLINE_STAFF_PHONE", "staff-phone", "number callers reach with 0 during office hours (empty: they leave a message)", ""},
 	{"IMAP_URL", "imap-url", "imaps://user:pass@host:993/INBOX (empty: email off)", ""},
 	{"SMTP_URL", "smtp-url", "smtp://user:pass@host:587", ""},
 	{"EMAIL_FROM", "email-from", "address mail is sent from, e.g. 311@city.example", ""},
@@ -99,6 +101,7 @@ func (f *Flags) Config() (*Config, error) {
 		TwilioAuthToken:  get("TWILIO_AUTH_TOKEN"),
 		TwilioFrom:       get("TWILIO_FROM"),
 		TwilioAPIURL:     strings.TrimRight(get("TWILIO_API_URL"), "/"),
+		StaffPhone:       get("TOWNLINE_STAFF_PHONE"),
 		IMAPURL:          get("IMAP_URL"),
 		SMTPURL:          get("SMTP_URL"),
 		EmailFrom:        get("EMAIL_FROM"),

@@ -102,6 +102,7 @@ func New(accountSID, authToken string) *Server {
 	api.HandleFunc("POST /2010-04-01/Accounts/{account}/Messages.json", s.auth(s.createMessage))
 	api.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages.json", s.auth(s.listMessages))
 	api.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages/{msg}/Media/{media}", s.auth(s.getMedia))
+	s.registerCalls(api)
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
 	})

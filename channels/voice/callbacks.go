@@ -1,0 +1,137 @@
+package voice
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/twilio/twilio-go/twiml"
+
+	"townline/core"
+)
+
+// status takes Twilio's call status callback. For an update call it is
+// the message's delivery receipt; for a call to the menu, its end, after
+// which its state can go.
+func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
+	f, ok := h.verify(w, r)
+	if !ok {
+		return
+	}
+	sid, status := f.Get("CallSid"), f.Get("CallStatus")
+	var err error
+	if f.Get("Direction") == "outbound-api" { // a call core placed
+		receipt, code := callReceipt(status, f.Get("ErrorCode"))
+		err = h.core.RecordDelivery(r.Context(), core.ChannelVoice, sid, receipt, code)
+	} else if ended(status) && sid != "" {
+		err = h.core.ForgetChannelState(r.Context(), stateKey(sid))
+	}
+	h.answerCallback(w, err, "status callback", sid)
+}
+
+// callReceipt maps a call's status onto core's delivery receipts: an
+// answered call was delivered; busy or unanswered, it was not.
+func callReceipt(status, errorCode string) (string, string) {
+	switch status {
+	case "queued":
+		return "queued", errorCode
+	case "initiated":
+		return "sending", errorCode
+	case "ringing", "in-progress":
+		return "sent", errorCode
+	case "completed":
+		return "delivered", errorCode
+	case "busy", "no-answer":
+		return "undelivered", status
+	}
+	return status, errorCode // failed, canceled; anything else is refused by core
+}
+
+func ended(status string) bool {
+	switch status {
+	case "completed", "busy", "no-answer", "failed", "canceled":
+		return true
+	}
+	return false
+}
+
+// transcript takes the transcript Twilio made of a recording, some time
+// after the recording itself.
+func (h *Handler) transcript(w http.ResponseWriter, r *http.Request) {
+	f, ok := h.verify(w, r)
+	if !ok {
+		return
+	}
+	sid := f.Get("RecordingSid")
+	if f.Get("TranscriptionStatus") != "completed" {
+		h.log.Info("voice: recording not transcribed", "recording", sid, "status", f.Get("TranscriptionStatus"))
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	_, err := h.core.SaveRecording(r.Context(), core.Recording{
+		CallSid: f.Get("CallSid"), RecordingSid: sid, From: f.Get("From"), URL: f.Get("RecordingUrl"),
+		Transcript: f.Get("TranscriptionText"), Voicemail: r.URL.Query().Get("kind") == "voicemail",
+	})
+	h.answerCallback(w, err, "transcript", sid)
+}
+
+// answerCallback answers a callback Twilio retries on failure: 503 when
+// the database is away, 400 for what can never be taken.
+func (h *Handler) answerCallback(w http.ResponseWriter, err error, what, sid string) {
+	var invalid *core.ValidationError
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusNoContent)
+	case errors.As(err, &invalid):
+		h.log.Warn("voice: "+what+" refused", "sid", sid, "err", err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+	case errors.Is(err, core.ErrUnavailable):
+		h.log.Warn("voice: "+what+" not recorded: database unavailable", "sid", sid, "err", err)
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+	default:
+		h.log.Error("voice: "+what+" failed", "sid", sid, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	}
+}
+
+// replay follows "press 1 to hear it again" on an update call.
+func (h *Handler) replay(w http.ResponseWriter, r *http.Request) {
+	f, ok := h.verify(w, r)
+	if !ok {
+		return
+	}
+	id, _ := strconv.ParseInt(r.URL.Query().Get("m"), 10, 64)
+	ctx, cancel := context.WithTimeout(r.Context(), stepTimeout)
+	defer cancel()
+	m, err := h.core.Message(ctx, id)
+	if err == nil && (m.Channel != core.ChannelVoice || m.Direction != "out") {
+		err = core.ErrNotFound // only an update call's own words are replayed
+	}
+	rep := reply{lang: "en"}
+	if err == nil {
+		rep.lang = m.Language
+	}
+	switch {
+	case err != nil:
+		h.log.Warn("voice: cannot replay an update", "message", id, "err", err)
+		rep.say("trouble", nil)
+		rep.hangup()
+	case parseInput(f).Digits == "1":
+		updateCall(&rep, h.public, m.ID, m.Body)
+	default:
+		rep.say("goodbye", words{City: h.core.City().Name})
+		rep.hangup()
+	}
+	h.write(w, &rep, "replay")
+}
+
+// updateCall is what an update call says: the update, then the offer to
+// hear it again. Silence ends the call: nothing more is needed.
+func updateCall(r *reply, public string, messageID int64, body string) {
+	action := public + "/twilio/voice/replay?" + url.Values{"m": {strconv.FormatInt(messageID, 10)}}.Encode()
+	r.add(r.text(r.lang, body), twiml.VoiceGather{Input: "dtmf", NumDigits: "1", Timeout: "5", Method: "POST",
+		Action: action, InnerElements: []twiml.Element{r.prompt(r.lang, "replay", nil)}})
+}

@@ -1,0 +1,241 @@
+package voice
+
+import (
+	"cmp"
+	"context"
+	"net/url"
+	"slices"
+	"strings"
+
+	"townline/core"
+)
+
+// lowConfidence is the recognition confidence below which an answer is
+// recorded for staff to hear rather than trusted.
+const lowConfidence = 0.5
+
+// Reporting goes: the kind of problem by key, the problem in the caller's
+// words, where it is (skipped when the words named a clear place), the
+// place read back for a yes or a retry, then the request is filed and its
+// number read out twice.
+
+func (t *turn) askKind(tries int) {
+	city := t.h.core.City()
+	w := t.words()
+	w.Choices = menuChoices(city, t.call.Lang)
+	w.Other = otherService(city) != ""
+	t.ask("kind", tries, keys(1), t.r.prompt(t.call.Lang, "kind", w))
+}
+
+func (t *turn) kind(ctx context.Context) error {
+	city := t.h.core.City()
+	service, ok := "", false
+	if d := t.in.Digits; len(d) == 1 && d >= "1" && d <= "9" && int(d[0]-'1') < len(city.Menu) {
+		service = city.Menu[d[0]-'1']
+		_, ok = city.Service(service)
+	}
+	// "Anything else" leaves the service to the caller's description.
+	ok = ok || (t.in.Digits == "0" && otherService(city) != "")
+	if !ok {
+		t.retry(t.askKind)
+		return nil
+	}
+	t.call.newReport()
+	t.call.Service, t.changed = service, true
+	t.askDescribe(0)
+	return nil
+}
+
+func (t *turn) askDescribe(tries int) {
+	lang := t.call.Lang
+	hints := keywords(t.h.core.City(), t.call.Service, lang)
+	t.ask("describe", tries, speech(lang, hints), t.r.prompt(lang, "describe", nil))
+}
+
+func (t *turn) describe(ctx context.Context) error {
+	said := t.in.Speech
+	if said == "" {
+		t.retry(t.askDescribe)
+		return nil
+	}
+	t.call.SaidWhat, t.changed = said, true
+	if t.in.Confidence < lowConfidence {
+		t.askRecording("describe")
+		return nil
+	}
+	t.call.Description = said
+	t.settleService(said)
+	if p := t.h.core.City().FindPlace(said); p.Clear {
+		t.call.Address = p.Address
+		t.askConfirm(0)
+		return nil
+	}
+	t.askWhere(0)
+	return nil
+}
+
+// settleService decides "anything else" from the caller's words.
+func (t *turn) settleService(said string) {
+	if t.call.Service == "" {
+		city := t.h.core.City()
+		t.call.Service = cmp.Or(city.Classify(said), otherService(city))
+	}
+}
+
+// askRecording records an answer speech recognition was unsure of; the
+// recording and, later, its transcript reach staff, and the transcript
+// joins the request. A silent recording comes back to "recorded" empty.
+func (t *turn) askRecording(what string) {
+	u := t.stepURL("recorded", t.tries, url.Values{"for": {what}})
+	t.r.say("record", nil)
+	t.r.add(t.record(u, 60, "report"))
+	t.r.redirect(u)
+}
+
+func (t *turn) recorded(ctx context.Context) error {
+	what := t.query.Get("for")
+	ask := t.askDescribe
+	if what == "where" {
+		ask = t.askWhere
+	}
+	if t.in.RecordingURL == "" || t.in.RecordingSid == "" {
+		t.retry(ask)
+		return nil
+	}
+	if _, err := t.h.core.SaveRecording(ctx, t.recording(false)); err != nil {
+		return err
+	}
+	if !slices.Contains(t.call.Recordings, t.in.RecordingSid) {
+		t.call.Recordings = append(t.call.Recordings, t.in.RecordingSid)
+	}
+	t.changed = true
+	t.r.say("recorded", nil)
+	if what == "where" {
+		return t.file(ctx)
+	}
+	t.settleService(t.call.SaidWhat)
+	t.askWhere(0)
+	return nil
+}
+
+func (t *turn) recording(voicemail bool) core.Recording {
+	return core.Recording{CallSid: t.sid, RecordingSid: t.in.RecordingSid, From: t.from,
+		URL: t.in.RecordingURL, Voicemail: voicemail}
+}
+
+func (t *turn) askWhere(tries int) {
+	lang := t.call.Lang
+	t.ask("where", tries, speech(lang, t.h.core.City().Streets), t.r.prompt(lang, "where", nil))
+}
+
+func (t *turn) where(ctx context.Context) error {
+	said := t.in.Speech
+	if said == "" {
+		t.retry(t.askWhere)
+		return nil
+	}
+	t.call.SaidWhere, t.changed = said, true
+	place := t.h.core.City().FindPlace(said).Address
+	if t.in.Confidence < lowConfidence {
+		t.call.Address = place // a street recognised for sure, or nothing
+		t.askRecording("where")
+		return nil
+	}
+	// Words naming no known street are read back as they are: the caller
+	// says whether they are right.
+	t.call.Address = truncate(cmp.Or(place, said), core.MaxAddress)
+	t.askConfirm(0)
+	return nil
+}
+
+func (t *turn) askConfirm(tries int) {
+	w := t.words()
+	w.Address = t.call.Address
+	t.ask("confirm", tries, keys(1), t.r.prompt(t.call.Lang, "confirm", w))
+}
+
+func (t *turn) confirm(ctx context.Context) error {
+	switch t.in.Digits {
+	case "1":
+		return t.file(ctx)
+	case "2":
+		t.askWhere(0)
+	default:
+		t.retry(t.askConfirm)
+	}
+	return nil
+}
+
+// file files the report, once however often Twilio delivers this
+// webhook, reads its number out twice, then offers texts to a caller who
+// can take them.
+func (t *turn) file(ctx context.Context) error {
+	c := &t.call
+	if c.Seq == 0 || c.Service == "" {
+		t.askKind(0) // the call's state was lost: start the report again
+		return nil
+	}
+	rep := t.reporter()
+	said := strings.TrimSpace(c.SaidWhat + "\n\n" + c.SaidWhere)
+	f, err := t.h.core.FileCallReport(ctx, core.CallReport{
+		CallSid: t.sid, Seq: c.Seq, Said: truncate(said, core.MaxDescription), Recordings: c.Recordings,
+		Request: core.NewRequest{
+			Channel: core.ChannelVoice, ServiceCode: c.Service, Description: c.Description,
+			Address: c.Address, Reporter: rep, Actor: "voice",
+		},
+	})
+	if err != nil {
+		return err
+	}
+	c.Request, t.changed = f.Request.ID, true
+	w := t.words()
+	w.ID = f.Request.ID
+	t.r.say("filed", w)
+	switch {
+	case f.OfferTexts:
+		t.ask("texts", 0, keys(1), t.r.prompt(c.Lang, "texts.offer", nil))
+		return nil
+	case f.TextsOK:
+		t.r.say("texts.yes", nil)
+	case rep.Phone != "":
+		t.r.say("calls", nil)
+	}
+	t.askNext()
+	return nil
+}
+
+// reporter is the caller as core knows them: a withheld or foreign-looking
+// number reports anonymously. The language counts only when chosen.
+func (t *turn) reporter() core.Reporter {
+	phone, err := core.NormalizePhone(t.from, t.h.core.City().PhoneRegion)
+	if err != nil {
+		return core.Reporter{}
+	}
+	r := core.Reporter{Phone: phone}
+	if t.call.Chosen {
+		r.Language = t.call.Lang
+	}
+	return r
+}
+
+// texts follows the offer of texts; silence counts as no.
+func (t *turn) texts(ctx context.Context) error {
+	if t.in.Digits == "1" && t.call.Request != 0 {
+		if err := t.h.core.AcceptTexts(ctx, t.from, t.call.Request); err != nil {
+			return err
+		}
+		t.r.say("texts.yes", nil)
+	} else {
+		t.r.say("calls", nil)
+	}
+	t.askNext()
+	return nil
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
+}

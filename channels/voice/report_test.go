@@ -1,0 +1,157 @@
+package voice_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"townline/core"
+)
+
+// The issue's own walk: a dead dog reported in three steps, its number
+// read back, later keyed in to hear its status.
+func TestReportInEnglish(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	call := w.call("+15305550100")
+
+	must(t, call.Dial())
+	hears(t, call, "Thank you for calling the City of Oroville 311 line", "Para español, oprima 9", "To report a problem, press 1")
+	waits(t, call, "Gather", "numDigits", "1")
+	if h := call.Heard(); h[1].Language != "es-US" || h[2].Language != "en-US" {
+		t.Errorf("languages %q, %q: the Spanish offer must be spoken in Spanish", h[1].Language, h[2].Language)
+	}
+
+	must(t, call.Press("1"))
+	hears(t, call, "What kind of problem is it?", "For Pothole, press 1", "For Dead animal, press 8", "For anything else, press 0")
+
+	must(t, call.Press("8"))
+	hears(t, call, "tell us what the problem is")
+	waits(t, call, "Gather", "input", "speech", "language", "en-US")
+	if _, attrs := call.Waiting(); !strings.Contains(attrs["hints"], "dead dog") {
+		t.Errorf("hints %q lack the service's keywords", attrs["hints"])
+	}
+
+	must(t, call.Speak("a dead dog on Oro Dam Boulevard near Feather River Boulevard", 0.92))
+	hears(t, call, "I heard: Oro Dam Boulevard & Feather River Boulevard. If that is right, press 1. To say it again, press 2.")
+
+	must(t, call.Press("1"))
+	r := w.only()
+	if r.ServiceCode != "animal-dead" || r.Address != "Oro Dam Boulevard & Feather River Boulevard" || r.Channel != core.ChannelVoice {
+		t.Errorf("request %+v", r)
+	}
+	if r.Description != "a dead dog on Oro Dam Boulevard near Feather River Boulevard" {
+		t.Errorf("description %q", r.Description)
+	}
+	num := spelled(r.ID)
+	if got := strings.Count(call.Said(), "request number is "+num); got != 2 {
+		t.Errorf("the number %q was read %d times, want twice:\n%s", num, got, call.Said())
+	}
+	hears(t, call, "To get a text message")
+
+	must(t, call.Press("2")) // no texts
+	hears(t, call, "we will call you during the day", "To return to the main menu, press 1")
+	must(t, call.Silence())
+	hears(t, call, "Thank you for calling the City of Oroville. Goodbye.")
+	if !call.Ended() {
+		t.Fatal("the call did not end")
+	}
+
+	// Staff see what the caller said; nobody was texted or called.
+	ms, err := w.c.Messages(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 || ms[0].Direction != "in" || ms[0].Channel != core.ChannelVoice ||
+		!strings.Contains(ms[0].Body, "a dead dog on Oro Dam") || ms[0].ProviderID != call.Sid()+"/1" {
+		t.Errorf("messages %+v", ms)
+	}
+	if n := len(w.fake.Messages()); n != 0 {
+		t.Errorf("%d texts sent to a caller who declined them", n)
+	}
+	if v, err := w.c.ChannelState(ctx, "voice:call:"+call.Sid()); err != nil || v != "" {
+		t.Errorf("the call's state outlived it: %q, %v", v, err)
+	}
+
+	// Later: key the number in, then again once staff are on it.
+	check := func(want ...string) {
+		t.Helper()
+		call := w.call("+15305550199")
+		must(t, call.Dial())
+		must(t, call.Press("2"))
+		hears(t, call, "enter your request number, then press the pound key")
+		waits(t, call, "Gather", "finishOnKey", "#")
+		must(t, call.Press(strings.ReplaceAll(num, ", ", "")+"#"))
+		hears(t, call, append([]string{"Request number " + num + ", Dead animal, at Oro Dam Boulevard & Feather River Boulevard"}, want...)...)
+		must(t, call.HangUp())
+	}
+	check("is received.")
+	err = w.c.ChangeStatus(ctx, r.ID, core.StatusChange{To: core.StatusInProgress, Note: "A crew is on the way.",
+		Public: true, By: core.Actor{Name: "Pat"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("is in progress.", "The latest note says: A crew is on the way.")
+}
+
+// The same in Spanish, and the caller takes texts: the confirmation
+// reaches Twilio's Messages API, in Spanish.
+func TestReportInSpanish(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	call := w.call("+15305550101")
+
+	must(t, call.Dial())
+	must(t, call.Press("9"))
+	hears(t, call, "For English, press 9.", "Para reportar un problema, oprima 1")
+	for _, s := range call.Heard()[len(call.Heard())-2:] {
+		if want := map[bool]string{true: "en-US", false: "es-US"}[strings.HasPrefix(s.Text, "For English")]; s.Language != want {
+			t.Errorf("%q spoken in %q, want %q", s.Text, s.Language, want)
+		}
+	}
+
+	must(t, call.Press("1"))
+	hears(t, call, "¿Qué tipo de problema es?", "Para bache, oprima 1", "Para animal muerto, oprima 8", "Para otra cosa, oprima 0")
+	must(t, call.Press("8"))
+	hears(t, call, "díganos cuál es el problema")
+	waits(t, call, "Gather", "input", "speech", "language", "es-US")
+
+	must(t, call.Speak("un perro muerto en Oro Dam Boulevard cerca de Feather River Boulevard", 0.88))
+	hears(t, call, "Escuché: Oro Dam Boulevard & Feather River Boulevard. Si es correcto, oprima 1.")
+	must(t, call.Press("1"))
+	r := w.only()
+	if r.ServiceCode != "animal-dead" || r.Address != "Oro Dam Boulevard & Feather River Boulevard" {
+		t.Errorf("request %+v", r)
+	}
+	num := spelled(r.ID)
+	if got := strings.Count(call.Said(), "número de reporte es "+num); got != 2 {
+		t.Errorf("the number was read %d times, want twice:\n%s", got, call.Said())
+	}
+	hears(t, call, "Para recibir un mensaje de texto")
+
+	must(t, call.Press("1"))
+	hears(t, call, "Le enviaremos por texto la confirmación")
+	texts, err := w.fake.WaitMessages(1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := texts[0]; m.To != "+15305550101" || !strings.Contains(m.Body, "#"+strings.ReplaceAll(num, ", ", "")+": recibido") {
+		t.Errorf("confirmation text %+v", m)
+	}
+	if r.ContactID == nil {
+		t.Fatal("no contact")
+	}
+	ct, err := w.c.Contact(ctx, *r.ContactID)
+	if err != nil || ct.Language != "es" || !ct.TextsOK {
+		t.Errorf("contact %+v (%v): want Spanish and texts", ct, err)
+	}
+
+	// The status, keyed in, in Spanish.
+	must(t, call.Press("1")) // back to the main menu
+	must(t, call.Press("2"))
+	must(t, call.Press(strings.ReplaceAll(num, ", ", "")+"#"))
+	hears(t, call, "El reporte número "+num+", animal muerto, en Oro Dam Boulevard & Feather River Boulevard, está recibido.")
+}

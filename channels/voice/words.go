@@ -1,0 +1,117 @@
+package voice
+
+import (
+	"slices"
+	"time"
+
+	"townline/core"
+)
+
+// words is what prompts may say (templates/voice).
+type words struct {
+	City    string
+	ID      int64 // a request number, read digit by digit
+	Address string
+	Service string
+	Status  core.Status
+	Reason  core.CloseReason
+	Note    string
+	Choices []choice
+	Other   bool // "anything else" is offered
+	Open    bool // the offices are open now
+	Hours   hours
+	Contact string
+	Notices []string
+}
+
+// choice is one key of a spoken list: "For pothole, press 1".
+type choice struct {
+	Key   string
+	Label string
+}
+
+// hours are the office hours as prompts say them.
+type hours struct {
+	Known       bool
+	Days        []int // time.Weekday, Sunday first
+	Range       bool  // Days run from First to Last without a gap: "Monday to Friday"
+	First, Last int
+	Open, Close clock
+}
+
+type clock struct{ Hour, Hour12, Minute int }
+
+func spokenHours(h core.OfficeHours) hours {
+	if len(h.Days) == 0 || h.Open < 0 || h.Close <= h.Open || h.Close > 24*time.Hour {
+		return hours{}
+	}
+	out := hours{Known: true, Open: clockOf(h.Open), Close: clockOf(h.Close)}
+	for _, d := range h.Days {
+		out.Days = append(out.Days, int(d))
+	}
+	slices.Sort(out.Days)
+	out.Days = slices.Compact(out.Days)
+	out.First, out.Last = out.Days[0], out.Days[len(out.Days)-1]
+	out.Range = len(out.Days) > 2 && out.Last-out.First == len(out.Days)-1
+	return out
+}
+
+func clockOf(d time.Duration) clock {
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	h12 := h % 12
+	if h12 == 0 {
+		h12 = 12
+	}
+	return clock{Hour: h, Hour12: h12, Minute: m}
+}
+
+// serviceLabel is how a service is named aloud. The city file names
+// services in English only; in Spanish the first Spanish keyword
+// ("bache", "animal muerto") names it, which callers recognise.
+func serviceLabel(svc core.Service, lang string) string {
+	if lang != "en" {
+		if kw := svc.Keywords[lang]; len(kw) > 0 {
+			return kw[0]
+		}
+	}
+	return svc.Name
+}
+
+// menuChoices are the kinds of problem offered by key: the city's menu,
+// at most nine.
+func menuChoices(city *core.City, lang string) []choice {
+	var out []choice
+	for i, code := range city.Menu {
+		svc, ok := city.Service(code)
+		if !ok || i == 9 {
+			continue
+		}
+		out = append(out, choice{Key: string(rune('1' + i)), Label: serviceLabel(svc, lang)})
+	}
+	return out
+}
+
+// otherService is the catch-all service, if the city has one: the choice
+// behind "anything else".
+func otherService(city *core.City) string {
+	if _, ok := city.Service("other"); ok {
+		return "other"
+	}
+	return ""
+}
+
+// keywords are the speech hints for describing a problem of service, or
+// of any service on the menu when it is not known yet.
+func keywords(city *core.City, service, lang string) []string {
+	codes := city.Menu
+	if service != "" && service != otherService(city) {
+		codes = []string{service}
+	}
+	var out []string
+	for _, code := range codes {
+		if svc, ok := city.Service(code); ok {
+			out = append(out, svc.Keywords[lang]...)
+		}
+	}
+	return out
+}

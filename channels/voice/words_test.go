@@ -1,0 +1,47 @@
+package voice
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"townline/core"
+	"townline/templates"
+)
+
+func officeHours(open, close int64, days uint8) core.OfficeHours {
+	h := core.OfficeHours{Open: time.Duration(open%86400) * time.Second, Close: time.Duration(close%86400) * time.Second}
+	for d := range 7 {
+		if days&(1<<d) != 0 {
+			h.Days = append(h.Days, time.Weekday(d))
+		}
+	}
+	return h
+}
+
+func TestSpokenHours(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		open, close int64
+		days        uint8
+		en, es      string
+	}{
+		{8 * 3600, 17 * 3600, 0b0111110, "Monday to Friday, from 8 AM to 5 PM", "de lunes a viernes, de 8 de la mañana a 5 de la tarde"},
+		{7*3600 + 30*60, 12 * 3600, 0b0101010, "Mondays, Wednesdays and Fridays, from 7:30 AM to 12 PM", "los lunes, miércoles y viernes, de 7:30 de la mañana a 12 de la tarde"},
+		{9 * 3600, 21 * 3600, 0b1000001, "Sundays and Saturdays, from 9 AM to 9 PM", "los domingos y sábados, de 9 de la mañana a 9 de la noche"},
+	} {
+		w := words{Hours: spokenHours(officeHours(c.open, c.close, c.days)), Open: true}
+		for lang, want := range map[string]string{"en": c.en, "es": c.es} {
+			got, err := templates.Prompt(lang, "info", w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(got, want) {
+				t.Errorf("%s: %q lacks %q", lang, got, want)
+			}
+		}
+	}
+	if w := spokenHours(core.OfficeHours{}); w.Known {
+		t.Errorf("no hours spoken as %+v", w)
+	}
+}
