@@ -75,3 +75,18 @@ func TestDetectLanguage(t *testing.T) {
 		}
 	}
 }
+
+func TestPublicText(t *testing.T) {
+	cases := map[string]string{
+		"call me at (530) 555-0123 or 530.555.0199": "call me at [phone removed] or [phone removed]",
+		"mail zelda.q@example.net for photos":       "mail [email removed] for photos",
+		"pothole at 1520 Myers Street, 3 feet wide": "pothole at 1520 Myers Street, 3 feet wide",
+		"see request #12345 from 2026-11-25":        "see request #12345 from 2026-11-25",
+		"my cell +1 530 555 0123":                   "my cell [phone removed]",
+	}
+	for in, want := range cases {
+		if got := PublicText(in); got != want {
+			t.Errorf("PublicText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

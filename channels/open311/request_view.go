@@ -71,7 +71,7 @@ func (h *Handler) view(r core.Request, ext bool, history map[int64][]core.Event)
 		StatusNotes:   r.StatusNotes,
 		ServiceName:   r.ServiceName,
 		ServiceCode:   r.ServiceCode,
-		Description:   r.Description,
+		Description:   r.PublicDescription(),
 		ServiceNotice: h.notice(r),
 		Requested:     datetime(r.RequestedAt, loc),
 		Updated:       datetime(r.UpdatedAt, loc),

@@ -50,7 +50,7 @@ func TestPublicPagesNeverShowTheReporter(t *testing.T) {
 	}
 	lat, lng := 39.5138, -121.5564
 	r, err := c.CreateRequest(ctx, core.NewRequest{
-		Channel: core.ChannelOpen311, ServiceCode: "pothole", Description: "Deep hole by the crosswalk",
+		Channel: core.ChannelOpen311, ServiceCode: "pothole", Description: "Deep hole by the crosswalk, call me at 530-555-0123 or zelda.q@example.net",
 		Lat: &lat, Lng: &lng, Address: "Montgomery St & Myers St",
 		Reporter: core.Reporter{Name: "Zelda Quartermain", Email: "zelda.q@example.net", Phone: "+15305550123", DeviceID: "device-XYZZY"},
 		Photos:   []core.Upload{{Blob: blob, Filename: "IMG_0001.jpg"}},
