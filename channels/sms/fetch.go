@@ -22,7 +22,7 @@ func (c *Client) Fetch(ctx context.Context, rawURL string) (io.ReadCloser, error
 	if err != nil {
 		return nil, core.Permanent(err)
 	}
-	if c.isAPI(u) {
+	if c.rest.IsAPI(u) {
 		req.SetBasicAuth(c.cfg.AccountSID, c.cfg.AuthToken)
 	}
 	resp, err := c.media.Do(req)

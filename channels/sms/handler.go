@@ -10,19 +10,15 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/twilio/twilio-go/client"
 	"github.com/twilio/twilio-go/twiml"
 
+	"townline/channels/twilio"
 	"townline/core"
 )
 
-const (
-	maxWebhookBody = 64 << 10 // Twilio's SMS webhooks are a few KB
-	maxMedia       = 10       // Twilio's limit per message
-)
+const maxMedia = 10 // Twilio's limit per message
 
 // emptyTwiML tells Twilio to send nothing back: answers go out through the
 // job queue, so that none is lost and none doubled.
@@ -36,10 +32,9 @@ var emptyTwiML = func() []byte {
 
 // Handler serves Twilio's webhooks for the city's number.
 type Handler struct {
-	core      *core.Core
-	validator client.RequestValidator
-	public    string
-	log       *slog.Logger
+	core     *core.Core
+	verifier *twilio.Verifier
+	log      *slog.Logger
 }
 
 // NewHandler builds the webhooks. Signatures are checked over
@@ -49,10 +44,9 @@ func NewHandler(c *core.Core, cfg Config, logger *slog.Logger) *Handler {
 		logger = slog.Default()
 	}
 	return &Handler{
-		core:      c,
-		validator: client.NewRequestValidator(cfg.AuthToken),
-		public:    strings.TrimRight(cfg.PublicURL, "/"),
-		log:       logger,
+		core:     c,
+		verifier: twilio.NewVerifier(cfg.AuthToken, cfg.PublicURL, "sms", logger),
+		log:      logger,
 	}
 }
 
@@ -63,7 +57,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 }
 
 func (h *Handler) inbound(w http.ResponseWriter, r *http.Request) {
-	f, ok := h.verify(w, r)
+	f, ok := h.verifier.Verify(w, r)
 	if !ok {
 		return
 	}
@@ -94,7 +88,7 @@ func (h *Handler) inbound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
-	f, ok := h.verify(w, r)
+	f, ok := h.verifier.Verify(w, r)
 	if !ok {
 		return
 	}
@@ -120,36 +114,6 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// verify reads the form and checks X-Twilio-Signature over the public URL
-// of the request and every POST parameter. On failure it has answered.
-func (h *Handler) verify(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxWebhookBody)
-	if err := r.ParseForm(); err != nil {
-		h.log.Warn("sms: unreadable webhook", "remote", r.RemoteAddr, "path", r.URL.Path, "err", err)
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
-		} else {
-			http.Error(w, "bad request", http.StatusBadRequest)
-		}
-		return nil, false
-	}
-	sig := r.Header.Get("X-Twilio-Signature")
-	params := make(map[string]string, len(r.PostForm))
-	for k, vs := range r.PostForm {
-		if len(vs) != 1 {
-			sig = "" // Twilio never repeats a parameter; the validator checks one value each
-		}
-		params[k] = vs[0]
-	}
-	if sig == "" || !h.validator.Validate(h.public+r.URL.RequestURI(), params, sig) {
-		h.log.Warn("sms: webhook with a missing or bad Twilio signature", "remote", r.RemoteAddr, "path", r.URL.Path)
-		http.Error(w, "forbidden", http.StatusForbidden)
-		return nil, false
-	}
-	return r.PostForm, true
 }
 
 // parseInbound reads Twilio's incoming message parameters.

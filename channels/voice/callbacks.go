@@ -16,7 +16,7 @@ import (
 // the message's delivery receipt; for a call to the menu, its end, after
 // which its state can go.
 func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
-	f, ok := h.verify(w, r)
+	f, ok := h.verifier.Verify(w, r)
 	if !ok {
 		return
 	}
@@ -60,7 +60,7 @@ func ended(status string) bool {
 // transcript takes the transcript Twilio made of a recording, some time
 // after the recording itself.
 func (h *Handler) transcript(w http.ResponseWriter, r *http.Request) {
-	f, ok := h.verify(w, r)
+	f, ok := h.verifier.Verify(w, r)
 	if !ok {
 		return
 	}
@@ -99,7 +99,7 @@ func (h *Handler) answerCallback(w http.ResponseWriter, err error, what, sid str
 
 // replay follows "press 1 to hear it again" on an update call.
 func (h *Handler) replay(w http.ResponseWriter, r *http.Request) {
-	f, ok := h.verify(w, r)
+	f, ok := h.verifier.Verify(w, r)
 	if !ok {
 		return
 	}

@@ -13,15 +13,13 @@ package voice
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/twilio/twilio-go/client"
-
+	"townline/channels/twilio"
 	"townline/core"
 )
 
@@ -44,19 +42,16 @@ type Config struct {
 	Now func() time.Time
 }
 
-const (
-	maxWebhookBody = 64 << 10 // Twilio's voice webhooks are a few KB
-	stepTimeout    = 10 * time.Second
-)
+const stepTimeout = 10 * time.Second
 
 // Handler serves Twilio's voice webhooks for the city's number.
 type Handler struct {
-	core      *core.Core
-	cfg       Config
-	validator client.RequestValidator
-	public    string
-	log       *slog.Logger
-	steps     map[string]step
+	core     *core.Core
+	cfg      Config
+	verifier *twilio.Verifier
+	public   string
+	log      *slog.Logger
+	steps    map[string]step
 }
 
 // step answers one webhook of a call: a method of turn.
@@ -72,11 +67,11 @@ func NewHandler(c *core.Core, cfg Config, logger *slog.Logger) *Handler {
 		cfg.Now = time.Now
 	}
 	h := &Handler{
-		core:      c,
-		cfg:       cfg,
-		validator: client.NewRequestValidator(cfg.AuthToken),
-		public:    strings.TrimRight(cfg.PublicURL, "/"),
-		log:       logger,
+		core:     c,
+		cfg:      cfg,
+		verifier: twilio.NewVerifier(cfg.AuthToken, cfg.PublicURL, "voice", logger),
+		public:   strings.TrimRight(cfg.PublicURL, "/"),
+		log:      logger,
 	}
 	h.steps = map[string]step{
 		"":          (*turn).start,
@@ -111,7 +106,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 // Twilio gets a spoken apology rather than an error code, which it would
 // read to the caller as "an application error has occurred".
 func (h *Handler) serveStep(w http.ResponseWriter, r *http.Request) {
-	f, ok := h.verify(w, r)
+	f, ok := h.verifier.Verify(w, r)
 	if !ok {
 		return
 	}
@@ -156,36 +151,6 @@ func (h *Handler) write(w http.ResponseWriter, r *reply, step string) {
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.Write(doc)
-}
-
-// verify reads the form and checks X-Twilio-Signature over the public URL
-// of the request and every POST parameter. On failure it has answered.
-func (h *Handler) verify(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxWebhookBody)
-	if err := r.ParseForm(); err != nil {
-		h.log.Warn("voice: unreadable webhook", "remote", r.RemoteAddr, "path", r.URL.Path, "err", err)
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
-		} else {
-			http.Error(w, "bad request", http.StatusBadRequest)
-		}
-		return nil, false
-	}
-	sig := r.Header.Get("X-Twilio-Signature")
-	params := make(map[string]string, len(r.PostForm))
-	for k, vs := range r.PostForm {
-		if len(vs) != 1 {
-			sig = "" // Twilio never repeats a parameter; the validator checks one value each
-		}
-		params[k] = vs[0]
-	}
-	if sig == "" || !h.validator.Validate(h.public+r.URL.RequestURI(), params, sig) {
-		h.log.Warn("voice: webhook with a missing or bad Twilio signature", "remote", r.RemoteAddr, "path", r.URL.Path)
-		http.Error(w, "forbidden", http.StatusForbidden)
-		return nil, false
-	}
-	return r.PostForm, true
 }
 
 // url is the absolute URL of a step, with its query.
