@@ -37,8 +37,11 @@ const (
 const demoLat, demoLng = 39.5138, -121.5564
 
 const demoHelp = `Type a text and press Enter to send it to the city.
-  /photo [TEXT]   attach a photo (taken downtown, with GPS) to TEXT or to your next text
+  /photo [TEXT]   attach a photo (taken downtown, with GPS) to TEXT or to your next text or mail
   /from NUMBER    text (and call) from another phone, e.g. /from +15305550101
+  /mail SUBJECT   email the city; then type the body, and a line with a single . to send it
+                  (/photo on a line of its own attaches a photo, /cancel drops the mail)
+  /reply [TEXT]   answer the city's latest mail with TEXT (without TEXT, type a body as for /mail)
   /call           call the city's phone menu; then type keys (1, 9, 1234#) or words,
                   ~words to mumble them, an empty line to stay silent, /hangup to end
   /help           this help
@@ -51,12 +54,15 @@ func demo(args []string) error { return runDemo(args, os.Stdin, os.Stdout) }
 func runDemo(args []string, in io.Reader, out io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ExitOnError)
 	from := fs.String("from", "+15305550100", "the terminal phone's number (E.164)")
+	mailFrom := fs.String("email", demoResident, "the terminal's email address, which mails the city")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: townline demo [--from +15305550100] [flags]\n\n"+
-			"Runs townline on this machine with a fake Twilio and a phone in the terminal.\n"+
+		fmt.Fprintf(fs.Output(), "Usage: townline demo [--from +15305550100] [--email %s] [flags]\n\n"+
+			"Runs townline on this machine with a fake Twilio, a local mailbox (%s)\n"+
+			"and a phone and a mail client in the terminal.\n"+
 			"Everything is kept in $TOWNLINE_DATA/demo, with its own private PostgreSQL.\n"+
 			"The DATABASE_URL variable is ignored, so that demo texts never reach the\n"+
-			"database serve uses; only --database-url on the command line is obeyed.\n\n%s\nFlags:\n", demoHelp)
+			"database serve uses; only --database-url on the command line is obeyed.\n"+
+			"The Twilio and mail settings are always the demo's own.\n\n%s\nFlags:\n", demoResident, demoCityMail, demoHelp)
 		fs.PrintDefaults()
 	}
 	cfg, err := parse(fs, args)
@@ -104,6 +110,21 @@ func runDemo(args []string, in io.Reader, out io.Writer) error {
 	cfg.TwilioAccountSID, cfg.TwilioAuthToken = demoAccountSID, demoAuthToken
 	cfg.TwilioFrom, cfg.TwilioAPIURL = faketwilio.CityNumber, fake.URL()
 
+	// The city's mailbox, and the mail server its answers go out through.
+	arrived := make(chan struct{}, 1) // an answer came: a text, a call or a mail
+	box, err := startMailbox(*mailFrom, func(m cityMail) {
+		term.mail(m, *mailFrom)
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("the demo's mailbox: %w", err)
+	}
+	defer box.close()
+	cfg.IMAPURL, cfg.SMTPURL, cfg.EmailFrom = box.imapURL(), box.smtpURL(), demoCityMail
+
 	term.printf("Starting townline (the database may take a few seconds the first time)...\n")
 	e, err := open(ctx, cfg)
 	if err != nil {
@@ -126,29 +147,39 @@ func runDemo(args []string, in io.Reader, out io.Writer) error {
 	if err := c.Start(ctx); err != nil {
 		return err
 	}
-	opts, err := ch.start(ctx, c, e)
+	watching, stopWatching := context.WithCancel(ctx) // the mailbox watcher, stopped before the mailbox
+	defer stopWatching()
+	opts, err := ch.start(watching, c, e)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{Handler: server.New(c, opts), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer func() {
+		stopWatching()
 		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		srv.Shutdown(shutdown)
 		c.Stop(shutdown)
 	}()
+	if err := waitReady(opts.Checks, 5*time.Second); err != nil {
+		term.printf("(not ready yet: %v)\n", err)
+	}
 
 	term.printf("\ntownline demo: %s 311 on this machine\n"+
 		"  public site and tracking pages  %s/\n"+
 		"  Open311 API                     %s/open311/v2/services.json\n"+
 		"  fake Twilio API                 %s\n"+
+		"  city mailbox (IMAP)             imap://%s/INBOX  user %s  password %s\n"+
+		"  outgoing mail (SMTP)            %s\n"+
 		"  log                             %s\n\n"+
-		"Your phone %s texts the city at %s.\n%s\n",
-		e.city.Name, cfg.PublicURL, cfg.PublicURL, fake.URL(), logPath, *from, faketwilio.CityNumber, demoHelp)
+		"Your phone %s texts and calls the city at %s.\n"+
+		"You mail the city at %s from %s.\n%s\n",
+		e.city.Name, cfg.PublicURL, cfg.PublicURL, fake.URL(), box.imapAddr, demoCityMail, box.password,
+		box.smtpURL(), logPath, *from, faketwilio.CityNumber, demoCityMail, *mailFrom, demoHelp)
 
 	phone := fake.Phone(*from, cfg.PublicURL+"/twilio/sms")
-	arrived := make(chan struct{}, 1)
+	mc := &mailer{box: box, term: term, from: *mailFrom, core: c, ctx: ctx, arrived: arrived}
 	go func() {
 		for i := 0; ; i++ {
 			m, err := fake.Next(ctx, i)
@@ -203,7 +234,17 @@ func runDemo(args []string, in io.Reader, out io.Writer) error {
 			term.printf("bye\n")
 			return nil
 		}
+		body := line // a mail's line, as typed
 		line = strings.TrimSpace(line)
+		if mc.draft != nil {
+			if !interactive {
+				term.printf("you (mail)> %s\n", body)
+			}
+			if mc.line(body) && !interactive {
+				settle(arrived, 10*time.Second, time.Second)
+			}
+			continue
+		}
 		if call != nil {
 			if !interactive {
 				term.printf("you> %s\n", line)
@@ -238,10 +279,20 @@ func runDemo(args []string, in io.Reader, out io.Writer) error {
 			term.printf("(calling the city at %s from %s)\n", faketwilio.CityNumber, phone.Number)
 			call = listen(term, call, call.Dial(), 0)
 			continue
+		case "/mail":
+			mc.compose(strings.TrimSpace(rest), photo)
+			photo = false
+			continue
+		case "/reply":
+			if mc.reply(strings.TrimSpace(rest), photo) && !interactive {
+				settle(arrived, 10*time.Second, time.Second)
+			}
+			photo = false
+			continue
 		case "/photo":
 			photo = true
 			if line = strings.TrimSpace(rest); line == "" {
-				term.printf("(a photo will go with your next text)\n")
+				term.printf("(a photo will go with your next text or mail)\n")
 				continue
 			}
 		default:
