@@ -14,6 +14,7 @@ import (
 func BenchmarkCreateRequest(b *testing.B) {
 	c := testenv.Core(b, func(o *core.Options) { o.Workers = 0 })
 	ctx := context.Background()
+	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
