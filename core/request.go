@@ -222,7 +222,7 @@ func (c *Core) insertRequest(ctx context.Context, q querier, r newRow) (inserted
 		r.Actor = string(r.Channel)
 	}
 	// $13 is the known contact's id, or the phone of the contact to upsert.
-	contact := `SELECT NULLIF($13::bigint, 0) AS id`
+	contact := `c AS (SELECT NULLIF($13::bigint, 0) AS id)`
 	var contactArgs []any
 	switch key := ""; {
 	case r.ContactID != 0:
@@ -233,33 +233,57 @@ func (c *Core) insertRequest(ctx context.Context, q querier, r newRow) (inserted
 		if r.Reporter.Phone != "" {
 			key = "phone"
 		}
-		contact = `INSERT INTO contacts (phone, email, name, language)
-			VALUES (NULLIF($13::text, ''), NULLIF($18, ''), $19, COALESCE(NULLIF($20, ''), 'en'))
-			ON CONFLICT (` + key + `) DO UPDATE SET name = CASE WHEN contacts.name = '' THEN EXCLUDED.name ELSE contacts.name END
-			RETURNING id`
+		// A known contact is only written to when it gains a name; else it
+		// is read. One created by a transaction our snapshot cannot see yet
+		// leaves c empty: no request is written, and the caller retries.
+		keyParam := "NULLIF($18, '')"
+		if key == "phone" {
+			keyParam = "NULLIF($13::text, '')"
+		}
+		contact = `c0 AS (
+				INSERT INTO contacts (phone, email, name, language)
+				VALUES (NULLIF($13::text, ''), NULLIF($18, ''), $19, COALESCE(NULLIF($20, ''), 'en'))
+				ON CONFLICT (` + key + `) DO UPDATE SET name = EXCLUDED.name
+					WHERE contacts.name = '' AND EXCLUDED.name <> ''
+				RETURNING id),
+			c AS (
+				SELECT id FROM c0
+				UNION ALL
+				SELECT id FROM contacts WHERE ` + key + ` = ` + keyParam + ` AND NOT EXISTS (SELECT 1 FROM c0))`
 		contactArgs = []any{r.Reporter.Email, r.Reporter.Name, r.Reporter.Language}
 	}
 	var contactParam any = r.ContactID
 	if contactArgs != nil {
 		contactParam = r.Reporter.Phone
 	}
+	needContact := "true OR" // a known contact's id, or none: nothing to wait for
+	if contactArgs != nil {
+		needContact = ""
+	}
 	args := append([]any{row.Token, r.ServiceCode, r.Description, attrs, r.Lat, r.Lng,
 		r.Address, r.AddressID, r.Zipcode, r.MediaURL, row.Department, r.Channel,
 		contactParam, r.Reporter.DeviceID, row.ExpectedAt, r.Actor, note}, contactArgs...)
-	err = q.QueryRow(ctx, `
-		WITH c AS (`+contact+`),
+	sql := `
+		WITH ` + contact + `,
 		r AS (
 			INSERT INTO requests (token, service_code, description, attributes, lat, lng,
 				address, address_id, zipcode, media_url, department_code, channel,
 				contact_id, device_id, expected_at)
-			SELECT $1, NULLIF($2, ''), $3, $4, $5, $6, $7, $8, $9, $10, NULLIF($11, ''), $12, (SELECT id FROM c), $14, $15
+			SELECT $1, NULLIF($2, ''), $3, $4, $5, $6, $7, $8, $9, $10, NULLIF($11, ''), $12, (SELECT id FROM c LIMIT 1), $14, $15
+			WHERE ` + needContact + ` EXISTS (SELECT 1 FROM c)
 			RETURNING id, requested_at, contact_id),
 		e AS (
 			INSERT INTO request_events (request_id, actor, to_status, department_code, note)
 			SELECT id, $16, 'new', NULLIF($11, ''), $17 FROM r)
-		SELECT id, requested_at, COALESCE(contact_id, 0) FROM r`, args...).
-		Scan(&row.ID, &row.At, &row.ContactID)
-	return row, err
+		SELECT id, requested_at, COALESCE(contact_id, 0) FROM r`
+	for try := 0; ; try++ {
+		err = q.QueryRow(ctx, sql, args...).Scan(&row.ID, &row.At, &row.ContactID)
+		if !errors.Is(err, pgx.ErrNoRows) || try == 2 {
+			return row, err
+		}
+		// The contact appeared after the statement's snapshot: a fresh
+		// statement sees it.
+	}
 }
 
 func (c *Core) validateNew(in NewRequest) (NewRequest, Service, error) {

@@ -455,3 +455,33 @@ func TestAPIKeysAndUsers(t *testing.T) {
 		t.Errorf("wrong password: err = %v", err)
 	}
 }
+
+// Without a channel to answer on, a report is one statement; it still
+// finds the reporter's contact, and fills in a name it did not know.
+func TestOneStatementReportReusesTheContact(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t)
+	ctx := context.Background()
+	first := newPothole("Same.Person@example.com")
+	first.Reporter.Name = ""
+	a, err := c.CreateRequest(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.CreateRequest(ctx, newPothole("same.person@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ContactID == nil || b.ContactID == nil || *a.ContactID != *b.ContactID {
+		t.Fatalf("contacts %v and %v, want one", a.ContactID, b.ContactID)
+	}
+	ct, err := c.Contact(ctx, *a.ContactID)
+	if err != nil || ct.Name != "Ana Reyes" {
+		t.Errorf("contact = %+v, %v; want the name from the second report", ct, err)
+	}
+	var n int
+	c.Pool().QueryRow(ctx, `SELECT count(*) FROM contacts`).Scan(&n)
+	if n != 1 {
+		t.Errorf("%d contacts, want 1", n)
+	}
+}

@@ -68,7 +68,12 @@ CREATE SEQUENCE request_id_seq START 1001;
 CREATE TABLE requests (
     id              bigint PRIMARY KEY DEFAULT nextval('request_id_seq'),
     token           text NOT NULL UNIQUE,
-    service_code    text REFERENCES services (code),
+    -- service_code and department_code name rows of the catalog, which is
+    -- synced from the city file and never deleted (retired services are
+    -- marked inactive). No foreign keys: every intake would lock the same
+    -- few catalog rows (FOR KEY SHARE), and under load those shared locks
+    -- become multixacts that cost more than the insert itself.
+    service_code    text,
     description     text NOT NULL DEFAULT '',
     attributes      jsonb NOT NULL DEFAULT '{}',
     lat             double precision,
@@ -80,7 +85,7 @@ CREATE TABLE requests (
     status          text NOT NULL DEFAULT 'new'
                     CHECK (status IN ('new', 'acknowledged', 'in_progress', 'closed')),
     close_reason    text CHECK (close_reason IN ('resolved', 'duplicate', 'referred', 'no_action')),
-    department_code text REFERENCES departments (code),  -- NULL: the triage queue
+    department_code text,  -- NULL: the triage queue
     assignee_id     bigint REFERENCES users (id),
     duplicate_of    bigint REFERENCES requests (id),
     channel         text NOT NULL,
