@@ -58,20 +58,21 @@ var vars = []struct{ env, flag, usage, def string }{
 }
 
 // Flags are the settings registered on a flag set.
-type Flags struct{ vals map[string]*string }
+type Flags struct {
+	fs   *flag.FlagSet
+	vals map[string]*string
+}
 
-// Register registers the settings on fs, with defaults from the environment
-// (and from NAME_FILE, for secrets kept in files). Parse fs, then call Config.
+// Register registers the settings on fs. Parse fs, then call Config: a
+// flag given wins over the environment (and NAME_FILE, for secrets kept in
+// files), which wins over the default. The environment is not read here,
+// so --help never prints a password or token.
 func Register(fs *flag.FlagSet) (*Flags, error) {
 	vals := map[string]*string{}
 	for _, v := range vars {
-		def, err := lookup(v.env, v.def)
-		if err != nil {
-			return nil, err
-		}
-		vals[v.env] = fs.String(v.flag, def, v.usage+" ($"+v.env+")")
+		vals[v.env] = fs.String(v.flag, v.def, v.usage+" ($"+v.env+")")
 	}
-	return &Flags{vals}, nil
+	return &Flags{fs: fs, vals: vals}, nil
 }
 
 func lookup(env, def string) (string, error) {
@@ -88,8 +89,20 @@ func lookup(env, def string) (string, error) {
 	return def, nil
 }
 
-// Config turns parsed flag values into a validated Config.
+// Config turns parsed flags and the environment into a validated Config.
 func (f *Flags) Config() (*Config, error) {
+	given := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	for _, v := range vars {
+		if given[v.flag] {
+			continue
+		}
+		val, err := lookup(v.env, v.def)
+		if err != nil {
+			return nil, err
+		}
+		*f.vals[v.env] = val
+	}
 	get := func(env string) string { return strings.TrimSpace(*f.vals[env]) }
 	c := &Config{
 		DatabaseURL:      get("DATABASE_URL"),

@@ -86,3 +86,31 @@ func TestValidateSaysWhatIsWrong(t *testing.T) {
 		}
 	}
 }
+
+func TestHelpNeverPrintsSecrets(t *testing.T) {
+	t.Setenv("TWILIO_AUTH_TOKEN", "s3cret-token")
+	t.Setenv("DATABASE_URL", "postgres://u:db-password@127.0.0.1/x")
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	var help strings.Builder
+	fs.SetOutput(&help)
+	f, err := Register(fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.PrintDefaults()
+	if strings.Contains(help.String(), "s3cret-token") || strings.Contains(help.String(), "db-password") {
+		t.Errorf("--help shows a secret:\n%s", help.String())
+	}
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.Config()
+	if err == nil {
+		t.Fatalf("config without TWILIO_ACCOUNT_SID accepted a token alone: %+v", c)
+	}
+	t.Setenv("TWILIO_ACCOUNT_SID", "AC1")
+	t.Setenv("TWILIO_FROM", "+15305550100")
+	if c, err = f.Config(); err != nil || c.TwilioAuthToken != "s3cret-token" {
+		t.Errorf("token from the environment = %q, %v", c.TwilioAuthToken, err)
+	}
+}
