@@ -14,13 +14,13 @@ build: ## build bin/townline
 run: build ## serve the bundled Oroville example on http://127.0.0.1:8080
 	./$(BIN) serve
 
-demo: build ## the whole system on this machine: text the city from the terminal
+demo: build ## the whole system on this machine: text, call and mail the city from the terminal
 	./$(BIN) demo
 
 $(WITHPG): $(wildcard internal/localpg/*.go internal/cmd/withpg/*.go)
 	$(GO) build -o $(WITHPG) ./internal/cmd/withpg
 
-test: $(WITHPG) ## run every test against a throwaway PostgreSQL (or $$DATABASE_URL)
+test: $(WITHPG) ## run every test against a throwaway PostgreSQL (or the one in DATABASE_URL)
 	$(GO) vet ./...
 	./$(WITHPG) -- $(GO) test -race -shuffle=on -count=1 ./...
 
@@ -35,7 +35,7 @@ FUZZ := core:FuzzStripMetadata core:FuzzPhotoGPS channels/open311:FuzzParseFilte
 	channels/sms:FuzzInbound channels/sms:FuzzSegments channels/email:FuzzParse \
 	channels/voice:FuzzInput channels/voice:FuzzHours
 
-fuzz: ## fuzz every parser for $(FUZZTIME) each
+fuzz: ## fuzz every parser for a while each (FUZZTIME=20s)
 	@for t in $(FUZZ); do \
 		echo "fuzz $${t#*:}"; \
 		$(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) ./$${t%%:*}/ || exit 1; \
