@@ -14,7 +14,7 @@ Usage: townline COMMAND [flags]
 Commands:
   serve                 run the server
   demo [--from +15305550100]
-                        try townline on this machine: a fake Twilio and a phone in the terminal
+                        try townline on this machine: text, call and mail the city from the terminal
   migrate               apply database migrations
   apikey add NAME       create an Open311 API key (printed alone on the last line)
   user add --email E --role admin|dispatcher|staff [--department CODE] [--password P]
