@@ -73,24 +73,6 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
-type inbound struct {
-	RequestID  int64
-	ContactID  int64
-	Channel    Channel
-	ProviderID string
-	Subject    string
-	Body       string
-}
-
-func insertInbound(ctx context.Context, tx pgx.Tx, m inbound) (int64, error) {
-	var id int64
-	err := tx.QueryRow(ctx, `
-		INSERT INTO messages (request_id, contact_id, direction, channel, provider_id, subject, body, state)
-		VALUES (NULLIF($1, 0), NULLIF($2, 0), 'in', $3, NULLIF($4, ''), $5, $6, 'received')
-		RETURNING id`, m.RequestID, m.ContactID, m.Channel, m.ProviderID, m.Subject, m.Body).Scan(&id)
-	return id, err
-}
-
 func insertAttachment(ctx context.Context, tx pgx.Tx, messageID, requestID int64, u Upload) (int64, error) {
 	if _, err := tx.Exec(ctx, `INSERT INTO blobs (sha256, content_type, size) VALUES ($1, $2, $3)
 		ON CONFLICT DO NOTHING`, u.Blob.SHA256, u.Blob.ContentType, u.Blob.Size); err != nil {

@@ -35,6 +35,28 @@ func replyRoute(origin Channel, ct Contact) (Channel, string) {
 	return "", ""
 }
 
+// answerChannels are the channels replyRoute may pick for a reporter who
+// came by each channel.
+var answerChannels = map[Channel][]Channel{
+	ChannelSMS:     {ChannelSMS},
+	ChannelVoice:   {ChannelSMS, ChannelVoice},
+	ChannelEmail:   {ChannelEmail},
+	ChannelWeb:     {ChannelEmail},
+	ChannelOpen311: {ChannelEmail},
+}
+
+// canAnswer reports whether a reporter who came by origin could be sent
+// anything at all: whether a sender is configured for a channel replyRoute
+// may pick.
+func (c *Core) canAnswer(origin Channel) bool {
+	for _, ch := range answerChannels[origin] {
+		if c.opts.Senders[ch] != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // messageData is what message templates see.
 type messageData struct {
 	ID       int64
@@ -63,12 +85,6 @@ type outMsg struct {
 	Kind      string  // the template, without its channel: "ack", "ask.place"
 	Data      messageData
 	Auto      bool // an automatic answer, subject to the per-contact cap
-}
-
-// notifyReporter queues a message of the given kind to one reporter.
-func (c *Core) notifyReporter(ctx context.Context, tx pgx.Tx, requestID, contactID int64, kind string, note *string) error {
-	_, err := c.queueMessage(ctx, tx, requestID, contactID, kind, note, nil)
-	return err
 }
 
 // notifyIssue queues a message for every reporter of an issue: the request

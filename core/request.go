@@ -123,8 +123,7 @@ func (c *Core) CreateRequest(ctx context.Context, in NewRequest) (Request, error
 	}
 	// With nothing to attach and no channel to acknowledge over, the report
 	// is one statement: no transaction round trips.
-	ackCh, _ := replyRoute(in.Channel, Contact{Phone: "-", Email: "-"})
-	if len(in.Photos) == 0 && c.opts.Senders[ackCh] == nil && (in.Reporter.Phone == "" || in.Reporter.Email == "") {
+	if len(in.Photos) == 0 && !c.canAnswer(in.Channel) && (in.Reporter.Phone == "" || in.Reporter.Email == "") {
 		row, err := c.insertRequest(ctx, c.pool, newRow{NewRequest: in})
 		if err != nil {
 			return Request{}, fmt.Errorf("create request: %w", dbErr(err))

@@ -39,6 +39,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"townline/internal/freeport"
 )
 
 // ErrNotInstalled is returned by Start when Dovecot is missing and cannot
@@ -100,7 +102,7 @@ func Start(ctx context.Context, dir string, logger *slog.Logger) (*Server, error
 	}
 	s := &Server{dir: dir, password: strings.ToLower(rand.Text()), logger: logger}
 	for attempt := 1; ; attempt++ {
-		if s.port, err = freePort(); err != nil {
+		if s.port, err = freeport.Get(); err != nil {
 			return nil, err
 		}
 		if err := s.writeConfig(); err != nil {
@@ -167,9 +169,6 @@ func install(ctx context.Context, logger *slog.Logger) error {
 
 // Addr is the server's loopback host:port.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
-
-// Password is the mail user's password.
-func (s *Server) Password() string { return s.password }
 
 // Dir is the server's directory.
 func (s *Server) Dir() string { return s.dir }
@@ -499,15 +498,6 @@ service anvil {
   chroot =
 }
 `
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("cannot find a free TCP port on 127.0.0.1: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
 
 func tail(b []byte, n int) string {
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")

@@ -33,6 +33,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"townline/internal/freeport"
 )
 
 // ErrNotInstalled is returned by Start when no PostgreSQL server binaries are found.
@@ -334,7 +336,7 @@ func (c *Cluster) runInitdb(ctx context.Context, owner *account, args []string) 
 // taken in the meantime.
 func (c *Cluster) startServer(ctx context.Context, owner *account, settings []string) error {
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
+		port, err := freeport.Get()
 		if err != nil {
 			return err
 		}
@@ -684,16 +686,6 @@ func runningServer(data string) (pid, port int, ok bool) {
 		return 0, 0, false
 	}
 	return pid, port, true
-}
-
-// freePort asks the kernel for an unused loopback port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("cannot find a free TCP port on 127.0.0.1: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // cleanEnv is our environment without PG* variables (PGDATA, PGPORT,

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"townline/internal/freeport"
 )
 
 const (
@@ -36,7 +38,7 @@ type server struct {
 // the server, returning once /readyz answers 200. extraEnv is added to
 // its environment (the Twilio account, for texts).
 func startTownline(ctx context.Context, bin, dbURL, data string, extraEnv []string) (*server, error) {
-	port, err := freePort()
+	port, err := freeport.Get()
 	if err != nil {
 		return nil, err
 	}
@@ -223,16 +225,6 @@ func quiesce(ctx context.Context, db *pgx.Conn, s *server) {
 		}
 		last = now
 	}
-}
-
-// freePort asks the kernel for an unused loopback port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("cannot find a free TCP port on 127.0.0.1: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // cleanEnv is our environment without townline's settings, so the server
