@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/nyaruka/phonenumbers"
+
+	"townline/core/internal/db"
 )
 
 // Contact is a reporter's private details, kept apart from their requests.
@@ -95,70 +97,44 @@ func (c *Core) normalizeReporter(r Reporter) (Reporter, error) {
 // fills in what it did not know yet; or creates one. It returns a zero
 // Contact for an anonymous reporter. The contact row stays locked until
 // the transaction ends, so one person's reports are recorded in order.
-func upsertContact(ctx context.Context, tx pgx.Tx, r Reporter) (Contact, error) {
+func upsertContact(ctx context.Context, q *db.Queries, r Reporter) (Contact, error) {
+	var ct db.Contact
+	var err error
 	switch {
 	case r.empty():
 		return Contact{}, nil
-	case r.Phone == "" || r.Email == "":
-		// One address: a single statement finds or creates the contact.
-		key := "email"
-		if r.Phone != "" {
-			key = "phone"
-		}
-		return scanContact(tx.QueryRow(ctx, `
-			INSERT INTO contacts (phone, email, name, language)
-			VALUES (NULLIF($1, ''), NULLIF($2, ''), $3, COALESCE(NULLIF($4, ''), 'en'))
-			ON CONFLICT (`+key+`) DO UPDATE SET name = CASE WHEN contacts.name = '' THEN EXCLUDED.name ELSE contacts.name END
-			RETURNING `+contactColumns, r.Phone, r.Email, r.Name, r.Language))
+	case r.Phone != "" && r.Email == "":
+		ct, err = q.UpsertContactByPhone(ctx, db.UpsertContactByPhoneParams{Phone: r.Phone, Name: r.Name, Language: r.Language})
+	case r.Phone == "":
+		// An email address, or only a name.
+		ct, err = q.UpsertContactByEmail(ctx, db.UpsertContactByEmailParams{Email: r.Email, Name: r.Name, Language: r.Language})
+	default:
+		return upsertContactBoth(ctx, q, r)
 	}
-	var id int64
-	err := tx.QueryRow(ctx, `
-		SELECT id FROM contacts
-		WHERE (phone = $1 AND $1 <> '') OR (email = $2 AND $2 <> '')
-		ORDER BY (phone = $1 AND $1 <> '') DESC LIMIT 1
-		FOR UPDATE`, r.Phone, r.Email).Scan(&id)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		ct, err := scanContact(tx.QueryRow(ctx, `
-			INSERT INTO contacts (phone, email, name, language)
-			VALUES (NULLIF($1, ''), NULLIF($2, ''), $3, COALESCE(NULLIF($4, ''), 'en'))
-			ON CONFLICT DO NOTHING
-			RETURNING `+contactColumns, r.Phone, r.Email, r.Name, r.Language))
-		if errors.Is(err, ErrNotFound) {
-			// Another intake created the same contact a moment ago.
-			return upsertContact(ctx, tx, r)
-		}
-		return ct, err
-	case err != nil:
-		return Contact{}, err
-	}
-	// Fill in blanks only: an address already known to belong to another
-	// contact stays with it (the unique index would refuse it anyway).
-	return scanContact(tx.QueryRow(ctx, `
-		UPDATE contacts SET
-			phone = COALESCE(phone, (SELECT NULLIF($2, '') WHERE NOT EXISTS (SELECT 1 FROM contacts WHERE phone = $2))),
-			email = COALESCE(email, (SELECT NULLIF($3, '') WHERE NOT EXISTS (SELECT 1 FROM contacts WHERE email = $3))),
-			name = CASE WHEN name = '' THEN $4 ELSE name END
-		WHERE id = $1
-		RETURNING `+contactColumns, id, r.Phone, r.Email, r.Name))
+	return contactFromDB(ct), err
 }
 
-const contactColumns = `id, COALESCE(phone, ''), COALESCE(email, ''), name, account_id, language,
-	opted_out_at IS NOT NULL, bouncing_at IS NOT NULL, created_at, language_chosen,
-	COALESCE(flagged_at > now() - interval '24 hours', false), flag_reason, texts_ok`
-
-func scanContact(row pgx.Row) (Contact, error) {
-	var ct Contact
-	err := row.Scan(&ct.ID, &ct.Phone, &ct.Email, &ct.Name, &ct.AccountID, &ct.Language,
-		&ct.OptedOut, &ct.Bouncing, &ct.CreatedAt, &ct.LanguageChosen, &ct.Flagged, &ct.FlagReason, &ct.TextsOK)
+// upsertContactBoth is upsertContact for a reporter who gave a phone
+// number and an email address, which may belong to one contact or two.
+func upsertContactBoth(ctx context.Context, q *db.Queries, r Reporter) (Contact, error) {
+	id, err := q.LockContactByAddress(ctx, db.LockContactByAddressParams{Phone: r.Phone, Email: r.Email})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return ct, ErrNotFound
+		ct, err := q.InsertContact(ctx, db.InsertContactParams{Phone: r.Phone, Email: r.Email, Name: r.Name, Language: r.Language})
+		if errors.Is(err, pgx.ErrNoRows) {
+			// Another intake created the same contact a moment ago.
+			return upsertContactBoth(ctx, q, r)
+		}
+		return contactFromDB(ct), err
 	}
-	return ct, err
+	if err != nil {
+		return Contact{}, err
+	}
+	ct, err := q.FillContact(ctx, db.FillContactParams{ID: id, Phone: r.Phone, Email: r.Email, Name: r.Name})
+	return contactFromDB(ct), err
 }
 
 // Contact returns a contact by id. Staff only: never show it to the public.
 func (c *Core) Contact(ctx context.Context, id int64) (Contact, error) {
-	ct, err := scanContact(c.pool.QueryRow(ctx, `SELECT `+contactColumns+` FROM contacts WHERE id = $1`, id))
-	return ct, dbErr(err)
+	ct, err := c.q.GetContact(ctx, id)
+	return contactFromDB(ct), dbErr(notFound(err))
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"townline/core/internal/db"
 )
 
 // Channel is how a resident reached the city, and how they hear back.
@@ -62,6 +64,7 @@ type Options struct {
 // Core is the domain service shared by every channel.
 type Core struct {
 	pool    *pgxpool.Pool
+	q       *db.Queries // on the pool, for statements outside a transaction
 	city    *City
 	opts    Options
 	blobs   *Blobs
@@ -100,6 +103,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Core, error) {
 	}
 	c := &Core{
 		pool:    pool,
+		q:       db.New(pool),
 		city:    opts.City,
 		opts:    opts,
 		blobs:   blobs,
@@ -165,7 +169,26 @@ func (c *Core) PublicURL(elem ...string) string {
 	return c.public.JoinPath(elem...).String()
 }
 
+// txn is one transaction: its statements, and what to do once it has
+// committed (count and log what it created).
+type txn struct {
+	pgx.Tx
+	q        *db.Queries
+	onCommit []func()
+}
+
 // tx runs f in a transaction, marking connection failures as ErrUnavailable.
-func (c *Core) tx(ctx context.Context, f func(pgx.Tx) error) error {
-	return dbErr(pgx.BeginFunc(ctx, c.pool, f))
+func (c *Core) tx(ctx context.Context, f func(*txn) error) error {
+	var t *txn
+	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
+		t = &txn{Tx: tx, q: db.New(tx)}
+		return f(t)
+	})
+	if err != nil {
+		return dbErr(err)
+	}
+	for _, f := range t.onCommit {
+		f()
+	}
+	return nil
 }

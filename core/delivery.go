@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+
+	"townline/core/internal/db"
 )
 
 // ErrRecipientOptedOut is what a Sender wraps (with Permanent) when the
@@ -16,103 +17,109 @@ import (
 // contact is then marked opted out for good.
 var ErrRecipientOptedOut = errors.New("the recipient has opted out")
 
-// deliveryRank orders provider receipts, which arrive in any order: a
-// late "sent" must not undo "delivered".
-var deliveryRank = map[string]int{
-	"accepted": 1, "scheduled": 1, "queued": 1, "sending": 2, "sent": 3,
-	"partially_delivered": 3, "delivered": 4, "read": 5, "undelivered": 4, "failed": 4, "canceled": 4,
-	"receiving": 0, "received": 0, // inbound statuses Twilio may post to the same callback
+// DeliveryState is how far a provider got with an outbound message, in
+// core's words: adapters map their provider's receipts onto it.
+type DeliveryState string
+
+const (
+	DeliveryQueued    DeliveryState = "queued"
+	DeliverySending   DeliveryState = "sending"
+	DeliverySent      DeliveryState = "sent"
+	DeliveryDelivered DeliveryState = "delivered"
+	DeliveryRead      DeliveryState = "read"
+	DeliveryFailed    DeliveryState = "failed"
+)
+
+// deliveryRank orders receipts, which arrive in any order: a late "sent"
+// must not undo "delivered".
+var deliveryRank = map[DeliveryState]int{
+	DeliveryQueued: 1, DeliverySending: 2, DeliverySent: 3, DeliveryDelivered: 4, DeliveryFailed: 4, DeliveryRead: 5,
 }
 
-// deliveryState maps a provider's receipt onto a message state.
-func deliveryState(status string) string {
-	switch status {
-	case "delivered", "read":
+// messageState is the message state a receipt brings a message to.
+func (s DeliveryState) messageState() string {
+	switch s {
+	case DeliveryDelivered, DeliveryRead:
 		return "delivered"
-	case "undelivered", "failed", "canceled":
+	case DeliveryFailed:
 		return "failed"
 	}
 	return "sent"
 }
 
-// RecordDelivery records a provider's delivery receipt for an outbound
-// message. The same receipt twice changes nothing; receipts out of order
-// never move a message backwards; a receipt that beats the send's own
-// bookkeeping waits and is applied when the message id is known.
-func (c *Core) RecordDelivery(ctx context.Context, ch Channel, providerID, status, errorCode string) error {
-	status = strings.ToLower(strings.TrimSpace(status))
-	if providerID == "" || len(providerID) > 200 {
-		return invalid("MessageSid", "is missing or too long")
+// Receipt is a provider's word on an outbound message.
+type Receipt struct {
+	ProviderID string // the id the provider gave the message when it took it
+	State      DeliveryState
+	ErrorCode  string // the provider's own, for staff
+	OptedOut   bool   // the recipient has unsubscribed: send them nothing more
+}
+
+// RecordDelivery records a delivery receipt for an outbound message. The
+// same receipt twice changes nothing; receipts out of order never move a
+// message backwards; a receipt that beats the send's own bookkeeping waits
+// and is applied when the message id is known.
+func (c *Core) RecordDelivery(ctx context.Context, ch Channel, r Receipt) error {
+	if r.ProviderID == "" || len(r.ProviderID) > 200 {
+		return invalid("provider_id", "is missing or too long")
 	}
-	if _, ok := deliveryRank[status]; !ok {
-		return invalid("MessageStatus", "%q is not a delivery status", status)
+	if _, ok := deliveryRank[r.State]; !ok {
+		return invalid("status", "%q is not a delivery state", r.State)
 	}
-	if len(errorCode) > 20 {
-		return invalid("ErrorCode", "is too long")
+	if len(r.ErrorCode) > 20 {
+		return invalid("error_code", "is too long")
 	}
-	err := c.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO delivery_events (channel, provider_id, status, error_code)
-			VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, ch, providerID, status, errorCode)
-		if err != nil || tag.RowsAffected() == 0 {
+	err := c.tx(ctx, func(t *txn) error {
+		n, err := t.q.InsertDeliveryEvent(ctx, db.InsertDeliveryEventParams{
+			Channel: string(ch), ProviderID: r.ProviderID, Status: string(r.State), ErrorCode: r.ErrorCode, OptedOut: r.OptedOut,
+		})
+		if err != nil || n == 0 {
 			return err
 		}
-		return applyDelivery(ctx, tx, ch, providerID)
+		return applyDelivery(ctx, t.q, ch, r.ProviderID)
 	})
 	if err != nil {
-		return fmt.Errorf("delivery receipt %s: %w", providerID, err)
+		return fmt.Errorf("delivery receipt %s: %w", r.ProviderID, err)
 	}
 	return nil
 }
 
 // applyDelivery brings a message to the furthest state its receipts show.
-func applyDelivery(ctx context.Context, tx pgx.Tx, ch Channel, providerID string) error {
-	var msgID, contactID int64
-	var state string
-	err := tx.QueryRow(ctx, `SELECT id, COALESCE(contact_id, 0), state FROM messages
-		WHERE channel = $1 AND provider_id = $2 AND direction = 'out' FOR UPDATE`, ch, providerID).Scan(&msgID, &contactID, &state)
+func applyDelivery(ctx context.Context, q *db.Queries, ch Channel, providerID string) error {
+	msg, err := q.LockOutboundByProviderID(ctx, db.LockOutboundByProviderIDParams{Channel: string(ch), ProviderID: providerID})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil // the send has not recorded its id yet; it applies this then
 	}
 	if err != nil {
 		return err
 	}
-	rows, err := tx.Query(ctx, `SELECT status, error_code FROM delivery_events WHERE channel = $1 AND provider_id = $2`, ch, providerID)
+	events, err := q.DeliveryEvents(ctx, db.DeliveryEventsParams{Channel: string(ch), ProviderID: providerID})
 	if err != nil {
 		return err
 	}
-	best, bestCode, optedOut := "", "", false
-	for rows.Next() {
-		var s, code string
-		if err := rows.Scan(&s, &code); err != nil {
-			rows.Close()
-			return err
+	var best DeliveryState
+	bestCode, optedOut := "", false
+	for _, e := range events {
+		if s := DeliveryState(e.Status); deliveryRank[s] > deliveryRank[best] {
+			best, bestCode = s, e.ErrorCode
 		}
-		if deliveryRank[s] > deliveryRank[best] {
-			best, bestCode = s, code
-		}
-		optedOut = optedOut || code == "21610"
+		optedOut = optedOut || e.OptedOut
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if optedOut && contactID != 0 {
-		if _, err := tx.Exec(ctx, `UPDATE contacts SET opted_out_at = COALESCE(opted_out_at, now()) WHERE id = $1`, contactID); err != nil {
+	if optedOut && msg.ContactID != 0 {
+		if err := q.SetOptedOut(ctx, db.SetOptedOutParams{ID: msg.ContactID, OptedOut: true}); err != nil {
 			return err
 		}
 	}
 	stateRank := map[string]int{"sending": 1, "sent": 2, "delivered": 3, "failed": 3}
-	next := deliveryState(best)
-	if deliveryRank[best] == 0 || stateRank[next] <= stateRank[state] {
+	next := best.messageState()
+	if best == "" || stateRank[next] <= stateRank[msg.State] {
 		return nil
 	}
 	errText := ""
 	if bestCode != "" {
 		errText = "provider error " + bestCode
 	}
-	_, err = tx.Exec(ctx, `UPDATE messages SET state = $2, error = CASE WHEN $3 = '' THEN error ELSE $3 END WHERE id = $1`,
-		msgID, next, errText)
-	return err
+	return q.SetDeliveryState(ctx, db.SetDeliveryStateParams{ID: msg.ID, State: next, Error: errText})
 }
 
 // expireDraftsArgs is the periodic job that files drafts nobody completed.
@@ -128,14 +135,9 @@ type expireDraftsWorker struct {
 func (w *expireDraftsWorker) Work(ctx context.Context, job *river.Job[expireDraftsArgs]) error {
 	c := w.core
 	for {
-		var created []createdRequest
-		var ch Channel
 		done := false
-		err := c.tx(ctx, func(tx pgx.Tx) error {
-			var contactID int64
-			err := tx.QueryRow(ctx, `SELECT contact_id, channel FROM conversations
-				WHERE draft IS NOT NULL AND expires_at < now() ORDER BY expires_at LIMIT 1
-				FOR UPDATE SKIP LOCKED`).Scan(&contactID, &ch)
+		err := c.tx(ctx, func(t *txn) error {
+			next, err := t.q.NextExpiredDraft(ctx)
 			if errors.Is(err, pgx.ErrNoRows) {
 				done = true
 				return nil
@@ -143,28 +145,22 @@ func (w *expireDraftsWorker) Work(ctx context.Context, job *river.Job[expireDraf
 			if err != nil {
 				return err
 			}
-			conv, err := c.lockConversation(ctx, tx, contactID, ch, nil)
+			conv, err := c.lockConversation(ctx, t, next.ContactID, Channel(next.Channel))
 			if err != nil {
 				return err
 			}
-			if err := c.fileExpired(ctx, tx, conv, &created); err != nil {
+			d, err := c.dialogue(ctx, t, conv)
+			if err != nil || d.draft == nil {
 				return err
 			}
-			return saveConversation(ctx, tx, conv)
+			d.expire()
+			_, err = c.apply(ctx, t, conv, d)
+			return err
 		})
 		if err != nil || done {
 			return err
 		}
-		for _, r := range created {
-			c.created(r.id, ch, r.service, r.dept)
-		}
 	}
-}
-
-func saveConversation(ctx context.Context, tx pgx.Tx, conv *conversation) error {
-	_, err := tx.Exec(ctx, `UPDATE conversations SET draft = NULL, expires_at = NULL,
-		request_id = NULLIF($2, 0), updated_at = now() WHERE id = $1`, conv.ID, conv.LastRequest)
-	return err
 }
 
 // sweepBlobsArgs is the hourly clean-up: stored files no row refers to
@@ -181,7 +177,7 @@ type sweepBlobsWorker struct {
 }
 
 func (w *sweepBlobsWorker) Work(ctx context.Context, job *river.Job[sweepBlobsArgs]) error {
-	// Calls whose end Twilio never reported leave their state behind too.
+	// Calls whose end the provider never reported leave their state behind too.
 	if n, err := w.core.SweepChannelState(ctx, "voice:call:", 24*time.Hour); err != nil {
 		return err
 	} else if n > 0 {
@@ -197,8 +193,8 @@ func (c *Core) SweepBlobs(ctx context.Context) error {
 		if time.Since(mod) < time.Hour || len(sha) != 64 {
 			return nil
 		}
-		var known bool
-		if err := c.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = $1)`, sha).Scan(&known); err != nil {
+		known, err := c.q.BlobKnown(ctx, sha)
+		if err != nil {
 			return dbErr(err)
 		}
 		if known {

@@ -412,8 +412,8 @@ func TestDeliveryReceipts(t *testing.T) {
 		c.Pool().QueryRow(ctx, `SELECT id, COALESCE(provider_id, '') FROM messages WHERE direction = 'out' AND state = 'sent'`).Scan(&id, &sid)
 		time.Sleep(10 * time.Millisecond)
 	}
-	for _, s := range []string{"delivered", "sent", "delivered", "queued"} { // out of order, repeated
-		if err := c.RecordDelivery(ctx, core.ChannelSMS, sid, s, ""); err != nil {
+	for _, s := range []core.DeliveryState{core.DeliveryDelivered, core.DeliverySent, core.DeliveryDelivered, core.DeliveryQueued} { // out of order, repeated
+		if err := c.RecordDelivery(ctx, core.ChannelSMS, core.Receipt{ProviderID: sid, State: s}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -421,11 +421,11 @@ func TestDeliveryReceipts(t *testing.T) {
 	if m.State != "delivered" {
 		t.Errorf("state = %s, want delivered", m.State)
 	}
-	if err := c.RecordDelivery(ctx, core.ChannelSMS, sid, "bogus", ""); err == nil {
+	if err := c.RecordDelivery(ctx, core.ChannelSMS, core.Receipt{ProviderID: sid, State: "bogus"}); err == nil {
 		t.Error("a bogus status was accepted")
 	}
 	// A receipt for a message whose send is not yet recorded waits for it.
-	if err := c.RecordDelivery(ctx, core.ChannelSMS, "SMnotyet", "undelivered", "30003"); err != nil {
+	if err := c.RecordDelivery(ctx, core.ChannelSMS, core.Receipt{ProviderID: "SMnotyet", State: core.DeliveryFailed, ErrorCode: "30003"}); err != nil {
 		t.Fatal(err)
 	}
 }

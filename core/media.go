@@ -3,22 +3,23 @@ package core
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 	"github.com/riverqueue/river"
+
+	"townline/core/internal/db"
 )
 
 // MediaFetcher downloads the files inbound messages point at (an MMS
-// photo on Twilio's servers, say) with whatever credentials that needs.
+// photo on the provider's servers, say) with whatever credentials that needs.
 type MediaFetcher interface {
 	// Fetch opens one media file; core reads at most its own limit from it.
 	Fetch(ctx context.Context, url string) (io.ReadCloser, error)
@@ -54,10 +55,11 @@ type fetched struct {
 // Files are stored content-addressed, so a retry costs no disk.
 func (w *fetchMediaWorker) Work(ctx context.Context, job *river.Job[fetchMediaArgs]) error {
 	c := w.core
-	var ch Channel
-	if err := c.pool.QueryRow(ctx, `SELECT channel FROM messages WHERE id = $1`, job.Args.MessageID).Scan(&ch); err != nil {
+	chName, err := c.q.MessageChannel(ctx, job.Args.MessageID)
+	if err != nil {
 		return dbErr(err)
 	}
+	ch := Channel(chName)
 	fetcher := c.opts.Fetchers[ch]
 	if fetcher == nil {
 		return river.JobCancel(fmt.Errorf("no media fetcher for the %s channel", ch))
@@ -83,8 +85,8 @@ func (w *fetchMediaWorker) Work(ctx context.Context, job *river.Job[fetchMediaAr
 		}
 		files = append(files, f)
 	}
-	err := c.tx(ctx, func(tx pgx.Tx) error {
-		return c.recordMedia(ctx, tx, job.Args.MessageID, ch, files, gps)
+	err = c.tx(ctx, func(t *txn) error {
+		return c.recordMedia(ctx, t, job.Args.MessageID, files, gps)
 	})
 	if err != nil {
 		return err
@@ -182,86 +184,50 @@ func (c *Core) mediaPlace(u Upload) *Place {
 }
 
 // recordMedia attaches the files to the message, and to its request when it
-// has one. A position found in them fills a request that has none, or
+// has one. A position found in them places a request that has none, or
 // completes the draft that waited for it.
-func (c *Core) recordMedia(ctx context.Context, tx pgx.Tx, msgID int64, ch Channel, files []fetched, gps *Place) error {
-	// Locking the message orders this against the conversation filing it.
-	var requestID, contactID *int64
-	if err := tx.QueryRow(ctx, `SELECT request_id, contact_id FROM messages WHERE id = $1 FOR UPDATE`, msgID).
-		Scan(&requestID, &contactID); err != nil {
+func (c *Core) recordMedia(ctx context.Context, t *txn, msgID int64, files []fetched, gps *Place) error {
+	msg, err := t.q.LockMessage(ctx, msgID)
+	if err != nil {
 		return err
 	}
-	rid := int64(0)
-	if requestID != nil {
-		rid = *requestID
-	}
+	rid := deref(msg.RequestID)
 	var refused []string
 	for _, f := range files {
 		if f.refused != "" {
 			refused = append(refused, f.refused)
 			continue
 		}
-		if _, err := insertAttachment(ctx, tx, msgID, rid, f.upload); err != nil {
+		if _, err := insertAttachment(ctx, t.q, msgID, rid, f.upload); err != nil {
 			return err
 		}
 	}
 	if rid != 0 {
 		if len(refused) > 0 {
-			if err := insertEvent(ctx, tx, rid, Actor{Name: "system"}, "", "", "", joinLines(refused), false); err != nil {
+			if err := insertEvent(ctx, t.q, rid, Actor{Name: "system"}, "", "", "", joinLines(refused), false); err != nil {
 				return err
 			}
 		}
 		if gps != nil {
-			if _, err := tx.Exec(ctx, `UPDATE requests SET lat = $2, lng = $3,
-				address = CASE WHEN address = '' THEN $4 ELSE address END, updated_at = now()
-				WHERE id = $1 AND lat IS NULL`, rid, gps.Lat, gps.Lng, gps.Address); err != nil {
-				return err
-			}
+			return t.q.PlaceRequest(ctx, db.PlaceRequestParams{ID: rid, Lat: *gps.Lat, Lng: *gps.Lng, Address: gps.Address})
 		}
 		return nil
 	}
-	if contactID == nil {
+	if msg.ContactID == nil {
 		return nil
 	}
 	// The message is part of a draft: resume it if it waited for the photos.
-	conv, err := c.lockConversation(ctx, tx, *contactID, ch, nil)
-	if err != nil || conv.Draft == nil || !containsInt(conv.Draft.Messages, msgID) {
+	conv, err := c.lockConversation(ctx, t, *msg.ContactID, Channel(msg.Channel))
+	if err != nil || conv.Draft == nil || !slices.Contains(conv.Draft.Messages, msgID) {
 		return err
 	}
-	d := conv.Draft
-	if gps != nil && !d.PlaceClear {
-		d.setPlace(*gps)
-	}
-	if d.Awaiting != "media" {
-		return saveDraft(ctx, tx, conv)
-	}
-	d.Awaiting = ""
-	t := &turn{c: c, tx: tx, conv: conv, msgID: msgID}
-	if err := t.advance(ctx, false); err != nil {
-		return err
-	}
-	for _, r := range t.created {
-		c.created(r.id, ch, r.service, r.dept)
-	}
-	return t.save(ctx)
-}
-
-func saveDraft(ctx context.Context, tx pgx.Tx, conv *conversation) error {
-	raw, err := json.Marshal(conv.Draft)
+	d, err := c.dialogue(ctx, t, conv)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `UPDATE conversations SET draft = $2 WHERE id = $1`, conv.ID, raw)
+	d.resume(gps)
+	_, err = c.apply(ctx, t, conv, d)
 	return err
-}
-
-func containsInt(list []int64, v int64) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func joinLines(lines []string) string {

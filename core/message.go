@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"townline/core/internal/db"
 )
 
 // Message is one message in or out, over any channel.
@@ -73,18 +73,14 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
-func insertAttachment(ctx context.Context, tx pgx.Tx, messageID, requestID int64, u Upload) (int64, error) {
-	if _, err := tx.Exec(ctx, `INSERT INTO blobs (sha256, content_type, size) VALUES ($1, $2, $3)
-		ON CONFLICT DO NOTHING`, u.Blob.SHA256, u.Blob.ContentType, u.Blob.Size); err != nil {
+func insertAttachment(ctx context.Context, q *db.Queries, messageID, requestID int64, u Upload) (int64, error) {
+	if err := q.InsertBlob(ctx, db.InsertBlobParams{Sha256: u.Blob.SHA256, ContentType: u.Blob.ContentType, Size: u.Blob.Size}); err != nil {
 		return 0, err
 	}
-	var id int64
-	err := tx.QueryRow(ctx, `
-		INSERT INTO attachments (message_id, request_id, blob_sha256, filename, content_type, size, public)
-		VALUES (NULLIF($1, 0), NULLIF($2, 0), $3, $4, $5, $6, $7) RETURNING id`,
-		messageID, requestID, u.Blob.SHA256, u.Filename, u.Blob.ContentType, u.Blob.Size,
-		!u.Private && IsImage(u.Blob.ContentType)).Scan(&id)
-	return id, err
+	return q.InsertAttachment(ctx, db.InsertAttachmentParams{
+		MessageID: messageID, RequestID: requestID, BlobSha256: u.Blob.SHA256, Filename: u.Filename,
+		ContentType: u.Blob.ContentType, Size: u.Blob.Size, Public: !u.Private && IsImage(u.Blob.ContentType),
+	})
 }
 
 // Attachment is a file attached to a request or message.
@@ -101,29 +97,34 @@ type Attachment struct {
 // PublicPhoto returns an attachment that may be shown to the public: a
 // JPEG or PNG photo (whose metadata the caller strips) of a request.
 func (c *Core) PublicPhoto(ctx context.Context, id int64) (Attachment, error) {
-	var a Attachment
-	err := c.pool.QueryRow(ctx, `
-		SELECT id, request_id, blob_sha256, filename, content_type, size, public
-		FROM attachments
-		WHERE id = $1 AND public AND request_id IS NOT NULL AND content_type IN ('image/jpeg', 'image/png')`, id).
-		Scan(&a.ID, &a.RequestID, &a.SHA256, &a.Filename, &a.ContentType, &a.Size, &a.Public)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return a, ErrNotFound
+	a, err := c.q.PublicPhoto(ctx, id)
+	if err != nil {
+		return Attachment{}, dbErr(notFound(err))
 	}
-	return a, dbErr(err)
+	return Attachment{ID: a.ID, RequestID: deref(a.RequestID), SHA256: a.BlobSha256, Filename: a.Filename,
+		ContentType: a.ContentType, Size: a.Size, Public: a.Public}, nil
 }
 
 // Messages returns a request's messages, oldest first. Staff only.
 func (c *Core) Messages(ctx context.Context, requestID int64) ([]Message, error) {
-	rows, err := c.pool.Query(ctx, `
-		SELECT id, request_id, contact_id, user_id, direction, channel, COALESCE(provider_id, ''),
-			subject, body, language, state, error, attempts, created_at, sent_at
-		FROM messages WHERE request_id = $1 ORDER BY created_at, id`, requestID)
+	rows, err := c.q.RequestMessages(ctx, requestID)
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	ms, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Message])
-	return ms, dbErr(err)
+	ms := make([]Message, 0, len(rows))
+	for _, m := range rows {
+		ms = append(ms, messageFromDB(m))
+	}
+	return ms, nil
+}
+
+// Message returns one message by id. Staff only.
+func (c *Core) Message(ctx context.Context, id int64) (Message, error) {
+	m, err := c.q.GetMessage(ctx, id)
+	if err != nil {
+		return Message{}, dbErr(notFound(err))
+	}
+	return messageFromDB(m), nil
 }
 
 // Reply queues a staff member's message to a request's reporter, over the
@@ -136,19 +137,15 @@ func (c *Core) Reply(ctx context.Context, requestID int64, body string, by Actor
 		return 0, err
 	}
 	var msgID int64
-	err := c.tx(ctx, func(tx pgx.Tx) error {
-		var contactID *int64
-		err := tx.QueryRow(ctx, `SELECT contact_id FROM requests WHERE id = $1`, requestID).Scan(&contactID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
-		}
+	err := c.tx(ctx, func(t *txn) error {
+		r, err := c.requestOn(ctx, t.q, requestID)
 		if err != nil {
 			return err
 		}
-		if contactID == nil {
+		if r.ContactID == nil {
 			return invalid("body", "request #%d has no reporter to reply to", requestID)
 		}
-		msgID, err = c.queueMessage(ctx, tx, requestID, *contactID, "reply", &body, by.UserID)
+		msgID, err = c.queueMessage(ctx, t, r, *r.ContactID, "reply", &body, by.UserID)
 		return err
 	})
 	if err != nil {

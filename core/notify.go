@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"townline/core/internal/db"
 	"townline/templates"
 )
 
@@ -90,24 +90,36 @@ type outMsg struct {
 // notifyIssue queues a message for every reporter of an issue: the request
 // itself and its duplicates, one message per person. A "duplicate" notice
 // goes to the request's own reporter only.
-func (c *Core) notifyIssue(ctx context.Context, tx pgx.Tx, requestID int64, kind string, note *string) error {
-	q := `SELECT DISTINCT ON (contact_id) id, contact_id FROM requests
-		WHERE (id = $1 OR duplicate_of = $1) AND contact_id IS NOT NULL ORDER BY contact_id, id`
+func (c *Core) notifyIssue(ctx context.Context, t *txn, requestID int64, kind string, note *string) error {
+	issue, err := c.requestOn(ctx, t.q, requestID)
+	if err != nil {
+		return err
+	}
+	type reporter struct{ request, contact int64 }
+	var rs []reporter
 	if kind == "duplicate" {
-		q = `SELECT id, contact_id FROM requests WHERE id = $1 AND contact_id IS NOT NULL`
+		if issue.ContactID != nil {
+			rs = append(rs, reporter{issue.ID, *issue.ContactID})
+		}
+	} else {
+		rows, err := t.q.IssueReporters(ctx, requestID)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			rs = append(rs, reporter{r.ID, r.ContactID})
+		}
 	}
-	rows, err := tx.Query(ctx, q, requestID)
-	if err != nil {
-		return err
-	}
-	type reporter struct{ RequestID, ContactID int64 }
-	rs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[reporter])
-	if err != nil {
-		return err
-	}
-	for _, r := range rs {
+	for _, rep := range rs {
 		// Reporters of a duplicate hear about the issue under their own number.
-		if _, err := c.queueMessageAbout(ctx, tx, r.RequestID, requestID, r.ContactID, kind, note, nil); err != nil {
+		own := issue
+		if rep.request != issue.ID {
+			if own, err = c.requestOn(ctx, t.q, rep.request); err != nil {
+				return fmt.Errorf("request %d: %w", rep.request, err)
+			}
+			own.Status = issue.Status
+		}
+		if _, err := c.queueMessage(ctx, t, own, rep.contact, kind, note, nil); err != nil {
 			return err
 		}
 	}
@@ -115,28 +127,13 @@ func (c *Core) notifyIssue(ctx context.Context, tx pgx.Tx, requestID int64, kind
 }
 
 // queueMessage queues a message about a request to one of its reporters.
-func (c *Core) queueMessage(ctx context.Context, tx pgx.Tx, requestID, contactID int64, kind string, note *string, userID *int64) (int64, error) {
-	return c.queueMessageAbout(ctx, tx, requestID, requestID, contactID, kind, note, userID)
-}
-
-// queueMessageAbout is queueMessage for a reporter of request own, telling
-// them about issue (their own request, or the parent it duplicates).
-func (c *Core) queueMessageAbout(ctx context.Context, tx pgx.Tx, own, issue, contactID int64, kind string, note *string, userID *int64) (int64, error) {
-	r, err := scanRequest(tx.QueryRow(ctx, `SELECT `+requestColumns+requestFrom+`WHERE r.id = $1`, own))
-	if err != nil {
-		return 0, fmt.Errorf("request %d: %w", own, err)
-	}
+func (c *Core) queueMessage(ctx context.Context, t *txn, r Request, contactID int64, kind string, note *string, userID *int64) (int64, error) {
 	data := c.requestData(r)
-	if issue != own {
-		if err := tx.QueryRow(ctx, `SELECT status FROM requests WHERE id = $1`, issue).Scan(&data.Status); err != nil {
-			return 0, err
-		}
-	}
 	if note != nil {
 		data.Note = *note
 	}
-	return c.enqueue(ctx, tx, contactID, outMsg{
-		RequestID: own, UserID: userID, Origin: r.Channel, Kind: kind, Data: data,
+	return c.enqueue(ctx, t, contactID, outMsg{
+		RequestID: r.ID, UserID: userID, Origin: r.Channel, Kind: kind, Data: data,
 		Auto: kind == "ack" || kind == "added",
 	})
 }
@@ -163,17 +160,16 @@ func (c *Core) requestData(r Request) messageData {
 // delivery job, in the caller's transaction: both commit or neither does.
 // It returns the message id, or 0 when the contact cannot be reached over
 // the route their channel implies.
-func (c *Core) enqueue(ctx context.Context, tx pgx.Tx, contactID int64, m outMsg) (int64, error) {
-	ct, err := scanContact(tx.QueryRow(ctx, `SELECT `+contactColumns+` FROM contacts WHERE id = $1`, contactID))
+func (c *Core) enqueue(ctx context.Context, t *txn, contactID int64, m outMsg) (int64, error) {
+	ct, err := t.q.GetContact(ctx, contactID)
 	if err != nil {
-		return 0, fmt.Errorf("contact %d: %w", contactID, err)
+		return 0, fmt.Errorf("contact %d: %w", contactID, notFound(err))
 	}
-	return c.enqueueFor(ctx, tx, ct, m)
+	return c.enqueueFor(ctx, t, contactFromDB(ct), m)
 }
 
 // enqueueFor is enqueue for a contact already read in this transaction.
-func (c *Core) enqueueFor(ctx context.Context, tx pgx.Tx, ct Contact, m outMsg) (int64, error) {
-	contactID := ct.ID
+func (c *Core) enqueueFor(ctx context.Context, t *txn, ct Contact, m outMsg) (int64, error) {
 	ch, _ := replyRoute(m.Origin, ct)
 	if ch == "" {
 		return 0, nil
@@ -199,11 +195,10 @@ func (c *Core) enqueueFor(ctx context.Context, tx pgx.Tx, ct Contact, m outMsg) 
 	case m.Auto && ct.Flagged:
 		state, why = "not_sent", "automatic answers are paused for this contact: "+ct.FlagReason
 	}
-	var id int64
-	err = tx.QueryRow(ctx, `
-		INSERT INTO messages (request_id, contact_id, user_id, direction, channel, subject, body, language, state, error, auto)
-		VALUES (NULLIF($1, 0), $2, $3, 'out', $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-		m.RequestID, contactID, m.UserID, ch, subject, body, ct.Language, state, why, m.Auto).Scan(&id)
+	id, err := t.q.InsertOutbound(ctx, db.InsertOutboundParams{
+		RequestID: m.RequestID, ContactID: ct.ID, UserID: m.UserID, Channel: string(ch), Subject: subject,
+		Body: body, Language: ct.Language, State: state, Error: why, Auto: m.Auto,
+	})
 	if err != nil {
 		return 0, err
 	}
@@ -216,7 +211,7 @@ func (c *Core) enqueueFor(ctx context.Context, tx pgx.Tx, ct Contact, m outMsg) 
 		// Nobody wants a call from the city at night.
 		opts = &river.InsertOpts{ScheduledAt: c.daytime(time.Now())}
 	}
-	if _, err := c.river.InsertTx(ctx, tx, deliverArgs{MessageID: id}, opts); err != nil {
+	if _, err := c.river.InsertTx(ctx, t.Tx, deliverArgs{MessageID: id}, opts); err != nil {
 		return 0, fmt.Errorf("queue delivery: %w", err)
 	}
 	return id, nil
@@ -224,9 +219,9 @@ func (c *Core) enqueueFor(ctx context.Context, tx pgx.Tx, ct Contact, m outMsg) 
 
 // Abuse limits: more inbound messages than floodLimit in floodWindow, or
 // more automatic answers than the channel's hourly or daily cap, flag the
-// contact: one warning, then silence for a day (contactColumns), and staff
-// see the flag. Mail gets fewer answers: an auto-responder loop by mail
-// costs more than one by text.
+// contact: one warning, then silence for a day (flagFor), and staff see
+// the flag. Mail gets fewer answers: an auto-responder loop by mail costs
+// more than one by text.
 const (
 	floodLimit  = 20
 	floodWindow = 10 * time.Minute
@@ -237,53 +232,26 @@ var autoLimits = map[Channel]struct{ hour, day int }{
 	ChannelEmail: {5, 20},
 }
 
-// abuseCounts are a contact's recent messages: inbound in floodWindow
-// (this one included), automatic answers in the last hour and day.
-type abuseCounts struct{ inbound, hour, day int }
+// traffic is a contact's recent messages: inbound in floodWindow (this
+// one included), automatic answers in the last hour and day.
+type traffic struct{ inbound, hour, day int }
 
-// checkAbuse flags a contact that floods the city or keeps drawing
-// automatic answers (another bot, most likely) and warns it once. It
-// reports whether the contact is flagged.
-func (c *Core) checkAbuse(ctx context.Context, tx pgx.Tx, ct *Contact, origin Channel, known *abuseCounts) (bool, error) {
-	if ct.Flagged {
-		return true, nil
-	}
-	var inbound, hour, day int
-	if known != nil {
-		inbound, hour, day = known.inbound, known.hour, known.day
-	} else if err := tx.QueryRow(ctx, `
-		SELECT count(*) FILTER (WHERE direction = 'in' AND created_at > now() - $2::interval),
-		       count(*) FILTER (WHERE direction = 'out' AND auto AND created_at > now() - interval '1 hour'),
-		       count(*) FILTER (WHERE direction = 'out' AND auto)
-		FROM messages WHERE contact_id = $1 AND created_at > now() - interval '1 day'`,
-		ct.ID, floodWindow).Scan(&inbound, &hour, &day); err != nil {
-		return false, err
-	}
+// abuse says why a contact that floods the city or keeps drawing
+// automatic answers (another bot, most likely) must be flagged, or "".
+func abuse(origin Channel, n traffic) string {
 	limit, ok := autoLimits[origin]
 	if !ok {
 		limit = autoLimits[ChannelSMS]
 	}
-	reason := ""
 	switch {
-	case inbound > floodLimit:
-		reason = fmt.Sprintf("more than %d messages in %v", floodLimit, floodWindow)
-	case hour >= limit.hour:
-		reason = fmt.Sprintf("%d automatic answers in an hour", hour)
-	case day >= limit.day:
-		reason = fmt.Sprintf("%d automatic answers in a day", day)
-	default:
-		return false, nil
+	case n.inbound > floodLimit:
+		return fmt.Sprintf("more than %d messages in %v", floodLimit, floodWindow)
+	case n.hour >= limit.hour:
+		return fmt.Sprintf("%d automatic answers in an hour", n.hour)
+	case n.day >= limit.day:
+		return fmt.Sprintf("%d automatic answers in a day", n.day)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE contacts SET flagged_at = now(), flag_reason = $2 WHERE id = $1`, ct.ID, reason); err != nil {
-		return false, err
-	}
-	c.log.Warn("contact flagged; automatic answers paused", "contact", ct.ID, "reason", reason)
-	// The one warning goes out before the flag takes effect on enqueue.
-	if _, err := c.enqueue(ctx, tx, ct.ID, outMsg{Origin: origin, Kind: "flood"}); err != nil {
-		return false, err
-	}
-	ct.Flagged, ct.FlagReason = true, reason
-	return true, nil
+	return ""
 }
 
 // Calls to residents go out between these hours, city time.
@@ -309,7 +277,5 @@ func (c *Core) SetTextsOK(ctx context.Context, phone string, ok bool) error {
 	if err != nil {
 		return invalid("phone", "%v", err)
 	}
-	_, err = c.pool.Exec(ctx, `INSERT INTO contacts (phone, texts_ok) VALUES ($1, $2)
-		ON CONFLICT (phone) DO UPDATE SET texts_ok = $2`, phone, ok)
-	return dbErr(err)
+	return dbErr(c.q.UpsertTextsOK(ctx, db.UpsertTextsOKParams{Phone: phone, TextsOk: ok}))
 }

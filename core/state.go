@@ -5,16 +5,18 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"townline/core/internal/db"
 )
 
 // ChannelState returns a value a channel remembered between runs, such as
 // the last mailbox UID it read, or "" when it has none.
 func (c *Core) ChannelState(ctx context.Context, key string) (string, error) {
-	var v string
-	err := c.pool.QueryRow(ctx, `SELECT value FROM channel_state WHERE key = $1`, key).Scan(&v)
+	v, err := c.q.ChannelState(ctx, key)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
 	}
@@ -23,9 +25,20 @@ func (c *Core) ChannelState(ctx context.Context, key string) (string, error) {
 
 // SetChannelState remembers a value for a channel.
 func (c *Core) SetChannelState(ctx context.Context, key, value string) error {
-	_, err := c.pool.Exec(ctx, `INSERT INTO channel_state (key, value) VALUES ($1, $2)
-		ON CONFLICT (key) DO UPDATE SET value = $2, updated_at = now()`, key, value)
-	return dbErr(err)
+	return dbErr(c.q.SetChannelState(ctx, db.SetChannelStateParams{Key: key, Value: value}))
+}
+
+// ForgetChannelState removes a value a channel no longer needs, such as
+// the state of a call that ended.
+func (c *Core) ForgetChannelState(ctx context.Context, key string) error {
+	return dbErr(c.q.DeleteChannelState(ctx, key))
+}
+
+// SweepChannelState removes the values under prefix not updated for age:
+// the state of calls whose end was never reported.
+func (c *Core) SweepChannelState(ctx context.Context, prefix string, age time.Duration) (int64, error) {
+	n, err := c.q.SweepChannelState(ctx, db.SweepChannelStateParams{Prefix: prefix, Age: age})
+	return n, dbErr(err)
 }
 
 // MarkBouncing records that mail to an address bounces: no more mail is
@@ -35,11 +48,11 @@ func (c *Core) MarkBouncing(ctx context.Context, email, why string) error {
 	if err != nil {
 		return invalid("email", "%v", err)
 	}
-	tag, err := c.pool.Exec(ctx, `UPDATE contacts SET bouncing_at = now() WHERE email = $1`, email)
+	n, err := c.q.MarkBouncing(ctx, email)
 	if err != nil {
 		return dbErr(err)
 	}
-	if tag.RowsAffected() > 0 {
+	if n > 0 {
 		c.log.Info("address bounces; mail to it paused", "contact_email", email, "why", why)
 	}
 	return nil
@@ -53,12 +66,12 @@ func Secret(ctx context.Context, pool *pgxpool.Pool, name string) ([]byte, error
 	key := "secret:" + name
 	fresh := make([]byte, 32)
 	rand.Read(fresh)
-	if _, err := pool.Exec(ctx, `INSERT INTO channel_state (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-		key, hex.EncodeToString(fresh)); err != nil {
+	q := db.New(pool)
+	if err := q.AddChannelState(ctx, db.AddChannelStateParams{Key: key, Value: hex.EncodeToString(fresh)}); err != nil {
 		return nil, dbErr(err)
 	}
-	var v string
-	if err := pool.QueryRow(ctx, `SELECT value FROM channel_state WHERE key = $1`, key).Scan(&v); err != nil {
+	v, err := q.ChannelState(ctx, key)
+	if err != nil {
 		return nil, dbErr(err)
 	}
 	return hex.DecodeString(v)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"townline/core/internal/db"
 )
 
 // ErrTransition is returned for a status change the lifecycle forbids.
@@ -71,28 +71,24 @@ func (c *Core) ChangeStatus(ctx context.Context, id int64, ch StatusChange) erro
 	if err := checkText("note", ch.Note, MaxDescription); err != nil {
 		return err
 	}
-	err := c.tx(ctx, func(tx pgx.Tx) error {
-		var from Status
-		err := tx.QueryRow(ctx, `SELECT status FROM requests WHERE id = $1 FOR UPDATE`, id).Scan(&from)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
-		}
+	err := c.tx(ctx, func(t *txn) error {
+		s, err := t.q.LockRequestStatus(ctx, id)
 		if err != nil {
-			return err
+			return notFound(err)
 		}
+		from := Status(s)
 		if err := CheckTransition(from, ch.To, ch.Reason); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `
-			UPDATE requests SET status = $2, close_reason = NULLIF($3, ''), updated_at = now(),
-				closed_at = CASE WHEN $2 = 'closed' THEN now() END
-			WHERE id = $1`, id, ch.To, ch.Reason); err != nil {
+		if err := t.q.SetRequestStatus(ctx, db.SetRequestStatusParams{
+			ID: id, Status: string(ch.To), CloseReason: string(ch.Reason),
+		}); err != nil {
 			return err
 		}
-		if err := insertEvent(ctx, tx, id, ch.By, from, ch.To, ch.Reason, ch.Note, ch.Public); err != nil {
+		if err := insertEvent(ctx, t.q, id, ch.By, from, ch.To, ch.Reason, ch.Note, ch.Public); err != nil {
 			return err
 		}
-		return c.notifyIssue(ctx, tx, id, "status", ch.publicNote())
+		return c.notifyIssue(ctx, t, id, "status", ch.publicNote())
 	})
 	if err != nil {
 		return fmt.Errorf("request %d: %w", id, err)
@@ -113,19 +109,8 @@ func (c *Core) MarkDuplicate(ctx context.Context, id, parent int64, by Actor) er
 	if id == parent {
 		return fmt.Errorf("request %d: %w: a request cannot duplicate itself", id, ErrTransition)
 	}
-	err := c.tx(ctx, func(tx pgx.Tx) error {
-		// Lock both in id order so two staff merging crosswise cannot deadlock.
-		rows, err := tx.Query(ctx, `SELECT id, status, duplicate_of FROM requests
-			WHERE id = ANY($1) ORDER BY id FOR UPDATE`, []int64{id, parent})
-		if err != nil {
-			return err
-		}
-		type row struct {
-			ID     int64
-			Status Status
-			DupOf  *int64
-		}
-		got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
+	err := c.tx(ctx, func(t *txn) error {
+		got, err := t.q.LockRequestsForMerge(ctx, []int64{id, parent})
 		if err != nil {
 			return err
 		}
@@ -136,29 +121,26 @@ func (c *Core) MarkDuplicate(ctx context.Context, id, parent int64, by Actor) er
 		if child.ID != id {
 			child, par = par, child
 		}
-		if par.DupOf != nil {
-			return fmt.Errorf("%w: %d is itself a duplicate of %d; use that one", ErrTransition, parent, *par.DupOf)
+		if par.DuplicateOf != nil {
+			return fmt.Errorf("%w: %d is itself a duplicate of %d; use that one", ErrTransition, parent, *par.DuplicateOf)
 		}
-		if child.Status == StatusClosed {
+		if Status(child.Status) == StatusClosed {
 			return fmt.Errorf("%w: request %d is already closed", ErrTransition, id)
 		}
-		// Children of the new duplicate follow it to the parent.
-		if _, err := tx.Exec(ctx, `UPDATE requests SET duplicate_of = $2, updated_at = now()
-			WHERE duplicate_of = $1`, id, parent); err != nil {
+		if err := t.q.MoveDuplicates(ctx, db.MoveDuplicatesParams{ID: id, Parent: parent}); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE requests SET status = 'closed', close_reason = 'duplicate',
-			duplicate_of = $2, closed_at = now(), updated_at = now() WHERE id = $1`, id, parent); err != nil {
+		if err := t.q.CloseAsDuplicate(ctx, db.CloseAsDuplicateParams{ID: id, Parent: parent}); err != nil {
 			return err
 		}
 		note := fmt.Sprintf("Same issue as request #%d.", parent)
-		if err := insertEvent(ctx, tx, id, by, child.Status, StatusClosed, ReasonDuplicate, note, true); err != nil {
+		if err := insertEvent(ctx, t.q, id, by, Status(child.Status), StatusClosed, ReasonDuplicate, note, true); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE requests SET updated_at = now() WHERE id = $1`, parent); err != nil {
+		if _, err := t.q.TouchRequest(ctx, parent); err != nil {
 			return err
 		}
-		return c.notifyIssue(ctx, tx, id, "duplicate", nil)
+		return c.notifyIssue(ctx, t, id, "duplicate", nil)
 	})
 	if err != nil {
 		return fmt.Errorf("request %d: %w", id, err)
@@ -175,19 +157,19 @@ func (c *Core) AddNote(ctx context.Context, id int64, note string, public bool, 
 	if err := checkText("note", note, MaxDescription); err != nil {
 		return err
 	}
-	err := c.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE requests SET updated_at = now() WHERE id = $1`, id)
+	err := c.tx(ctx, func(t *txn) error {
+		n, err := t.q.TouchRequest(ctx, id)
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
+		if n == 0 {
 			return ErrNotFound
 		}
-		if err := insertEvent(ctx, tx, id, by, "", "", "", note, public); err != nil {
+		if err := insertEvent(ctx, t.q, id, by, "", "", "", note, public); err != nil {
 			return err
 		}
 		if public {
-			return c.notifyIssue(ctx, tx, id, "note", &note)
+			return c.notifyIssue(ctx, t, id, "note", &note)
 		}
 		return nil
 	})
@@ -197,15 +179,14 @@ func (c *Core) AddNote(ctx context.Context, id int64, note string, public bool, 
 	return nil
 }
 
-func insertEvent(ctx context.Context, tx pgx.Tx, id int64, by Actor, from, to Status, reason CloseReason, note string, public bool) error {
+func insertEvent(ctx context.Context, q *db.Queries, id int64, by Actor, from, to Status, reason CloseReason, note string, public bool) error {
 	if by.Name == "" {
 		by.Name = "system"
 	}
-	_, err := tx.Exec(ctx, `
-		INSERT INTO request_events (request_id, user_id, actor, from_status, to_status, close_reason, note, public)
-		VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), NULLIF($6, ''), $7, $8)`,
-		id, by.UserID, by.Name, from, to, reason, note, public)
-	return err
+	return q.InsertEvent(ctx, db.InsertEventParams{
+		RequestID: id, UserID: by.UserID, Actor: by.Name, FromStatus: string(from), ToStatus: string(to),
+		CloseReason: string(reason), Note: note, Public: public,
+	})
 }
 
 // Event is one entry of a request's history.
@@ -223,18 +204,15 @@ type Event struct {
 // History returns a request's events, oldest first. With publicOnly, only
 // what the public may see: status changes and public notes, with no names.
 func (c *Core) History(ctx context.Context, id int64, publicOnly bool) ([]Event, error) {
-	rows, err := c.pool.Query(ctx, `
-		SELECT at, user_id, actor, COALESCE(from_status, ''), COALESCE(to_status, ''),
-			COALESCE(close_reason, ''), COALESCE(department_code, ''), note, public
-		FROM request_events
-		WHERE request_id = $1 AND (NOT $2 OR public OR to_status IS NOT NULL)
-		ORDER BY at, id`, id, publicOnly)
+	rows, err := c.q.History(ctx, db.HistoryParams{RequestID: id, PublicOnly: publicOnly})
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	evs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Event])
-	if err != nil {
-		return nil, dbErr(err)
+	evs := make([]Event, 0, len(rows))
+	for _, e := range rows {
+		evs = append(evs, Event{At: e.At, UserID: e.UserID, Actor: e.Actor, From: Status(e.FromStatus),
+			To: Status(e.ToStatus), CloseReason: CloseReason(e.CloseReason), Department: e.DepartmentCode,
+			Note: e.Note, Public: e.Public})
 	}
 	if publicOnly {
 		for i := range evs {
@@ -249,24 +227,14 @@ func (c *Core) History(ctx context.Context, id int64, publicOnly bool) ([]Event,
 
 // PublicHistories is History(id, true) for many requests in one query.
 func (c *Core) PublicHistories(ctx context.Context, ids []int64) (map[int64][]Event, error) {
-	rows, err := c.pool.Query(ctx, `
-		SELECT request_id, at, COALESCE(to_status, ''), COALESCE(close_reason, ''), COALESCE(department_code, ''),
-			CASE WHEN public THEN note ELSE '' END, public
-		FROM request_events
-		WHERE request_id = ANY($1) AND (public OR to_status IS NOT NULL)
-		ORDER BY request_id, at, id`, ids)
+	rows, err := c.q.PublicHistories(ctx, ids)
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	defer rows.Close()
 	out := make(map[int64][]Event, len(ids))
-	for rows.Next() {
-		var id int64
-		var e Event
-		if err := rows.Scan(&id, &e.At, &e.To, &e.CloseReason, &e.Department, &e.Note, &e.Public); err != nil {
-			return nil, err
-		}
-		out[id] = append(out[id], e)
+	for _, e := range rows {
+		out[e.RequestID] = append(out[e.RequestID], Event{At: e.At, To: Status(e.ToStatus),
+			CloseReason: CloseReason(e.CloseReason), Department: e.DepartmentCode, Note: e.Note, Public: e.Public})
 	}
-	return out, dbErr(rows.Err())
+	return out, nil
 }

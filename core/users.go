@@ -14,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/crypto/argon2"
+
+	"townline/core/internal/db"
 )
 
 // Roles a staff account can have.
@@ -50,8 +52,9 @@ func (c *Core) AddUser(ctx context.Context, email, role, department, password st
 		return User{}, invalid("password", "must be at least 10 characters")
 	}
 	u := User{Email: email, Role: role, Department: department}
-	err = c.pool.QueryRow(ctx, `INSERT INTO users (email, role, department_code, password_hash)
-		VALUES ($1, $2, NULLIF($3, ''), $4) RETURNING id`, email, role, department, hashPassword(password)).Scan(&u.ID)
+	u.ID, err = c.q.InsertUser(ctx, db.InsertUserParams{
+		Email: email, Role: role, DepartmentCode: department, PasswordHash: hashPassword(password),
+	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return User{}, invalid("email", "%s already has an account", email)
@@ -61,11 +64,7 @@ func (c *Core) AddUser(ctx context.Context, email, role, department, password st
 
 // Authenticate checks a staff member's email and password.
 func (c *Core) Authenticate(ctx context.Context, email, password string) (User, error) {
-	var u User
-	var hash string
-	err := c.pool.QueryRow(ctx, `SELECT id, email, name, role, COALESCE(department_code, ''), password_hash
-		FROM users WHERE email = lower($1) AND disabled_at IS NULL`, strings.TrimSpace(email)).
-		Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Department, &hash)
+	row, err := c.q.ActiveUserByEmail(ctx, strings.TrimSpace(email))
 	if errors.Is(err, pgx.ErrNoRows) {
 		hashPassword(password) // same work whether or not the account exists
 		return User{}, ErrNotFound
@@ -73,10 +72,10 @@ func (c *Core) Authenticate(ctx context.Context, email, password string) (User, 
 	if err != nil {
 		return User{}, dbErr(err)
 	}
-	if !checkPassword(hash, password) {
+	if !checkPassword(row.PasswordHash, password) {
 		return User{}, ErrNotFound
 	}
-	return u, nil
+	return User{ID: row.ID, Email: row.Email, Name: row.Name, Role: row.Role, Department: deref(row.DepartmentCode)}, nil
 }
 
 // argon2id parameters: RFC 9106's second recommended option.
@@ -131,7 +130,7 @@ func (c *Core) AddAPIKey(ctx context.Context, name string) (string, error) {
 	}
 	key := "tl_" + strings.ToLower(rand.Text())
 	sum := sha256.Sum256([]byte(key))
-	_, err := c.pool.Exec(ctx, `INSERT INTO api_keys (name, key_hash) VALUES ($1, $2)`, name, sum[:])
+	err := c.q.InsertAPIKey(ctx, db.InsertAPIKeyParams{Name: name, KeyHash: sum[:]})
 	return key, dbErr(err)
 }
 
@@ -152,8 +151,7 @@ func (c *Core) CheckAPIKey(ctx context.Context, key string) (string, error) {
 	if v, ok := c.apiKeys.Load(sum); ok && time.Now().Before(v.(cachedKey).expires) {
 		return v.(cachedKey).name, nil
 	}
-	var name string
-	err := c.pool.QueryRow(ctx, `SELECT name FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`, sum[:]).Scan(&name)
+	name, err := c.q.APIKeyName(ctx, sum[:])
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", ErrNotFound
 	}

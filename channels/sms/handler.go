@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twilio/twilio-go/twiml"
@@ -94,7 +95,15 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 	}
 	sid := cmp.Or(f.Get("MessageSid"), f.Get("SmsSid"))
 	status := cmp.Or(f.Get("MessageStatus"), f.Get("SmsStatus"))
-	err := h.core.RecordDelivery(r.Context(), core.ChannelSMS, sid, status, f.Get("ErrorCode"))
+	receipt, ok, err := twilio.MessageReceipt(sid, strings.ToLower(strings.TrimSpace(status)), f.Get("ErrorCode"))
+	if err != nil {
+		h.log.Warn("sms: status callback refused", "sid", sid, "status", status, "err", err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if ok {
+		err = h.core.RecordDelivery(r.Context(), core.ChannelSMS, receipt)
+	}
 	var invalid *core.ValidationError
 	switch {
 	case err == nil:

@@ -3,12 +3,14 @@ package voice
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 
 	"github.com/twilio/twilio-go/twiml"
 
+	"townline/channels/twilio"
 	"townline/core"
 )
 
@@ -23,30 +25,15 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 	sid, status := f.Get("CallSid"), f.Get("CallStatus")
 	var err error
 	if f.Get("Direction") == "outbound-api" { // a call core placed
-		receipt, code := callReceipt(status, f.Get("ErrorCode"))
-		err = h.core.RecordDelivery(r.Context(), core.ChannelVoice, sid, receipt, code)
+		if receipt, ok := twilio.CallReceipt(sid, status, f.Get("ErrorCode")); ok {
+			err = h.core.RecordDelivery(r.Context(), core.ChannelVoice, receipt)
+		} else {
+			err = &core.ValidationError{Field: "CallStatus", Problem: fmt.Sprintf("%q is not a call status", status)}
+		}
 	} else if ended(status) && sid != "" {
 		err = h.core.ForgetChannelState(r.Context(), stateKey(sid))
 	}
 	h.answerCallback(w, err, "status callback", sid)
-}
-
-// callReceipt maps a call's status onto core's delivery receipts: an
-// answered call was delivered; busy or unanswered, it was not.
-func callReceipt(status, errorCode string) (string, string) {
-	switch status {
-	case "queued":
-		return "queued", errorCode
-	case "initiated":
-		return "sending", errorCode
-	case "ringing", "in-progress":
-		return "sent", errorCode
-	case "completed":
-		return "delivered", errorCode
-	case "busy", "no-answer":
-		return "undelivered", status
-	}
-	return status, errorCode // failed, canceled; anything else is refused by core
 }
 
 func ended(status string) bool {
@@ -71,7 +58,7 @@ func (h *Handler) transcript(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, err := h.core.SaveRecording(r.Context(), core.Recording{
-		CallSid: f.Get("CallSid"), RecordingSid: sid, From: f.Get("From"), URL: f.Get("RecordingUrl"),
+		CallID: f.Get("CallSid"), ID: sid, From: f.Get("From"), URL: f.Get("RecordingUrl"),
 		Transcript: f.Get("TranscriptionText"), Voicemail: r.URL.Query().Get("kind") == "voicemail",
 	})
 	h.answerCallback(w, err, "transcript", sid)

@@ -119,7 +119,7 @@ func (t *turn) recorded(ctx context.Context) error {
 }
 
 func (t *turn) recording(voicemail bool) core.Recording {
-	return core.Recording{CallSid: t.sid, RecordingSid: t.in.RecordingSid, From: t.from,
+	return core.Recording{CallID: t.sid, ID: t.in.RecordingSid, From: t.from,
 		URL: t.in.RecordingURL, Voicemail: voicemail}
 }
 
@@ -178,7 +178,7 @@ func (t *turn) file(ctx context.Context) error {
 	rep := t.reporter()
 	said := strings.TrimSpace(c.SaidWhat + "\n\n" + c.SaidWhere)
 	f, err := t.h.core.FileCallReport(ctx, core.CallReport{
-		CallSid: t.sid, Seq: c.Seq, Said: truncate(said, core.MaxDescription), Recordings: c.Recordings,
+		CallID: t.sid, Seq: c.Seq, Said: truncate(said, core.MaxDescription), Recordings: c.Recordings,
 		Request: core.NewRequest{
 			Channel: core.ChannelVoice, ServiceCode: c.Service, Description: c.Description,
 			Address: c.Address, Reporter: rep, Actor: "voice",

@@ -19,7 +19,7 @@ func callCore(t *testing.T) (*core.Core, *fakeSender) {
 }
 
 func callReport(sid string, seq int, phone string) core.CallReport {
-	return core.CallReport{CallSid: sid, Seq: seq, Said: "a dead dog\n\nOro Dam and Feather River",
+	return core.CallReport{CallID: sid, Seq: seq, Said: "a dead dog\n\nOro Dam and Feather River",
 		Request: core.NewRequest{ServiceCode: "animal-dead", Description: "a dead dog",
 			Address: "Oro Dam Boulevard & Feather River Boulevard", Reporter: core.Reporter{Phone: phone}, Actor: "voice"}}
 }
@@ -88,7 +88,7 @@ func TestFileCallReportOnce(t *testing.T) {
 		t.Errorf("texted a caller who did not ask: %+v", sent)
 	}
 	if _, err := c.FileCallReport(ctx, core.CallReport{Seq: 1, Request: callReport("", 1, "").Request}); err == nil {
-		t.Error("a report without a CallSid was filed")
+		t.Error("a report without a call id was filed")
 	}
 }
 
@@ -143,7 +143,7 @@ func TestRecordings(t *testing.T) {
 	ctx := context.Background()
 	rec := func(sid, transcript string, voicemail bool) {
 		t.Helper()
-		if _, err := c.SaveRecording(ctx, core.Recording{CallSid: "CA4", RecordingSid: sid, From: "+15305550104",
+		if _, err := c.SaveRecording(ctx, core.Recording{CallID: "CA4", ID: sid, From: "+15305550104",
 			URL: "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/" + sid, Transcript: transcript, Voicemail: voicemail}); err != nil {
 			t.Fatal(err)
 		}
@@ -180,10 +180,10 @@ func TestRecordings(t *testing.T) {
 		t.Errorf("description %q", r.Description)
 	}
 	// A withheld number leaves an anonymous message.
-	if _, err := c.SaveRecording(ctx, core.Recording{RecordingSid: "RE4", From: "+266696687", URL: "https://x/RE4", Voicemail: true}); err != nil {
+	if _, err := c.SaveRecording(ctx, core.Recording{ID: "RE4", From: "+266696687", URL: "https://x/RE4", Voicemail: true}); err != nil {
 		t.Error(err)
 	}
-	if _, err := c.SaveRecording(ctx, core.Recording{RecordingSid: "RE5", URL: "ftp://x"}); err == nil {
+	if _, err := c.SaveRecording(ctx, core.Recording{ID: "RE5", URL: "ftp://x"}); err == nil {
 		t.Error("an ftp recording URL accepted")
 	}
 }

@@ -1,0 +1,158 @@
+-- name: InsertRequest :one
+-- A request and its first history entry, for a known contact or none.
+WITH r AS (
+    INSERT INTO requests (token, service_code, description, attributes, lat, lng,
+        address, address_id, zipcode, media_url, department_code, channel,
+        contact_id, device_id, expected_at)
+    VALUES (@token, NULLIF(@service_code::text, ''), @description, @attributes, sqlc.narg(lat)::float8, sqlc.narg(lng)::float8,
+        @address, @address_id, @zipcode, @media_url, NULLIF(@department::text, ''), @channel,
+        NULLIF(@contact_id::bigint, 0), @device_id, sqlc.narg(expected_at)::timestamptz)
+    RETURNING id, requested_at, contact_id),
+e AS (
+    INSERT INTO request_events (request_id, actor, to_status, department_code, note)
+    SELECT r.id, @actor, 'new', NULLIF(@department::text, ''), @note FROM r)
+SELECT r.id, r.requested_at, COALESCE(r.contact_id, 0)::bigint AS contact_id FROM r;
+
+-- name: InsertRequestByPhone :one
+-- A request from a reporter known only by a phone number: the same
+-- statement finds or creates their contact. A known contact is written to
+-- only when it gains a name. One created by a transaction this snapshot
+-- cannot see yet returns no row: nothing is written, and the caller runs
+-- the statement again.
+WITH c0 AS (
+    INSERT INTO contacts (phone, name, language)
+    VALUES (@phone::text, @name::text, COALESCE(NULLIF(@language::text, ''), 'en'))
+    ON CONFLICT (phone) DO UPDATE SET name = EXCLUDED.name
+        WHERE contacts.name = '' AND EXCLUDED.name <> ''
+    RETURNING id),
+c AS (
+    SELECT id FROM c0
+    UNION ALL
+    SELECT id FROM contacts WHERE phone = @phone::text AND NOT EXISTS (SELECT 1 FROM c0)),
+r AS (
+    INSERT INTO requests (token, service_code, description, attributes, lat, lng,
+        address, address_id, zipcode, media_url, department_code, channel,
+        contact_id, device_id, expected_at)
+    SELECT @token::text, NULLIF(@service_code::text, ''), @description::text, @attributes::jsonb, sqlc.narg(lat)::float8, sqlc.narg(lng)::float8,
+        @address::text, @address_id::text, @zipcode::text, @media_url::text, NULLIF(@department::text, ''), @channel::text,
+        (SELECT id FROM c LIMIT 1), @device_id::text, sqlc.narg(expected_at)::timestamptz
+    WHERE EXISTS (SELECT 1 FROM c)
+    RETURNING id, requested_at, contact_id),
+e AS (
+    INSERT INTO request_events (request_id, actor, to_status, department_code, note)
+    SELECT r.id, @actor, 'new', NULLIF(@department::text, ''), @note FROM r)
+SELECT r.id, r.requested_at, COALESCE(r.contact_id, 0)::bigint AS contact_id FROM r;
+
+-- name: InsertRequestByEmail :one
+-- InsertRequestByPhone for a reporter known only by an email address.
+WITH c0 AS (
+    INSERT INTO contacts (email, name, language)
+    VALUES (@email::text, @name::text, COALESCE(NULLIF(@language::text, ''), 'en'))
+    ON CONFLICT (email) DO UPDATE SET name = EXCLUDED.name
+        WHERE contacts.name = '' AND EXCLUDED.name <> ''
+    RETURNING id),
+c AS (
+    SELECT id FROM c0
+    UNION ALL
+    SELECT id FROM contacts WHERE email = @email::text AND NOT EXISTS (SELECT 1 FROM c0)),
+r AS (
+    INSERT INTO requests (token, service_code, description, attributes, lat, lng,
+        address, address_id, zipcode, media_url, department_code, channel,
+        contact_id, device_id, expected_at)
+    SELECT @token::text, NULLIF(@service_code::text, ''), @description::text, @attributes::jsonb, sqlc.narg(lat)::float8, sqlc.narg(lng)::float8,
+        @address::text, @address_id::text, @zipcode::text, @media_url::text, NULLIF(@department::text, ''), @channel::text,
+        (SELECT id FROM c LIMIT 1), @device_id::text, sqlc.narg(expected_at)::timestamptz
+    WHERE EXISTS (SELECT 1 FROM c)
+    RETURNING id, requested_at, contact_id),
+e AS (
+    INSERT INTO request_events (request_id, actor, to_status, department_code, note)
+    SELECT r.id, @actor, 'new', NULLIF(@department::text, ''), @note FROM r)
+SELECT r.id, r.requested_at, COALESCE(r.contact_id, 0)::bigint AS contact_id FROM r;
+
+-- name: GetRequest :one
+SELECT * FROM request_details WHERE id = $1;
+
+-- name: GetRequestByToken :one
+SELECT * FROM request_details WHERE token = $1;
+
+-- name: ListRequests :many
+-- Newest first; a NULL argument does not filter.
+SELECT * FROM request_details
+WHERE (sqlc.narg(service_codes)::text[] IS NULL OR service_code = ANY(sqlc.narg(service_codes)::text[]))
+    AND (sqlc.narg(start)::timestamptz IS NULL OR requested_at >= sqlc.narg(start)::timestamptz)
+    AND (sqlc.narg(end_at)::timestamptz IS NULL OR requested_at <= sqlc.narg(end_at)::timestamptz)
+    AND (sqlc.narg(open)::boolean IS NULL OR (status <> 'closed') = sqlc.narg(open)::boolean)
+ORDER BY requested_at DESC, id DESC
+LIMIT sqlc.narg(max_rows)::int;
+
+-- name: ListRequestsByID :many
+-- ListRequests for the requests named by id.
+SELECT * FROM request_details
+WHERE id = ANY(@ids::bigint[])
+    AND (sqlc.narg(service_codes)::text[] IS NULL OR service_code = ANY(sqlc.narg(service_codes)::text[]))
+    AND (sqlc.narg(start)::timestamptz IS NULL OR requested_at >= sqlc.narg(start)::timestamptz)
+    AND (sqlc.narg(end_at)::timestamptz IS NULL OR requested_at <= sqlc.narg(end_at)::timestamptz)
+    AND (sqlc.narg(open)::boolean IS NULL OR (status <> 'closed') = sqlc.narg(open)::boolean)
+ORDER BY requested_at DESC, id DESC
+LIMIT sqlc.narg(max_rows)::int;
+
+-- name: TriageQueue :many
+-- Open requests no department has taken yet, oldest first.
+SELECT * FROM request_details
+WHERE department_code IS NULL AND status <> 'closed'
+ORDER BY requested_at;
+
+-- name: ContactRequests :many
+-- A contact's requests among ids: the ones a message may name.
+SELECT id FROM requests WHERE id = ANY(@ids::bigint[]) AND contact_id = @contact_id::bigint;
+
+-- name: LatestRequestOf :one
+SELECT id FROM requests WHERE contact_id = $1::bigint ORDER BY requested_at DESC, id DESC LIMIT 1;
+
+-- name: OpenRequestsOf :many
+-- A contact's open requests, newest first: what a message may be about.
+SELECT r.id, COALESCE(r.service_code, '')::text AS service_code, COALESCE(s.name, '')::text AS service_name, r.requested_at
+FROM requests r LEFT JOIN services s ON s.code = r.service_code
+WHERE r.contact_id = $1::bigint AND r.status <> 'closed'
+ORDER BY r.requested_at DESC, r.id DESC
+LIMIT 5;
+
+-- name: RequestBrief :one
+SELECT r.id, COALESCE(r.service_code, '')::text AS service_code, COALESCE(s.name, '')::text AS service_name,
+    r.status, r.requested_at, COALESCE(r.contact_id, 0)::bigint AS contact_id
+FROM requests r LEFT JOIN services s ON s.code = r.service_code
+WHERE r.id = $1;
+
+-- name: LatestOpenRequestOf :one
+SELECT id FROM requests WHERE contact_id = $1::bigint AND status <> 'closed'
+ORDER BY requested_at DESC, id DESC LIMIT 1;
+
+-- name: AttachMessages :exec
+-- Links inbound messages, and the files they brought, to a request.
+WITH m AS (
+    UPDATE messages SET request_id = @request_id, conversation_id = NULLIF(@conversation_id::bigint, 0)
+    WHERE messages.id = ANY(@message_ids::bigint[])),
+a AS (
+    UPDATE attachments SET request_id = @request_id
+    WHERE message_id = ANY(@message_ids::bigint[]) AND request_id IS NULL)
+UPDATE requests SET updated_at = now() WHERE requests.id = @request_id;
+
+-- name: TouchRequest :execrows
+UPDATE requests SET updated_at = now() WHERE id = $1;
+
+-- name: PlaceRequest :exec
+-- A position found later (a photo's) places a request that had none.
+UPDATE requests SET lat = @lat::float8, lng = @lng::float8,
+    address = CASE WHEN address = '' THEN @address ELSE address END, updated_at = now()
+WHERE requests.id = @id AND lat IS NULL;
+
+-- name: LockRequestDescription :one
+SELECT description FROM requests WHERE id = $1 FOR UPDATE;
+
+-- name: SetRequestDescription :exec
+UPDATE requests SET description = $2, updated_at = now() WHERE id = $1;
+
+-- name: RequestPhotos :many
+-- The files of a report's messages, for the position a photo may give.
+SELECT blob_sha256, content_type FROM attachments
+WHERE message_id = ANY(@message_ids::bigint[]) ORDER BY id;
