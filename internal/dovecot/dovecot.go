@@ -40,6 +40,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"townline/internal/child"
 	"townline/internal/freeport"
 )
 
@@ -70,15 +71,10 @@ type Server struct {
 	password string
 	logger   *slog.Logger
 
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	waitErr error
+	proc *child.Process
 
 	mu     sync.Mutex
 	client *imapclient.Client // for Append, made on first use
-
-	stopOnce sync.Once
-	stopErr  error
 }
 
 // Start installs Dovecot if it is missing (as root only), writes a
@@ -108,21 +104,16 @@ func Start(ctx context.Context, dir string, logger *slog.Logger) (*Server, error
 		if err := s.writeConfig(); err != nil {
 			return nil, err
 		}
-		if err := s.spawn(); err != nil {
+		if s.proc, err = s.spawn(); err != nil {
 			return nil, err
 		}
-		err = s.waitReady(ctx)
+		err = s.proc.WaitReady(ctx, readyTimeout, s.ready)
 		if err == nil {
 			return s, nil
 		}
-		select {
-		case <-s.exited:
-			if attempt < portAttempts && strings.Contains(s.logTail(10), "in use") {
-				logger.Warn("port taken before Dovecot could bind it, retrying", "port", s.port)
-				continue
-			}
-		default:
-			s.kill()
+		if errors.Is(err, child.ErrExited) && attempt < portAttempts && strings.Contains(child.TailFile(s.logPath(), 10), "in use") {
+			logger.Warn("port taken before Dovecot could bind it, retrying", "port", s.port)
+			continue
 		}
 		return nil, err
 	}
@@ -144,7 +135,7 @@ func install(ctx context.Context, logger *slog.Logger) error {
 			cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 			out, err := cmd.CombinedOutput()
 			if err != nil {
-				return fmt.Errorf("apt-get %s: %w\n%s", strings.Join(args, " "), err, tail(out, 20))
+				return fmt.Errorf("apt-get %s: %w\n%s", strings.Join(args, " "), err, child.Tail(out, 20))
 			}
 			return nil
 		}
@@ -224,94 +215,43 @@ func (s *Server) Append(mailbox string, raw []byte) (imap.UID, error) {
 
 // Stop shuts the server down (SIGTERM) and waits for it; it is idempotent.
 func (s *Server) Stop() error {
-	s.stopOnce.Do(func() {
-		s.mu.Lock()
-		if s.client != nil {
-			s.client.Close()
-			s.client = nil
-		}
-		s.mu.Unlock()
-		s.stopErr = s.kill()
-	})
-	return s.stopErr
-}
-
-func (s *Server) kill() error {
-	if s.cmd == nil {
-		return nil
+	s.mu.Lock()
+	if s.client != nil {
+		s.client.Close()
+		s.client = nil
 	}
-	select {
-	case <-s.exited:
-		return fmt.Errorf("Dovecot in %s had already exited (%v); see %s", s.dir, s.waitErr, s.logPath())
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(stopTimeout):
-		s.logger.Warn("Dovecot did not stop in time; killing it", "dir", s.dir)
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.exited
-	}
-	return nil
+	s.mu.Unlock()
+	return s.proc.Stop()
 }
 
 func (s *Server) logPath() string { return filepath.Join(s.dir, "dovecot.log") }
 
-func (s *Server) logTail(n int) string {
-	b, _ := os.ReadFile(s.logPath())
-	return tail(b, n)
-}
-
-func (s *Server) spawn() error {
-	logf, err := os.OpenFile(filepath.Join(s.dir, "dovecot.out"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
+func (s *Server) spawn() (*child.Process, error) {
 	// -F keeps the master in the foreground, our child.
 	cmd := exec.Command(Binary, "-F", "-c", filepath.Join(s.dir, "dovecot.conf"))
 	cmd.Dir = s.dir
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// SIGTERM if we die without Stop; its own process group so that a
-	// Ctrl-C reaches it only through us.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
 	s.logger.Info("starting private Dovecot", "dir", s.dir, "port", s.port)
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("cannot run %s: %w", Binary, err)
-	}
-	s.cmd = cmd
-	s.exited = make(chan struct{})
-	go func() {
-		s.waitErr = cmd.Wait()
-		close(s.exited)
-	}()
-	return nil
+	return child.Start(cmd, child.Options{
+		Name:        "Dovecot",
+		Output:      filepath.Join(s.dir, "dovecot.out"),
+		Log:         s.logPath(),
+		Stop:        []syscall.Signal{syscall.SIGTERM},
+		StopTimeout: stopTimeout,
+		Logger:      s.logger,
+	})
 }
 
-// waitReady waits for the IMAP greeting.
-func (s *Server) waitReady(parent context.Context) error {
-	ctx, cancel := context.WithTimeout(parent, readyTimeout)
-	defer cancel()
-	for {
-		if conn, err := net.DialTimeout("tcp", s.Addr(), time.Second); err == nil {
-			conn.SetDeadline(time.Now().Add(2 * time.Second))
-			buf := make([]byte, 4)
-			_, err := conn.Read(buf)
-			conn.Close()
-			if err == nil && string(buf) == "* OK" {
-				return nil
-			}
-		}
-		select {
-		case <-s.exited:
-			return fmt.Errorf("Dovecot in %s exited during start-up (%v); last lines of its log:\n%s\n%s",
-				s.dir, s.waitErr, s.logTail(20), tailFile(filepath.Join(s.dir, "dovecot.out"), 20))
-		case <-ctx.Done():
-			return fmt.Errorf("Dovecot on %s not ready after %v; last lines of %s:\n%s", s.Addr(), readyTimeout, s.logPath(), s.logTail(20))
-		case <-time.After(50 * time.Millisecond):
-		}
+// ready reports whether the server greets IMAP clients.
+func (s *Server) ready(context.Context) bool {
+	conn, err := net.DialTimeout("tcp", s.Addr(), time.Second)
+	if err != nil {
+		return false
 	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 4)
+	_, err = conn.Read(buf)
+	return err == nil && string(buf) == "* OK"
 }
 
 // writeConfig writes a configuration for the installed Dovecot version:
@@ -498,16 +438,3 @@ service anvil {
   chroot =
 }
 `
-
-func tail(b []byte, n int) string {
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-func tailFile(path string, n int) string {
-	b, _ := os.ReadFile(path)
-	return tail(b, n)
-}

@@ -53,11 +53,6 @@ type MediaFile struct {
 	Data        []byte
 }
 
-type fault struct {
-	status, code int
-	drop, accept bool
-}
-
 // Server is a fake Twilio account: an API host and a media CDN host, each
 // on its own loopback listener so that redirects between them cross hosts.
 type Server struct {
@@ -69,21 +64,20 @@ type Server struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 
+	messages book[Message]
+	calls    book[Call]
+
 	mu        sync.Mutex
 	closed    bool
-	messages  []*Message
-	changed   chan struct{} // closed and replaced whenever messages change
 	callbacks []Callback
-	faults    []fault
-	statuses  []string
-	delay     time.Duration
 	media     map[string]MediaFile // by API path
 	cdnFiles  map[string]MediaFile // by CDN path
 }
 
 // New starts a fake Twilio account with these credentials. By default each
 // accepted message moves through queued, sent and delivered, 20ms apart,
-// with a signed callback for each status.
+// with a signed callback for each status, and each call through
+// initiated, ringing, in-progress and completed.
 func New(accountSID, authToken string) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
@@ -92,9 +86,8 @@ func New(accountSID, authToken string) *Server {
 		client:     &http.Client{Timeout: 15 * time.Second}, // Twilio gives a webhook 15s
 		ctx:        ctx,
 		cancel:     cancel,
-		changed:    make(chan struct{}),
-		statuses:   []string{"queued", "sent", "delivered"},
-		delay:      20 * time.Millisecond,
+		messages:   newBook[Message]("messages", "queued", "sent", "delivered"),
+		calls:      newBook[Call]("calls", "initiated", "ringing", "in-progress", "completed"),
 		media:      map[string]MediaFile{},
 		cdnFiles:   map[string]MediaFile{},
 	}
@@ -102,7 +95,7 @@ func New(accountSID, authToken string) *Server {
 	api.HandleFunc("POST /2010-04-01/Accounts/{account}/Messages.json", s.auth(s.createMessage))
 	api.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages.json", s.auth(s.listMessages))
 	api.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages/{msg}/Media/{media}", s.auth(s.getMedia))
-	s.registerCalls(api)
+	api.HandleFunc("POST /2010-04-01/Accounts/{account}/Calls.json", s.auth(s.createCall))
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
 	})
@@ -125,76 +118,53 @@ func (s *Server) Close() {
 	s.cdn.Close()
 }
 
+// background runs f, which Close waits for, unless Close has begun.
+func (s *Server) background(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+}
+
 // SetStatuses sets the statuses an accepted message goes through, each
 // after delay and each posted to its StatusCallback. None: it stays queued
 // and no callback is sent.
 func (s *Server) SetStatuses(delay time.Duration, statuses ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.delay, s.statuses = delay, statuses
+	s.messages.setStatuses(delay, statuses)
 }
 
 // FailNext makes the next n message creations fail with this HTTP status
 // and Twilio error code, as Twilio reports errors.
 func (s *Server) FailNext(n, status, code int) {
-	s.addFaults(n, fault{status: status, code: code})
+	s.messages.addFaults(n, fault{status: status, code: code})
 }
 
 // DropNext makes the next n message creations lose their connection
 // before any answer. With accept, the message is recorded first: Twilio
 // took it, but the sender cannot know.
 func (s *Server) DropNext(n int, accept bool) {
-	s.addFaults(n, fault{drop: true, accept: accept})
-}
-
-func (s *Server) addFaults(n int, f fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, f)
-	}
+	s.messages.addFaults(n, fault{drop: true, accept: accept})
 }
 
 // Messages returns the accepted messages, oldest first.
-func (s *Server) Messages() []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Message, len(s.messages))
-	for i, m := range s.messages {
-		out[i] = *m
-	}
-	return out
-}
+func (s *Server) Messages() []Message { return s.messages.all() }
 
 // WaitMessages waits until at least n messages have been accepted and
 // returns them all.
 func (s *Server) WaitMessages(n int, timeout time.Duration) ([]Message, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	if _, err := s.Next(ctx, n-1); err != nil {
-		return s.Messages(), fmt.Errorf("faketwilio: %d messages after %v, want %d", len(s.Messages()), timeout, n)
-	}
-	return s.Messages(), nil
+	return s.messages.wait(n, timeout)
 }
 
 // Next waits for the i-th accepted message (from 0) and returns it: a
 // reader keeps its own index and never misses one.
 func (s *Server) Next(ctx context.Context, i int) (Message, error) {
-	for {
-		s.mu.Lock()
-		if i < len(s.messages) {
-			m := *s.messages[i]
-			s.mu.Unlock()
-			return m, nil
-		}
-		changed := s.changed
-		s.mu.Unlock()
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return Message{}, ctx.Err()
-		}
-	}
+	return s.messages.next(ctx, i)
 }
 
 // Callbacks returns the status callbacks posted so far.
@@ -202,12 +172,6 @@ func (s *Server) Callbacks() []Callback {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.callbacks)
-}
-
-// notify wakes waiters; s.mu is held.
-func (s *Server) notify() {
-	close(s.changed)
-	s.changed = make(chan struct{})
 }
 
 // auth checks Basic auth and the account in the path as Twilio does.
@@ -266,82 +230,28 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 		m.Status = "accepted" // a Messaging Service picks the sender later
 	}
 
-	s.mu.Lock()
-	var f0 *fault
-	if len(s.faults) > 0 {
-		f0 = &s.faults[0]
-		s.faults = s.faults[1:]
+	f0, progress := s.messages.add(m)
+	body := messageJSON(m) // before progress changes m
+	if progress != nil {
+		s.background(func() { progress(s.ctx, setMessageStatus, s.postMessageStatus) })
 	}
-	accepted := f0 == nil || (f0.drop && f0.accept)
-	if accepted {
-		s.messages = append(s.messages, m)
-		s.notify()
-		if !s.closed {
-			s.wg.Add(1)
-			go s.progress(m.Sid, slices.Clone(s.statuses), s.delay)
-		}
-	}
-	body := messageJSON(m)
-	s.mu.Unlock()
+	answer(w, f0, body)
+}
 
-	switch {
-	case f0 != nil && f0.drop:
-		hangUp(w)
-		return
-	case f0 != nil:
-		apiError(w, f0.status, f0.code, fmt.Sprintf("fake failure %d", f0.code))
+// setMessageStatus records a message's status and when it was sent.
+func setMessageStatus(m *Message, status string) {
+	m.Status = status
+	if status == "sent" {
+		m.SentAt = time.Now().UTC()
+	}
+}
+
+// postMessageStatus posts a message's status to its StatusCallback, if
+// any, and records the answer in Callbacks.
+func (s *Server) postMessageStatus(m Message, _ int) {
+	if m.StatusCallback == "" {
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusCreated)
-	w.Write(body)
-}
-
-// hangUp closes the connection without an answer, as a timeout or a
-// reset does.
-func hangUp(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	conn.Close()
-}
-
-// progress moves a message through its statuses, posting each one to its
-// status callback.
-func (s *Server) progress(sid string, statuses []string, delay time.Duration) {
-	defer s.wg.Done()
-	for _, status := range statuses {
-		select {
-		case <-time.After(delay):
-		case <-s.ctx.Done():
-			return
-		}
-		s.mu.Lock()
-		var m *Message
-		for _, x := range s.messages {
-			if x.Sid == sid {
-				m = x
-			}
-		}
-		if m == nil {
-			s.mu.Unlock()
-			return
-		}
-		m.Status = status
-		if status == "sent" {
-			m.SentAt = time.Now().UTC()
-		}
-		s.notify()
-		cb := *m
-		s.mu.Unlock()
-		if cb.StatusCallback != "" {
-			s.postCallback(cb)
-		}
-	}
-}
-
-func (s *Server) postCallback(m Message) {
 	p := url.Values{
 		"AccountSid":    {m.AccountSid},
 		"ApiVersion":    {"2010-04-01"},
@@ -404,10 +314,10 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
 	if n, err := fmt.Sscan(q.Get("PageSize"), &size); n != 1 || err != nil || size < 1 || size > 1000 {
 		size = 50
 	}
-	s.mu.Lock()
+	all := s.messages.all()
 	list := []json.RawMessage{}
-	for i := len(s.messages) - 1; i >= 0 && len(list) < size; i-- { // newest first
-		m := s.messages[i]
+	for i := len(all) - 1; i >= 0 && len(list) < size; i-- { // newest first
+		m := &all[i]
 		switch {
 		case q.Has("To") && q.Get("To") != m.To,
 			q.Has("From") && q.Get("From") != m.From,
@@ -419,7 +329,6 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
 		}
 		list = append(list, messageJSON(m))
 	}
-	s.mu.Unlock()
 	uri := r.URL.RequestURI()
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]any{

@@ -30,10 +30,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
+	"townline/internal/child"
 	"townline/internal/freeport"
 )
 
@@ -56,14 +56,9 @@ type Cluster struct {
 	password string
 	logger   *slog.Logger
 
-	// cmd is nil when Start found the cluster already running (started by
-	// another process); Stop then leaves it alone.
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed when cmd has been reaped
-	waitErr error         // cmd.Wait result, valid after exited is closed
-
-	stopOnce sync.Once
-	stopErr  error
+	// server is nil when Start found the cluster already running
+	// (started by another process); Stop then leaves it alone.
+	server *child.Process
 }
 
 // Start creates the cluster in dir on first use (initdb) and starts it on a
@@ -119,8 +114,10 @@ func Start(ctx context.Context, dir string, logger *slog.Logger, settings ...str
 		// this cluster: share it, and leave stopping it to its owner.
 		logger.Info("reusing running private PostgreSQL", "dir", dir, "port", port, "pid", pid)
 		c.port = port
-		if err := c.waitReady(ctx, nil); err != nil {
-			return nil, err
+		waitCtx, cancel := context.WithTimeout(ctx, readyTimeout)
+		defer cancel()
+		if err := child.Poll(waitCtx, nil, c.ready); err != nil {
+			return nil, fmt.Errorf("private PostgreSQL in %s, run by process %d, is not ready: %w; see %s", dir, pid, err, c.logPath())
 		}
 	} else {
 		if err := c.initdb(ctx, owner); err != nil {
@@ -156,40 +153,14 @@ func (c *Cluster) Port() int { return c.port }
 // Stop shuts the server down fast (SIGINT: roll back open transactions,
 // disconnect clients, checkpoint) and waits for it to exit. If it has not
 // exited after 30 s it is sent SIGQUIT (immediate shutdown, crash recovery
-// on next start). Stop is idempotent and does nothing for a server that
-// Start found already running.
+// on next start), and after another 30 s all its processes are killed.
+// Stop is idempotent and does nothing for a server that Start found
+// already running.
 func (c *Cluster) Stop() error {
-	c.stopOnce.Do(func() { c.stopErr = c.stop() })
-	return c.stopErr
-}
-
-func (c *Cluster) stop() error {
-	if c.cmd == nil {
+	if c.server == nil {
 		return nil
 	}
-	select {
-	case <-c.exited:
-		return fmt.Errorf("private PostgreSQL in %s had already exited (%v); see %s", c.dir, c.waitErr, c.logPath())
-	default:
-	}
-	_ = c.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-c.exited:
-	case <-time.After(stopTimeout):
-		c.logger.Warn("private PostgreSQL did not stop in time, forcing immediate shutdown", "dir", c.dir, "timeout", stopTimeout)
-		_ = c.cmd.Process.Signal(syscall.SIGQUIT)
-		select {
-		case <-c.exited:
-		case <-time.After(10 * time.Second):
-			_ = c.cmd.Process.Kill()
-			<-c.exited
-		}
-	}
-	c.logger.Info("private PostgreSQL stopped", "dir", c.dir)
-	if c.waitErr != nil {
-		return fmt.Errorf("private PostgreSQL in %s did not shut down cleanly (%w); see %s", c.dir, c.waitErr, c.logPath())
-	}
-	return nil
+	return c.server.Stop()
 }
 
 // CreateDatabase creates database name unless it already exists.
@@ -296,7 +267,7 @@ func (c *Cluster) initdb(ctx context.Context, owner *account) error {
 		return fmt.Errorf("creating the PostgreSQL cluster in %s was interrupted: %w", data, ctx.Err())
 	}
 	if err != nil {
-		return fmt.Errorf("initdb failed to create the PostgreSQL cluster in %s: %w\n%s", data, err, c.logTail(20))
+		return fmt.Errorf("initdb failed to create the PostgreSQL cluster in %s: %w\n%s", data, err, child.TailFile(c.logPath(), 20))
 	}
 	return nil
 }
@@ -341,34 +312,20 @@ func (c *Cluster) startServer(ctx context.Context, owner *account, settings []st
 			return err
 		}
 		c.port = port
-		err = c.spawn(owner, settings)
+		c.server, err = c.spawn(owner, settings)
 		if err != nil {
 			return err
 		}
-		err = c.waitReady(ctx, c.exited)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-c.exited:
-			if attempt < portAttempts && strings.Contains(c.logTail(5), "could not bind") {
-				c.logger.Warn("port taken before PostgreSQL could bind it, retrying", "port", port)
-				continue
-			}
-		default:
-			// Timed out or cancelled: do not leave a half-started server.
-			_ = c.stop()
+		err = c.server.WaitReady(ctx, readyTimeout, c.ready)
+		if errors.Is(err, child.ErrExited) && attempt < portAttempts && strings.Contains(child.TailFile(c.logPath(), 5), "could not bind") {
+			c.logger.Warn("port taken before PostgreSQL could bind it, retrying", "port", port)
+			continue
 		}
 		return err
 	}
 }
 
-func (c *Cluster) spawn(owner *account, settings []string) error {
-	logf, err := c.openLog()
-	if err != nil {
-		return err
-	}
-	defer logf.Close() // the child has its own copy
+func (c *Cluster) spawn(owner *account, settings []string) (*child.Process, error) {
 	args := []string{"-D", c.dataDir(), "-p", strconv.Itoa(c.port),
 		"-c", "listen_addresses=127.0.0.1",
 		"-c", "unix_socket_directories=", // no socket in /var/run/postgresql to collide with the system cluster
@@ -381,59 +338,29 @@ func (c *Cluster) spawn(owner *account, settings []string) error {
 	cmd := exec.Command(filepath.Join(c.bindir, "postgres"), args...)
 	cmd.Dir = c.dir
 	cmd.Env = cleanEnv()
-	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = owner.sysProcAttr()
-	// Fast shutdown if we die without calling Stop. Pdeathsig fires when
-	// the creating OS thread exits; Go only retires threads of goroutines
-	// that exit while locked to them, which Start never does.
-	cmd.SysProcAttr.Pdeathsig = syscall.SIGINT
-	// Own process group: a Ctrl-C in the terminal must not stop the
-	// database under the application while that shuts down; Stop does it.
-	cmd.SysProcAttr.Setpgid = true
-
 	c.logger.Info("starting private PostgreSQL", "dir", c.dir, "port", c.port)
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("cannot run %s: %w", cmd.Path, err)
-	}
-	c.cmd = cmd
-	c.exited = make(chan struct{})
-	go func() {
-		c.waitErr = cmd.Wait()
-		close(c.exited)
-	}()
-	return nil
+	// In its own process group, the database is not stopped by a Ctrl-C
+	// in the terminal under the application while that shuts down.
+	return child.Start(cmd, child.Options{
+		Name:        "private PostgreSQL",
+		Output:      c.logPath(),
+		Stop:        []syscall.Signal{syscall.SIGINT, syscall.SIGQUIT},
+		StopTimeout: stopTimeout,
+		Logger:      c.logger,
+	})
 }
 
-// waitReady polls until the server accepts connections. exited, if not
-// nil, is closed when our child server died.
-func (c *Cluster) waitReady(parent context.Context, exited <-chan struct{}) error {
-	ctx, cancel := context.WithTimeout(parent, readyTimeout)
-	defer cancel()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(c.port))
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		// A cheap TCP dial first; pg_isready then confirms the server is
-		// past recovery and accepting sessions.
-		if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			conn.Close()
-			if c.client(ctx, "pg_isready", "-q", "-t", "2", "-d", "postgres").Run() == nil {
-				return nil
-			}
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("private PostgreSQL in %s exited during start-up (%v); last lines of %s:\n%s",
-				c.dir, c.waitErr, c.logPath(), c.logTail(20))
-		case <-ctx.Done():
-			if parent.Err() != nil {
-				return fmt.Errorf("start-up of private PostgreSQL in %s interrupted: %w", c.dir, parent.Err())
-			}
-			return fmt.Errorf("private PostgreSQL on %s not ready after %v; last lines of %s:\n%s",
-				addr, readyTimeout, c.logPath(), c.logTail(20))
-		case <-tick.C:
-		}
+// ready reports whether the server accepts connections: a cheap TCP dial
+// first, then pg_isready confirms it is past recovery and accepting
+// sessions.
+func (c *Cluster) ready(ctx context.Context) bool {
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(c.port)), time.Second)
+	if err != nil {
+		return false
 	}
+	conn.Close()
+	return c.client(ctx, "pg_isready", "-q", "-t", "2", "-d", "postgres").Run() == nil
 }
 
 func (c *Cluster) openLog() (*os.File, error) {
@@ -442,19 +369,6 @@ func (c *Cluster) openLog() (*os.File, error) {
 		return nil, fmt.Errorf("cannot open PostgreSQL log: %w", err)
 	}
 	return f, nil
-}
-
-// logTail returns the last n lines of postgres.log, for error messages.
-func (c *Cluster) logTail(n int) string {
-	b, err := os.ReadFile(c.logPath())
-	if err != nil {
-		return "(" + err.Error() + ")"
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // findBinDir returns the directory holding postgres and initdb: $PG_BINDIR
