@@ -83,7 +83,7 @@ func TestFileCallReportOnce(t *testing.T) {
 	if err != nil || len(ms) != 1 || ms[0].ProviderID != "CA1/1" || ms[0].Body != "a dead dog\n\nOro Dam and Feather River" {
 		t.Errorf("messages %+v, %v", ms, err)
 	}
-	time.Sleep(50 * time.Millisecond)
+	testenv.WaitJobsIdle(t, c.Pool())
 	if sent, _ := sms.snapshot(); len(sent) != 0 {
 		t.Errorf("texted a caller who did not ask: %+v", sent)
 	}
@@ -129,7 +129,7 @@ func TestCallerTexts(t *testing.T) {
 	if err := c.AcceptTexts(ctx, "+15305550103", f.Request.ID); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	testenv.WaitJobsIdle(t, c.Pool())
 	if sent, _ := sms.snapshot(); len(sent) != 2 {
 		t.Errorf("%d texts, want 2", len(sent))
 	}

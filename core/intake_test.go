@@ -227,7 +227,7 @@ func TestStopSilencesEveryLaterText(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.text("HELP")
-	time.Sleep(300 * time.Millisecond)
+	testenv.WaitJobsIdle(t, c.Pool())
 	if a := p.answers(sms); len(a) != 1 {
 		t.Errorf("after STOP the number got %q", a[1:])
 	}
@@ -262,7 +262,7 @@ func TestRedeliveredMessageChangesNothing(t *testing.T) {
 	if after := count(); after != before {
 		t.Errorf("redelivery wrote %d rows", after-before)
 	}
-	time.Sleep(200 * time.Millisecond)
+	testenv.WaitJobsIdle(t, c.Pool())
 	if sent, _ := sms.snapshot(); len(sent) != 1 {
 		t.Errorf("sent %d texts, want one confirmation", len(sent))
 	}
@@ -380,7 +380,7 @@ func TestFloodGetsOneWarningThenSilence(t *testing.T) {
 			break
 		}
 	}
-	time.Sleep(300 * time.Millisecond)
+	testenv.WaitJobsIdle(t, c.Pool())
 	answers := p.answers(sms)
 	warnings := 0
 	for _, a := range answers {

@@ -215,8 +215,8 @@ func TestDeliveryRetriesAndSendsOnce(t *testing.T) {
 	if m.State != "sent" || m.Attempts != 3 {
 		t.Fatalf("message = %s after %d attempts, want sent after 3", m.State, m.Attempts)
 	}
-	// Let River settle, then make sure nothing was sent again.
-	time.Sleep(300 * time.Millisecond)
+	// Once its job has finished, make sure nothing was sent again.
+	testenv.WaitJob(t, c.Pool(), "deliver", map[string]any{"message_id": m.ID})
 	sent, calls := email.snapshot()
 	if len(sent) != 1 || calls != 3 {
 		t.Errorf("sent %d messages in %d calls, want 1 in 3", len(sent), calls)
@@ -232,7 +232,7 @@ func TestDeliveryOutcomeUnknownIsNotResent(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := waitMessage(t, c, outbound(t, c, r.ID)[0].ID, "unknown", "sent")
-	time.Sleep(300 * time.Millisecond)
+	testenv.WaitJob(t, c.Pool(), "deliver", map[string]any{"message_id": m.ID})
 	if _, calls := email.snapshot(); m.State != "unknown" || calls != 1 {
 		t.Errorf("state %s after %d calls, want unknown after 1", m.State, calls)
 	}
@@ -247,7 +247,7 @@ func TestDeliveryPermanentFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := waitMessage(t, c, outbound(t, c, r.ID)[0].ID, "failed", "sent")
-	time.Sleep(200 * time.Millisecond)
+	testenv.WaitJob(t, c.Pool(), "deliver", map[string]any{"message_id": m.ID})
 	if _, calls := email.snapshot(); m.State != "failed" || calls != 1 || !strings.Contains(m.Error, "mailbox") {
 		t.Errorf("state %s (%s) after %d calls, want failed after 1", m.State, m.Error, calls)
 	}
@@ -401,7 +401,7 @@ func TestOptedOutNumberGetsNothing(t *testing.T) {
 	if last := out[len(out)-1]; last.State != "not_sent" {
 		t.Errorf("update to an opted-out number is %s, want not_sent", last.State)
 	}
-	time.Sleep(200 * time.Millisecond)
+	testenv.WaitJobsIdle(t, c.Pool())
 	if sent, _ := sms.snapshot(); len(sent) != 1 {
 		t.Errorf("sent %d texts, want only the acknowledgment", len(sent))
 	}

@@ -83,11 +83,11 @@ func (w *world) answer(p *faketwilio.Phone, n int) faketwilio.Message {
 	return faketwilio.Message{}
 }
 
-// quiet checks that p received exactly n texts, after a pause for any
-// stragglers.
+// quiet checks that p received exactly n texts, once no job can still
+// send one.
 func (w *world) quiet(p *faketwilio.Phone, n int) {
 	w.t.Helper()
-	time.Sleep(300 * time.Millisecond)
+	testenv.WaitJobsIdle(w.t, w.c.Pool())
 	if got := p.Received(); len(got) != n {
 		w.t.Errorf("%s received %d texts, want %d: %+v", p.Number, len(got), n, got)
 	}
@@ -189,7 +189,7 @@ func TestRedeliveredTextChangesNothing(t *testing.T) {
 		w.c.Pool().QueryRow(context.Background(), `SELECT count(*) FROM attachments`).Scan(&n)
 		return n == 1
 	})
-	time.Sleep(100 * time.Millisecond) // let the jobs finish
+	testenv.WaitJobsIdle(t, w.c.Pool()) // let the jobs finish
 	before := w.rows()
 	for range 2 {
 		resp, err := p.Resend(p.LastSid())
@@ -297,7 +297,7 @@ func TestStaffReplyAndOptOut(t *testing.T) {
 	w.text(q, "graffiti at 200 Myers Street")
 	id = requestNumber(t, w.answer(q, 1).Body)
 	w.text(q, "STOP")
-	time.Sleep(100 * time.Millisecond)
+	testenv.WaitJobsIdle(t, w.c.Pool())
 	n := len(q.Received()) // STOP may or may not be acknowledged; nothing after it
 	if err := w.c.ChangeStatus(ctx, id, core.StatusChange{To: core.StatusInProgress, Public: true, Note: "On it."}); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"townline/channels/voice"
 	"townline/core"
 	"townline/internal/faketwilio"
+	"townline/internal/testenv"
 )
 
 // Silence: the question comes back twice, then a person or a message is
@@ -217,7 +218,7 @@ func TestRedeliveredWebhook(t *testing.T) {
 	if _, err := w.fake.WaitMessages(1, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // a second text would be on its way by now
+	testenv.WaitJobsIdle(t, w.pool) // a second text would have been sent by now
 	if n := len(w.fake.Messages()); n != 1 {
 		t.Errorf("%d texts for one acceptance", n)
 	}
