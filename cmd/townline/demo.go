@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"townline/core"
+	"townline/internal/app"
 	"townline/internal/faketwilio"
 	"townline/internal/server"
 )
@@ -126,21 +127,21 @@ func runDemo(args []string, in io.Reader, out io.Writer) error {
 	cfg.IMAPURL, cfg.SMTPURL, cfg.EmailFrom = box.imapURL(), box.smtpURL(), demoCityMail
 
 	term.printf("Starting townline (the database may take a few seconds the first time)...\n")
-	e, err := open(ctx, cfg)
+	e, err := app.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer e.close()
-	e.log = slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: level}))
-	slog.SetDefault(e.log)
-	if err := e.ready(ctx, true); err != nil {
+	defer e.Close()
+	e.Log = slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(e.Log)
+	if err := e.Ready(ctx, true); err != nil {
 		return err
 	}
-	ch, err := e.channels(ctx)
+	ch, err := e.Channels(ctx)
 	if err != nil {
 		return err
 	}
-	c, err := e.core(ctx, 4, ch.senders, ch.fetchers)
+	c, err := e.Core(ctx, 4, ch.Senders, ch.Fetchers)
 	if err != nil {
 		return err
 	}
@@ -149,7 +150,7 @@ func runDemo(args []string, in io.Reader, out io.Writer) error {
 	}
 	watching, stopWatching := context.WithCancel(ctx) // the mailbox watcher, stopped before the mailbox
 	defer stopWatching()
-	opts, err := ch.start(watching, c, e)
+	opts, err := ch.Start(watching, c, e)
 	if err != nil {
 		return err
 	}
@@ -175,7 +176,7 @@ func runDemo(args []string, in io.Reader, out io.Writer) error {
 		"  log                             %s\n\n"+
 		"Your phone %s texts and calls the city at %s.\n"+
 		"You mail the city at %s from %s.\n%s\n",
-		e.city.Name, cfg.PublicURL, cfg.PublicURL, fake.URL(), box.imapAddr, demoCityMail, box.password,
+		e.City.Name, cfg.PublicURL, cfg.PublicURL, fake.URL(), box.imapAddr, demoCityMail, box.password,
 		box.smtpURL(), logPath, *from, faketwilio.CityNumber, demoCityMail, *mailFrom, demoHelp)
 
 	phone := fake.Phone(*from, cfg.PublicURL+"/twilio/sms")
