@@ -37,7 +37,7 @@ func main() {
 	case "serve":
 		err = serve(args)
 	case "demo":
-		err = demo(args)
+		err = runDemo(args)
 	case "migrate":
 		err = migrate(args)
 	case "apikey":
