@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"townline/core"
+	"townline/internal/app"
 )
 
 func migrate(args []string) error {
@@ -18,12 +19,12 @@ func migrate(args []string) error {
 		return err
 	}
 	ctx := context.Background()
-	e, err := open(ctx, cfg)
+	e, err := app.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer e.close()
-	if err := e.ready(ctx, true); err != nil {
+	defer e.Close()
+	if err := e.Ready(ctx, true); err != nil {
 		return err
 	}
 	fmt.Println("the database is up to date")
@@ -32,22 +33,22 @@ func migrate(args []string) error {
 
 // admin opens the database and a core that only writes (no workers) for
 // the administration commands.
-func admin(ctx context.Context, fs *flag.FlagSet, args []string) (*env, *core.Core, error) {
+func admin(ctx context.Context, fs *flag.FlagSet, args []string) (*app.Env, *core.Core, error) {
 	cfg, err := parse(fs, args)
 	if err != nil {
 		return nil, nil, err
 	}
-	e, err := open(ctx, cfg)
+	e, err := app.Open(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := e.ready(ctx, false); err != nil {
-		e.close()
+	if err := e.Ready(ctx, false); err != nil {
+		e.Close()
 		return nil, nil, err
 	}
-	c, err := e.core(ctx, 0, nil, nil)
+	c, err := e.Core(ctx, 0, nil, nil)
 	if err != nil {
-		e.close()
+		e.Close()
 		return nil, nil, err
 	}
 	return e, c, nil
@@ -73,7 +74,7 @@ func apikey(args []string) error {
 	if err != nil {
 		return err
 	}
-	defer e.close()
+	defer e.Close()
 	name = append(name, fs.Args()...)
 	if len(name) == 0 {
 		fs.Usage()
@@ -102,7 +103,7 @@ func user(args []string) error {
 	if err != nil {
 		return err
 	}
-	defer e.close()
+	defer e.Close()
 	if *email == "" || *role == "" {
 		return errors.New("--email and --role are required")
 	}

@@ -3,8 +3,11 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
+
+	"townline/internal/config"
 )
 
 const usage = `townline — a city's 311 by text, email, phone, web and Open311
@@ -34,7 +37,7 @@ func main() {
 	case "serve":
 		err = serve(args)
 	case "demo":
-		err = demo(args)
+		err = runDemo(args)
 	case "migrate":
 		err = migrate(args)
 	case "apikey":
@@ -52,4 +55,16 @@ func main() {
 		fmt.Fprintf(os.Stderr, "townline %s: %v\n", cmd, err)
 		os.Exit(1)
 	}
+}
+
+// parse parses a command's flags, with the shared settings registered too.
+func parse(fs *flag.FlagSet, args []string) (*config.Config, error) {
+	flags, err := config.Register(fs)
+	if err != nil {
+		return nil, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return flags.Config()
 }

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"townline/internal/app"
 	"townline/internal/server"
 )
 
@@ -23,26 +24,26 @@ func serve(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	e, err := open(ctx, cfg)
+	e, err := app.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer e.close()
-	if err := e.ready(ctx, *migrate); err != nil {
+	defer e.Close()
+	if err := e.Ready(ctx, *migrate); err != nil {
 		return err
 	}
-	ch, err := e.channels(ctx)
+	ch, err := e.Channels(ctx)
 	if err != nil {
 		return err
 	}
-	c, err := e.core(ctx, 16, ch.senders, ch.fetchers)
+	c, err := e.Core(ctx, 16, ch.Senders, ch.Fetchers)
 	if err != nil {
 		return err
 	}
 	if err := c.Start(ctx); err != nil {
 		return err
 	}
-	opts, err := ch.start(ctx, c, e)
+	opts, err := ch.Start(ctx, c, e)
 	if err != nil {
 		return err
 	}
@@ -56,14 +57,14 @@ func serve(args []string) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
-	e.log.Info("townline is serving", "city", e.city.Name, "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
+	e.Log.Info("townline is serving", "city", e.City.Name, "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
-		e.log.Info("shutting down")
+		e.Log.Info("shutting down")
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

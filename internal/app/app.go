@@ -1,8 +1,10 @@
-package main
+// Package app assembles townline from its configuration: the database,
+// the city, the channels and core. serve, the administration commands and
+// the demo all start townline this one way.
+package app
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -17,38 +19,26 @@ import (
 	"townline/migrations"
 )
 
-// env is what every command works in: the configuration, a logger, the
+// Env is what every command works in: the configuration, a logger, the
 // database, and the city.
-type env struct {
+type Env struct {
 	cfg     *config.Config
-	log     *slog.Logger
+	Log     *slog.Logger
 	pool    *pgxpool.Pool
 	cluster *localpg.Cluster // the private cluster, when DATABASE_URL is empty
-	city    *core.City
+	City    *core.City
 }
 
-// parse parses a command's flags, with the shared settings registered too.
-func parse(fs *flag.FlagSet, args []string) (*config.Config, error) {
-	flags, err := config.Register(fs)
-	if err != nil {
-		return nil, err
-	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	return flags.Config()
-}
-
-// open connects to the database (starting the private cluster when no
+// Open connects to the database (starting the private cluster when no
 // DATABASE_URL is given) and loads the city file.
-func open(ctx context.Context, cfg *config.Config) (*env, error) {
-	e := &env{cfg: cfg, log: cfg.Logger()}
-	slog.SetDefault(e.log)
+func Open(ctx context.Context, cfg *config.Config) (*Env, error) {
+	e := &Env{cfg: cfg, Log: cfg.Logger()}
+	slog.SetDefault(e.Log)
 	city, err := core.ReadCity(cfg.City)
 	if err != nil {
 		return nil, err
 	}
-	e.city = city
+	e.City = city
 	url := cfg.DatabaseURL
 	if url == "" {
 		dir, err := filepath.Abs(filepath.Join(cfg.Data, "pg"))
@@ -58,7 +48,7 @@ func open(ctx context.Context, cfg *config.Config) (*env, error) {
 		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 			return nil, fmt.Errorf("data folder: %w", err)
 		}
-		e.cluster, err = localpg.Start(ctx, dir, e.log)
+		e.cluster, err = localpg.Start(ctx, dir, e.Log)
 		if err != nil {
 			return nil, fmt.Errorf("start the private PostgreSQL (set DATABASE_URL to use another): %w", err)
 		}
@@ -66,54 +56,55 @@ func open(ctx context.Context, cfg *config.Config) (*env, error) {
 	}
 	pcfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		e.close()
+		e.Close()
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	pcfg.MaxConns = 32
 	e.pool, err = pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
-		e.close()
+		e.Close()
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := e.pool.Ping(pingCtx); err != nil {
-		e.close()
+		e.Close()
 		return nil, fmt.Errorf("cannot reach the database: %w", err)
 	}
 	return e, nil
 }
 
-// ready makes sure the schema is current: the private cluster is migrated
+// Ready makes sure the schema is current: the private cluster is migrated
 // on its own; another database only when asked to.
-func (e *env) ready(ctx context.Context, migrate bool) error {
+func (e *Env) Ready(ctx context.Context, migrate bool) error {
 	if migrate || e.cluster != nil {
-		return migrations.Apply(ctx, e.pool, e.log)
+		return migrations.Apply(ctx, e.pool, e.Log)
 	}
 	return migrations.Check(ctx, e.pool)
 }
 
-// core builds the domain service on the database.
-func (e *env) core(ctx context.Context, workers int, senders map[core.Channel]core.Sender, fetchers map[core.Channel]core.MediaFetcher) (*core.Core, error) {
+// Core builds the domain service on the database.
+func (e *Env) Core(ctx context.Context, workers int, senders map[core.Channel]core.Sender, fetchers map[core.Channel]core.MediaFetcher) (*core.Core, error) {
 	return core.New(ctx, e.pool, core.Options{
-		City:      e.city,
+		City:      e.City,
 		PublicURL: e.cfg.PublicURL,
 		DataDir:   e.cfg.Data,
 		MaxUpload: e.cfg.MaxUpload,
 		Senders:   senders,
 		Fetchers:  fetchers,
 		Workers:   workers,
-		Logger:    e.log,
+		Logger:    e.Log,
 	})
 }
 
-func (e *env) close() {
+// Close closes the database and stops the private cluster.
+func (e *Env) Close() {
 	if e.pool != nil {
 		e.pool.Close()
 	}
 	if e.cluster != nil {
 		if err := e.cluster.Stop(); err != nil {
-			e.log.Error("stop the private PostgreSQL", "err", err)
+			e.Log.Error("stop the private PostgreSQL", "err", err)
 		}
 	}
 }

@@ -1,8 +1,7 @@
-package main
+package demo
 
 import (
 	"regexp"
-	"strings"
 	"testing"
 
 	"townline/internal/testenv"
@@ -14,10 +13,7 @@ func TestDemoCall(t *testing.T) {
 	t.Parallel()
 	pool := testenv.Pool(t)
 	script := "/call\n1\n8\na dead dog on Oro Dam Boulevard near Feather River Boulevard\n1\n1\n\n/quit\n"
-	var screen syncBuffer
-	err := runDemo([]string{"--database-url", testenv.URL(pool), "--data", t.TempDir(), "--addr", "127.0.0.1:0"},
-		strings.NewReader(script), &screen)
-	out := screen.String()
+	out, err := run(t, testenv.URL(pool), script)
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}

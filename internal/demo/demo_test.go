@@ -1,12 +1,14 @@
-package main
+package demo
 
 import (
 	"context"
+	"flag"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
+	"townline/internal/config"
 	"townline/internal/testenv"
 )
 
@@ -28,15 +30,34 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// run runs the demo on the database at dbURL as townline demo runs it,
+// with the default phone and email, script for the person's typing, and
+// returns the screen.
+func run(t *testing.T, dbURL, script string) (string, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	flags, err := config.Register(fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Parse([]string{"--database-url", dbURL, "--data", t.TempDir(), "--addr", "127.0.0.1:0"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := flags.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var screen syncBuffer
+	err = Run(t.Context(), Config{Townline: cfg, Phone: ResidentPhone, Email: ResidentMail}, strings.NewReader(script), &screen)
+	return screen.String(), err
+}
+
 func TestDemoScripted(t *testing.T) {
 	t.Parallel()
 	pool := testenv.Pool(t)
 	db := testenv.URL(pool)
 	script := "big pothole at montgomery and 5th\n/photo\nhere it is\n/from +15305550101\nSTATUS\n/quit\n"
-	var screen syncBuffer
-	err := runDemo([]string{"--database-url", db, "--data", t.TempDir(), "--addr", "127.0.0.1:0"},
-		strings.NewReader(script), &screen)
-	out := screen.String()
+	out, err := run(t, db, script)
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}

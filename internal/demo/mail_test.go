@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -16,10 +16,7 @@ func TestDemoMail(t *testing.T) {
 	t.Parallel()
 	pool := testenv.Pool(t)
 	script := "/mail Pothole on Myers\nbig pothole at 1520 Myers Street\n.\n/photo\n/reply it is getting bigger\n/quit\n"
-	var screen syncBuffer
-	err := runDemo([]string{"--database-url", testenv.URL(pool), "--data", t.TempDir(), "--addr", "127.0.0.1:0"},
-		strings.NewReader(script), &screen)
-	out := screen.String()
+	out, err := run(t, testenv.URL(pool), script)
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
@@ -75,12 +72,12 @@ func TestDemoMailCompose(t *testing.T) {
 		References: []string{"first@example.com"}, Text: "We got it.\nThank you.",
 	}
 	d := &mailDraft{to: city.ReplyTo, subject: "Re: " + city.Subject, body: []string{"it is getting bigger"}, photo: true, answers: &city}
-	id, raw, err := d.compose(demoResident)
+	id, raw, err := d.compose(ResidentMail)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := readCityMail(raw)
-	if got.Subject != "Re: Oroville 311: Pothole [#7]" || got.ReplyTo != demoResident ||
+	if got.Subject != "Re: Oroville 311: Pothole [#7]" || got.ReplyTo != ResidentMail ||
 		got.MessageID != id || !strings.HasSuffix(id, "@example.com") || len(got.Files) != 1 {
 		t.Errorf("read back %+v", got)
 	}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -12,44 +12,45 @@ import (
 	"townline/internal/server"
 )
 
-// channels are the outside services the configuration connects: their
+// Channels are the outside services the configuration connects: their
 // senders and fetchers go into core, their webhooks onto the server, their
 // watchers run beside it.
-type channels struct {
-	senders  map[core.Channel]core.Sender
-	fetchers map[core.Channel]core.MediaFetcher
+type Channels struct {
+	Senders  map[core.Channel]core.Sender
+	Fetchers map[core.Channel]core.MediaFetcher
 	sms      *sms.Config
 	email    *email.Config
 	voice    *voice.Config
 }
 
-func (e *env) channels(ctx context.Context) (*channels, error) {
-	ch := &channels{senders: map[core.Channel]core.Sender{}, fetchers: map[core.Channel]core.MediaFetcher{}}
+// Channels connects the channels the configuration turns on.
+func (e *Env) Channels(ctx context.Context) (*Channels, error) {
+	ch := &Channels{Senders: map[core.Channel]core.Sender{}, Fetchers: map[core.Channel]core.MediaFetcher{}}
 	cfg := e.cfg
 	if cfg.TwilioAccountSID != "" {
 		sc := sms.Config{
 			AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken, From: cfg.TwilioFrom,
 			APIURL: cfg.TwilioAPIURL, PublicURL: cfg.PublicURL,
 		}
-		client, err := sms.NewClient(sc, e.log)
+		client, err := sms.NewClient(sc, e.Log)
 		if err != nil {
 			return nil, err
 		}
-		ch.senders[core.ChannelSMS] = client
-		ch.fetchers[core.ChannelSMS] = client
+		ch.Senders[core.ChannelSMS] = client
+		ch.Fetchers[core.ChannelSMS] = client
 		ch.sms = &sc
-		e.log.Info("text messages on", "from", cfg.TwilioFrom, "webhook", cfg.PublicURL+"/twilio/sms")
+		e.Log.Info("text messages on", "from", cfg.TwilioFrom, "webhook", cfg.PublicURL+"/twilio/sms")
 		// A Messaging Service sends texts but cannot take or place calls.
 		if strings.HasPrefix(cfg.TwilioFrom, "+") {
 			vc := voice.Config{AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken, From: cfg.TwilioFrom,
 				APIURL: cfg.TwilioAPIURL, PublicURL: cfg.PublicURL, StaffNumber: cfg.StaffPhone}
-			caller, err := voice.NewCaller(vc, e.log)
+			caller, err := voice.NewCaller(vc, e.Log)
 			if err != nil {
 				return nil, err
 			}
-			ch.senders[core.ChannelVoice] = caller
+			ch.Senders[core.ChannelVoice] = caller
 			ch.voice = &vc
-			e.log.Info("phone menu on", "number", cfg.TwilioFrom, "webhook", cfg.PublicURL+"/twilio/voice")
+			e.Log.Info("phone menu on", "number", cfg.TwilioFrom, "webhook", cfg.PublicURL+"/twilio/voice")
 		}
 	}
 	if cfg.SMTPURL != "" && cfg.EmailFrom != "" {
@@ -60,36 +61,36 @@ func (e *env) channels(ctx context.Context) (*channels, error) {
 			return nil, err
 		}
 		ec := email.Config{IMAPURL: cfg.IMAPURL, SMTPURL: cfg.SMTPURL, From: cfg.EmailFrom,
-			CityName: e.city.Name, Secret: secret}
-		sender, err := email.NewSender(ec, e.log)
+			CityName: e.City.Name, Secret: secret}
+		sender, err := email.NewSender(ec, e.Log)
 		if err != nil {
 			return nil, err
 		}
-		ch.senders[core.ChannelEmail] = sender
+		ch.Senders[core.ChannelEmail] = sender
 		ch.email = &ec
-		e.log.Info("email on", "from", cfg.EmailFrom, "mailbox", redactURL(cfg.IMAPURL))
+		e.Log.Info("email on", "from", cfg.EmailFrom, "mailbox", redactURL(cfg.IMAPURL))
 	}
 	return ch, nil
 }
 
-// server returns the HTTP options with the channels' webhooks, and starts
+// Start returns the HTTP options with the channels' webhooks, and starts
 // the mailbox watcher, which runs until ctx ends.
-func (ch *channels) start(ctx context.Context, c *core.Core, e *env) (server.Options, error) {
-	opts := server.Options{Logger: e.log, MaxBody: e.cfg.MaxUpload}
+func (ch *Channels) Start(ctx context.Context, c *core.Core, e *Env) (server.Options, error) {
+	opts := server.Options{Logger: e.Log, MaxBody: e.cfg.MaxUpload}
 	if ch.sms != nil {
-		opts.Channels = append(opts.Channels, sms.NewHandler(c, *ch.sms, e.log))
+		opts.Channels = append(opts.Channels, sms.NewHandler(c, *ch.sms, e.Log))
 	}
 	if ch.voice != nil {
-		opts.Channels = append(opts.Channels, voice.NewHandler(c, *ch.voice, e.log))
+		opts.Channels = append(opts.Channels, voice.NewHandler(c, *ch.voice, e.Log))
 	}
 	if ch.email != nil && ch.email.IMAPURL != "" {
-		w, err := email.NewWatcher(c, *ch.email, e.log)
+		w, err := email.NewWatcher(c, *ch.email, e.Log)
 		if err != nil {
 			return opts, err
 		}
 		go func() {
 			if err := w.Run(ctx); err != nil {
-				e.log.Error("mailbox watcher stopped", "err", err)
+				e.Log.Error("mailbox watcher stopped", "err", err)
 			}
 		}()
 		opts.Checks = append(opts.Checks, w.Ready)
