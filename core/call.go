@@ -286,7 +286,7 @@ func joinDescription(desc, more string) string {
 	case desc != "":
 		more = desc + "\n\n" + more
 	}
-	return truncate(more, MaxDescription)
+	return Truncate(more, MaxDescription)
 }
 
 // RequestStatus returns a request as its reporter should hear about it:

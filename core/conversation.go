@@ -365,7 +365,7 @@ func (d *dialogue) continueDraft() {
 		if !dr.PlaceClear && text != "" {
 			// The resident answered our question in their own words
 			// ("the Safeway lot on Oro Dam"): that is the place.
-			dr.Address, dr.PlaceClear = truncate(text, MaxAddress), true
+			dr.Address, dr.PlaceClear = Truncate(text, MaxAddress), true
 		}
 		if !dr.PlaceClear {
 			dr.Asked++
@@ -523,7 +523,8 @@ func (d *dialogue) mail() {
 	d.fileDraft(true, strings.Join(m.Refused, "\n"))
 }
 
-func truncate(s string, n int) string {
+// Truncate cuts s to at most n characters.
+func Truncate(s string, n int) string {
 	r := []rune(s)
 	if len(r) <= n {
 		return s

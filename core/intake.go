@@ -114,7 +114,7 @@ func (c *Core) Intake(ctx context.Context, in Inbound) (IntakeResult, error) {
 		}
 		row, err := t.q.InsertInbound(ctx, db.InsertInboundParams{
 			ContactID: ct.ID, Channel: string(in.Channel), ProviderID: in.ProviderID,
-			Subject: truncate(in.Subject, 500), Body: in.Text, FloodWindow: floodWindow,
+			Subject: Truncate(in.Subject, 500), Body: in.Text, FloodWindow: floodWindow,
 		})
 		if errors.Is(err, pgx.ErrNoRows) {
 			res.Duplicate = true
@@ -340,8 +340,8 @@ func (c *Core) draftFiling(conv *conversation, a file) filing {
 	ct := conv.Contact
 	return filing{
 		NewRequest: NewRequest{
-			Channel: conv.Channel, ServiceCode: dr.Service, Description: truncate(dr.Description, MaxDescription),
-			Lat: lat, Lng: lng, Address: truncate(dr.Address, MaxAddress), Actor: string(conv.Channel),
+			Channel: conv.Channel, ServiceCode: dr.Service, Description: Truncate(dr.Description, MaxDescription),
+			Lat: lat, Lng: lng, Address: Truncate(dr.Address, MaxAddress), Actor: string(conv.Channel),
 		},
 		contact: &ct, messages: dr.Messages, conversation: conv.ID, lenient: true, ack: a.ack, note: a.note,
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/paulmach/orb"
 
 	"townline/core"
 )
@@ -261,8 +260,8 @@ func (w *Watcher) ingest(ctx context.Context, raw []byte, key string, truncated 
 		Channel:    core.ChannelEmail,
 		From:       m.From,
 		To:         w.addr,
-		Subject:    truncate(m.Subject, 1000),
-		Text:       truncate(TrimReply(m.Text), core.MaxDescription),
+		Subject:    core.Truncate(m.Subject, 1000),
+		Text:       core.Truncate(TrimReply(m.Text), core.MaxDescription),
 		Refused:    m.Refused,
 		ProviderID: providerID(m.MessageID, raw),
 		DedupeKeys: []string{key},
@@ -306,12 +305,6 @@ func (w *Watcher) ingest(ctx context.Context, raw []byte, key string, truncated 
 			return res, err
 		}
 		in.Uploads = append(in.Uploads, core.Upload{Blob: blob, Filename: f.Name})
-		if in.Lat == nil && blob.ContentType == "image/jpeg" {
-			// The camera's position is the best place we have, when it is in the city.
-			if lat, lng, ok := core.PhotoGPS(f.Data); ok && w.core.City().Contains(orb.Point{lng, lat}) {
-				in.Lat, in.Lng = &lat, &lng
-			}
-		}
 	}
 	return w.core.Intake(ctx, in)
 }
@@ -336,7 +329,7 @@ func (w *Watcher) unreadable(ctx context.Context, raw []byte, key, why string) (
 	}
 	in := core.Inbound{
 		Channel: core.ChannelEmail, From: from, To: w.addr, Raw: rawUp,
-		ProviderID: providerID("", raw), DedupeKeys: []string{key}, Unreadable: truncate(why, 500),
+		ProviderID: providerID("", raw), DedupeKeys: []string{key}, Unreadable: core.Truncate(why, 500),
 	}
 	res, err := w.core.Intake(ctx, in)
 	var invalid *core.ValidationError
@@ -381,12 +374,4 @@ func providerID(messageID string, raw []byte) string {
 	}
 	sum := sha256.Sum256(src)
 	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n])
 }

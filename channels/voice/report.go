@@ -143,7 +143,7 @@ func (t *turn) where(ctx context.Context) error {
 	}
 	// Words naming no known street are read back as they are: the caller
 	// says whether they are right.
-	t.call.Address = truncate(cmp.Or(place, said), core.MaxAddress)
+	t.call.Address = core.Truncate(cmp.Or(place, said), core.MaxAddress)
 	t.askConfirm(0)
 	return nil
 }
@@ -178,7 +178,7 @@ func (t *turn) file(ctx context.Context) error {
 	rep := t.reporter()
 	said := strings.TrimSpace(c.SaidWhat + "\n\n" + c.SaidWhere)
 	f, err := t.h.core.FileCallReport(ctx, core.CallReport{
-		CallID: t.sid, Seq: c.Seq, Said: truncate(said, core.MaxDescription), Recordings: c.Recordings,
+		CallID: t.sid, Seq: c.Seq, Said: core.Truncate(said, core.MaxDescription), Recordings: c.Recordings,
 		Request: core.NewRequest{
 			Channel: core.ChannelVoice, ServiceCode: c.Service, Description: c.Description,
 			Address: c.Address, Reporter: rep, Actor: "voice",
@@ -230,12 +230,4 @@ func (t *turn) texts(ctx context.Context) error {
 	}
 	t.askNext()
 	return nil
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n])
 }

@@ -1,0 +1,226 @@
+package core_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+
+	"townline/core"
+	"townline/internal/testenv"
+)
+
+// Every channel files through one function: these tests file the same
+// kinds of report over each and check the rules it applies, whatever the
+// channel — routing (with the district override that sends a State Route
+// 70 pothole to Caltrans's desk), the triage queue for what no one could
+// classify, a photo's position, and the acknowledgment written in the
+// very transaction that wrote the request.
+
+// On State Route 70, south of Oro Dam Boulevard: potholes there are
+// Caltrans's, routed to the "other" desk.
+const sr70Lat, sr70Lng = 39.5000, -121.5700
+
+// filingCore is a core that queues answers by text and mail but sends
+// nothing: what a filing wrote stays as it was written.
+func filingCore(t *testing.T) *core.Core {
+	return testenv.Core(t, func(o *core.Options) {
+		o.Workers = 0
+		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: &fakeSender{}, core.ChannelEmail: &fakeSender{}}
+	})
+}
+
+// ackedInSameTransaction checks that request id has one queued
+// acknowledgment over ch, written with its delivery job by the transaction
+// that wrote the request.
+func ackedInSameTransaction(t *testing.T, c *core.Core, id int64, ch core.Channel) {
+	t.Helper()
+	var n int
+	var same bool
+	err := c.Pool().QueryRow(context.Background(), `
+		SELECT count(*), bool_and(r.xmin = m.xmin AND r.xmin = j.xmin)
+		FROM requests r
+		JOIN messages m ON m.request_id = r.id AND m.direction = 'out' AND m.channel = $2 AND m.state = 'queued'
+		JOIN river_job j ON j.kind = 'deliver' AND (j.args->>'message_id')::bigint = m.id
+		WHERE r.id = $1`, id, ch).Scan(&n, &same)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || !same {
+		t.Errorf("request %d: %d acknowledgments queued over %s, same transaction %v; want 1, true", id, n, ch, same)
+	}
+}
+
+func inTriage(t *testing.T, c *core.Core, id int64) bool {
+	t.Helper()
+	q, err := c.TriageQueue(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range q {
+		if r.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func storePhoto(t *testing.T, c *core.Core, lat, lng float64) core.Upload {
+	t.Helper()
+	blob, err := c.Blobs().Put(bytes.NewReader(gpsPhoto(t, lat, lng)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return core.Upload{Blob: blob, Filename: "photo.jpg"}
+}
+
+func TestFilingOpen311(t *testing.T) {
+	t.Parallel()
+	c := filingCore(t)
+	ctx := context.Background()
+
+	t.Run("routing and acknowledgment", func(t *testing.T) {
+		in := newPothole("open311-route@example.com")
+		in.Lat, in.Lng = ptr(sr70Lat), ptr(sr70Lng)
+		r, err := c.CreateRequest(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Department != "other" {
+			t.Errorf("a pothole on SR 70 went to %q, want the other desk", r.Department)
+		}
+		ackedInSameTransaction(t, c, r.ID, core.ChannelEmail)
+	})
+	t.Run("a photo places a report given only an address", func(t *testing.T) {
+		in := newPothole("open311-photo@example.com")
+		in.Lat, in.Lng = nil, nil
+		in.Photos = []core.Upload{storePhoto(t, c, sr70Lat, sr70Lng)}
+		r, err := c.CreateRequest(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := c.Request(ctx, r.ID)
+		if got.Lat == nil || *got.Lat != sr70Lat || got.Department != "other" {
+			t.Errorf("request = %v,%v in %q; want the photo's position on SR 70, routed there", got.Lat, got.Lng, got.Department)
+		}
+		if got.Address != in.Address {
+			t.Errorf("address = %q, want the reporter's %q kept", got.Address, in.Address)
+		}
+	})
+}
+
+func TestFilingText(t *testing.T) {
+	t.Parallel()
+	c := filingCore(t)
+	ctx := context.Background()
+
+	t.Run("routing and acknowledgment", func(t *testing.T) {
+		p := &phone{t: t, c: c, number: "+15305550201"}
+		res := p.text(fmt.Sprintf("pothole at %.4f, %.4f", sr70Lat, sr70Lng))
+		r, err := c.Request(ctx, res.RequestID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Department != "other" || r.Channel != core.ChannelSMS {
+			t.Errorf("a texted SR 70 pothole went to %q over %s, want other over sms", r.Department, r.Channel)
+		}
+		ackedInSameTransaction(t, c, r.ID, core.ChannelSMS)
+	})
+	t.Run("unclassified goes to triage", func(t *testing.T) {
+		p := &phone{t: t, c: c, number: "+15305550202"}
+		p.text("something is wrong at 1735 Montgomery Street")
+		p.text("dunno")
+		res := p.text("no idea")
+		if res.RequestID == 0 {
+			t.Fatal("two unanswered questions filed nothing")
+		}
+		r, _ := c.Request(ctx, res.RequestID)
+		if r.ServiceCode != "" || r.Department != "" || !inTriage(t, c, r.ID) {
+			t.Errorf("request = %q in %q, want no service, in the triage queue", r.ServiceCode, r.Department)
+		}
+		ackedInSameTransaction(t, c, r.ID, core.ChannelSMS)
+	})
+}
+
+func TestFilingTextPhoto(t *testing.T) {
+	t.Parallel()
+	c, sms, media := smsCore(t)
+	ctx := context.Background()
+	media.files["https://media.example/sr70.jpg"] = gpsPhoto(t, sr70Lat, sr70Lng)
+	p := &phone{t: t, c: c, number: "+15305550203"}
+	p.text("pothole", core.Media{URL: "https://media.example/sr70.jpg", ContentType: "image/jpeg"})
+	p.waitAnswer(sms, 1)
+	var id int64
+	if err := c.Pool().QueryRow(ctx, `SELECT id FROM requests WHERE contact_id = (SELECT id FROM contacts WHERE phone = $1)`,
+		p.number).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := c.Request(ctx, id)
+	if r.Lat == nil || *r.Lat != sr70Lat || r.Department != "other" {
+		t.Errorf("request = %v in %q, want the photo's position on SR 70, routed there", r.Lat, r.Department)
+	}
+}
+
+func TestFilingMail(t *testing.T) {
+	t.Parallel()
+	c := filingCore(t)
+	ctx := context.Background()
+	mail := func(from, subject, body string, files ...core.Upload) core.Request {
+		t.Helper()
+		res, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelEmail, From: from, To: "311@example.gov",
+			Subject: subject, Text: body, Uploads: files, ProviderID: fmt.Sprintf("<%s-%d@example.com>", from, sidSeq.Add(1))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.Request(ctx, res.RequestID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+
+	t.Run("routing and acknowledgment", func(t *testing.T) {
+		r := mail("route@example.com", "Pothole", fmt.Sprintf("A deep pothole at %.4f, %.4f.", sr70Lat, sr70Lng))
+		if r.Department != "other" {
+			t.Errorf("a mailed SR 70 pothole went to %q, want other", r.Department)
+		}
+		ackedInSameTransaction(t, c, r.ID, core.ChannelEmail)
+	})
+	t.Run("unclassified goes to triage", func(t *testing.T) {
+		r := mail("triage@example.com", "Hello", "Something needs looking at near my house.")
+		if r.ServiceCode != "" || r.Department != "" || !inTriage(t, c, r.ID) {
+			t.Errorf("request = %q in %q, want no service, in the triage queue", r.ServiceCode, r.Department)
+		}
+		ackedInSameTransaction(t, c, r.ID, core.ChannelEmail)
+	})
+	t.Run("a photo's position places it", func(t *testing.T) {
+		r := mail("photo@example.com", "Pothole", "See the photo.", storePhoto(t, c, sr70Lat, sr70Lng))
+		if r.Lat == nil || *r.Lat != sr70Lat || r.Department != "other" {
+			t.Errorf("request = %v in %q, want the photo's position on SR 70, routed there", r.Lat, r.Department)
+		}
+	})
+	t.Run("a photo outside the city places nothing", func(t *testing.T) {
+		r := mail("chico@example.com", "Pothole", "See the photo.", storePhoto(t, c, 39.7285, -121.8375))
+		if r.Lat != nil {
+			t.Errorf("a photo taken in Chico placed the report at %v,%v", *r.Lat, *r.Lng)
+		}
+	})
+}
+
+func TestFilingCall(t *testing.T) {
+	t.Parallel()
+	c := filingCore(t)
+	ctx := context.Background()
+	// A caller who took texts hears back by text, from the filing itself.
+	if err := c.SetTextsOK(ctx, "+15305550204", true); err != nil {
+		t.Fatal(err)
+	}
+	f, err := c.FileCallReport(ctx, callReport("CAfiling", 1, "+15305550204"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Request.Department != "animal-control" || f.Request.Channel != core.ChannelVoice {
+		t.Errorf("a phoned-in dead animal went to %q over %s", f.Request.Department, f.Request.Channel)
+	}
+	ackedInSameTransaction(t, c, f.Request.ID, core.ChannelSMS)
+}
