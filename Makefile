@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/townline
 WITHPG  := bin/withpg
 
-.PHONY: help build run demo test bench fuzz lint clean
+.PHONY: help build run demo test bench fuzz lint generate clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -40,6 +40,11 @@ fuzz: ## fuzz every parser for a while each (FUZZTIME=20s)
 		echo "fuzz $${t#*:}"; \
 		$(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) ./$${t%%:*}/ || exit 1; \
 	done
+
+SQLC := github.com/sqlc-dev/sqlc/cmd/sqlc@v1.31.1
+
+generate: ## compile core/queries/*.sql into core/internal/db with sqlc
+	$(GO) run $(SQLC) generate -f core/sqlc.yaml
 
 lint: ## vet and check formatting
 	$(GO) vet ./...
