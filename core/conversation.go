@@ -51,6 +51,7 @@ type message struct {
 	Subject  string
 	HasMedia bool
 	Lat, Lng *float64 // a location the message shared
+	Files    []Upload // files it brought, stored: a photo may place the report
 	// Mail only:
 	Automatic  bool
 	Unreadable string
@@ -115,6 +116,7 @@ type (
 	// file files a draft as a request.
 	file struct {
 		draft draft
+		files []Upload // the message's stored files, for a photo's position
 		ack   bool
 		note  string
 	}
@@ -420,7 +422,7 @@ func (d *dialogue) advance(hasMedia bool) {
 
 // fileDraft files the draft as it is.
 func (d *dialogue) fileDraft(ack bool, note string) {
-	d.do(file{draft: *d.draft, ack: ack, note: note})
+	d.do(file{draft: *d.draft, files: d.msg.Files, ack: ack, note: note})
 	d.draft = nil
 }
 

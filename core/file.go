@@ -22,8 +22,10 @@ type filing struct {
 	// (locked, in this transaction); nil finds or creates it from Reporter.
 	contact *Contact
 	// messages are the inbound messages that made the report: they, and
-	// the files they brought, join the request.
+	// the files they brought, join the request. files are those of their
+	// files already stored, which may place the report.
 	messages     []int64
+	files        []Upload
 	conversation int64
 	lenient      bool   // assembled by a conversation: see validateNew
 	ack          bool   // acknowledge it to the reporter
@@ -72,16 +74,14 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 	}
 	f.contact = &ct
 	if f.Lat == nil {
-		if err := c.placeByPhoto(ctx, t.q, &f); err != nil {
-			return Request{}, err
-		}
+		c.placeByPhoto(&f)
 	}
 	r, err := c.insertRequest(ctx, t.q, f, svc)
 	if err != nil {
 		return Request{}, err
 	}
 	if len(f.messages) > 0 {
-		if err := t.q.AttachMessages(ctx, db.AttachMessagesParams{
+		if err := t.q.LinkMessages(ctx, db.LinkMessagesParams{
 			RequestID: r.ID, ConversationID: f.conversation, MessageIds: f.messages,
 		}); err != nil {
 			return Request{}, err
@@ -118,27 +118,16 @@ func (c *Core) created(r Request) {
 
 // placeByPhoto places a report that nothing else placed at the position
 // of its first photo (or shared location card) taken inside the city.
-func (c *Core) placeByPhoto(ctx context.Context, q *db.Queries, f *filing) error {
-	files := f.Photos
-	if len(f.messages) > 0 {
-		rows, err := q.RequestPhotos(ctx, f.messages)
-		if err != nil {
-			return err
-		}
-		for _, row := range rows {
-			files = append(files, Upload{Blob: Blob{SHA256: row.BlobSha256, ContentType: row.ContentType}})
-		}
-	}
-	for _, u := range files {
+func (c *Core) placeByPhoto(f *filing) {
+	for _, u := range append(f.Photos, f.files...) {
 		if p := c.mediaPlace(u); p != nil {
 			f.Lat, f.Lng = p.Lat, p.Lng
 			if f.Address == "" {
 				f.Address = p.Address
 			}
-			return nil
+			return
 		}
 	}
-	return nil
 }
 
 // insertRequest writes a routed request and its first history entry in

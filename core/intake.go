@@ -165,7 +165,7 @@ func (c *Core) Intake(ctx context.Context, in Inbound) (IntakeResult, error) {
 		}
 		d.traffic = traffic{int(row.Inbound), int(row.AutoHour), int(row.AutoDay)}
 		d.msg = message{ID: row.MessageID, Text: in.Text, Subject: in.Subject, HasMedia: len(in.Media) > 0,
-			Lat: in.Lat, Lng: in.Lng, Automatic: in.Automatic, Unreadable: in.Unreadable, Refused: in.Refused}
+			Lat: in.Lat, Lng: in.Lng, Files: in.Uploads, Automatic: in.Automatic, Unreadable: in.Unreadable, Refused: in.Refused}
 		if in.Channel == ChannelEmail {
 			if err := c.loadThread(ctx, t, d, in); err != nil {
 				return err
@@ -343,7 +343,7 @@ func (c *Core) draftFiling(conv *conversation, a file) filing {
 			Channel: conv.Channel, ServiceCode: dr.Service, Description: Truncate(dr.Description, MaxDescription),
 			Lat: lat, Lng: lng, Address: Truncate(dr.Address, MaxAddress), Actor: string(conv.Channel),
 		},
-		contact: &ct, messages: dr.Messages, conversation: conv.ID, lenient: true, ack: a.ack, note: a.note,
+		contact: &ct, messages: dr.Messages, files: a.files, conversation: conv.ID, lenient: true, ack: a.ack, note: a.note,
 	}
 }
 

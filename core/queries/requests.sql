@@ -137,6 +137,14 @@ a AS (
     WHERE message_id = ANY(@message_ids::bigint[]) AND request_id IS NULL)
 UPDATE requests SET updated_at = now() WHERE requests.id = @request_id;
 
+-- name: LinkMessages :exec
+-- AttachMessages for a request just filed.
+WITH m AS (
+    UPDATE messages SET request_id = @request_id::bigint, conversation_id = NULLIF(@conversation_id::bigint, 0)
+    WHERE messages.id = ANY(@message_ids::bigint[]))
+UPDATE attachments SET request_id = @request_id::bigint
+WHERE message_id = ANY(@message_ids::bigint[]) AND request_id IS NULL;
+
 -- name: TouchRequest :execrows
 UPDATE requests SET updated_at = now() WHERE id = $1;
 
@@ -151,8 +159,3 @@ SELECT description FROM requests WHERE id = $1 FOR UPDATE;
 
 -- name: SetRequestDescription :exec
 UPDATE requests SET description = $2, updated_at = now() WHERE id = $1;
-
--- name: RequestPhotos :many
--- The files of a report's messages, for the position a photo may give.
-SELECT blob_sha256, content_type FROM attachments
-WHERE message_id = ANY(@message_ids::bigint[]) ORDER BY id;

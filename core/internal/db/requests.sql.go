@@ -398,6 +398,26 @@ func (q *Queries) LatestRequestOf(ctx context.Context, dollar_1 int64) (int64, e
 	return id, err
 }
 
+const linkMessages = `-- name: LinkMessages :exec
+WITH m AS (
+    UPDATE messages SET request_id = $1::bigint, conversation_id = NULLIF($3::bigint, 0)
+    WHERE messages.id = ANY($2::bigint[]))
+UPDATE attachments SET request_id = $1::bigint
+WHERE message_id = ANY($2::bigint[]) AND request_id IS NULL
+`
+
+type LinkMessagesParams struct {
+	RequestID      int64
+	MessageIds     []int64
+	ConversationID int64
+}
+
+// AttachMessages for a request just filed.
+func (q *Queries) LinkMessages(ctx context.Context, arg LinkMessagesParams) error {
+	_, err := q.db.Exec(ctx, linkMessages, arg.RequestID, arg.MessageIds, arg.ConversationID)
+	return err
+}
+
 const listRequests = `-- name: ListRequests :many
 SELECT id, token, service_code, description, attributes, lat, lng, address, address_id, zipcode, media_url, status, close_reason, department_code, assignee_id, duplicate_of, channel, contact_id, device_id, requested_at, updated_at, expected_at, closed_at, service_name, reports, status_notes, photo_id FROM request_details
 WHERE ($1::text[] IS NULL OR service_code = ANY($1::text[]))
@@ -651,37 +671,6 @@ func (q *Queries) RequestBrief(ctx context.Context, id int64) (RequestBriefRow, 
 		&i.ContactID,
 	)
 	return i, err
-}
-
-const requestPhotos = `-- name: RequestPhotos :many
-SELECT blob_sha256, content_type FROM attachments
-WHERE message_id = ANY($1::bigint[]) ORDER BY id
-`
-
-type RequestPhotosRow struct {
-	BlobSha256  string
-	ContentType string
-}
-
-// The files of a report's messages, for the position a photo may give.
-func (q *Queries) RequestPhotos(ctx context.Context, messageIds []int64) ([]RequestPhotosRow, error) {
-	rows, err := q.db.Query(ctx, requestPhotos, messageIds)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []RequestPhotosRow
-	for rows.Next() {
-		var i RequestPhotosRow
-		if err := rows.Scan(&i.BlobSha256, &i.ContentType); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const setRequestDescription = `-- name: SetRequestDescription :exec

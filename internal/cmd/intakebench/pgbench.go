@@ -54,7 +54,7 @@ COMMIT;
 
 // textScript is the SQL one text's intake commits, run by pgbench on
 // townline's own tables: contact, inbound message, conversation lock,
-// abuse count, request and its event, linking, the confirmation and its
+// abuse count, the resident's open requests, request and its event, linking, the confirmation and its
 // job, the conversation's new state. Its rate is what the database alone
 // allows for the same work, so the ratio to it is the cost of everything
 // else (HTTP, signatures, Go, the driver). The jobs go to a queue no
@@ -66,6 +66,7 @@ INSERT INTO contacts (phone, language) VALUES ('+1999' || :n, 'en') ON CONFLICT 
 INSERT INTO messages (contact_id, direction, channel, provider_id, body, state) VALUES (:cid, 'in', 'sms', 'SMpgbench' || :n || '-' || random(), 'pothole at 100 Bird Street', 'received') RETURNING id AS mid \gset
 INSERT INTO conversations (contact_id, channel) VALUES (:cid, 'sms') ON CONFLICT (contact_id, channel) DO UPDATE SET channel = EXCLUDED.channel RETURNING id AS vid \gset
 SELECT count(*) FILTER (WHERE direction = 'in' AND created_at > now() - interval '10 minutes'), count(*) FILTER (WHERE direction = 'out' AND auto) FROM messages WHERE contact_id = :cid AND created_at > now() - interval '1 day';
+SELECT r.id, r.service_code, s.name, r.requested_at FROM requests r LEFT JOIN services s ON s.code = r.service_code WHERE r.contact_id = :cid AND r.status <> 'closed' ORDER BY r.requested_at DESC, r.id DESC LIMIT 5;
 WITH r AS (INSERT INTO requests (token, service_code, description, address, department_code, channel, contact_id, expected_at) VALUES (md5(random()::text), 'pothole', 'pothole at 100 Bird Street', '100 Bird Street', 'public-works', 'sms', :cid, now() + interval '3 days') RETURNING id), e AS (INSERT INTO request_events (request_id, actor, to_status, department_code, note) SELECT id, 'sms', 'new', 'public-works', 'routed to public-works' FROM r) SELECT id AS rid FROM r \gset
 WITH m AS (UPDATE messages SET request_id = :rid, conversation_id = :vid WHERE id = :mid) UPDATE attachments SET request_id = :rid WHERE message_id = :mid;
 INSERT INTO messages (request_id, contact_id, direction, channel, body, language, state, auto) VALUES (:rid, :cid, 'out', 'sms', 'Oroville 311 #' || :rid || ' got it, Pothole at 100 Bird Street. Track it online.', 'en', 'queued', true) RETURNING id AS oid \gset
