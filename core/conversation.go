@@ -524,12 +524,3 @@ func (d *dialogue) mail() {
 	}
 	d.fileDraft(true, strings.Join(m.Refused, "\n"))
 }
-
-// Truncate cuts s to at most n characters.
-func Truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n])
-}

@@ -63,16 +63,14 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 		return r, nil
 	}
 
-	ct := Contact{}
-	switch {
-	case f.contact != nil:
-		ct = *f.contact
-	default:
-		if ct, err = upsertContact(ctx, t.q, f.Reporter); err != nil {
+	if f.contact == nil {
+		ct, err := upsertContact(ctx, t.q, f.Reporter)
+		if err != nil {
 			return Request{}, err
 		}
+		f.contact = &ct
 	}
-	f.contact = &ct
+	ct := *f.contact
 	if f.Lat == nil {
 		c.placeByPhoto(&f)
 	}

@@ -266,3 +266,12 @@ func (c *Core) TriageQueue(ctx context.Context) ([]Request, error) {
 	}
 	return requestsFromDB(rows)
 }
+
+// Truncate cuts s to at most n characters.
+func Truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
+}
