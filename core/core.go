@@ -56,6 +56,10 @@ type Options struct {
 	// it doubles with every attempt, up to an hour. MaxAttempts bounds them.
 	RetryBase   time.Duration
 	MaxAttempts int
+	// RescueAfter is how long a job may look running before it is taken
+	// to have died with its worker (a crash) and run again: just above
+	// the longest a job may run. Default 3 minutes.
+	RescueAfter time.Duration
 	Workers     int // concurrent outbound deliveries; 0 means insert-only (CLI commands)
 
 	Logger *slog.Logger
@@ -93,6 +97,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Core, error) {
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 12
 	}
+	if opts.RescueAfter <= 0 {
+		opts.RescueAfter = 3 * time.Minute
+	}
 	pub, err := url.Parse(opts.PublicURL)
 	if err != nil || pub.Scheme == "" || pub.Host == "" {
 		return nil, fmt.Errorf("core: public URL %q is not an absolute URL", opts.PublicURL)
@@ -123,6 +130,10 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Core, error) {
 		MaxAttempts:       opts.MaxAttempts,
 		FetchCooldown:     20 * time.Millisecond,
 		FetchPollInterval: time.Second,
+		// A job runs at most two thirds of the rescue delay, so a rescued
+		// job's first run is over before its second begins.
+		JobTimeout:           min(time.Minute, opts.RescueAfter*2/3),
+		RescueStuckJobsAfter: opts.RescueAfter,
 	}
 	if opts.Workers > 0 {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
@@ -137,6 +148,10 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Core, error) {
 	}
 	return c, nil
 }
+
+// sendTimeout bounds one delivery attempt: two minutes, or less when
+// jobs are rescued sooner.
+func (c *Core) sendTimeout() time.Duration { return min(2*time.Minute, c.opts.RescueAfter*2/3) }
 
 // Start begins delivering outbound messages; it returns at once.
 func (c *Core) Start(ctx context.Context) error {

@@ -20,11 +20,14 @@ type deliverArgs struct {
 
 func (deliverArgs) Kind() string { return "deliver" }
 
-// deliverWorker sends a message at most once. River runs a job at least
+// deliverWorker sends a message exactly once. River runs a job at least
 // once, so the message row, not the job, is the record of truth: the worker
 // claims it (queued -> sending) in its own committed transaction before
-// calling the provider, and a claim found still "sending" means an earlier
-// attempt died mid-call; that message is marked unknown, never resent.
+// calling the provider. A claim found still "sending" means an earlier
+// attempt stopped between claiming and recording (a crash, a cut-off
+// send, a database that went away): the provider is asked whether the
+// message arrived, and it is sent only if not. A provider that cannot be
+// asked leaves it "unknown", never sent twice.
 type deliverWorker struct {
 	river.WorkerDefaults[deliverArgs]
 	core *Core
@@ -37,7 +40,7 @@ func (w *deliverWorker) NextRetry(job *river.Job[deliverArgs]) time.Time {
 	return time.Now().Add(d)
 }
 
-func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration { return 2 * time.Minute }
+func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration { return w.core.sendTimeout() }
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	c := w.core
@@ -56,12 +59,43 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 		MessageID: id, RequestID: claim.RequestID, Channel: Channel(claim.Channel), To: claim.Address,
 		Subject: claim.Subject, Body: claim.Body, Language: claim.Language, Auto: claim.Auto,
 	}
-	state, claimed := claim.State, claim.Claimed
-	if claimed && claim.OptedOut {
+	sender := c.opts.Senders[out.Channel]
+	switch {
+	case claim.Claimed && claim.OptedOut:
 		c.metrics.jobs.WithLabelValues("deliver", "skipped").Inc()
 		return nil
+	case claim.Claimed:
+	case claim.State == "sending":
+		resolver, ok := sender.(Resolver)
+		if !ok || job.Attempt >= job.MaxAttempts {
+			c.log.Warn("message outcome unknown after an interrupted send; not resending", "message", id)
+			c.metrics.jobs.WithLabelValues("deliver", "unknown").Inc()
+			return dbErr(c.q.MarkInterrupted(ctx, db.MarkInterruptedParams{
+				ID: id, Error: "an earlier attempt stopped during the send and the provider cannot say whether it arrived; not resent",
+			}))
+		}
+		since := deref(claim.ClaimedAt)
+		providerID, err := resolver.Resolve(ctx, out, since)
+		if err != nil {
+			c.log.Warn("could not ask the provider about an interrupted send; will ask again", "message", id, "err", err)
+			return err
+		}
+		if providerID != "" {
+			c.log.Info("an interrupted send had reached the provider", "message", id, "provider_id", providerID)
+			return c.finish(ctx, id, "sent", providerID, "", "recovered")
+		}
+		// It never arrived: send it, unless another attempt took it over.
+		n, err := c.q.Reclaim(ctx, db.ReclaimParams{ID: id, ClaimedAt: claim.ClaimedAt})
+		if err != nil || n == 0 {
+			c.metrics.jobs.WithLabelValues("deliver", "skipped").Inc()
+			return dbErr(err)
+		}
+		c.log.Info("an interrupted send never reached the provider; sending it", "message", id)
+	default:
+		c.metrics.jobs.WithLabelValues("deliver", "skipped").Inc()
+		return nil // sent, failed, opted out...: nothing more to do
 	}
-	if claimed && out.Channel == ChannelEmail {
+	if out.Channel == ChannelEmail {
 		// Earlier mails of the request, so that this one threads with them.
 		out.Thread, err = c.q.EmailThread(ctx, db.EmailThreadParams{RequestID: out.RequestID, ExcludeID: id})
 		if err != nil {
@@ -70,27 +104,21 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 			return dbErr(err)
 		}
 	}
-	switch {
-	case claimed:
-	case state == "sending":
-		err := c.q.MarkInterrupted(ctx, id)
-		c.log.Warn("message outcome unknown after an interrupted send; not resending", "message", id)
-		c.metrics.jobs.WithLabelValues("deliver", "unknown").Inc()
-		return dbErr(err)
-	default:
-		c.metrics.jobs.WithLabelValues("deliver", "skipped").Inc()
-		return nil // sent, failed, opted out...: nothing more to do
-	}
 
-	sender := c.opts.Senders[out.Channel]
 	if sender == nil {
 		return c.finish(ctx, id, "not_sent", "", fmt.Sprintf("the %s channel is not configured", out.Channel), "skipped")
 	}
 	providerID, sendErr := sender.Send(ctx, out)
+	_, canAsk := sender.(Resolver)
 	switch {
 	case sendErr == nil:
 		c.log.Info("message sent", "message", id, "request", out.RequestID, "channel", out.Channel, "provider_id", providerID)
 		return c.finish(ctx, id, "sent", providerID, "", "sent")
+	case errors.Is(sendErr, ErrOutcomeUnknown) && canAsk && job.Attempt < job.MaxAttempts:
+		// Left "sending": the next attempt asks the provider first.
+		c.log.Warn("message outcome unknown; will ask the provider before any resend", "message", id, "err", sendErr)
+		c.metrics.jobs.WithLabelValues("deliver", "unknown").Inc()
+		return sendErr
 	case errors.Is(sendErr, ErrOutcomeUnknown):
 		c.log.Warn("message outcome unknown; not resending", "message", id, "err", sendErr)
 		return c.finish(ctx, id, "unknown", "", sendErr.Error(), "unknown")
@@ -119,15 +147,28 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 }
 
 // finish records a send's outcome, and any delivery receipt that arrived
-// before it. If this write fails the row stays "sending", and the next
-// attempt marks it unknown rather than resend.
+// before it, retrying through a short database outage. If it cannot, the
+// row stays "sending" and the next attempt asks the provider.
 func (c *Core) finish(ctx context.Context, id int64, state, providerID, errText, outcome string) error {
 	ctx = context.WithoutCancel(ctx)
+	var err error
+	for wait := 100 * time.Millisecond; ; wait *= 2 {
+		err = c.record(ctx, id, state, providerID, errText)
+		if !errors.Is(err, ErrUnavailable) || wait > 10*time.Second {
+			break
+		}
+		c.log.Warn("could not record a send's outcome; retrying", "message", id, "err", err)
+		time.Sleep(wait)
+	}
+	c.metrics.jobs.WithLabelValues("deliver", outcome).Inc()
+	return err
+}
+
+func (c *Core) record(ctx context.Context, id int64, state, providerID, errText string) error {
 	fin, err := c.q.FinishSend(ctx, db.FinishSendParams{ID: id, State: state, ProviderID: providerID, Error: errText})
 	if err == nil && fin.Early {
 		// A receipt beat us here.
 		err = c.tx(ctx, func(t *txn) error { return applyDelivery(ctx, t.q, Channel(fin.Channel), providerID) })
 	}
-	c.metrics.jobs.WithLabelValues("deliver", outcome).Inc()
 	return dbErr(err)
 }

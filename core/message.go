@@ -55,6 +55,16 @@ type Sender interface {
 	Send(ctx context.Context, m Outbound) (providerID string, err error)
 }
 
+// Resolver is a Sender that can say whether an attempt which may have
+// reached the provider did. Resolve looks for m at the provider, created
+// since the attempt began, and returns its provider id, or "" when it is
+// certainly not there and may be sent. A Sender that cannot ask the
+// provider but can make a second send harmless (mail with the same
+// Message-ID, which mail clients show once) answers "" too.
+type Resolver interface {
+	Resolve(ctx context.Context, m Outbound, since time.Time) (providerID string, err error)
+}
+
 // ErrOutcomeUnknown means a send timed out or broke after the provider may
 // have accepted the message.
 var ErrOutcomeUnknown = errors.New("outcome unknown: the provider may have accepted the message")

@@ -485,3 +485,82 @@ func TestOneStatementReportReusesTheContact(t *testing.T) {
 		t.Errorf("%d contacts, want 1", n)
 	}
 }
+
+// askingSender is a fakeSender whose provider can be asked about an
+// interrupted send: it knows the messages in found.
+type askingSender struct {
+	fakeSender
+	mu    sync.Mutex
+	found map[int64]string // message id -> provider id
+	fails int              // the provider cannot be asked this many times
+	asked int
+}
+
+func (a *askingSender) Resolve(ctx context.Context, m core.Outbound, since time.Time) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.asked++
+	if a.fails > 0 {
+		a.fails--
+		return "", errors.New("the provider's list answered 503")
+	}
+	return a.found[m.MessageID], nil
+}
+
+// stageCrash leaves request r's acknowledgment as a crashed worker
+// would: claimed ("sending") and never recorded.
+func stageCrash(t *testing.T, c *core.Core, r core.Request) int64 {
+	t.Helper()
+	id := outbound(t, c, r.ID)[0].ID
+	if _, err := c.Pool().Exec(context.Background(),
+		"UPDATE messages SET state = 'sending', attempts = 1, claimed_at = now() WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestInterruptedSendIsResolvedWithTheProvider(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	staged := func(t *testing.T, email string) (*core.Core, int64) {
+		c := testenv.Core(t, func(o *core.Options) {
+			o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: &fakeSender{}}
+			o.Workers = 0 // nothing delivers until the crash is staged
+		})
+		r, err := c.CreateRequest(ctx, newPothole(email))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, stageCrash(t, c, r)
+	}
+
+	t.Run("it had arrived: recorded, not resent", func(t *testing.T) {
+		t.Parallel()
+		c, id := staged(t, "arrived@example.com")
+		provider := &askingSender{found: map[int64]string{id: "prov-arrived"}}
+		c2 := testenv.CoreOn(t, c.Pool(), func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: provider} })
+		m := waitMessage(t, c2, id, "sent", "unknown", "failed")
+		testenv.WaitJobsIdle(t, c.Pool())
+		if _, calls := provider.snapshot(); m.State != "sent" || m.ProviderID != "prov-arrived" || calls != 0 {
+			t.Errorf("message %s as %q after %d sends, want sent as prov-arrived and no send", m.State, m.ProviderID, calls)
+		}
+	})
+	t.Run("it never arrived: sent once", func(t *testing.T) {
+		t.Parallel()
+		c, id := staged(t, "lost@example.com")
+		provider := &askingSender{fails: 2} // and the provider cannot be asked at first
+		c2 := testenv.CoreOn(t, c.Pool(), func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: provider} })
+		m := waitMessage(t, c2, id, "sent", "unknown", "failed")
+		testenv.WaitJobsIdle(t, c.Pool())
+		sent, calls := provider.snapshot()
+		if m.State != "sent" || calls != 1 || len(sent) != 1 || sent[0].MessageID != id {
+			t.Errorf("message %s after %d sends, want sent once", m.State, calls)
+		}
+		provider.mu.Lock()
+		asked := provider.asked
+		provider.mu.Unlock()
+		if asked != 3 {
+			t.Errorf("the provider was asked %d times, want 3 (two failures, then the answer)", asked)
+		}
+	})
+}

@@ -168,6 +168,13 @@ func (t tokens) mac(id int64) string {
 	return hex.EncodeToString(m.Sum(nil))[:tokenLen]
 }
 
+// messageMAC is the part of a message's Message-ID that only we can make.
+func (t tokens) messageMAC(id int64) string {
+	m := hmac.New(sha256.New, t.key)
+	m.Write([]byte("m" + strconv.FormatInt(id, 10)))
+	return hex.EncodeToString(m.Sum(nil))[:16]
+}
+
 // replyAddress is the plus-address for replies about request id:
 // 311+sr1234-0123456789ab@city.example.
 func (t tokens) replyAddress(from string, id int64) string {

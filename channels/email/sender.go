@@ -3,7 +3,6 @@ package email
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -160,14 +159,22 @@ func (s *Sender) compose(m core.Outbound, to *mail.Address) (id string, raw []by
 }
 
 // messageID names the request and the message, so that a person reading
-// the headers can tell: sr-1234.m-5678.RANDOM@city.example.
+// the headers can tell: sr-1234.m-5678.MAC@city.example. The same message
+// always gets the same Message-ID: sent again after a crash, it is one
+// mail to the resident's client. The MAC keeps the ids unguessable.
 func (s *Sender) messageID(m core.Outbound) string {
-	random := strings.ToLower(rand.Text()[:16])
+	mac := s.tokens.messageMAC(m.MessageID)
 	if m.RequestID == 0 {
-		return fmt.Sprintf("m-%d.%s@%s", m.MessageID, random, s.host)
+		return fmt.Sprintf("m-%d.%s@%s", m.MessageID, mac, s.host)
 	}
-	return fmt.Sprintf("sr-%d.m-%d.%s@%s", m.RequestID, m.MessageID, random, s.host)
+	return fmt.Sprintf("sr-%d.m-%d.%s@%s", m.RequestID, m.MessageID, mac, s.host)
 }
+
+// Resolve tells core that a mail an interrupted attempt may have sent can
+// be sent again (core.Resolver): SMTP cannot be asked what it delivered,
+// but the second copy carries the same Message-ID, and mail clients show
+// one.
+func (s *Sender) Resolve(context.Context, core.Outbound, time.Time) (string, error) { return "", nil }
 
 // references keeps the thread's Message-IDs that are real ones (core also
 // stores a hash for mail that had none), bounded as RFC 5322 suggests

@@ -53,12 +53,20 @@ func TestSendThreaded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`^sr-1234\.m-5678\.[a-z2-7]{16}@oroville\.example$`).MatchString(id) {
+	if !regexp.MustCompile(`^sr-1234\.m-5678\.[0-9a-f]{16}@oroville\.example$`).MatchString(id) {
 		t.Errorf("provider id %q", id)
 	}
+	// Sent again after a crash, the same message is the same mail.
+	again, err := s.Send(context.Background(), ack(1234, thread...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != id {
+		t.Errorf("the same message sent twice has Message-IDs %q and %q", id, again)
+	}
 	msgs := sink.messages()
-	if len(msgs) != 1 {
-		t.Fatalf("%d messages sent", len(msgs))
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages sent, want 2", len(msgs))
 	}
 	got := msgs[0]
 	if got.From != "311+bounces@oroville.example" || strings.Join(got.To, ",") != "maria.lopez@icloud.com" {

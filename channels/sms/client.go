@@ -109,13 +109,13 @@ func (c *Client) Send(ctx context.Context, m core.Outbound) (string, error) {
 	switch fate {
 	case twilio.Failed:
 		// Twilio may have created the message before failing.
-		if sid, ok := c.recover(ctx, m, start); ok {
+		if sid, _ := c.Resolve(ctx, m, start); sid != "" {
 			return sid, nil
 		}
 		return "", fmt.Errorf("twilio failed: %w", err)
 	case twilio.Lost:
 		// The request went out and no answer came back: Twilio may have it.
-		if sid, ok := c.recover(ctx, m, start); ok {
+		if sid, _ := c.Resolve(ctx, m, start); sid != "" {
 			return sid, nil
 		}
 	}
@@ -124,10 +124,11 @@ func (c *Client) Send(ctx context.Context, m core.Outbound) (string, error) {
 
 func (c *Client) usesService() bool { return strings.HasPrefix(c.cfg.From, "MG") }
 
-// recover looks for the message a lost attempt may have created: same
-// recipient, sender and body, created since the attempt began. Twilio has
-// no idempotency key; this is the next best thing.
-func (c *Client) recover(ctx context.Context, m core.Outbound, start time.Time) (string, bool) {
+// Resolve looks for the message an interrupted attempt may have created:
+// same recipient, sender and body, created since the attempt began
+// (core.Resolver). Twilio has no idempotency key; this is the next best
+// thing.
+func (c *Client) Resolve(ctx context.Context, m core.Outbound, start time.Time) (string, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	api, call := c.rest.Service(ctx)
@@ -141,7 +142,7 @@ func (c *Client) recover(ctx context.Context, m core.Outbound, start time.Time) 
 	page, err := api.PageMessage(p, "", "")
 	if err != nil {
 		c.log.Warn("sms: could not look for a message whose send was interrupted", "message", m.MessageID, "err", err)
-		return "", false
+		return "", fmt.Errorf("sms: look for message %d at Twilio: %w", m.MessageID, err)
 	}
 	for _, x := range page.Messages {
 		if x.Sid == nil || x.Body == nil || *x.Body != ToGSM(m.Body) || x.DateCreated == nil {
@@ -155,7 +156,7 @@ func (c *Client) recover(ctx context.Context, m core.Outbound, start time.Time) 
 			continue
 		}
 		c.log.Info("sms: found the message an interrupted send created", "message", m.MessageID, "sid", *x.Sid)
-		return *x.Sid, true
+		return *x.Sid, nil
 	}
-	return "", false
+	return "", nil
 }

@@ -1,22 +1,33 @@
 -- name: ClaimOutbound :one
 -- queued -> sending in one statement, with the address; not_sent when the
 -- number opted out since the message was queued. A message that was not
--- queued comes back unclaimed, with its state.
+-- queued comes back unclaimed, with its state and, when an earlier
+-- attempt claimed it, what it is and when that attempt began.
 WITH claim AS (
     UPDATE messages m SET
         state = CASE WHEN m.channel = 'sms' AND ct.opted_out_at IS NOT NULL THEN 'not_sent' ELSE 'sending' END,
         error = CASE WHEN m.channel = 'sms' AND ct.opted_out_at IS NOT NULL THEN 'the number opted out (STOP)' ELSE m.error END,
-        attempts = m.attempts + 1
+        attempts = m.attempts + 1,
+        claimed_at = now()
     FROM contacts ct
     WHERE m.id = @id AND m.direction = 'out' AND m.state = 'queued' AND ct.id = m.contact_id
     RETURNING m.state, m.channel, COALESCE(m.request_id, 0)::bigint AS request_id, m.subject, m.body, m.language, m.auto,
         COALESCE(CASE WHEN m.channel = 'email' THEN ct.email ELSE ct.phone END, '')::text AS address,
-        (ct.opted_out_at IS NOT NULL)::boolean AS opted_out)
+        (ct.opted_out_at IS NOT NULL)::boolean AS opted_out, m.claimed_at)
 SELECT claim.state, claim.channel, claim.request_id, claim.subject, claim.body, claim.language, claim.auto,
-    claim.address, claim.opted_out, true AS claimed FROM claim
+    claim.address, claim.opted_out, true AS claimed, claim.claimed_at FROM claim
 UNION ALL
-SELECT state, channel, 0::bigint, ''::text, ''::text, ''::text, false, ''::text, false, false FROM messages
-WHERE id = @id AND direction = 'out' AND NOT EXISTS (SELECT 1 FROM claim);
+SELECT m.state, m.channel, COALESCE(m.request_id, 0)::bigint, m.subject, m.body, m.language, m.auto,
+    COALESCE(CASE WHEN m.channel = 'email' THEN ct.email ELSE ct.phone END, '')::text,
+    (ct.opted_out_at IS NOT NULL)::boolean, false, m.claimed_at
+FROM messages m LEFT JOIN contacts ct ON ct.id = m.contact_id
+WHERE m.id = @id AND m.direction = 'out' AND NOT EXISTS (SELECT 1 FROM claim);
+
+-- name: Reclaim :execrows
+-- Takes over a message an interrupted attempt claimed, unless another
+-- attempt took it over first.
+UPDATE messages SET claimed_at = now(), attempts = attempts + 1
+WHERE id = @id AND state = 'sending' AND claimed_at IS NOT DISTINCT FROM sqlc.narg(claimed_at)::timestamptz;
 
 -- name: EmailThread :many
 -- A request's earlier mails, so that a new one threads with them.
@@ -28,8 +39,8 @@ ORDER BY created_at, id;
 UPDATE messages SET state = 'queued' WHERE id = $1;
 
 -- name: MarkInterrupted :exec
-UPDATE messages SET state = 'unknown', error = 'an earlier attempt stopped during the send; not resent'
-WHERE id = $1 AND state = 'sending';
+UPDATE messages SET state = 'unknown', error = @error
+WHERE id = @id AND state = 'sending';
 
 -- name: OptOutRecipient :exec
 -- The provider refused a message because its recipient unsubscribed.

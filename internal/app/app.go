@@ -86,14 +86,15 @@ func (e *Env) Ready(ctx context.Context, migrate bool) error {
 // Core builds the domain service on the database.
 func (e *Env) Core(ctx context.Context, workers int, senders map[core.Channel]core.Sender, fetchers map[core.Channel]core.MediaFetcher) (*core.Core, error) {
 	return core.New(ctx, e.pool, core.Options{
-		City:      e.City,
-		PublicURL: e.cfg.PublicURL,
-		DataDir:   e.cfg.Data,
-		MaxUpload: e.cfg.MaxUpload,
-		Senders:   senders,
-		Fetchers:  fetchers,
-		Workers:   workers,
-		Logger:    e.Log,
+		City:        e.City,
+		PublicURL:   e.cfg.PublicURL,
+		DataDir:     e.cfg.Data,
+		MaxUpload:   e.cfg.MaxUpload,
+		RescueAfter: e.cfg.RescueAfter,
+		Senders:     senders,
+		Fetchers:    fetchers,
+		Workers:     workers,
+		Logger:      e.Log,
 	})
 }
 

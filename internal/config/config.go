@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is every setting of townline.
@@ -22,6 +23,9 @@ type Config struct {
 	Data        string
 	City        string // city file; empty: the bundled Oroville example
 	MaxUpload   int64
+	// RescueAfter is how long a job may look running before it is taken
+	// to have died with its instance and run again.
+	RescueAfter time.Duration
 
 	TwilioAccountSID string
 	TwilioAuthToken  string
@@ -45,6 +49,7 @@ var vars = []struct{ env, flag, usage, def string }{
 	{"TOWNLINE_DATA", "data", "data folder: photos, the private cluster", "./data"},
 	{"TOWNLINE_CITY", "city", "city file (empty: the bundled Oroville example)", ""},
 	{"TOWNLINE_MAX_UPLOAD", "max-upload", "largest photo or request body accepted, in bytes", "10485760"},
+	{"TOWNLINE_RESCUE_AFTER", "rescue-after", "how long a job may look running before it is run again (after a crash)", "3m"},
 	{"TWILIO_ACCOUNT_SID", "twilio-account-sid", "Twilio account SID (empty: SMS and voice off)", ""},
 	{"TWILIO_AUTH_TOKEN", "twilio-auth-token", "Twilio auth token", ""},
 	{"TWILIO_FROM", "twilio-from", "sending number (E.164) or Messaging Service SID", ""},
@@ -125,6 +130,11 @@ func (f *Flags) Config() (*Config, error) {
 		errs = append(errs, fmt.Errorf("TOWNLINE_MAX_UPLOAD must be a number of bytes, at least 1024 (got %q)", get("TOWNLINE_MAX_UPLOAD")))
 	} else {
 		c.MaxUpload = n
+	}
+	if d, err := time.ParseDuration(get("TOWNLINE_RESCUE_AFTER")); err != nil || d < 5*time.Second {
+		errs = append(errs, fmt.Errorf("TOWNLINE_RESCUE_AFTER must be a duration of at least 5s, such as 3m (got %q)", get("TOWNLINE_RESCUE_AFTER")))
+	} else {
+		c.RescueAfter = d
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("TOWNLINE_LOG_LEVEL"))); err != nil {
 		errs = append(errs, fmt.Errorf("TOWNLINE_LOG_LEVEL must be debug, info, warn or error (got %q)", get("TOWNLINE_LOG_LEVEL")))

@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 const claimOutbound = `-- name: ClaimOutbound :one
@@ -14,17 +15,21 @@ WITH claim AS (
     UPDATE messages m SET
         state = CASE WHEN m.channel = 'sms' AND ct.opted_out_at IS NOT NULL THEN 'not_sent' ELSE 'sending' END,
         error = CASE WHEN m.channel = 'sms' AND ct.opted_out_at IS NOT NULL THEN 'the number opted out (STOP)' ELSE m.error END,
-        attempts = m.attempts + 1
+        attempts = m.attempts + 1,
+        claimed_at = now()
     FROM contacts ct
     WHERE m.id = $1 AND m.direction = 'out' AND m.state = 'queued' AND ct.id = m.contact_id
     RETURNING m.state, m.channel, COALESCE(m.request_id, 0)::bigint AS request_id, m.subject, m.body, m.language, m.auto,
         COALESCE(CASE WHEN m.channel = 'email' THEN ct.email ELSE ct.phone END, '')::text AS address,
-        (ct.opted_out_at IS NOT NULL)::boolean AS opted_out)
+        (ct.opted_out_at IS NOT NULL)::boolean AS opted_out, m.claimed_at)
 SELECT claim.state, claim.channel, claim.request_id, claim.subject, claim.body, claim.language, claim.auto,
-    claim.address, claim.opted_out, true AS claimed FROM claim
+    claim.address, claim.opted_out, true AS claimed, claim.claimed_at FROM claim
 UNION ALL
-SELECT state, channel, 0::bigint, ''::text, ''::text, ''::text, false, ''::text, false, false FROM messages
-WHERE id = $1 AND direction = 'out' AND NOT EXISTS (SELECT 1 FROM claim)
+SELECT m.state, m.channel, COALESCE(m.request_id, 0)::bigint, m.subject, m.body, m.language, m.auto,
+    COALESCE(CASE WHEN m.channel = 'email' THEN ct.email ELSE ct.phone END, '')::text,
+    (ct.opted_out_at IS NOT NULL)::boolean, false, m.claimed_at
+FROM messages m LEFT JOIN contacts ct ON ct.id = m.contact_id
+WHERE m.id = $1 AND m.direction = 'out' AND NOT EXISTS (SELECT 1 FROM claim)
 `
 
 type ClaimOutboundRow struct {
@@ -38,11 +43,13 @@ type ClaimOutboundRow struct {
 	Address   string
 	OptedOut  bool
 	Claimed   bool
+	ClaimedAt *time.Time
 }
 
 // queued -> sending in one statement, with the address; not_sent when the
 // number opted out since the message was queued. A message that was not
-// queued comes back unclaimed, with its state.
+// queued comes back unclaimed, with its state and, when an earlier
+// attempt claimed it, what it is and when that attempt began.
 func (q *Queries) ClaimOutbound(ctx context.Context, id int64) (ClaimOutboundRow, error) {
 	row := q.db.QueryRow(ctx, claimOutbound, id)
 	var i ClaimOutboundRow
@@ -57,6 +64,7 @@ func (q *Queries) ClaimOutbound(ctx context.Context, id int64) (ClaimOutboundRow
 		&i.Address,
 		&i.OptedOut,
 		&i.Claimed,
+		&i.ClaimedAt,
 	)
 	return i, err
 }
@@ -214,12 +222,17 @@ func (q *Queries) LockOutboundByProviderID(ctx context.Context, arg LockOutbound
 }
 
 const markInterrupted = `-- name: MarkInterrupted :exec
-UPDATE messages SET state = 'unknown', error = 'an earlier attempt stopped during the send; not resent'
-WHERE id = $1 AND state = 'sending'
+UPDATE messages SET state = 'unknown', error = $1
+WHERE id = $2 AND state = 'sending'
 `
 
-func (q *Queries) MarkInterrupted(ctx context.Context, id int64) error {
-	_, err := q.db.Exec(ctx, markInterrupted, id)
+type MarkInterruptedParams struct {
+	Error string
+	ID    int64
+}
+
+func (q *Queries) MarkInterrupted(ctx context.Context, arg MarkInterruptedParams) error {
+	_, err := q.db.Exec(ctx, markInterrupted, arg.Error, arg.ID)
 	return err
 }
 
@@ -232,6 +245,26 @@ WHERE contacts.id = (SELECT m.contact_id FROM messages m WHERE m.id = $1)
 func (q *Queries) OptOutRecipient(ctx context.Context, id int64) error {
 	_, err := q.db.Exec(ctx, optOutRecipient, id)
 	return err
+}
+
+const reclaim = `-- name: Reclaim :execrows
+UPDATE messages SET claimed_at = now(), attempts = attempts + 1
+WHERE id = $1 AND state = 'sending' AND claimed_at IS NOT DISTINCT FROM $2::timestamptz
+`
+
+type ReclaimParams struct {
+	ID        int64
+	ClaimedAt *time.Time
+}
+
+// Takes over a message an interrupted attempt claimed, unless another
+// attempt took it over first.
+func (q *Queries) Reclaim(ctx context.Context, arg ReclaimParams) (int64, error) {
+	result, err := q.db.Exec(ctx, reclaim, arg.ID, arg.ClaimedAt)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const setDeliveryState = `-- name: SetDeliveryState :exec

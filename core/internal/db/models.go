@@ -116,6 +116,7 @@ type Message struct {
 	SentAt         *time.Time
 	Auto           bool
 	Flag           string
+	ClaimedAt      *time.Time
 }
 
 type Request struct {
