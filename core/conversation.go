@@ -139,8 +139,10 @@ func (clearBounce) isAction() {}
 func (d *dialogue) do(a ...action) { d.actions = append(d.actions, a...) }
 
 var (
-	stopWords  = map[string]bool{"stop": true, "stopall": true, "unsubscribe": true, "cancel": true, "end": true, "quit": true, "revoke": true, "optout": true}
-	startWords = map[string]bool{"start": true, "unstop": true, "yes": true}
+	// The carriers' opt-out and opt-in words, and their Spanish ones.
+	stopWords = map[string]bool{"stop": true, "stopall": true, "unsubscribe": true, "cancel": true, "end": true, "quit": true,
+		"revoke": true, "optout": true, "alto": true, "parar": true, "detener": true, "cancelar": true, "baja": true}
+	startWords = map[string]bool{"start": true, "unstop": true, "yes": true, "iniciar": true}
 	helpWords  = map[string]string{"help": "en", "info": "en", "ayuda": "es"}
 	langWords  = map[string]string{"espanol": "es", "spanish": "es", "english": "en", "ingles": "en"}
 	statusRE   = regexp.MustCompile(`^(?:status|estado)(?:\s+#?\s*(\d{1,12}))?$`)

@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -563,4 +564,79 @@ func TestInterruptedSendIsResolvedWithTheProvider(t *testing.T) {
 			t.Errorf("the provider was asked %d times, want 3 (two failures, then the answer)", asked)
 		}
 	})
+}
+
+// Opting out of texts stops texts, not mail: a resident who texted STOP
+// and reports over Open311 with their phone and email hears back by mail.
+func TestOptOutOfTextsStillGetsMail(t *testing.T) {
+	t.Parallel()
+	sms, email := &fakeSender{}, &fakeSender{}
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: sms, core.ChannelEmail: email}
+	})
+	ctx := context.Background()
+	p := &phone{t: t, c: c, number: "+15305550150"}
+	p.text("STOP")
+	in := newPothole("optout@example.com")
+	in.Reporter.Phone = p.number
+	r, err := c.CreateRequest(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := waitMessage(t, c, outbound(t, c, r.ID)[0].ID, "sent", "not_sent", "failed", "unknown")
+	if m.State != "sent" || m.Channel != core.ChannelEmail {
+		t.Errorf("the acknowledgment is %s over %s (%s), want sent by mail", m.State, m.Channel, m.Error)
+	}
+	if sent, _ := email.snapshot(); len(sent) != 1 || sent[0].To != "optout@example.com" {
+		t.Errorf("mail sent: %+v", sent)
+	}
+}
+
+// A text queued before the resident texted STOP is not sent after it: it
+// is marked not sent, with the reason.
+func TestTextQueuedBeforeStopIsNotSent(t *testing.T) {
+	t.Parallel()
+	sms := &fakeSender{}
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: sms}
+		o.Workers = 0 // the acknowledgment waits in the queue
+	})
+	p := &phone{t: t, c: c, number: "+15305550151"}
+	res := p.text("graffiti at 200 Myers Street")
+	p.text("STOP")
+	ack := outbound(t, c, res.RequestID)[0]
+	if ack.State != "queued" {
+		t.Fatalf("the acknowledgment is %s before any worker ran, want queued", ack.State)
+	}
+	testenv.CoreOn(t, c.Pool(), func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: sms} })
+	m := waitMessage(t, c, ack.ID, "not_sent", "sent", "sending")
+	testenv.WaitJobsIdle(t, c.Pool())
+	if _, calls := sms.snapshot(); m.State != "not_sent" || calls != 0 || !strings.Contains(m.Error, "STOP") {
+		t.Errorf("message %s (%q) after %d sends, want not_sent for STOP and no send", m.State, m.Error, calls)
+	}
+}
+
+// Every word carriers treat as an opt-out silences the number, in English
+// and Spanish; START brings it back.
+func TestEveryOptOutWord(t *testing.T) {
+	t.Parallel()
+	c, sms, _ := smsCore(t)
+	ctx := context.Background()
+	for i, word := range []string{"STOP", "stopall", "Unsubscribe", "CANCEL", "end", "Quit", "revoke", "optout",
+		"ALTO", "Parar", "detener", "Cancelar", "baja"} {
+		p := &phone{t: t, c: c, number: fmt.Sprintf("+153055502%02d", i)}
+		p.text(word)
+		var out bool
+		if err := c.Pool().QueryRow(ctx, `SELECT opted_out_at IS NOT NULL FROM contacts WHERE phone = $1`, p.number).Scan(&out); err != nil {
+			t.Fatal(err)
+		}
+		if !out {
+			t.Errorf("%q did not opt %s out", word, p.number)
+		}
+		p.text("help")
+		testenv.WaitJobsIdle(t, c.Pool())
+		if a := p.answers(sms); len(a) != 0 {
+			t.Errorf("after %q the number got %q", word, a)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 -- name: ClaimOutbound :one
 -- queued -> sending in one statement, with the address; not_sent when the
--- number opted out since the message was queued. A message that was not
+-- number opted out of texts since a text was queued (opting out of texts
+-- stops texts, not mail). A message that was not
 -- queued comes back unclaimed, with its state and, when an earlier
 -- attempt claimed it, what it is and when that attempt began.
 WITH claim AS (
@@ -13,13 +14,13 @@ WITH claim AS (
     WHERE m.id = @id AND m.direction = 'out' AND m.state = 'queued' AND ct.id = m.contact_id
     RETURNING m.state, m.channel, COALESCE(m.request_id, 0)::bigint AS request_id, m.subject, m.body, m.language, m.auto,
         COALESCE(CASE WHEN m.channel = 'email' THEN ct.email ELSE ct.phone END, '')::text AS address,
-        (ct.opted_out_at IS NOT NULL)::boolean AS opted_out, m.claimed_at)
+        (m.channel = 'sms' AND ct.opted_out_at IS NOT NULL)::boolean AS opted_out, m.claimed_at)
 SELECT claim.state, claim.channel, claim.request_id, claim.subject, claim.body, claim.language, claim.auto,
     claim.address, claim.opted_out, true AS claimed, claim.claimed_at FROM claim
 UNION ALL
 SELECT m.state, m.channel, COALESCE(m.request_id, 0)::bigint, m.subject, m.body, m.language, m.auto,
     COALESCE(CASE WHEN m.channel = 'email' THEN ct.email ELSE ct.phone END, '')::text,
-    (ct.opted_out_at IS NOT NULL)::boolean, false, m.claimed_at
+    (m.channel = 'sms' AND ct.opted_out_at IS NOT NULL)::boolean, false, m.claimed_at
 FROM messages m LEFT JOIN contacts ct ON ct.id = m.contact_id
 WHERE m.id = @id AND m.direction = 'out' AND NOT EXISTS (SELECT 1 FROM claim);
 
