@@ -1,0 +1,128 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"townline/core"
+	"townline/internal/testenv"
+)
+
+// The lifecycle allows only its moves, and only a close takes a reason: a
+// refused change leaves the request and its history as they were.
+func TestStatusChangeRules(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	r, err := c.CreateRequest(ctx, newPothole(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		to     core.Status
+		reason core.CloseReason
+		ok     bool
+	}{
+		{core.StatusInProgress, core.ReasonResolved, false}, // not a close, yet a reason
+		{core.StatusAcknowledged, "", true},
+		{core.StatusNew, "", false}, // never back to new
+		{core.StatusClosed, "", false},
+		{core.StatusClosed, core.ReasonDuplicate, false}, // duplicates are marked, not closed
+		{core.StatusClosed, "fixed", false},
+		{core.StatusInProgress, "", true},
+		{core.StatusAcknowledged, "", false}, // no going back
+		{core.StatusClosed, core.ReasonReferred, true},
+		{core.StatusClosed, core.ReasonResolved, false}, // closed already
+		{core.StatusInProgress, "", true},               // reopened
+	}
+	status := core.StatusNew
+	for _, s := range steps {
+		before, _ := c.History(ctx, r.ID, false)
+		err := c.ChangeStatus(ctx, r.ID, core.StatusChange{To: s.to, Reason: s.reason, Note: "step"})
+		got, _ := c.Request(ctx, r.ID)
+		after, _ := c.History(ctx, r.ID, false)
+		switch {
+		case s.ok && err != nil:
+			t.Errorf("%s -> %s (%q) refused: %v", status, s.to, s.reason, err)
+		case !s.ok && !errors.Is(err, core.ErrTransition):
+			t.Errorf("%s -> %s (%q) = %v, want ErrTransition", status, s.to, s.reason, err)
+		case !s.ok && (got.Status != status || len(after) != len(before)):
+			t.Errorf("refused %s -> %s changed the request to %s or its history", status, s.to, got.Status)
+		}
+		if s.ok {
+			status = s.to
+			if got.Status != s.to || got.CloseReason != s.reason {
+				t.Errorf("after %s (%q): request is %s (%q)", s.to, s.reason, got.Status, got.CloseReason)
+			}
+		}
+	}
+}
+
+// A revoked API key files nothing (a fresh server; a running one forgets
+// a key within its cache minute).
+func TestRevokedAPIKey(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	key, err := c.AddAPIKey(ctx, "SeeClickFix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name, err := c.CheckAPIKey(ctx, key); err != nil || name != "SeeClickFix" {
+		t.Fatalf("a new key: %q, %v", name, err)
+	}
+	if _, err := c.Pool().Exec(ctx, `UPDATE api_keys SET revoked_at = now()`); err != nil {
+		t.Fatal(err)
+	}
+	fresh := testenv.CoreOn(t, c.Pool(), func(o *core.Options) { o.Workers = 0 })
+	if _, err := fresh.CheckAPIKey(ctx, key); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("a revoked key: %v, want ErrNotFound", err)
+	}
+	if _, err := fresh.CheckAPIKey(ctx, key+"x"); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("an unknown key: %v, want ErrNotFound", err)
+	}
+}
+
+// An MMS whose photos together pass the upload limit keeps what fits and
+// tells staff what was refused.
+func TestMMSOverTheLimitInAll(t *testing.T) {
+	t.Parallel()
+	sms := &fakeSender{}
+	media := &fakeFetcher{files: map[string][]byte{}}
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: sms}
+		o.Fetchers = map[core.Channel]core.MediaFetcher{core.ChannelSMS: media}
+		o.MaxUpload = 10_000
+	})
+	ctx := context.Background()
+	photo := func(b byte) []byte { // 6,000 bytes that sniff as a JPEG
+		return append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, strings.Repeat(string(b), 5996)...)
+	}
+	media.files["https://media.example/1.jpg"] = photo('a')
+	media.files["https://media.example/2.jpg"] = photo('b')
+	p := &phone{t: t, c: c, number: "+15305550160"}
+	res := p.text("pothole at 1735 Montgomery Street",
+		core.Media{URL: "https://media.example/1.jpg", ContentType: "image/jpeg"},
+		core.Media{URL: "https://media.example/2.jpg", ContentType: "image/jpeg"})
+	testenv.WaitJob(t, c.Pool(), "fetch_media", nil)
+	var files int
+	if err := c.Pool().QueryRow(ctx, `SELECT count(*) FROM attachments WHERE message_id = $1`, res.MessageID).Scan(&files); err != nil {
+		t.Fatal(err)
+	}
+	if files != 1 {
+		t.Errorf("%d photos kept, want the 1 that fits", files)
+	}
+	events, err := c.History(ctx, res.RequestID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := false
+	for _, e := range events {
+		refused = refused || strings.Contains(e.Note, "file 2 refused")
+	}
+	if !refused {
+		t.Errorf("the history does not say the second photo was refused: %+v", events)
+	}
+}
