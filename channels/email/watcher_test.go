@@ -179,6 +179,37 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("the out-of-office was answered: %d outbound, was %d", got, outbound)
 	}
 
+	// A stranger writing to the signed reply address: kept on the
+	// request for staff, flagged, not taken as the reporter's word.
+	b.append(t, rawMail(map[string]string{
+		"From": "stranger@example.org", "To": replyTo, "Subject": "hello", "Message-ID": "<stranger-1@example.org>",
+	}, "I saw it too, it is huge."))
+	if id, flag := stored(t, b.c, "stranger-1@example.org"); id != reqID || flag != "not from the request's reporter" {
+		t.Errorf("a stranger at the reply address: request %d flag %q", id, flag)
+	}
+
+	// Automatic mail outside any thread, a list post and an out-of-office
+	// that names no message: kept, flagged, neither a request nor answered.
+	b.append(t, rawMail(map[string]string{
+		"From": "news@example.org", "To": cityAddr, "Subject": "Pothole season: our weekly news",
+		"Message-ID": "<list-1@example.org>", "List-Id": "<weekly.example.org>", "Precedence": "list",
+	}, "A pothole at 1735 Montgomery Street was in the news."))
+	b.append(t, rawMail(map[string]string{
+		"From": "clerk@example.org", "To": cityAddr, "Subject": "Out of office", "Message-ID": "<ooo-2@example.org>",
+		"Auto-Submitted": "auto-replied",
+	}, "I am away until Monday. For potholes call 311."))
+	for _, id := range []string{"list-1@example.org", "ooo-2@example.org"} {
+		if rid, flag := stored(t, b.c, id); rid != 0 || flag != "automatic reply" {
+			t.Errorf("%s: request %d flag %q, want no request and the automatic flag", id, rid, flag)
+		}
+	}
+	if got := queryInt(t, b.c, `SELECT count(*) FROM requests`); got != requests {
+		t.Errorf("automatic mail made a request: %d, was %d", got, requests)
+	}
+	if got := queryInt(t, b.c, `SELECT count(*) FROM messages WHERE direction = 'out'`); got != outbound {
+		t.Errorf("automatic mail was answered: %d outbound, was %d", got, outbound)
+	}
+
 	// A bounce of our mail to her marks her address; nothing more is sent to it.
 	bounce, err := readTestdata("bounce.eml")
 	if err != nil {
