@@ -39,12 +39,19 @@ import (
 // a POST: a request body over maxBody+fieldSlack is refused unread.
 const fieldSlack = 64 << 10
 
+// maxListings is how many request listings are served at once. Each
+// holds up to maxResults requests and a database connection while it is
+// read and written; eight take tens of megabytes at most and leave most of
+// the pool to filings, and serve hundreds of listings a second.
+const maxListings = 8
+
 // Handler serves the Open311 endpoints of one core.
 type Handler struct {
-	core    *core.Core
-	log     *slog.Logger
-	maxBody int64
-	now     func() time.Time
+	core     *core.Core
+	log      *slog.Logger
+	maxBody  int64
+	now      func() time.Time
+	listings chan struct{} // a slot per listing being served
 }
 
 // New returns a Handler. maxBody is the largest photo a POST may carry.
@@ -52,7 +59,8 @@ func New(c *core.Core, logger *slog.Logger, maxBody int64) *Handler {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Handler{core: c, log: logger.With("channel", "open311"), maxBody: maxBody, now: time.Now}
+	return &Handler{core: c, log: logger.With("channel", "open311"), maxBody: maxBody, now: time.Now,
+		listings: make(chan struct{}, maxListings)}
 }
 
 // Register adds every Open311 route to mux. ServeMux wildcards match whole
@@ -62,7 +70,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	for _, f := range []format{formatJSON, formatXML} {
 		mux.Handle("GET /open311/discovery."+f.ext(), h.get(f, h.discovery))
 		mux.Handle("GET /open311/v2/services."+f.ext(), h.get(f, h.services))
-		mux.Handle("GET /open311/v2/requests."+f.ext(), h.get(f, h.requests))
+		mux.Handle("GET /open311/v2/requests."+f.ext(), h.limit(f, h.get(f, h.requests)))
 		mux.Handle("POST /open311/v2/requests."+f.ext(), h.post(f))
 	}
 	mux.Handle("GET /open311/v2/services/{file}", h.getFile(h.serviceDefinition))
@@ -76,6 +84,23 @@ func (h *Handler) Register(mux *http.ServeMux) {
 			f = formatXML
 		}
 		h.respond(w, r, f, nil, notFound("no such Open311 endpoint: %s %s", r.Method, r.URL.Path))
+	})
+}
+
+// limit serves next to maxListings clients at once. Past that a client is
+// told to come back (503 with Retry-After) rather than queued: under a
+// flood a queue only grows, and a client told when to return may try
+// another instance meanwhile.
+func (h *Handler) limit(f format, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case h.listings <- struct{}{}:
+			defer func() { <-h.listings }()
+			next.ServeHTTP(w, r)
+		default:
+			w.Header().Set("Access-Control-Allow-Origin", "*")
+			h.writeError(w, r, f, errBusy)
+		}
 	})
 }
 

@@ -132,22 +132,38 @@ func (h *Handler) view(r core.Request, ext bool, history map[int64][]core.Event)
 // views turns requests into the spec's, reading the public notes of all of
 // them in one query when the extensions are asked for.
 func (h *Handler) views(ctx context.Context, found []core.Request, ext bool) ([]request, error) {
-	var history map[int64][]core.Event
-	if ext && len(found) > 0 {
-		ids := make([]int64, len(found))
-		for i, r := range found {
-			ids[i] = r.ID
-		}
-		var err error
-		if history, err = h.core.PublicHistories(ctx, ids); err != nil {
-			return nil, err
-		}
+	history, err := h.histories(ctx, found, ext)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]request, 0, len(found))
 	for _, r := range found {
 		out = append(out, h.view(r, ext, history))
 	}
 	return out, nil
+}
+
+// listing is views as a listing: each request is turned into the spec's
+// only as it is written (see format.go), never the whole list at once.
+func (h *Handler) listing(ctx context.Context, found []core.Request, ext bool) (listing, error) {
+	history, err := h.histories(ctx, found, ext)
+	if err != nil {
+		return listing{}, err
+	}
+	return listing{n: len(found), item: func(i int) request { return h.view(found[i], ext, history) }}, nil
+}
+
+// histories reads the public notes of found in one query, when the
+// extensions are asked for.
+func (h *Handler) histories(ctx context.Context, found []core.Request, ext bool) (map[int64][]core.Event, error) {
+	if !ext || len(found) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(found))
+	for i, r := range found {
+		ids[i] = r.ID
+	}
+	return h.core.PublicHistories(ctx, ids)
 }
 
 // detailedStatus is the extension's status: the lifecycle status in upper

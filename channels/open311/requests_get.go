@@ -29,11 +29,7 @@ func (h *Handler) requests(r *http.Request, _ string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	views, err := h.views(r.Context(), found, q.Get("extensions") == "true")
-	if err != nil {
-		return nil, err
-	}
-	return requestList[request]{Requests: views}, nil
+	return h.listing(r.Context(), found, q.Get("extensions") == "true")
 }
 
 // parseFilter reads a listing's parameters. service_request_id, when given,

@@ -43,7 +43,7 @@ func (h *Handler) post(f format) http.Handler {
 		reply, err := h.createRequest(r.Context(), w, r, p)
 		if err != nil {
 			status, desc := h.writeError(w, r, f, err)
-			if status < http.StatusInternalServerError {
+			if status < http.StatusInternalServerError && status != statusClientClosed {
 				h.log.Info("open311 request refused", "client", p.client, "status", status, "reason", desc)
 			}
 			return

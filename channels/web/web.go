@@ -147,7 +147,18 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusNotFound, "error", p)
 }
 
+// statusClientClosed is the status of a request whose client went away
+// before its answer: nginx's 499, recorded in the metrics, never read.
+const statusClientClosed = 499
+
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		// The client went away, and whatever failed failed for that (a
+		// query cancelled): no one reads a page, and it is no fault of ours.
+		h.log.Debug("page abandoned: the client went away", "path", r.URL.Path, "err", err)
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	p := h.newPage()
 	switch {
 	case errors.Is(err, core.ErrNotFound):

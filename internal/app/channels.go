@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strings"
+	"sync"
 
 	"townline/channels/email"
 	"townline/channels/sms"
@@ -21,6 +22,8 @@ type Channels struct {
 	sms      *sms.Config
 	email    *email.Config
 	voice    *voice.Config
+	stop     context.CancelFunc // ends the watchers
+	watchers sync.WaitGroup
 }
 
 // Channels connects the channels the configuration turns on.
@@ -74,9 +77,10 @@ func (e *Env) Channels(ctx context.Context) (*Channels, error) {
 }
 
 // Start returns the HTTP options with the channels' webhooks, and starts
-// the mailbox watcher, which runs until ctx ends.
+// the mailbox watcher, which runs until ctx ends or Stop.
 func (ch *Channels) Start(ctx context.Context, c *core.Core, e *Env) (server.Options, error) {
-	opts := server.Options{Logger: e.Log, MaxBody: e.cfg.MaxUpload}
+	ctx, ch.stop = context.WithCancel(ctx)
+	opts := server.Options{Logger: e.Log, MaxBody: e.cfg.MaxUpload, MetricsApart: e.cfg.MetricsAddr != ""}
 	if ch.sms != nil {
 		opts.Channels = append(opts.Channels, sms.NewHandler(c, *ch.sms, e.Log))
 	}
@@ -88,14 +92,33 @@ func (ch *Channels) Start(ctx context.Context, c *core.Core, e *Env) (server.Opt
 		if err != nil {
 			return opts, err
 		}
-		go func() {
+		ch.watchers.Go(func() {
 			if err := w.Run(ctx); err != nil {
 				e.Log.Error("mailbox watcher stopped", "err", err)
 			}
-		}()
-		opts.Checks = append(opts.Checks, w.Ready)
+		})
+		opts.Checks = append(opts.Checks, server.Check{Failing: "mailbox unreachable", Ready: w.Ready})
 	}
 	return opts, nil
+}
+
+// Stop stops the mailbox watcher and waits for it, until ctx ends.
+func (ch *Channels) Stop(ctx context.Context) error {
+	if ch.stop == nil {
+		return nil
+	}
+	ch.stop()
+	done := make(chan struct{})
+	go func() {
+		ch.watchers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // redactURL hides a URL's password for the logs.

@@ -19,6 +19,7 @@ import (
 type Config struct {
 	DatabaseURL string // empty: a private cluster under Data/pg
 	Addr        string
+	MetricsAddr string // empty: /metrics on Addr
 	PublicURL   string
 	Data        string
 	City        string // city file; empty: the bundled Oroville example
@@ -45,6 +46,7 @@ type Config struct {
 var vars = []struct{ env, flag, usage, def string }{
 	{"DATABASE_URL", "database-url", "PostgreSQL URL (empty: a private cluster under $TOWNLINE_DATA/pg)", ""},
 	{"TOWNLINE_ADDR", "addr", "listen address", "127.0.0.1:8080"},
+	{"TOWNLINE_METRICS_ADDR", "metrics-addr", "a listen address of its own for /metrics (empty: on the main listener)", ""},
 	{"TOWNLINE_PUBLIC_URL", "public-url", "URL the outside world and Twilio use (default http:// + addr)", ""},
 	{"TOWNLINE_DATA", "data", "data folder: photos, the private cluster", "./data"},
 	{"TOWNLINE_CITY", "city", "city file (empty: the bundled Oroville example)", ""},
@@ -112,6 +114,7 @@ func (f *Flags) Config() (*Config, error) {
 	c := &Config{
 		DatabaseURL:      get("DATABASE_URL"),
 		Addr:             get("TOWNLINE_ADDR"),
+		MetricsAddr:      get("TOWNLINE_METRICS_ADDR"),
 		PublicURL:        strings.TrimRight(get("TOWNLINE_PUBLIC_URL"), "/"),
 		Data:             get("TOWNLINE_DATA"),
 		City:             get("TOWNLINE_CITY"),
@@ -153,6 +156,13 @@ func (c *Config) validate() []error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("TOWNLINE_ADDR %q is not host:port", c.Addr))
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("TOWNLINE_METRICS_ADDR %q is not host:port", c.MetricsAddr))
+		} else if c.MetricsAddr == c.Addr && port != "0" {
+			errs = append(errs, fmt.Errorf("TOWNLINE_METRICS_ADDR must differ from TOWNLINE_ADDR (%s), or be empty to serve /metrics there", c.Addr))
+		}
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("TOWNLINE_PUBLIC_URL %q is not an http(s) URL", c.PublicURL))

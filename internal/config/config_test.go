@@ -114,3 +114,26 @@ func TestHelpNeverPrintsSecrets(t *testing.T) {
 		t.Errorf("token from the environment = %q, %v", c.TwilioAuthToken, err)
 	}
 }
+
+func TestMetricsAddr(t *testing.T) {
+	c, err := load(t, nil)
+	if err != nil || c.MetricsAddr != "" {
+		t.Fatalf("default: %q, %v; want empty (on the main listener)", c.MetricsAddr, err)
+	}
+	c, err = load(t, map[string]string{"TOWNLINE_METRICS_ADDR": "127.0.0.1:9090"})
+	if err != nil || c.MetricsAddr != "127.0.0.1:9090" {
+		t.Errorf("from the environment: %q, %v", c.MetricsAddr, err)
+	}
+	c, err = load(t, map[string]string{"TOWNLINE_METRICS_ADDR": "127.0.0.1:9090"}, "--metrics-addr", "10.0.0.5:9100")
+	if err != nil || c.MetricsAddr != "10.0.0.5:9100" {
+		t.Errorf("flag over the environment: %q, %v", c.MetricsAddr, err)
+	}
+	for _, bad := range []map[string]string{
+		{"TOWNLINE_METRICS_ADDR": "nonsense"},
+		{"TOWNLINE_ADDR": "127.0.0.1:8080", "TOWNLINE_METRICS_ADDR": "127.0.0.1:8080"},
+	} {
+		if _, err := load(t, bad); err == nil || !strings.Contains(err.Error(), "TOWNLINE_METRICS_ADDR") {
+			t.Errorf("%v: err = %v, want it to name TOWNLINE_METRICS_ADDR", bad, err)
+		}
+	}
+}

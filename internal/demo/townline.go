@@ -18,7 +18,7 @@ import (
 type townline struct {
 	city         string // the city's name
 	core         *core.Core
-	checks       []func() error // readiness: the mailbox watcher's connection
+	checks       []server.Check // readiness: the mailbox watcher's connection
 	env          *app.Env
 	srv          *http.Server
 	stopWatching context.CancelFunc
@@ -63,7 +63,8 @@ func startTownline(ctx context.Context, cfg *config.Config, ln net.Listener, log
 		return nil, err
 	}
 	t.checks = opts.Checks
-	t.srv = &http.Server{Handler: server.New(c, opts), ReadHeaderTimeout: 10 * time.Second}
+	s := server.New(c, opts)
+	t.srv = s.HTTPServer(s)
 	go t.srv.Serve(ln)
 	return t, nil
 }
@@ -84,12 +85,12 @@ func (t *townline) stop() {
 
 // waitReady waits a little for the readiness checks (the mailbox
 // watcher's connection), and says which is not ready.
-func waitReady(checks []func() error, within time.Duration) error {
+func waitReady(checks []server.Check, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
 		var err error
 		for _, check := range checks {
-			if err = check(); err != nil {
+			if err = check.Ready(); err != nil {
 				break
 			}
 		}

@@ -78,12 +78,15 @@ func (p *proxy) setDown(down bool) {
 }
 
 type bundle struct {
-	core  *core.Core
-	srv   *httptest.Server
-	proxy *proxy
+	core   *core.Core
+	server *server.Server
+	srv    *httptest.Server
+	proxy  *proxy
 }
 
-func setup(t *testing.T) bundle {
+// setup serves townline as serve does, limits included, on a database
+// behind a proxy that can cut it; mods change the options.
+func setup(t *testing.T, mods ...func(*server.Options)) bundle {
 	t.Helper()
 	direct := testenv.Pool(t)
 	u, err := url.Parse(testenv.URL(direct))
@@ -103,9 +106,16 @@ func setup(t *testing.T) bundle {
 	}
 	t.Cleanup(pool.Close)
 	c := testenv.CoreOn(t, pool, func(o *core.Options) { o.Workers = 0 })
-	srv := httptest.NewServer(server.New(c, server.Options{Logger: testenv.Logger(t), MaxBody: 1 << 20}))
+	opts := server.Options{Logger: testenv.Logger(t), MaxBody: 1 << 20}
+	for _, mod := range mods {
+		mod(&opts)
+	}
+	s := server.New(c, opts)
+	srv := httptest.NewUnstartedServer(s)
+	srv.Config = s.HTTPServer(s)
+	srv.Start()
 	t.Cleanup(srv.Close)
-	return bundle{core: c, srv: srv, proxy: px}
+	return bundle{core: c, server: s, srv: srv, proxy: px}
 }
 
 func get(t *testing.T, url string) (int, string) {
@@ -174,8 +184,8 @@ func TestDatabaseOutage(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &errs); err != nil || len(errs) != 1 || errs[0].Code != 503 {
 		t.Errorf("outage body = %s, want the spec's error array", body)
 	}
-	if code, _ := get(t, b.srv.URL+"/readyz"); code != http.StatusServiceUnavailable {
-		t.Errorf("/readyz during the outage = %d, want 503", code)
+	if code, body := get(t, b.srv.URL+"/readyz"); code != http.StatusServiceUnavailable || body != "database unreachable\n" {
+		t.Errorf("/readyz during the outage = %d %q, want 503 saying only what failed", code, body)
 	}
 	if code, _ := get(t, b.srv.URL+"/requests/1001"); code != http.StatusServiceUnavailable {
 		t.Errorf("tracking page during the outage = %d, want 503", code)
