@@ -72,6 +72,9 @@ type Server struct {
 	callbacks []Callback
 	media     map[string]MediaFile // by API path
 	cdnFiles  map[string]MediaFile // by CDN path
+	// A message creation waits taking before it is accepted, then
+	// answering before it is answered (SetSendDelay).
+	taking, answering time.Duration
 }
 
 // New starts a fake Twilio account with these credentials. By default each
@@ -152,6 +155,33 @@ func (s *Server) DropNext(n int, accept bool) {
 	s.messages.addFaults(n, fault{drop: true, accept: accept})
 }
 
+// SetSendDelay makes every message creation slow, as Twilio can be: it
+// waits taking, then accepts the message unless the sender has hung up
+// meanwhile (Twilio never had it), then waits answering before it
+// answers (a sender that hangs up now has sent it all the same). Zero
+// for both, the default, accepts and answers at once.
+func (s *Server) SetSendDelay(taking, answering time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.taking, s.answering = taking, answering
+}
+
+// wait sleeps for d, or until the fake closes or ctx ends; false if ctx
+// ended first.
+func (s *Server) wait(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	select {
+	case <-time.After(d):
+		return true
+	case <-s.ctx.Done():
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // Messages returns the accepted messages, oldest first.
 func (s *Server) Messages() []Message { return s.messages.all() }
 
@@ -230,11 +260,18 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 		m.Status = "accepted" // a Messaging Service picks the sender later
 	}
 
+	s.mu.Lock()
+	taking, answering := s.taking, s.answering
+	s.mu.Unlock()
+	if !s.wait(r.Context(), taking) {
+		return // the sender hung up before Twilio took the message
+	}
 	f0, progress := s.messages.add(m)
 	body := messageJSON(m) // before progress changes m
 	if progress != nil {
 		s.background(func() { progress(s.ctx, setMessageStatus, s.postMessageStatus) })
 	}
+	s.wait(context.Background(), answering)
 	answer(w, f0, body)
 }
 

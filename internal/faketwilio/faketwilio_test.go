@@ -1,6 +1,7 @@
 package faketwilio_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -238,5 +239,44 @@ func TestPhoneSignsWebhooks(t *testing.T) {
 	}
 	if forms[1].Get("MessageSid") != f.Get("MessageSid") {
 		t.Errorf("resend changed the sid")
+	}
+}
+
+// A slow Twilio: a sender that hangs up once the message is taken has
+// sent it all the same.
+func TestSendDelay(t *testing.T) {
+	t.Parallel()
+	s := faketwilio.New(sid, token)
+	defer s.Close()
+	s.SetStatuses(0)
+	s.SetSendDelay(0, time.Hour)
+	msg := url.Values{"To": {"+15305550100"}, "From": {"+15305551311"}, "Body": {"taken"}}
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", s.URL()+"/2010-04-01/Accounts/"+sid+"/Messages.json", strings.NewReader(msg.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(sid, token)
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	got, err := s.WaitMessages(1, 10*time.Second)
+	if err != nil || got[0].Body != "taken" {
+		t.Fatalf("before the answer: %v, %+v", err, got)
+	}
+	select {
+	case err := <-errc:
+		t.Fatalf("answered before the delay: %v", err)
+	default:
+	}
+	cancel()
+	if err := <-errc; err == nil {
+		t.Error("a sender that hung up got an answer")
+	}
+	if n := len(s.Messages()); n != 1 {
+		t.Errorf("%d messages after the sender hung up, want 1", n)
 	}
 }
