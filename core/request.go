@@ -228,11 +228,11 @@ func checkText(field, s string, max int) error {
 	if !utf8.ValidString(s) {
 		return invalid(field, "is not valid UTF-8 text")
 	}
-	if n := utf8.RuneCountInString(s); n > max {
-		return invalid(field, "is %d characters long; the limit is %d", n, max)
-	}
 	if strings.ContainsRune(s, 0) {
 		return invalid(field, "contains a NUL character")
+	}
+	if n := utf8.RuneCountInString(s); n > max {
+		return invalid(field, "is %d characters long; the limit is %d", n, max)
 	}
 	return nil
 }
@@ -240,8 +240,8 @@ func checkText(field, s string, max int) error {
 // isText says whether s can be stored as text: UTF-8 without a NUL.
 func isText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
-// textField is one text field as it enters core: its name as the caller knows
-// it, its value and its limit in characters.
+// textField is one text field as it enters core: its name as the caller
+// knows it, its value and its limit in characters.
 type textField struct {
 	name, value string
 	max         int
