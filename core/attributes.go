@@ -123,6 +123,9 @@ func (s Service) ValidateAttributes(in map[string][]string) (map[string][]string
 			if !utf8.ValidString(v) {
 				return fail("is not valid UTF-8 text")
 			}
+			if strings.ContainsRune(v, 0) {
+				return fail("contains a NUL character")
+			}
 			if n := utf8.RuneCountInString(v); n > limit {
 				return fail("is %d characters long; the limit is %d", n, limit)
 			}

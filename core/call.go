@@ -51,7 +51,11 @@ func (c *Core) FileCallReport(ctx context.Context, r CallReport) (CallFiled, err
 	if r.CallID == "" || len(r.CallID) > 100 || r.Seq < 1 {
 		return CallFiled{}, invalid("call", "a call report needs the call's id and the report's number")
 	}
-	if err := checkText("said", r.Said, MaxDescription); err != nil {
+	fields := []textField{{"call_id", r.CallID, 100}, {"said", r.Said, MaxDescription}}
+	for _, id := range r.Recordings {
+		fields = append(fields, textField{"recording_id", id, 100})
+	}
+	if err := c.checkFields(fields...); err != nil {
 		return CallFiled{}, err
 	}
 	r.Request.Channel = ChannelVoice
@@ -199,11 +203,12 @@ func (c *Core) SaveRecording(ctx context.Context, r Recording) (int64, error) {
 	case r.URL != "" && !strings.HasPrefix(r.URL, "https://") && !strings.HasPrefix(r.URL, "http://"):
 		return 0, invalid("recording_url", "must be an http or https URL")
 	}
-	if err := checkText("recording_url", r.URL, MaxMediaURL); err != nil {
-		return 0, err
-	}
 	r.Transcript = strings.TrimSpace(r.Transcript)
-	if err := checkText("transcript", r.Transcript, MaxDescription); err != nil {
+	if err := c.checkFields(
+		textField{"recording_id", r.ID, 100},
+		textField{"recording_url", r.URL, MaxMediaURL},
+		textField{"transcript", r.Transcript, MaxDescription},
+	); err != nil {
 		return 0, err
 	}
 	rep := Reporter{}

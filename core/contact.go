@@ -69,11 +69,13 @@ func NormalizeEmail(raw string) (string, error) {
 func (c *Core) normalizeReporter(r Reporter) (Reporter, error) {
 	var err error
 	r.Name = strings.TrimSpace(r.Name)
-	if len(r.Name) > 200 {
-		return r, invalid("first_name", "is longer than 200 characters")
-	}
-	if len(r.DeviceID) > 200 {
-		return r, invalid("device_id", "is longer than 200 characters")
+	if err := c.checkFields(
+		textField{"name", r.Name, 200},
+		textField{"device_id", r.DeviceID, 200},
+		textField{"email", r.Email, 320},
+		textField{"phone", r.Phone, 100},
+	); err != nil {
+		return r, err
 	}
 	if raw := r.Email; raw != "" {
 		if r.Email, err = NormalizeEmail(raw); err != nil {

@@ -60,14 +60,14 @@ type Receipt struct {
 // message backwards; a receipt that beats the send's own bookkeeping waits
 // and is applied when the message id is known.
 func (c *Core) RecordDelivery(ctx context.Context, ch Channel, r Receipt) error {
-	if r.ProviderID == "" || len(r.ProviderID) > 200 {
-		return invalid("provider_id", "is missing or too long")
+	if r.ProviderID == "" {
+		return invalid("provider_id", "is missing")
+	}
+	if err := c.checkFields(textField{"provider_id", r.ProviderID, 200}, textField{"error_code", r.ErrorCode, 20}); err != nil {
+		return err
 	}
 	if _, ok := deliveryRank[r.State]; !ok {
 		return invalid("status", "%q is not a delivery state", r.State)
-	}
-	if len(r.ErrorCode) > 20 {
-		return invalid("error_code", "is too long")
 	}
 	err := c.tx(ctx, func(t *txn) error {
 		n, err := t.q.InsertDeliveryEvent(ctx, db.InsertDeliveryEventParams{

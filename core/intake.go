@@ -91,17 +91,8 @@ func (c *Core) Intake(ctx context.Context, in Inbound) (IntakeResult, error) {
 	if err != nil {
 		return IntakeResult{}, err
 	}
-	if err := checkText("body", in.Text, MaxDescription); err != nil {
+	if err := c.checkInbound(in); err != nil {
 		return IntakeResult{}, err
-	}
-	if err := checkText("subject", in.Subject, 1000); err != nil {
-		return IntakeResult{}, err
-	}
-	if len(in.Media) > MaxMedia {
-		return IntakeResult{}, invalid("media", "%d files; at most %d", len(in.Media), MaxMedia)
-	}
-	if len(in.ProviderID) > 200 {
-		return IntakeResult{}, invalid("provider_id", "is too long")
 	}
 	in.Text = strings.TrimSpace(in.Text)
 
@@ -190,6 +181,36 @@ func (c *Core) Intake(ctx context.Context, in Inbound) (IntakeResult, error) {
 		return IntakeResult{}, fmt.Errorf("intake from %s: %w", in.Channel, err)
 	}
 	return res, nil
+}
+
+// checkInbound checks every text of an inbound message that is stored:
+// none may reach the database unless it can be stored as text.
+func (c *Core) checkInbound(in Inbound) error {
+	if len(in.Media) > MaxMedia {
+		return invalid("media", "%d files; at most %d", len(in.Media), MaxMedia)
+	}
+	fields := []textField{
+		{"body", in.Text, MaxDescription},
+		{"subject", in.Subject, 1000},
+		{"provider_id", in.ProviderID, 200},
+		{"unreadable", in.Unreadable, MaxDescription},
+	}
+	for _, m := range in.Media {
+		fields = append(fields, textField{"media_url", m.URL, MaxMediaURL}, textField{"media_content_type", m.ContentType, 200})
+	}
+	for _, k := range in.DedupeKeys {
+		fields = append(fields, textField{"dedupe_key", k, 200})
+	}
+	for _, id := range in.InReplyTo {
+		fields = append(fields, textField{"in_reply_to", id, 250})
+	}
+	for _, r := range in.Refused {
+		fields = append(fields, textField{"refused", r, 1000})
+	}
+	for _, u := range append(in.Uploads, derefUpload(in.Raw)...) {
+		fields = append(fields, textField{"filename", u.Filename, 255})
+	}
+	return c.checkFields(fields...)
 }
 
 // load fills the conversation's draft and last request from their columns.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -124,23 +125,20 @@ func (c *Core) validateNew(in NewRequest, lenient bool) (NewRequest, Service, er
 		return in, svc, invalid("service_code", "%q is not a service of %s", in.ServiceCode, c.city.Name)
 	}
 	in.Description = strings.TrimSpace(in.Description)
-	if err := checkText("description", in.Description, MaxDescription); err != nil {
+	if err := c.checkFields(
+		textField{"description", in.Description, MaxDescription},
+		textField{"address_string", in.Address, MaxAddress},
+		textField{"address_id", in.AddressID, 200},
+		textField{"zipcode", in.Zipcode, 20},
+		textField{"media_url", in.MediaURL, MaxMediaURL},
+	); err != nil {
 		return in, svc, err
 	}
-	if err := checkText("address_string", in.Address, MaxAddress); err != nil {
-		return in, svc, err
-	}
-	if err := checkText("address_id", in.AddressID, 200); err != nil {
-		return in, svc, err
-	}
-	if err := checkText("zipcode", in.Zipcode, 20); err != nil {
-		return in, svc, err
-	}
-	if err := checkText("media_url", in.MediaURL, MaxMediaURL); err != nil {
-		return in, svc, err
-	}
-	if in.MediaURL != "" && !strings.HasPrefix(in.MediaURL, "https://") && !strings.HasPrefix(in.MediaURL, "http://") {
-		return in, svc, invalid("media_url", "must be an http or https URL")
+	if in.MediaURL != "" {
+		var err error
+		if in.MediaURL, err = normalizeMediaURL(in.MediaURL); err != nil {
+			return in, svc, err
+		}
 	}
 	if (in.Lat == nil) != (in.Lng == nil) {
 		return in, svc, invalid("lat", "lat and long must be given together")
@@ -155,6 +153,16 @@ func (c *Core) validateNew(in NewRequest, lenient bool) (NewRequest, Service, er
 		}
 		if !c.city.Contains(orb.Point{lng, lat}) {
 			return in, svc, invalid("lat", "%v,%v is outside %s", lat, lng, c.city.Name)
+		}
+	}
+	for code, vals := range in.Attributes {
+		if err := c.checkField("attribute", code, 200); err != nil {
+			return in, svc, err
+		}
+		for _, v := range vals {
+			if err := c.checkField("attribute["+code+"]", v, attributeTextMax); err != nil {
+				return in, svc, err
+			}
 		}
 	}
 	attrs, err := in.Attributes, error(nil)
@@ -177,6 +185,9 @@ func (c *Core) validateNew(in NewRequest, lenient bool) (NewRequest, Service, er
 		return in, svc, err
 	}
 	for _, p := range in.Photos {
+		if err := c.checkField("filename", p.Filename, 255); err != nil {
+			return in, svc, err
+		}
 		if !IsImage(p.Blob.ContentType) {
 			return in, svc, invalid("media", "is %s, not a photo (JPEG, PNG, GIF, WebP or HEIC)", p.Blob.ContentType)
 		}
@@ -187,18 +198,81 @@ func (c *Core) validateNew(in NewRequest, lenient bool) (NewRequest, Service, er
 	return in, svc, nil
 }
 
+// normalizeMediaURL checks a photo link an outside client gave, which is
+// published as it is stored: an absolute http or https URL with a host and
+// no user name or password, written the one way net/url writes it (scheme
+// and host lower-cased).
+func normalizeMediaURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return "", invalid("media_url", "is not a URL")
+	case u.Scheme != "http" && u.Scheme != "https": // Parse lower-cases the scheme
+		return "", invalid("media_url", "must be an http or https URL")
+	case u.Opaque != "" || u.Hostname() == "":
+		return "", invalid("media_url", "must be an absolute URL with a host, like https://example.org/photo.jpg")
+	case u.User != nil:
+		return "", invalid("media_url", "must not carry a user name or password")
+	}
+	u.Host = strings.ToLower(u.Host)
+	s := u.String()
+	if n := utf8.RuneCountInString(s); n > MaxMediaURL {
+		return "", invalid("media_url", "is %d characters long written out; the limit is %d", n, MaxMediaURL)
+	}
+	return s, nil
+}
+
+// checkText refuses text that no text column can hold (bytes that are not
+// UTF-8, a NUL) or that is over max characters, naming the field.
 func checkText(field, s string, max int) error {
 	if !utf8.ValidString(s) {
 		return invalid(field, "is not valid UTF-8 text")
 	}
-	if n := utf8.RuneCountInString(s); n > max {
-		return invalid(field, "is %d characters long; the limit is %d", n, max)
-	}
 	if strings.ContainsRune(s, 0) {
 		return invalid(field, "contains a NUL character")
 	}
+	if n := utf8.RuneCountInString(s); n > max {
+		return invalid(field, "is %d characters long; the limit is %d", n, max)
+	}
 	return nil
 }
+
+// isText says whether s can be stored as text: UTF-8 without a NUL.
+func isText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// textField is one text field as it enters core: its name as the caller
+// knows it, its value and its limit in characters.
+type textField struct {
+	name, value string
+	max         int
+}
+
+// checkField is checkText at the boundary of core, where text from outside
+// comes in: every exported function checks its text fields with it before
+// any reaches the database. A refusal for bytes no text may hold is logged
+// too: such input comes from a broken or hostile client, and the channel
+// answering it (a 400, or a webhook dropped) may not say why.
+func (c *Core) checkField(name, value string, max int) error {
+	err := checkText(name, value, max)
+	if err != nil && !isText(value) {
+		c.log.Warn("input refused: not text", "field", name, "err", err)
+	}
+	return err
+}
+
+// checkFields checks fields in order and returns the first refusal.
+func (c *Core) checkFields(fields ...textField) error {
+	for _, f := range fields {
+		if err := c.checkField(f.name, f.value, f.max); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// noLimit is the limit of a text field whose length its column does not
+// bound and no caller could make unreasonable (a row's key, say).
+const noLimit = math.MaxInt
 
 // Request returns one request by id.
 func (c *Core) Request(ctx context.Context, id int64) (Request, error) {
@@ -215,6 +289,9 @@ func (c *Core) requestOn(ctx context.Context, q *db.Queries, id int64) (Request,
 
 // RequestByToken returns the request a creation token stands for.
 func (c *Core) RequestByToken(ctx context.Context, token string) (Request, error) {
+	if err := c.checkField("token", token, 100); err != nil {
+		return Request{}, err
+	}
 	row, err := c.q.GetRequestByToken(ctx, token)
 	if err != nil {
 		return Request{}, dbErr(notFound(err))
@@ -233,6 +310,11 @@ type Filter struct {
 
 // Requests lists requests, newest first.
 func (c *Core) Requests(ctx context.Context, f Filter) ([]Request, error) {
+	for _, code := range f.ServiceCodes {
+		if err := c.checkField("service_code", code, 100); err != nil {
+			return nil, err
+		}
+	}
 	p := db.ListRequestsParams{Start: f.Start, EndAt: f.End}
 	if len(f.ServiceCodes) > 0 {
 		p.ServiceCodes = f.ServiceCodes

@@ -16,6 +16,9 @@ import (
 // ChannelState returns a value a channel remembered between runs, such as
 // the last mailbox UID it read, or "" when it has none.
 func (c *Core) ChannelState(ctx context.Context, key string) (string, error) {
+	if err := c.checkField("key", key, noLimit); err != nil {
+		return "", err
+	}
 	v, err := c.q.ChannelState(ctx, key)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
@@ -25,12 +28,18 @@ func (c *Core) ChannelState(ctx context.Context, key string) (string, error) {
 
 // SetChannelState remembers a value for a channel.
 func (c *Core) SetChannelState(ctx context.Context, key, value string) error {
+	if err := c.checkFields(textField{"key", key, noLimit}, textField{"value", value, noLimit}); err != nil {
+		return err
+	}
 	return dbErr(c.q.SetChannelState(ctx, db.SetChannelStateParams{Key: key, Value: value}))
 }
 
 // ForgetChannelState removes a value a channel no longer needs, such as
 // the state of a call that ended.
 func (c *Core) ForgetChannelState(ctx context.Context, key string) error {
+	if err := c.checkField("key", key, noLimit); err != nil {
+		return err
+	}
 	return dbErr(c.q.DeleteChannelState(ctx, key))
 }
 

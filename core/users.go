@@ -64,6 +64,9 @@ func (c *Core) AddUser(ctx context.Context, email, role, department, password st
 
 // Authenticate checks a staff member's email and password.
 func (c *Core) Authenticate(ctx context.Context, email, password string) (User, error) {
+	if err := c.checkField("email", email, 320); err != nil {
+		return User{}, err
+	}
 	row, err := c.q.ActiveUserByEmail(ctx, strings.TrimSpace(email))
 	if errors.Is(err, pgx.ErrNoRows) {
 		hashPassword(password) // same work whether or not the account exists

@@ -329,7 +329,7 @@ func (w *Watcher) unreadable(ctx context.Context, raw []byte, key, why string) (
 	}
 	in := core.Inbound{
 		Channel: core.ChannelEmail, From: from, To: w.addr, Raw: rawUp,
-		ProviderID: providerID("", raw), DedupeKeys: []string{key}, Unreadable: core.Truncate(why, 500),
+		ProviderID: providerID("", raw), DedupeKeys: []string{key}, Unreadable: core.Truncate(oneLine(why), 500),
 	}
 	res, err := w.core.Intake(ctx, in)
 	var invalid *core.ValidationError

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Limits bound what one message may bring.
@@ -353,9 +354,13 @@ func msgIDs(v string) []string {
 	return ids
 }
 
+// normID keeps a Message-ID fit to store and compare: one that is not
+// plain text (a control character, bytes that are not UTF-8) counts as
+// absent, so that the message is still taken, named by its hash.
 func normID(s string) string {
 	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 250 || strings.ContainsAny(s, " \t\r\n<>") {
+	if s == "" || len(s) > 250 || strings.ContainsAny(s, " \t\r\n<>") || !utf8.ValidString(s) ||
+		strings.ContainsFunc(s, unicode.IsControl) {
 		return ""
 	}
 	return s

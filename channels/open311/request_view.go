@@ -21,7 +21,9 @@ type requestList[T any] struct {
 func (l requestList[T]) MarshalJSON() ([]byte, error) { return json.Marshal(nonNil(l.Requests)) }
 
 // request is a service request as the spec shows it. It has no field for
-// anything that could identify the reporter, so none can leak.
+// anything that could identify the reporter, so none can leak, and its
+// free text is masked (core's Public methods) where a reporter may have
+// typed a phone number or an email address.
 type request struct {
 	ID                string    `json:"service_request_id" xml:"service_request_id"`
 	Status            string    `json:"status" xml:"status"`
@@ -75,9 +77,9 @@ func (h *Handler) view(r core.Request, ext bool, history map[int64][]core.Event)
 		ServiceNotice: h.notice(r),
 		Requested:     datetime(r.RequestedAt, loc),
 		Updated:       datetime(r.UpdatedAt, loc),
-		Address:       r.Address,
-		AddressID:     r.AddressID,
-		Zipcode:       r.Zipcode,
+		Address:       r.PublicAddress(),
+		AddressID:     r.PublicAddressID(),
+		Zipcode:       r.PublicZipcode(),
 		Lat:           r.Lat,
 		Long:          r.Lng,
 		MediaURL:      r.MediaURL,

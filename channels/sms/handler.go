@@ -69,8 +69,8 @@ func (h *Handler) inbound(w http.ResponseWriter, r *http.Request) {
 	var invalid *core.ValidationError
 	switch {
 	case errors.As(err, &invalid):
-		// Twilio must not retry what can never be taken.
-		h.log.Warn("sms: inbound message refused", "sid", in.ProviderID, "err", err)
+		// Logged and dropped, answered as if taken: see refuse.
+		h.refuse("inbound message", in.ProviderID, err)
 	case errors.Is(err, core.ErrUnavailable):
 		h.log.Warn("sms: inbound message not taken: database unavailable", "sid", in.ProviderID, "err", err)
 		w.Header().Set("Retry-After", "5")
@@ -97,8 +97,8 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 	status := cmp.Or(f.Get("MessageStatus"), f.Get("SmsStatus"))
 	receipt, ok, err := twilio.MessageReceipt(sid, strings.ToLower(strings.TrimSpace(status)), f.Get("ErrorCode"))
 	if err != nil {
-		h.log.Warn("sms: status callback refused", "sid", sid, "status", status, "err", err)
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		h.refuse("status callback", sid, err)
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	if ok {
@@ -108,9 +108,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 	case errors.As(err, &invalid):
-		h.log.Warn("sms: status callback refused", "sid", sid, "status", status, "err", err)
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		h.refuse("status callback", sid, err)
 	case errors.Is(err, core.ErrNotFound):
 		h.log.Info("sms: status callback for an unknown message", "sid", sid, "status", status)
 	case errors.Is(err, core.ErrUnavailable):
@@ -123,6 +121,16 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// refuse logs a webhook whose payload can never be taken (core refused it
+// as invalid: a NUL byte, text that is not UTF-8, an unknown status). The
+// webhook is still answered as taken, 200 with empty TwiML or 204: Twilio
+// retries what it sees fail and raises a debugger alert for every error
+// answer, and the same payload would be refused every time. Only a
+// passing failure (the database away: 503) asks Twilio to try again.
+func (h *Handler) refuse(what, sid string, err error) {
+	h.log.Warn("sms: "+what+" refused and dropped", "sid", sid, "err", err)
 }
 
 // parseInbound reads Twilio's incoming message parameters.

@@ -65,15 +65,19 @@ func (h *Handler) transcript(w http.ResponseWriter, r *http.Request) {
 }
 
 // answerCallback answers a callback Twilio retries on failure: 503 when
-// the database is away, 400 for what can never be taken.
+// the database is away. What can never be taken (core refused it as
+// invalid: a NUL byte, text that is not UTF-8, an unknown status) is
+// logged and answered 204 as if taken: Twilio retries what it sees fail
+// and raises a debugger alert for every error answer, and the same
+// payload would be refused every time.
 func (h *Handler) answerCallback(w http.ResponseWriter, err error, what, sid string) {
 	var invalid *core.ValidationError
 	switch {
 	case err == nil:
 		w.WriteHeader(http.StatusNoContent)
 	case errors.As(err, &invalid):
-		h.log.Warn("voice: "+what+" refused", "sid", sid, "err", err)
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		h.log.Warn("voice: "+what+" refused and dropped", "sid", sid, "err", err)
+		w.WriteHeader(http.StatusNoContent)
 	case errors.Is(err, core.ErrUnavailable):
 		h.log.Warn("voice: "+what+" not recorded: database unavailable", "sid", sid, "err", err)
 		w.Header().Set("Retry-After", "5")

@@ -35,7 +35,7 @@ func (t *turn) lookup(ctx context.Context) error {
 		return err
 	}
 	w := t.words()
-	w.ID, w.Address, w.Status, w.Reason, w.Note = r.ID, r.Address, r.Status, r.CloseReason, r.StatusNotes
+	w.ID, w.Address, w.Status, w.Reason, w.Note = r.ID, r.PublicAddress(), r.Status, r.CloseReason, r.StatusNotes
 	w.Service = r.ServiceName
 	if svc, ok := t.h.core.City().Service(r.ServiceCode); ok {
 		w.Service = serviceLabel(svc, t.call.Lang)

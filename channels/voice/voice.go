@@ -13,6 +13,7 @@ package voice
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -126,8 +127,18 @@ func (h *Handler) serveStep(w http.ResponseWriter, r *http.Request) {
 	if err == nil && (t.changed || t.forget) {
 		err = h.save(ctx, t)
 	}
-	if err != nil {
+	var invalid *core.ValidationError
+	switch {
+	case errors.As(err, &invalid):
+		// Core refused what Twilio sent (a NUL byte, text that is not
+		// UTF-8): logged, and the caller hears the apology below, a 200
+		// like any other answer, so Twilio does not retry a webhook that
+		// would be refused every time.
+		h.log.Warn("voice: step refused", "step", name, "call", f.Get("CallSid"), "err", err)
+	case err != nil:
 		h.log.Error("voice: step failed", "step", name, "call", f.Get("CallSid"), "err", err)
+	}
+	if err != nil {
 		t.r = reply{lang: t.call.Lang}
 		t.r.say("trouble", nil)
 		t.r.hangup()
