@@ -76,6 +76,9 @@ func (h *Handler) inbound(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, "unavailable", http.StatusServiceUnavailable)
 		return
+	case err != nil && r.Context().Err() != nil:
+		h.clientGone(w, "inbound message", in.ProviderID, err)
+		return
 	case err != nil:
 		h.log.Error("sms: inbound message failed", "sid", in.ProviderID, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -115,6 +118,9 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 		h.log.Warn("sms: status callback not recorded: database unavailable", "sid", sid, "err", err)
 		http.Error(w, "unavailable", http.StatusServiceUnavailable)
 		return
+	case r.Context().Err() != nil:
+		h.clientGone(w, "status callback", sid, err)
+		return
 	default:
 		h.log.Error("sms: status callback failed", "sid", sid, "status", status, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -131,6 +137,19 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 // passing failure (the database away: 503) asks Twilio to try again.
 func (h *Handler) refuse(what, sid string, err error) {
 	h.log.Warn("sms: "+what+" refused and dropped", "sid", sid, "err", err)
+}
+
+// statusClientClosed is the status of a webhook whose caller went away
+// before its answer: nginx's 499, recorded in the metrics, never read.
+const statusClientClosed = 499
+
+// clientGone answers a webhook Twilio stopped waiting for: whatever failed
+// failed for that (its transaction was cancelled, nothing was stored), and
+// Twilio retries what it did not see taken. No fault of ours: not an
+// error, not a 500.
+func (h *Handler) clientGone(w http.ResponseWriter, what, sid string, err error) {
+	h.log.Debug("sms: "+what+" abandoned: Twilio went away", "sid", sid, "err", err)
+	w.WriteHeader(statusClientClosed)
 }
 
 // parseInbound reads Twilio's incoming message parameters.

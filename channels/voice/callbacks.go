@@ -33,7 +33,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 	} else if ended(status) && sid != "" {
 		err = h.core.ForgetChannelState(r.Context(), stateKey(sid))
 	}
-	h.answerCallback(w, err, "status callback", sid)
+	h.answerCallback(w, r, err, "status callback", sid)
 }
 
 func ended(status string) bool {
@@ -61,7 +61,7 @@ func (h *Handler) transcript(w http.ResponseWriter, r *http.Request) {
 		CallID: f.Get("CallSid"), ID: sid, From: f.Get("From"), URL: f.Get("RecordingUrl"),
 		Transcript: f.Get("TranscriptionText"), Voicemail: r.URL.Query().Get("kind") == "voicemail",
 	})
-	h.answerCallback(w, err, "transcript", sid)
+	h.answerCallback(w, r, err, "transcript", sid)
 }
 
 // answerCallback answers a callback Twilio retries on failure: 503 when
@@ -70,11 +70,16 @@ func (h *Handler) transcript(w http.ResponseWriter, r *http.Request) {
 // logged and answered 204 as if taken: Twilio retries what it sees fail
 // and raises a debugger alert for every error answer, and the same
 // payload would be refused every time.
-func (h *Handler) answerCallback(w http.ResponseWriter, err error, what, sid string) {
+func (h *Handler) answerCallback(w http.ResponseWriter, r *http.Request, err error, what, sid string) {
 	var invalid *core.ValidationError
 	switch {
 	case err == nil:
 		w.WriteHeader(http.StatusNoContent)
+	case r.Context().Err() != nil:
+		// Twilio went away before the answer: nothing to answer, and no
+		// fault of ours; it retries what it did not see taken.
+		h.log.Debug("voice: "+what+" abandoned: Twilio went away", "sid", sid, "err", err)
+		w.WriteHeader(statusClientClosed)
 	case errors.As(err, &invalid):
 		h.log.Warn("voice: "+what+" refused and dropped", "sid", sid, "err", err)
 		w.WriteHeader(http.StatusNoContent)
@@ -126,3 +131,7 @@ func updateCall(r *reply, public string, messageID int64, body string) {
 	r.add(r.text(r.lang, body), twiml.VoiceGather{Input: "dtmf", NumDigits: "1", Timeout: "5", Method: "POST",
 		Action: action, InnerElements: []twiml.Element{r.prompt(r.lang, "replay", nil)}})
 }
+
+// statusClientClosed is the status of a webhook whose caller went away
+// before its answer: nginx's 499, recorded in the metrics, never read.
+const statusClientClosed = 499

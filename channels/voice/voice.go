@@ -135,6 +135,9 @@ func (h *Handler) serveStep(w http.ResponseWriter, r *http.Request) {
 		// like any other answer, so Twilio does not retry a webhook that
 		// would be refused every time.
 		h.log.Warn("voice: step refused", "step", name, "call", f.Get("CallSid"), "err", err)
+	case err != nil && r.Context().Err() != nil:
+		// Twilio hung up on us first: nothing was saved, it will retry.
+		h.log.Debug("voice: step abandoned: the caller's webhook went away", "step", name, "call", f.Get("CallSid"), "err", err)
 	case err != nil:
 		h.log.Error("voice: step failed", "step", name, "call", f.Get("CallSid"), "err", err)
 	}
