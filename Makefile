@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/townline
 WITHPG  := bin/withpg
 
-.PHONY: help build run demo test bench fuzz lint generate clean
+.PHONY: help build run demo test bench fuzz mutate lint generate clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -39,6 +39,16 @@ fuzz: ## fuzz every parser for a while each (FUZZTIME=20s)
 	@for t in $(FUZZ); do \
 		echo "fuzz $${t#*:}"; \
 		$(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) ./$${t%%:*}/ || exit 1; \
+	done
+
+GREMLINS := github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
+MUTATE ?= core channels/open311 channels/sms channels/voice channels/email channels/web channels/twilio
+
+mutate: $(WITHPG) ## mutation-test MUTATE's packages (slow: hours for all); prints each one's efficacy and coverage
+	@for p in $(MUTATE); do \
+		echo "== $$p"; \
+		./$(WITHPG) -- $(GO) run $(GREMLINS) unleash --workers 1 --timeout-coefficient 3 ./$$p 2>&1 | \
+			grep -E '^(Killed|Timed out|Test efficacy|Mutator coverage|Mutation testing completed)|LIVED' || exit 1; \
 	done
 
 SQLC := github.com/sqlc-dev/sqlc/cmd/sqlc@v1.31.1
