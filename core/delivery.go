@@ -165,8 +165,8 @@ func (w *expireDraftsWorker) Work(ctx context.Context, job *river.Job[expireDraf
 
 // sweepBlobsArgs is the hourly clean-up: stored files no row refers to
 // (uploads whose request was refused after the file was written, downloads
-// whose job gave up; an hour's grace covers work in flight), and the state
-// of calls abandoned a day ago.
+// whose job gave up; an hour's grace covers work in flight), the state of
+// calls abandoned a day ago, and failed sign-ins past their window.
 type sweepBlobsArgs struct{}
 
 func (sweepBlobsArgs) Kind() string { return "sweep_blobs" }
@@ -182,6 +182,9 @@ func (w *sweepBlobsWorker) Work(ctx context.Context, job *river.Job[sweepBlobsAr
 		return err
 	} else if n > 0 {
 		w.core.log.Info("removed the state of abandoned calls", "count", n)
+	}
+	if err := w.core.q.SweepSigninFailures(ctx, signinWindow); err != nil {
+		return dbErr(err)
 	}
 	return w.core.SweepBlobs(ctx)
 }

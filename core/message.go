@@ -26,6 +26,7 @@ type Message struct {
 	Attempts   int
 	CreatedAt  time.Time
 	SentAt     *time.Time
+	Flag       string // why staff should look at an inbound message, such as "voicemail"
 }
 
 // Outbound is what a Sender delivers: one message to one address.

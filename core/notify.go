@@ -11,10 +11,11 @@ import (
 	"townline/templates"
 )
 
-// replyRoute picks how a reporter hears back: over the channel they used.
+// ReplyRoute picks how a reporter hears back: over the channel they used,
+// and the address it goes to.
 // Callers hear back by text when they accepted texts, else by a call; web
 // and Open311 reporters by email when they gave one, else not at all.
-func replyRoute(origin Channel, ct Contact) (Channel, string) {
+func ReplyRoute(origin Channel, ct Contact) (Channel, string) {
 	switch origin {
 	case ChannelSMS:
 		if ct.Phone != "" {
@@ -35,7 +36,7 @@ func replyRoute(origin Channel, ct Contact) (Channel, string) {
 	return "", ""
 }
 
-// answerChannels are the channels replyRoute may pick for a reporter who
+// answerChannels are the channels ReplyRoute may pick for a reporter who
 // came by each channel.
 var answerChannels = map[Channel][]Channel{
 	ChannelSMS:     {ChannelSMS},
@@ -46,7 +47,7 @@ var answerChannels = map[Channel][]Channel{
 }
 
 // canAnswer reports whether a reporter who came by origin could be sent
-// anything at all: whether a sender is configured for a channel replyRoute
+// anything at all: whether a sender is configured for a channel ReplyRoute
 // may pick.
 func (c *Core) canAnswer(origin Channel) bool {
 	for _, ch := range answerChannels[origin] {
@@ -170,7 +171,7 @@ func (c *Core) enqueue(ctx context.Context, t *txn, contactID int64, m outMsg) (
 
 // enqueueFor is enqueue for a contact already read in this transaction.
 func (c *Core) enqueueFor(ctx context.Context, t *txn, ct Contact, m outMsg) (int64, error) {
-	ch, _ := replyRoute(m.Origin, ct)
+	ch, _ := ReplyRoute(m.Origin, ct)
 	if ch == "" {
 		return 0, nil
 	}

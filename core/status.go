@@ -179,6 +179,14 @@ func (c *Core) AddNote(ctx context.Context, id int64, note string, public bool, 
 	return nil
 }
 
+// insertEventDept records a change of department (and assignee).
+func insertEventDept(ctx context.Context, q *db.Queries, id int64, by Actor, department, note string) error {
+	if by.Name == "" {
+		by.Name = "system"
+	}
+	return q.InsertEvent(ctx, db.InsertEventParams{RequestID: id, UserID: by.UserID, Actor: by.Name, Department: department, Note: note})
+}
+
 func insertEvent(ctx context.Context, q *db.Queries, id int64, by Actor, from, to Status, reason CloseReason, note string, public bool) error {
 	if by.Name == "" {
 		by.Name = "system"

@@ -69,7 +69,7 @@ func messageFromDB(m db.Message) Message {
 		ID: m.ID, RequestID: m.RequestID, ContactID: m.ContactID, UserID: m.UserID, Direction: m.Direction,
 		Channel: Channel(m.Channel), ProviderID: deref(m.ProviderID), Subject: m.Subject, Body: m.Body,
 		Language: m.Language, State: m.State, Error: m.Error, Attempts: int(m.Attempts),
-		CreatedAt: m.CreatedAt, SentAt: m.SentAt,
+		CreatedAt: m.CreatedAt, SentAt: m.SentAt, Flag: m.Flag,
 	}
 }
 

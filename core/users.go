@@ -23,11 +23,11 @@ var Roles = []string{"admin", "dispatcher", "staff"}
 
 // User is a staff account of the inbox.
 type User struct {
-	ID         int64
-	Email      string
-	Name       string
-	Role       string
-	Department string
+	ID          int64
+	Email       string
+	Name        string
+	Role        string   // admin, dispatcher or staff
+	Departments []string // a staff member's departments; dispatchers and admins see every one
 }
 
 // AddUser creates a staff account with an argon2id password hash.
@@ -51,9 +51,17 @@ func (c *Core) AddUser(ctx context.Context, email, role, department, password st
 	if len(password) < 10 {
 		return User{}, invalid("password", "must be at least 10 characters")
 	}
-	u := User{Email: email, Role: role, Department: department}
-	u.ID, err = c.q.InsertUser(ctx, db.InsertUserParams{
-		Email: email, Role: role, DepartmentCode: department, PasswordHash: hashPassword(password),
+	u := User{Email: email, Role: role}
+	err = c.tx(ctx, func(t *txn) error {
+		var err error
+		if u.ID, err = t.q.InsertUser(ctx, db.InsertUserParams{Email: email, Role: role, PasswordHash: hashPassword(password)}); err != nil {
+			return err
+		}
+		if department == "" {
+			return nil
+		}
+		u.Departments = []string{department}
+		return t.q.AddUserDepartment(ctx, db.AddUserDepartmentParams{UserID: u.ID, DepartmentCode: department})
 	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
@@ -78,7 +86,7 @@ func (c *Core) Authenticate(ctx context.Context, email, password string) (User, 
 	if !checkPassword(row.PasswordHash, password) {
 		return User{}, ErrNotFound
 	}
-	return User{ID: row.ID, Email: row.Email, Name: row.Name, Role: row.Role, Department: deref(row.DepartmentCode)}, nil
+	return User{ID: row.ID, Email: row.Email, Name: row.Name, Role: row.Role, Departments: row.Departments}, nil
 }
 
 // argon2id parameters: RFC 9106's second recommended option.

@@ -14,8 +14,14 @@ import (
 //go:embed messages/*.tmpl
 var messageFS embed.FS
 
-//go:embed html/*.html
+//go:embed html/*.html html/staff/*.html
 var htmlFS embed.FS
+
+// Static holds the files the staff pages load (a stylesheet): no inline
+// style or script, so the pages can run under a strict Content-Security-Policy.
+//
+//go:embed static
+var Static embed.FS
 
 // Languages are the languages every message exists in; the first is the default.
 var Languages = []string{"en", "es"}
@@ -56,6 +62,13 @@ func Message(lang, name string, data any) (subject, body string, err error) {
 func Page(name string, funcs htmltemplate.FuncMap) *htmltemplate.Template {
 	return htmltemplate.Must(htmltemplate.New(name).Funcs(funcs).
 		ParseFS(htmlFS, "html/base.html", "html/"+name+".html"))
+}
+
+// StaffPage parses one page of the staff workspace (html/staff/NAME.html)
+// on the staff layout.
+func StaffPage(name string, funcs htmltemplate.FuncMap) *htmltemplate.Template {
+	return htmltemplate.Must(htmltemplate.New(name).Funcs(funcs).
+		ParseFS(htmlFS, "html/staff/base.html", "html/staff/"+name+".html"))
 }
 
 var emailPage = htmltemplate.Must(htmltemplate.New("email").ParseFS(htmlFS, "html/email.html"))

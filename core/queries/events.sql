@@ -21,9 +21,9 @@ UPDATE requests SET status = 'closed', close_reason = 'duplicate', duplicate_of 
 WHERE id = @id;
 
 -- name: InsertEvent :exec
-INSERT INTO request_events (request_id, user_id, actor, from_status, to_status, close_reason, note, public)
+INSERT INTO request_events (request_id, user_id, actor, from_status, to_status, close_reason, department_code, note, public)
 VALUES (@request_id, sqlc.narg(user_id), @actor, NULLIF(@from_status::text, ''), NULLIF(@to_status::text, ''),
-    NULLIF(@close_reason::text, ''), @note, @public);
+    NULLIF(@close_reason::text, ''), NULLIF(@department::text, ''), @note, @public);
 
 -- name: History :many
 -- A request's events, oldest first; with public_only, what the public may

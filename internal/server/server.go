@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"townline/channels/open311"
+	"townline/channels/staff"
 	"townline/channels/web"
 	"townline/core"
 	"townline/migrations"
@@ -141,6 +143,7 @@ func New(c *core.Core, opts Options) *Server {
 	mux := http.NewServeMux()
 	open311.New(c, opts.Logger, opts.MaxBody).Register(mux)
 	web.New(c, opts.Logger).Register(mux)
+	staff.New(c, opts.Logger, strings.HasPrefix(c.PublicURL(), "https://")).Register(mux)
 	for _, ch := range opts.Channels {
 		ch.Register(mux)
 	}

@@ -84,9 +84,9 @@ func (q *Queries) History(ctx context.Context, arg HistoryParams) ([]HistoryRow,
 }
 
 const insertEvent = `-- name: InsertEvent :exec
-INSERT INTO request_events (request_id, user_id, actor, from_status, to_status, close_reason, note, public)
+INSERT INTO request_events (request_id, user_id, actor, from_status, to_status, close_reason, department_code, note, public)
 VALUES ($1, $2, $3, NULLIF($4::text, ''), NULLIF($5::text, ''),
-    NULLIF($6::text, ''), $7, $8)
+    NULLIF($6::text, ''), NULLIF($7::text, ''), $8, $9)
 `
 
 type InsertEventParams struct {
@@ -96,6 +96,7 @@ type InsertEventParams struct {
 	FromStatus  string
 	ToStatus    string
 	CloseReason string
+	Department  string
 	Note        string
 	Public      bool
 }
@@ -108,6 +109,7 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) error 
 		arg.FromStatus,
 		arg.ToStatus,
 		arg.CloseReason,
+		arg.Department,
 		arg.Note,
 		arg.Public,
 	)

@@ -199,13 +199,28 @@ type Service struct {
 	Active         bool
 }
 
+type Session struct {
+	Token  string
+	Data   []byte
+	Expiry time.Time
+}
+
+type SigninFailure struct {
+	Key string
+	At  time.Time
+}
+
 type User struct {
-	ID             int64
-	Email          string
-	Name           string
-	Role           string
-	DepartmentCode *string
-	PasswordHash   string
-	CreatedAt      time.Time
-	DisabledAt     *time.Time
+	ID           int64
+	Email        string
+	Name         string
+	Role         string
+	PasswordHash string
+	CreatedAt    time.Time
+	DisabledAt   *time.Time
+}
+
+type UserDepartment struct {
+	UserID         int64
+	DepartmentCode string
 }

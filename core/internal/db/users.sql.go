@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 const aPIKeyName = `-- name: APIKeyName :one
@@ -20,24 +21,106 @@ func (q *Queries) APIKeyName(ctx context.Context, keyHash []byte) (string, error
 	return name, err
 }
 
-const activeUserByEmail = `-- name: ActiveUserByEmail :one
-SELECT id, email, name, role, department_code, password_hash, created_at, disabled_at FROM users WHERE email = lower($1::text) AND disabled_at IS NULL
+const activeUser = `-- name: ActiveUser :one
+SELECT u.id, u.email, u.name, u.role, u.password_hash, u.created_at, u.disabled_at, ARRAY(SELECT d.department_code FROM user_departments d WHERE d.user_id = u.id ORDER BY 1)::text[] AS departments
+FROM users u WHERE u.id = $1 AND u.disabled_at IS NULL
 `
 
-func (q *Queries) ActiveUserByEmail(ctx context.Context, email string) (User, error) {
-	row := q.db.QueryRow(ctx, activeUserByEmail, email)
-	var i User
+type ActiveUserRow struct {
+	ID           int64
+	Email        string
+	Name         string
+	Role         string
+	PasswordHash string
+	CreatedAt    time.Time
+	DisabledAt   *time.Time
+	Departments  []string
+}
+
+func (q *Queries) ActiveUser(ctx context.Context, id int64) (ActiveUserRow, error) {
+	row := q.db.QueryRow(ctx, activeUser, id)
+	var i ActiveUserRow
 	err := row.Scan(
 		&i.ID,
 		&i.Email,
 		&i.Name,
 		&i.Role,
-		&i.DepartmentCode,
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.DisabledAt,
+		&i.Departments,
 	)
 	return i, err
+}
+
+const activeUserByEmail = `-- name: ActiveUserByEmail :one
+SELECT u.id, u.email, u.name, u.role, u.password_hash, u.created_at, u.disabled_at, ARRAY(SELECT d.department_code FROM user_departments d WHERE d.user_id = u.id ORDER BY 1)::text[] AS departments
+FROM users u WHERE u.email = lower($1::text) AND u.disabled_at IS NULL
+`
+
+type ActiveUserByEmailRow struct {
+	ID           int64
+	Email        string
+	Name         string
+	Role         string
+	PasswordHash string
+	CreatedAt    time.Time
+	DisabledAt   *time.Time
+	Departments  []string
+}
+
+func (q *Queries) ActiveUserByEmail(ctx context.Context, email string) (ActiveUserByEmailRow, error) {
+	row := q.db.QueryRow(ctx, activeUserByEmail, email)
+	var i ActiveUserByEmailRow
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Name,
+		&i.Role,
+		&i.PasswordHash,
+		&i.CreatedAt,
+		&i.DisabledAt,
+		&i.Departments,
+	)
+	return i, err
+}
+
+const addSigninFailure = `-- name: AddSigninFailure :exec
+INSERT INTO signin_failures (key) VALUES ($1::text), ($2::text)
+`
+
+type AddSigninFailureParams struct {
+	Account string
+	Address string
+}
+
+func (q *Queries) AddSigninFailure(ctx context.Context, arg AddSigninFailureParams) error {
+	_, err := q.db.Exec(ctx, addSigninFailure, arg.Account, arg.Address)
+	return err
+}
+
+const addUserDepartment = `-- name: AddUserDepartment :exec
+INSERT INTO user_departments (user_id, department_code) VALUES ($1, $2)
+ON CONFLICT DO NOTHING
+`
+
+type AddUserDepartmentParams struct {
+	UserID         int64
+	DepartmentCode string
+}
+
+func (q *Queries) AddUserDepartment(ctx context.Context, arg AddUserDepartmentParams) error {
+	_, err := q.db.Exec(ctx, addUserDepartment, arg.UserID, arg.DepartmentCode)
+	return err
+}
+
+const clearSigninFailures = `-- name: ClearSigninFailures :exec
+DELETE FROM signin_failures WHERE key = $1::text
+`
+
+func (q *Queries) ClearSigninFailures(ctx context.Context, account string) error {
+	_, err := q.db.Exec(ctx, clearSigninFailures, account)
+	return err
 }
 
 const insertAPIKey = `-- name: InsertAPIKey :exec
@@ -55,26 +138,84 @@ func (q *Queries) InsertAPIKey(ctx context.Context, arg InsertAPIKeyParams) erro
 }
 
 const insertUser = `-- name: InsertUser :one
-INSERT INTO users (email, role, department_code, password_hash)
-VALUES ($1, $2, NULLIF($3::text, ''), $4)
+INSERT INTO users (email, role, password_hash)
+VALUES ($1, $2, $3)
 RETURNING id
 `
 
 type InsertUserParams struct {
-	Email          string
-	Role           string
-	DepartmentCode string
-	PasswordHash   string
+	Email        string
+	Role         string
+	PasswordHash string
 }
 
 func (q *Queries) InsertUser(ctx context.Context, arg InsertUserParams) (int64, error) {
-	row := q.db.QueryRow(ctx, insertUser,
-		arg.Email,
-		arg.Role,
-		arg.DepartmentCode,
-		arg.PasswordHash,
-	)
+	row := q.db.QueryRow(ctx, insertUser, arg.Email, arg.Role, arg.PasswordHash)
 	var id int64
 	err := row.Scan(&id)
 	return id, err
+}
+
+const recentSigninFailures = `-- name: RecentSigninFailures :one
+SELECT count(*) FILTER (WHERE key = $1::text) AS account, count(*) FILTER (WHERE key = $2::text) AS address
+FROM signin_failures WHERE key IN ($1::text, $2::text) AND at > now() - $3::interval
+`
+
+type RecentSigninFailuresParams struct {
+	Account string
+	Address string
+	Within  time.Duration
+}
+
+type RecentSigninFailuresRow struct {
+	Account int64
+	Address int64
+}
+
+// Failed sign-ins within the window, for an account and for an address.
+func (q *Queries) RecentSigninFailures(ctx context.Context, arg RecentSigninFailuresParams) (RecentSigninFailuresRow, error) {
+	row := q.db.QueryRow(ctx, recentSigninFailures, arg.Account, arg.Address, arg.Within)
+	var i RecentSigninFailuresRow
+	err := row.Scan(&i.Account, &i.Address)
+	return i, err
+}
+
+const staffNames = `-- name: StaffNames :many
+SELECT id, email, name FROM users WHERE disabled_at IS NULL ORDER BY COALESCE(NULLIF(name, ''), email)
+`
+
+type StaffNamesRow struct {
+	ID    int64
+	Email string
+	Name  string
+}
+
+// Who can be assigned requests: every active user, by name.
+func (q *Queries) StaffNames(ctx context.Context) ([]StaffNamesRow, error) {
+	rows, err := q.db.Query(ctx, staffNames)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []StaffNamesRow
+	for rows.Next() {
+		var i StaffNamesRow
+		if err := rows.Scan(&i.ID, &i.Email, &i.Name); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const sweepSigninFailures = `-- name: SweepSigninFailures :exec
+DELETE FROM signin_failures WHERE at < now() - $1::interval
+`
+
+func (q *Queries) SweepSigninFailures(ctx context.Context, within time.Duration) error {
+	_, err := q.db.Exec(ctx, sweepSigninFailures, within)
+	return err
 }

@@ -1,0 +1,181 @@
+// Package staff serves the staff workspace: sign-in, the shared inbox of
+// every channel's requests, and each request's page, from which staff
+// reply to the resident over the channel they used and move the work
+// along. Every page and action checks who is signed in and whether they
+// may see the request at hand.
+package staff
+
+import (
+	"context"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/alexedwards/scs/pgxstore"
+	"github.com/alexedwards/scs/v2"
+
+	"townline/core"
+	"townline/templates"
+)
+
+// Sessions: signed out after idleFor without a request, and after
+// lifetime in any case.
+const (
+	idleFor  = 2 * time.Hour
+	lifetime = 12 * time.Hour
+)
+
+// contentPolicy allows the pages only their own stylesheet, images and
+// forms: nothing a resident wrote can run or load anything.
+const contentPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " +
+	"frame-ancestors 'none'; base-uri 'none'"
+
+// Handler serves the staff workspace.
+type Handler struct {
+	core     *core.Core
+	log      *slog.Logger
+	sessions *scs.SessionManager
+	pages    map[string]*template.Template
+	static   http.Handler
+	cross    *http.CrossOriginProtection
+}
+
+// New returns the workspace, with its sessions in PostgreSQL. secure marks
+// the session cookie Secure: set it when the public URL is https.
+func New(c *core.Core, logger *slog.Logger, secure bool) *Handler {
+	sm := scs.New()
+	sm.Store = pgxstore.NewWithCleanupInterval(c.Pool(), 10*time.Minute)
+	sm.IdleTimeout, sm.Lifetime = idleFor, lifetime
+	sm.Cookie.Name = "townline_staff"
+	sm.Cookie.Path = "/staff"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = secure
+	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		logger.Error("staff: session", "path", r.URL.Path, "err", err)
+		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+	}
+	static, _ := fs.Sub(templates.Static, "static")
+	h := &Handler{
+		core: c, log: logger, sessions: sm, pages: map[string]*template.Template{},
+		static: http.StripPrefix("/staff/static/", http.FileServerFS(static)),
+		cross:  http.NewCrossOriginProtection(),
+	}
+	for _, name := range []string{"login", "inbox", "request", "error"} {
+		h.pages[name] = templates.StaffPage(name, h.funcs())
+	}
+	return h
+}
+
+// Register mounts the workspace on mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.Handle("GET /staff/static/", h.static)
+	mux.Handle("GET /staff/login", h.wrap(h.loginForm))
+	mux.Handle("POST /staff/login", h.wrap(h.login))
+	mux.Handle("POST /staff/logout", h.wrap(h.signedIn(h.logout)))
+	mux.Handle("GET /staff/{$}", h.wrap(h.signedIn(h.inbox)))
+	mux.Handle("GET /staff/requests/{id}", h.wrap(h.signedIn(h.request)))
+	mux.Handle("POST /staff/requests/{id}/reply", h.wrap(h.signedIn(h.reply)))
+	mux.Handle("POST /staff/requests/{id}/note", h.wrap(h.signedIn(h.note)))
+	mux.Handle("POST /staff/requests/{id}/status", h.wrap(h.signedIn(h.status)))
+	mux.Handle("POST /staff/requests/{id}/assign", h.wrap(h.signedIn(h.assign)))
+	mux.Handle("POST /staff/requests/{id}/duplicate", h.wrap(h.signedIn(h.duplicate)))
+	mux.Handle("GET /staff/files/{id}", h.wrap(h.signedIn(h.file)))
+}
+
+// wrap gives every staff route its headers, refuses cross-origin posts,
+// and loads the session.
+func (h *Handler) wrap(next http.HandlerFunc) http.Handler {
+	inner := h.cross.Handler(h.sessions.LoadAndSave(next))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", contentPolicy)
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "same-origin")
+		inner.ServeHTTP(w, r)
+	})
+}
+
+type userKey struct{}
+
+// signedIn lets through only a signed-in, active user, and puts them in
+// the request's context. Others go to the sign-in page (pages) or get 403
+// (actions).
+func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := h.sessions.GetInt64(r.Context(), "user")
+		var u core.User
+		var err error
+		if id != 0 {
+			u, err = h.core.User(r.Context(), id)
+		}
+		switch {
+		case id != 0 && err == nil:
+			next(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
+		case id != 0 && !errors.Is(err, core.ErrNotFound):
+			h.fail(w, r, err)
+		case r.Method == http.MethodGet:
+			if id != 0 {
+				h.sessions.Destroy(r.Context()) // the account was disabled
+			}
+			http.Redirect(w, r, "/staff/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		default:
+			http.Error(w, "sign in first", http.StatusForbidden)
+		}
+	}
+}
+
+func user(r *http.Request) core.User { u, _ := r.Context().Value(userKey{}).(core.User); return u }
+
+// page is what every staff page sees.
+type page struct {
+	City, Title, Problem, Flash string
+	User                        core.User
+}
+
+func (h *Handler) newPage(r *http.Request) page {
+	return page{City: h.core.City().Name, User: user(r)}
+}
+
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := h.pages[name].ExecuteTemplate(w, "base", data); err != nil && r.Context().Err() == nil {
+		h.log.Error("staff: page failed to render", "page", name, "err", err)
+	}
+}
+
+// statusClientClosed is the status of a request whose client went away
+// before its answer: nginx's 499, recorded in the metrics, never read.
+const statusClientClosed = 499
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	p := h.newPage(r)
+	var invalid *core.ValidationError
+	switch {
+	case r.Context().Err() != nil:
+		h.log.Debug("staff: the client went away", "path", r.URL.Path, "err", err)
+		w.WriteHeader(statusClientClosed)
+	case errors.Is(err, core.ErrNotFound):
+		p.Title, p.Problem = "Not found", "There is no such request, or it is not one of your departments'."
+		h.render(w, r, http.StatusNotFound, "error", p)
+	case errors.As(err, &invalid):
+		p.Title, p.Problem = "Not possible", invalid.Error()
+		h.render(w, r, http.StatusBadRequest, "error", p)
+	case errors.Is(err, core.ErrUnavailable):
+		h.log.Warn("staff: database unavailable", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "5")
+		p.Title, p.Problem = "Temporarily unavailable", "Please try again in a moment."
+		h.render(w, r, http.StatusServiceUnavailable, "error", p)
+	default:
+		h.log.Error("staff: page failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		p.Title, p.Problem = "Something went wrong", "The error is logged. Please try again."
+		h.render(w, r, http.StatusInternalServerError, "error", p)
+	}
+}

@@ -1,0 +1,438 @@
+package staff_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"townline/channels/staff"
+	"townline/core"
+	"townline/internal/testenv"
+)
+
+const password = "correct horse battery staple"
+
+type bundle struct {
+	t       *testing.T
+	c       *core.Core
+	srv     *httptest.Server
+	sent    *sender
+	pothole core.Request // Public Works
+	triage  core.Request // no department yet
+	photo   int64        // the pothole's photo
+}
+
+// sender records the messages core sends by mail.
+type sender struct {
+	mu   sync.Mutex
+	sent []core.Outbound
+}
+
+func (s *sender) Send(ctx context.Context, m core.Outbound) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sent = append(s.sent, m)
+	return fmt.Sprintf("<m%d@test>", m.MessageID), nil
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	b := &bundle{t: t, sent: &sender{}}
+	b.c = testenv.Core(t, func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: b.sent} })
+	ctx := context.Background()
+	for _, u := range []struct{ email, role, dept string }{
+		{"admin@oroville.test", "admin", ""},
+		{"desk@oroville.test", "dispatcher", ""},
+		{"roads@oroville.test", "staff", "public-works"},
+		{"parks@oroville.test", "staff", "parks-trees"},
+	} {
+		if _, err := b.c.AddUser(ctx, u.email, u.role, u.dept, password); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var img bytes.Buffer
+	png.Encode(&img, image.NewGray(image.Rect(0, 0, 4, 4)))
+	blob, err := b.c.Blobs().Put(&img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lat, lng := 39.5138, -121.5564
+	b.pothole, err = b.c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
+		Description: "Deep pothole <script>alert('x')</script>", Lat: &lat, Lng: &lng, Address: "1735 Montgomery Street",
+		Reporter: core.Reporter{Name: "Ana Reyes", Email: "ana@example.com"},
+		Photos:   []core.Upload{{Blob: blob, Filename: "hole.png"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.photo = b.pothole.PhotoID
+	if b.triage, err = b.c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
+		Description: "Somewhere", Address: "1735 Montgomery Street"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.c.Assign(ctx, b.triage.ID, "", nil, core.Actor{Name: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	staff.New(b.c, testenv.Logger(t), false).Register(mux)
+	b.srv = httptest.NewServer(mux)
+	t.Cleanup(b.srv.Close)
+	return b
+}
+
+// client is a browser: its own cookies, no redirects followed.
+func (b *bundle) client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// signIn returns a browser signed in as email ("" stays signed out).
+func (b *bundle) signIn(email string) *http.Client {
+	b.t.Helper()
+	cl := b.client()
+	if email == "" {
+		return cl
+	}
+	resp, err := cl.PostForm(b.srv.URL+"/staff/login", url.Values{"email": {email}, "password": {password}})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/staff/" {
+		b.t.Fatalf("sign-in as %s: %d %s", email, resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return cl
+}
+
+func (b *bundle) get(cl *http.Client, path string) (int, string) {
+	b.t.Helper()
+	resp, err := cl.Get(b.srv.URL + path)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func (b *bundle) post(cl *http.Client, path string, form url.Values) (int, string) {
+	b.t.Helper()
+	resp, err := cl.PostForm(b.srv.URL+path, form)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// changes counts what an action could write.
+func (b *bundle) changes() int {
+	b.t.Helper()
+	var n int
+	err := b.c.Pool().QueryRow(context.Background(), `SELECT (SELECT count(*) FROM request_events) +
+		(SELECT count(*) FROM messages) + (SELECT count(*) FROM requests WHERE status <> 'new' OR assignee_id IS NOT NULL)`).Scan(&n)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return n
+}
+
+var seenRE = regexp.MustCompile(`name="seen" value="(\d+)"`)
+
+// seen reads the version of a request its page was rendered at.
+func (b *bundle) seen(cl *http.Client, id int64) string {
+	b.t.Helper()
+	code, body := b.get(cl, fmt.Sprintf("/staff/requests/%d", id))
+	m := seenRE.FindStringSubmatch(body)
+	if code != 200 || m == nil {
+		b.t.Fatalf("request page %d: %d", id, code)
+	}
+	return m[1]
+}
+
+// Every staff route, for every kind of user: who may read and act, and
+// that a refusal changes nothing.
+func TestAuthorization(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	users := []string{"", "parks@oroville.test", "roads@oroville.test", "desk@oroville.test", "admin@oroville.test"}
+	clients := map[string]*http.Client{}
+	for _, u := range users {
+		clients[u] = b.signIn(u)
+	}
+	pothole, triage := b.pothole.ID, b.triage.ID
+	reads := []struct {
+		path string
+		want []int // by user, in users' order
+	}{
+		{"/staff/", []int{303, 200, 200, 200, 200}},
+		{fmt.Sprintf("/staff/requests/%d", pothole), []int{303, 404, 200, 200, 200}},
+		{fmt.Sprintf("/staff/requests/%d", triage), []int{303, 404, 404, 200, 200}},
+		{fmt.Sprintf("/staff/files/%d", b.photo), []int{303, 404, 200, 200, 200}},
+		{"/staff/requests/999999", []int{303, 404, 404, 404, 404}},
+		{"/staff/requests/x", []int{303, 404, 404, 404, 404}},
+	}
+	for _, rd := range reads {
+		for i, u := range users {
+			if code, _ := b.get(clients[u], rd.path); code != rd.want[i] {
+				t.Errorf("GET %s as %q: %d, want %d", rd.path, u, code, rd.want[i])
+			}
+		}
+	}
+	acts := []struct {
+		path string
+		form url.Values
+	}{
+		{"note", url.Values{"note": {"Crew scheduled."}}},
+		{"reply", url.Values{"body": {"We are on it."}}},
+		{"status", url.Values{"to": {"in_progress"}}},
+		{"assign", url.Values{"department": {"public-works"}, "assignee": {"3"}}},
+	}
+	for _, id := range []int64{pothole, triage} {
+		for _, a := range acts {
+			for i, u := range users {
+				allowed := i >= 3 || (i == 2 && id == pothole)
+				if !allowed {
+					form := url.Values{"seen": {"0"}}
+					for k, v := range a.form {
+						form[k] = v
+					}
+					before := b.changes()
+					code, _ := b.post(clients[u], fmt.Sprintf("/staff/requests/%d/%s", id, a.path), form)
+					if want := map[bool]int{true: 403, false: 404}[u == ""]; code != want {
+						t.Errorf("POST %s on #%d as %q: %d, want %d", a.path, id, u, code, want)
+					}
+					if after := b.changes(); after != before {
+						t.Errorf("refused POST %s on #%d as %q changed %d rows", a.path, id, u, after-before)
+					}
+				}
+			}
+		}
+	}
+	// An allowed user acts, once per action.
+	cl := clients["roads@oroville.test"]
+	for _, a := range acts[:3] {
+		form := url.Values{"seen": {b.seen(cl, pothole)}}
+		for k, v := range a.form {
+			form[k] = v
+		}
+		before := b.changes()
+		if code, body := b.post(cl, fmt.Sprintf("/staff/requests/%d/%s", pothole, a.path), form); code != 303 {
+			t.Errorf("POST %s as the department's staff: %d %s", a.path, code, body)
+		}
+		if b.changes() == before {
+			t.Errorf("POST %s changed nothing", a.path)
+		}
+	}
+}
+
+func TestSignIn(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	cl := b.client()
+	code, body := b.post(cl, "/staff/login", url.Values{"email": {"roads@oroville.test"}, "password": {"wrong"}})
+	if code != http.StatusUnauthorized || !strings.Contains(body, "do not match") {
+		t.Errorf("wrong password: %d", code)
+	}
+	code2, body2 := b.post(cl, "/staff/login", url.Values{"email": {"nobody@oroville.test"}, "password": {"wrong"}})
+	if code2 != code || !strings.Contains(body2, "do not match") {
+		t.Errorf("unknown account answered differently from a wrong password: %d", code2)
+	}
+	for range 4 {
+		b.post(cl, "/staff/login", url.Values{"email": {"roads@oroville.test"}, "password": {"wrong"}})
+	}
+	// Locked now, even with the right password.
+	if code, body := b.post(cl, "/staff/login", url.Values{"email": {"roads@oroville.test"}, "password": {password}}); code != http.StatusTooManyRequests || !strings.Contains(body, "Too many") {
+		t.Errorf("after 5 failures, the right password: %d", code)
+	}
+	// Another account from another address is not locked.
+	b.signIn("desk@oroville.test")
+
+	// A destination elsewhere is never followed.
+	resp, err := b.client().PostForm(b.srv.URL+"/staff/login", url.Values{"email": {"admin@oroville.test"}, "password": {password},
+		"next": {"//evil.example/staff/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); loc != "/staff/" {
+		t.Errorf("after sign-in, sent to %q", loc)
+	}
+
+	// Signed out, the session is gone.
+	admin := b.signIn("admin@oroville.test")
+	if code, _ := b.post(admin, "/staff/logout", nil); code != http.StatusSeeOther {
+		t.Errorf("logout: %d", code)
+	}
+	if code, _ := b.get(admin, "/staff/"); code != http.StatusSeeOther {
+		t.Errorf("after logout the inbox answers %d", code)
+	}
+}
+
+// Every page carries a strict policy, and a post from another site is
+// refused before it does anything.
+func TestSafety(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	cl := b.signIn("roads@oroville.test")
+	resp, err := cl.Get(b.srv.URL + fmt.Sprintf("/staff/requests/%d", b.pothole.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe") {
+		t.Errorf("Content-Security-Policy %q", csp)
+	}
+	if strings.Contains(string(body), "<script>") || !strings.Contains(string(body), "&lt;script&gt;") {
+		t.Error("the resident's script is not shown as text")
+	}
+	before := b.changes()
+	req, _ := http.NewRequest("POST", b.srv.URL+fmt.Sprintf("/staff/requests/%d/note", b.pothole.ID),
+		strings.NewReader(url.Values{"note": {"forged"}, "seen": {b.seen(cl, b.pothole.ID)}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err = cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || b.changes() != before {
+		t.Errorf("a cross-site post: %d, %d rows changed", resp.StatusCode, b.changes()-before)
+	}
+}
+
+// A reply goes to the resident over their channel; one typed while
+// someone else changed the request is not sent blind.
+func TestReplyAndChanges(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	desk, roads := b.signIn("desk@oroville.test"), b.signIn("roads@oroville.test")
+	id := b.pothole.ID
+	stale := b.seen(roads, id)
+	if code, _ := b.post(desk, fmt.Sprintf("/staff/requests/%d/status", id), url.Values{"seen": {b.seen(desk, id)},
+		"to": {"closed"}, "reason": {"resolved"}, "note": {"Filled this morning."}}); code != 303 {
+		t.Fatalf("close: %d", code)
+	}
+	before := b.changes()
+	code, body := b.post(roads, fmt.Sprintf("/staff/requests/%d/reply", id), url.Values{"seen": {stale}, "body": {"We'll be there Monday."}})
+	if code != http.StatusConflict || !strings.Contains(body, "changed this request") || !strings.Contains(body, "We&#39;ll be there Monday.") {
+		t.Errorf("a reply against a stale page: %d", code)
+	}
+	if b.changes() != before {
+		t.Error("the stale reply was acted on")
+	}
+	code, _ = b.post(roads, fmt.Sprintf("/staff/requests/%d/reply", id), url.Values{"seen": {b.seen(roads, id)}, "body": {"Thanks for reporting it!"}})
+	if code != 303 {
+		t.Fatalf("reply: %d", code)
+	}
+	msgs, err := b.c.Messages(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replies, closing int
+	for _, m := range msgs {
+		if m.Direction == "out" && m.Channel == core.ChannelEmail && strings.Contains(m.Body, "Thanks for reporting it!") && m.UserID != nil {
+			replies++
+		}
+		if m.Direction == "out" && strings.Contains(m.Body, "Filled this morning.") {
+			closing++
+		}
+	}
+	if replies != 1 || closing != 1 {
+		t.Errorf("mail to the resident: %d replies, %d closing notices; want 1 each", replies, closing)
+	}
+	// A closing without a reason is refused, with the words kept.
+	code, body = b.post(desk, fmt.Sprintf("/staff/requests/%d/status", id), url.Values{"seen": {b.seen(desk, id)}, "to": {"in_progress"}, "reason": {"resolved"}})
+	if code != http.StatusBadRequest || !strings.Contains(body, "only closing takes a reason") {
+		t.Errorf("a reason on a reopen: %d", code)
+	}
+	// The timeline shows the reply and the change, with who.
+	_, page := b.get(desk, fmt.Sprintf("/staff/requests/%d", id))
+	for _, want := range []string{"Thanks for reporting it!", "Closed (resolved)", "desk@oroville.test", "Ana Reyes", "ana@example.com"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the request page lacks %q", want)
+		}
+	}
+}
+
+func TestInbox(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	desk := b.signIn("desk@oroville.test")
+	_, body := b.get(desk, "/staff/?queue=triage")
+	if !strings.Contains(body, fmt.Sprintf(`href="/staff/requests/%d"`, b.triage.ID)) ||
+		strings.Contains(body, fmt.Sprintf(`href="/staff/requests/%d"`, b.pothole.ID)) {
+		t.Error("the triage queue does not hold exactly the unrouted request")
+	}
+	_, body = b.get(desk, "/staff/?queue=all&department=public-works")
+	if !strings.Contains(body, fmt.Sprintf(`href="/staff/requests/%d"`, b.pothole.ID)) ||
+		strings.Contains(body, fmt.Sprintf(`href="/staff/requests/%d"`, b.triage.ID)) {
+		t.Error("filtering by department")
+	}
+	parks := b.signIn("parks@oroville.test")
+	_, body = b.get(parks, "/staff/?queue=all")
+	if strings.Contains(body, "/staff/requests/") || strings.Contains(body, "Needs triage") {
+		t.Error("Parks sees requests or the triage queue that are not theirs")
+	}
+	if code, _ := b.get(desk, "/staff/?queue=bogus"); code != http.StatusBadRequest {
+		t.Errorf("an unknown queue: %d", code)
+	}
+	if code, _ := b.get(desk, "/staff/?queue=all&after=junk"); code != http.StatusBadRequest {
+		t.Errorf("a bad cursor: %d", code)
+	}
+}
+
+// Keyset pages: each request once, in order, across pages.
+func TestInboxPages(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	want := map[int64]bool{}
+	for i := range 7 {
+		r, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "graffiti-public",
+			Description: fmt.Sprint("tag ", i), Address: "1735 Montgomery Street"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[r.ID] = true
+	}
+	u := core.User{ID: 1, Role: "dispatcher"}
+	q := core.InboxQuery{Queue: "all", Limit: 3}
+	seen := map[int64]bool{}
+	var last int64
+	for pages := 0; ; pages++ {
+		rs, next, err := c.Inbox(ctx, u, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			if seen[r.ID] || (last != 0 && r.ID > last) {
+				t.Errorf("request %d twice or out of order", r.ID)
+			}
+			seen[r.ID], last = true, r.ID
+		}
+		if next == nil {
+			if pages != 2 {
+				t.Errorf("%d pages, want 3", pages+1)
+			}
+			break
+		}
+		q.After = next
+	}
+	if len(seen) != len(want) {
+		t.Errorf("saw %d requests, want %d", len(seen), len(want))
+	}
+}
