@@ -53,6 +53,14 @@ func (h *Handler) funcs() template.FuncMap {
 		},
 		"coords":  func(r core.Request) string { return fmt.Sprintf("%.5f, %.5f", *r.Lat, *r.Lng) },
 		"isImage": core.IsImage,
+		"serviceName": func(code string) string {
+			if s, ok := h.core.City().Service(code); ok {
+				return s.Name
+			}
+			return code
+		},
+		"duration": duration,
+		"day":      func(t time.Time) string { return t.In(loc).Format("Jan 2, 2006") },
 	}
 }
 

@@ -65,7 +65,7 @@ func New(c *core.Core, logger *slog.Logger, secure bool) *Handler {
 		static: http.StripPrefix("/staff/static/", http.FileServerFS(static)),
 		cross:  http.NewCrossOriginProtection(),
 	}
-	for _, name := range []string{"login", "inbox", "request", "error"} {
+	for _, name := range []string{"login", "inbox", "request", "numbers", "error"} {
 		h.pages[name] = templates.StaffPage(name, h.funcs())
 	}
 	return h
@@ -85,6 +85,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /staff/requests/{id}/assign", h.wrap(h.signedIn(h.assign)))
 	mux.Handle("POST /staff/requests/{id}/duplicate", h.wrap(h.signedIn(h.duplicate)))
 	mux.Handle("GET /staff/files/{id}", h.wrap(h.signedIn(h.file)))
+	mux.Handle("GET /staff/numbers", h.wrap(h.signedIn(h.numbers)))
 }
 
 // wrap gives every staff route its headers, refuses cross-origin posts,

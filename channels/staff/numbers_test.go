@@ -1,0 +1,49 @@
+package staff_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"townline/core"
+)
+
+func TestNumbers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	// The pothole was acknowledged and closed two hours after it came in.
+	if err := b.c.ChangeStatus(ctx, b.pothole.ID, core.StatusChange{To: core.StatusAcknowledged}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.c.ChangeStatus(ctx, b.pothole.ID, core.StatusChange{To: core.StatusClosed, Reason: core.ReasonResolved}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.c.Pool().Exec(ctx, `UPDATE requests SET requested_at = requested_at - interval '2 hours' WHERE id = $1`, b.pothole.ID); err != nil {
+		t.Fatal(err)
+	}
+	code, body := b.get(b.signIn("desk@oroville.test"), "/staff/numbers")
+	if code != 200 {
+		t.Fatalf("numbers: %d", code)
+	}
+	row := regexp.MustCompile(`<tr><td>Pothole</td><td>(\d+)</td><td>([^<]+)</td><td>([^<]+)</td></tr>`).FindStringSubmatch(body)
+	if row == nil || row[1] != "2" || row[2] != "2h 0m" || row[3] != "2h 0m" {
+		t.Errorf("pothole times: %q", row)
+	}
+	if !strings.Contains(body, "<tr><td>Public Works</td><td>0</td><td>0</td><td>1</td></tr>") ||
+		!strings.Contains(body, "<tr><td>Triage queue</td><td>1</td><td>0</td><td>0</td></tr>") {
+		t.Error("the work by department is not 0 open and 1 closed this week for Public Works, 1 open in triage")
+	}
+	if !strings.Contains(body, "<th>open311</th>") {
+		t.Error("no Open311 column in the requests per channel")
+	}
+	for _, u := range []string{"roads@oroville.test", "parks@oroville.test"} {
+		if code, _ := b.get(b.signIn(u), "/staff/numbers"); code != 404 {
+			t.Errorf("numbers for staff %s: %d, want 404", u, code)
+		}
+	}
+	if code, _ := b.get(b.client(), "/staff/numbers"); code != 303 {
+		t.Errorf("numbers signed out: %d, want the sign-in page", code)
+	}
+}
