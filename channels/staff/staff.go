@@ -85,6 +85,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /staff/requests/{id}/assign", h.wrap(h.signedIn(h.assign)))
 	mux.Handle("POST /staff/requests/{id}/duplicate", h.wrap(h.signedIn(h.duplicate)))
 	mux.Handle("GET /staff/files/{id}", h.wrap(h.signedIn(h.file)))
+	h.registerAdmin(mux) // admin.go: users, API keys, canned responses, /staff/jobs
 }
 
 // wrap gives every staff route its headers, refuses cross-origin posts,
