@@ -2,6 +2,7 @@ package staff
 
 import (
 	"net/http"
+	"strings"
 
 	"riverqueue.com/riverui"
 )
@@ -30,6 +31,10 @@ func (h *Handler) jobs() http.HandlerFunc {
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", jobsPolicy)
+		if strings.HasPrefix(r.URL.Path, "/staff/jobs/assets/") {
+			// Named by their content's hash: a new River UI, new names.
+			w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
+		}
 		ui.ServeHTTP(w, r)
 	}
 }
