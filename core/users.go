@@ -12,10 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/crypto/argon2"
-
-	"townline/core/internal/db"
 )
 
 // Roles a staff account can have.
@@ -30,44 +27,14 @@ type User struct {
 	Departments []string // a staff member's departments; dispatchers and admins see every one
 }
 
-// AddUser creates a staff account with an argon2id password hash.
+// AddUser creates a staff account with an argon2id password hash, in
+// (at most) one department: the command line's way to AddAccount.
 func (c *Core) AddUser(ctx context.Context, email, role, department, password string) (User, error) {
-	email, err := NormalizeEmail(email)
-	if err != nil {
-		return User{}, invalid("email", "%v", err)
-	}
-	known := false
-	for _, r := range Roles {
-		known = known || r == role
-	}
-	if !known {
-		return User{}, invalid("role", "%q is not one of %s", role, strings.Join(Roles, ", "))
-	}
+	var departments []string
 	if department != "" {
-		if _, ok := c.city.Department(department); !ok {
-			return User{}, invalid("department", "%q is not a department of %s", department, c.city.Name)
-		}
+		departments = []string{department}
 	}
-	if len(password) < 10 {
-		return User{}, invalid("password", "must be at least 10 characters")
-	}
-	u := User{Email: email, Role: role}
-	err = c.tx(ctx, func(t *txn) error {
-		var err error
-		if u.ID, err = t.q.InsertUser(ctx, db.InsertUserParams{Email: email, Role: role, PasswordHash: hashPassword(password)}); err != nil {
-			return err
-		}
-		if department == "" {
-			return nil
-		}
-		u.Departments = []string{department}
-		return t.q.AddUserDepartment(ctx, db.AddUserDepartmentParams{UserID: u.ID, DepartmentCode: department})
-	})
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return User{}, invalid("email", "%s already has an account", email)
-	}
-	return u, dbErr(err)
+	return c.AddAccount(ctx, NewAccount{Email: email, Role: role, Departments: departments, Password: password}, CommandLine)
 }
 
 // Authenticate checks a staff member's email and password.
@@ -132,17 +99,10 @@ func checkPassword(encoded, password string) bool {
 // GeneratePassword returns a random password for a new account.
 func GeneratePassword() string { return rand.Text() }
 
-// AddAPIKey creates an Open311 API key for a client and returns the key,
-// which is stored only as a hash: it cannot be shown again.
+// AddAPIKey creates an Open311 API key for a client and returns the key:
+// the command line's way to CreateAPIKey.
 func (c *Core) AddAPIKey(ctx context.Context, name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
-		return "", invalid("name", "must be 1 to 100 characters")
-	}
-	key := "tl_" + strings.ToLower(rand.Text())
-	sum := sha256.Sum256([]byte(key))
-	err := c.q.InsertAPIKey(ctx, db.InsertAPIKeyParams{Name: name, KeyHash: sum[:]})
-	return key, dbErr(err)
+	return c.CreateAPIKey(ctx, name, CommandLine)
 }
 
 // apiKeyTTL is how long a checked key is trusted without asking the

@@ -86,6 +86,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /staff/requests/{id}/duplicate", h.wrap(h.signedIn(h.duplicate)))
 	mux.Handle("GET /staff/files/{id}", h.wrap(h.signedIn(h.file)))
 	mux.Handle("GET /staff/numbers", h.wrap(h.signedIn(h.numbers)))
+	h.registerAdmin(mux) // admin.go: users, API keys, canned responses, /staff/jobs
 }
 
 // wrap gives every staff route its headers, refuses cross-origin posts,

@@ -1,8 +1,3 @@
--- name: InsertUser :one
-INSERT INTO users (email, role, password_hash)
-VALUES (@email, @role, @password_hash)
-RETURNING id;
-
 -- name: AddUserDepartment :exec
 INSERT INTO user_departments (user_id, department_code) VALUES (@user_id, @department_code)
 ON CONFLICT DO NOTHING;

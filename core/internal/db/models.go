@@ -15,6 +15,16 @@ type Account struct {
 	CreatedAt time.Time
 }
 
+type AdminLog struct {
+	ID      int64
+	At      time.Time
+	ActorID *int64
+	Actor   string
+	Action  string
+	Subject string
+	Detail  string
+}
+
 type ApiKey struct {
 	ID        int64
 	Name      string
@@ -40,6 +50,16 @@ type Blob struct {
 	ContentType string
 	Size        int64
 	CreatedAt   time.Time
+}
+
+type CannedResponse struct {
+	ID             int64
+	DepartmentCode *string
+	Title          string
+	BodyEn         string
+	BodyEs         string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 type ChannelState struct {

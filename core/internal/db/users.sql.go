@@ -137,25 +137,6 @@ func (q *Queries) InsertAPIKey(ctx context.Context, arg InsertAPIKeyParams) erro
 	return err
 }
 
-const insertUser = `-- name: InsertUser :one
-INSERT INTO users (email, role, password_hash)
-VALUES ($1, $2, $3)
-RETURNING id
-`
-
-type InsertUserParams struct {
-	Email        string
-	Role         string
-	PasswordHash string
-}
-
-func (q *Queries) InsertUser(ctx context.Context, arg InsertUserParams) (int64, error) {
-	row := q.db.QueryRow(ctx, insertUser, arg.Email, arg.Role, arg.PasswordHash)
-	var id int64
-	err := row.Scan(&id)
-	return id, err
-}
-
 const recentSigninFailures = `-- name: RecentSigninFailures :one
 SELECT count(*) FILTER (WHERE key = $1::text) AS account, count(*) FILTER (WHERE key = $2::text) AS address
 FROM signin_failures WHERE key IN ($1::text, $2::text) AND at > now() - $3::interval

@@ -1,0 +1,69 @@
+package staff
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"townline/core"
+	"townline/internal/testenv"
+)
+
+// The request page's "canned" partial offers the request's canned
+// responses, and Insert brings the page back with the response, filled in
+// the resident's language, after the words already typed.
+func TestCannedBox(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	h := New(c, testenv.Logger(t), false)
+	req, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
+		Description: "Hoyo", Address: "1735 Montgomery Street", Reporter: core.Reporter{Email: "ana@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Pool().Exec(ctx, `UPDATE contacts SET language = 'es' WHERE id = $1`, *req.ContactID); err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.SaveCannedResponse(ctx, core.CannedResponse{Title: "Recibido <b>", English: "Got #{number}.",
+		Spanish: "Recibimos el #{number}, {service}: {status}."}, core.Actor{Name: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/staff/requests/%d?", req.ID)
+
+	box, draft, err := h.canned(httptest.NewRequest("GET", path, nil), req)
+	if err != nil || draft != "" || len(box.Replies) != 1 {
+		t.Fatalf("a plain page: %+v, %q, %v", box, draft, err)
+	}
+	var out bytes.Buffer
+	if err := h.pages["request"].ExecuteTemplate(&out, "canned", box); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{fmt.Sprintf(`<option value="%d">Recibido &lt;b&gt; (español)</option>`, id),
+		`formmethod="get"`, fmt.Sprintf(`formaction="/staff/requests/%d#reply"`, req.ID), `name="canned"`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the partial lacks %s:\n%s", want, out.String())
+		}
+	}
+
+	q := url.Values{"canned": {fmt.Sprint(id)}, "body": {"Hola Ana."}, "seen": {"1"}}
+	_, draft, err = h.canned(httptest.NewRequest("GET", path+q.Encode(), nil), req)
+	if want := fmt.Sprintf("Hola Ana.\n\nRecibimos el #%d, Pothole: recibido.", req.ID); err != nil || draft != want {
+		t.Errorf("inserted: %q, %v; want %q", draft, err, want)
+	}
+	q.Set("canned", "999999")
+	if _, draft, _ = h.canned(httptest.NewRequest("GET", path+q.Encode(), nil), req); draft != "" {
+		t.Errorf("a response not offered on the request was inserted: %q", draft)
+	}
+
+	// Nothing offered: nothing shown.
+	out.Reset()
+	if err := h.pages["request"].ExecuteTemplate(&out, "canned", cannedBox{RequestID: req.ID}); err != nil || strings.TrimSpace(out.String()) != "" {
+		t.Errorf("an empty box renders %q, %v", out.String(), err)
+	}
+}
