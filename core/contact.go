@@ -30,6 +30,7 @@ type Contact struct {
 	// Flagged: a flood or a bot; automatic answers are paused. Staff only.
 	Flagged    bool
 	FlagReason string
+	FlaggedBy  *int64 // the staff member who flagged the sender; nil for an automatic flag
 	// TextsOK: a caller accepted updates by text (SMS reporters need not).
 	TextsOK bool
 }

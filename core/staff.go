@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
 
 	"townline/core/internal/db"
 )
@@ -114,9 +116,18 @@ func (c *Core) StaffRequest(ctx context.Context, u User, id int64) (Request, err
 // Queues of the inbox.
 var Queues = []string{"triage", "unassigned", "mine", "departments", "flagged", "all"}
 
+// Sorts of the inbox: newest first (the default), oldest first, and due
+// (the soonest expected date first, requests with none last).
+var Sorts = []string{"newest", "oldest", "due"}
+
+// MaxSearch is the longest search the inbox takes.
+const MaxSearch = 200
+
 // Cursor marks where an inbox page ended: the next page starts after it.
+// It holds the last row's sort key: when it was requested (newest,
+// oldest) or when it is due (due), and its id for ties.
 type Cursor struct {
-	At time.Time
+	At *time.Time // nil only in the due order: the last row has no expected date
 	ID int64
 }
 
@@ -129,8 +140,13 @@ type InboxQuery struct {
 	Department string
 	Channel    Channel
 	Overdue    bool
-	After      *Cursor
-	Limit      int
+	// Search finds words and "quoted phrases" (with or, and -word to
+	// leave out) in descriptions, addresses and messages, in English and
+	// Spanish; a number finds that request too, and "#1234" only it.
+	Search string
+	Sort   string // one of Sorts; "" is newest
+	After  *Cursor
+	Limit  int
 }
 
 // Inbox returns one page of the queue and the cursor of the next, if any.
@@ -138,8 +154,16 @@ func (c *Core) Inbox(ctx context.Context, u User, q InboxQuery) ([]Request, *Cur
 	if !slices.Contains(Queues, q.Queue) {
 		return nil, nil, invalid("queue", "%q is not one of %s", q.Queue, strings.Join(Queues, ", "))
 	}
+	q.Sort = cmp.Or(q.Sort, "newest")
+	if !slices.Contains(Sorts, q.Sort) {
+		return nil, nil, invalid("sort", "%q is not one of %s", q.Sort, strings.Join(Sorts, ", "))
+	}
+	if q.After != nil && q.After.At == nil && q.Sort != "due" {
+		return nil, nil, invalid("after", "is not a position in this order")
+	}
 	if err := c.checkFields(textField{"status", string(q.Status), 20}, textField{"service", q.Service, 100},
-		textField{"department", q.Department, 100}, textField{"channel", string(q.Channel), 20}); err != nil {
+		textField{"department", q.Department, 100}, textField{"channel", string(q.Channel), 20},
+		textField{"search", q.Search, MaxSearch}); err != nil {
 		return nil, nil, err
 	}
 	if q.Limit <= 0 || q.Limit > 200 {
@@ -148,13 +172,14 @@ func (c *Core) Inbox(ctx context.Context, u User, q InboxQuery) ([]Request, *Cur
 	p := db.InboxParams{
 		AllDepartments: u.AllDepartments(), Departments: u.Departments, Queue: q.Queue, UserID: u.ID,
 		Status: nonEmpty(string(q.Status)), Service: nonEmpty(q.Service), Department: nonEmpty(q.Department),
-		Channel: nonEmpty(string(q.Channel)), Overdue: q.Overdue, MaxRows: int32(q.Limit + 1),
+		Channel: nonEmpty(string(q.Channel)), Overdue: q.Overdue, Sort: q.Sort, MaxRows: int32(q.Limit + 1),
 	}
+	p.Search, p.Number = searchTerms(q.Search)
 	if p.Departments == nil {
 		p.Departments = []string{}
 	}
 	if q.After != nil {
-		p.BeforeAt, p.BeforeID = &q.After.At, &q.After.ID
+		p.AfterAt, p.AfterID = q.After.At, &q.After.ID
 	}
 	rows, err := c.q.Inbox(ctx, p)
 	if err != nil {
@@ -166,7 +191,26 @@ func (c *Core) Inbox(ctx context.Context, u User, q InboxQuery) ([]Request, *Cur
 	}
 	rs = rs[:q.Limit]
 	last := rs[len(rs)-1]
-	return rs, &Cursor{At: last.RequestedAt, ID: last.ID}, nil
+	next := &Cursor{At: &last.RequestedAt, ID: last.ID}
+	if q.Sort == "due" {
+		next.At = last.ExpectedAt
+	}
+	return rs, next, nil
+}
+
+// searchTerms reads a search: the words to find, and the request number
+// it names. "#1234" names a request and nothing else; "1234" may also be
+// part of an address or a message.
+func searchTerms(s string) (words *string, number *int64) {
+	s = strings.TrimSpace(s)
+	digits, hash := strings.CutPrefix(s, "#")
+	if n, err := strconv.ParseInt(digits, 10, 64); err == nil && n > 0 && strings.Trim(digits, "0123456789") == "" {
+		number = &n
+		if hash {
+			return nil, number
+		}
+	}
+	return nonEmpty(s), number
 }
 
 func nonEmpty(s string) *string {
@@ -281,4 +325,155 @@ func (c *Core) Assign(ctx context.Context, id int64, department string, assignee
 
 func equalPtr[T comparable](a, b *T) bool {
 	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+
+// Reclassify changes a request's service, and with it where the request
+// goes and when it is due: to department, or with "" to wherever the new
+// service is routed from the request's place (the triage queue when
+// nowhere). A request that changes department loses its assignee. The
+// history keeps the service before and after, for figures on how often
+// intake classified right. The expected date follows the new service's
+// SLA, counted from when the resident reported.
+func (c *Core) Reclassify(ctx context.Context, id int64, service, department string, by Actor) error {
+	if err := c.checkFields(textField{"service", service, 100}, textField{"department", department, 100}); err != nil {
+		return err
+	}
+	svc, ok := c.city.Service(service)
+	if !ok {
+		return invalid("service", "%q is not a service of %s", service, c.city.Name)
+	}
+	if department != "" {
+		if _, ok := c.city.Department(department); !ok {
+			return invalid("department", "%q is not a department of %s", department, c.city.Name)
+		}
+	}
+	err := c.tx(ctx, func(t *txn) error {
+		was, err := t.q.LockRequestClass(ctx, id)
+		if err != nil {
+			return notFound(err)
+		}
+		if was.ServiceCode == service {
+			return invalid("service", "the request is already %s", svc.Name)
+		}
+		if department == "" {
+			var at *orb.Point
+			if was.Lat != nil && was.Lng != nil {
+				at = &orb.Point{*was.Lng, *was.Lat}
+			}
+			department = c.city.Route(service, at)
+		}
+		p := db.ReclassifyRequestParams{ID: id, Service: service, Department: department}
+		if department == was.Department {
+			p.AssigneeID = was.AssigneeID
+		}
+		if svc.SLA > 0 {
+			due := was.RequestedAt.Add(svc.SLA)
+			p.ExpectedAt = &due
+		}
+		if err := t.q.ReclassifyRequest(ctx, p); err != nil {
+			return err
+		}
+		from := "unclassified"
+		if old, ok := c.city.Service(was.ServiceCode); ok {
+			from = old.Name
+		} else if was.ServiceCode != "" {
+			from = was.ServiceCode
+		}
+		note := fmt.Sprintf("reclassified from %s to %s", from, svc.Name)
+		switch {
+		case department == "":
+			note += "; waiting in the triage queue"
+		case department != was.Department:
+			note += "; routed to " + c.departmentName(department)
+		}
+		if was.AssigneeID != nil && p.AssigneeID == nil {
+			note += "; no longer assigned"
+		}
+		if by.Name == "" {
+			by.Name = "system"
+		}
+		return t.q.InsertEvent(ctx, db.InsertEventParams{RequestID: id, UserID: by.UserID, Actor: by.Name,
+			Department: department, FromService: was.ServiceCode, ToService: service, Note: note})
+	})
+	if err != nil {
+		return fmt.Errorf("request %d: %w", id, err)
+	}
+	return nil
+}
+
+func (c *Core) departmentName(code string) string {
+	if d, ok := c.city.Department(code); ok {
+		return d.Name
+	}
+	return code
+}
+
+// MaxFlagReason is the longest reason a flag or its clearing may give.
+const MaxFlagReason = 500
+
+// FlagSender flags the reporter of a request, saying why: their automatic
+// answers pause, and what they send is kept on their latest request for
+// staff rather than filed anew (as for a flood), until staff clear the
+// flag. Who flagged and why go into the request's history.
+func (c *Core) FlagSender(ctx context.Context, requestID int64, reason string, by Actor) error {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return invalid("reason", "say why the sender is flagged")
+	}
+	if err := c.checkFields(textField{"reason", reason, MaxFlagReason}); err != nil {
+		return err
+	}
+	return c.senderFlag(ctx, requestID, by, func(t *txn, ct Contact) (string, error) {
+		err := t.q.SetContactFlag(ctx, db.SetContactFlagParams{ID: ct.ID, Reason: reason, UserID: by.UserID})
+		return "flagged the sender: " + reason, err
+	})
+}
+
+// UnflagSender clears the flag on a request's reporter, staff's or an
+// automatic one, with why (which may be empty) in the request's history.
+func (c *Core) UnflagSender(ctx context.Context, requestID int64, why string, by Actor) error {
+	why = strings.TrimSpace(why)
+	if err := c.checkFields(textField{"reason", why, MaxFlagReason}); err != nil {
+		return err
+	}
+	return c.senderFlag(ctx, requestID, by, func(t *txn, ct Contact) (string, error) {
+		if !ct.Flagged {
+			return "", invalid("flag", "the sender is not flagged")
+		}
+		note := "cleared the sender's flag (" + ct.FlagReason + ")"
+		if why != "" {
+			note += ": " + why
+		}
+		return note, t.q.ClearContactFlag(ctx, ct.ID)
+	})
+}
+
+// senderFlag changes the flag of a request's reporter, locked, and
+// records the change in the request's history.
+func (c *Core) senderFlag(ctx context.Context, requestID int64, by Actor, change func(*txn, Contact) (string, error)) error {
+	err := c.tx(ctx, func(t *txn) error {
+		contactID, err := t.q.LockRequestContact(ctx, requestID)
+		if err != nil {
+			return notFound(err)
+		}
+		if contactID == nil {
+			return invalid("flag", "the request has no sender to flag: it was reported anonymously")
+		}
+		row, err := t.q.LockContact(ctx, *contactID)
+		if err != nil {
+			return err
+		}
+		note, err := change(t, contactFromDB(row))
+		if err != nil {
+			return err
+		}
+		if _, err := t.q.TouchRequest(ctx, requestID); err != nil {
+			return err
+		}
+		return insertEvent(ctx, t.q, requestID, by, "", "", "", note, false)
+	})
+	if err != nil {
+		return fmt.Errorf("request %d: %w", requestID, err)
+	}
+	return nil
 }

@@ -205,8 +205,10 @@ type Event struct {
 	From, To    Status
 	CloseReason CloseReason
 	Department  string
-	Note        string
-	Public      bool
+	// A reclassification: the service before (none: "") and after.
+	FromService, ToService string
+	Note                   string
+	Public                 bool
 }
 
 // History returns a request's events, oldest first. With publicOnly, only
@@ -220,7 +222,7 @@ func (c *Core) History(ctx context.Context, id int64, publicOnly bool) ([]Event,
 	for _, e := range rows {
 		evs = append(evs, Event{At: e.At, UserID: e.UserID, Actor: e.Actor, From: Status(e.FromStatus),
 			To: Status(e.ToStatus), CloseReason: CloseReason(e.CloseReason), Department: e.DepartmentCode,
-			Note: e.Note, Public: e.Public})
+			FromService: e.FromService, ToService: e.ToService, Note: e.Note, Public: e.Public})
 	}
 	if publicOnly {
 		for i := range evs {

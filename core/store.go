@@ -51,7 +51,8 @@ func requestsFromDB(rows []db.RequestDetail) ([]Request, error) {
 	return out, nil
 }
 
-// flagFor is how long a flag pauses a contact's automatic answers.
+// flagFor is how long an automatic flag pauses a contact's automatic
+// answers; one staff set lasts until staff clear it.
 const flagFor = 24 * time.Hour
 
 func contactFromDB(ct db.Contact) Contact {
@@ -59,8 +60,8 @@ func contactFromDB(ct db.Contact) Contact {
 		ID: ct.ID, Phone: deref(ct.Phone), Email: deref(ct.Email), Name: ct.Name, AccountID: ct.AccountID,
 		Language: ct.Language, OptedOut: ct.OptedOutAt != nil, Bouncing: ct.BouncingAt != nil,
 		CreatedAt: ct.CreatedAt, LanguageChosen: ct.LanguageChosen,
-		Flagged:    ct.FlaggedAt != nil && time.Since(*ct.FlaggedAt) < flagFor,
-		FlagReason: ct.FlagReason, TextsOK: ct.TextsOk,
+		Flagged:    ct.FlaggedAt != nil && (ct.FlaggedBy != nil || time.Since(*ct.FlaggedAt) < flagFor),
+		FlagReason: ct.FlagReason, FlaggedBy: ct.FlaggedBy, TextsOK: ct.TextsOk,
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"townline/core"
 )
@@ -76,9 +75,9 @@ func age(t time.Time) string {
 }
 
 type queueTab struct {
-	Name, Label string
-	Count       int64
-	On          bool
+	Name, Label, Link string
+	Count             int64
+	On                bool
 }
 
 type inboxPage struct {
@@ -91,7 +90,12 @@ type inboxPage struct {
 	Services    []core.Service
 	Departments []core.Department
 	Channels    []core.Channel
+	Sorts       []sortChoice
 }
+
+type sortChoice struct{ Name, Label string }
+
+var sortChoices = []sortChoice{{"newest", "Newest first"}, {"oldest", "Oldest first"}, {"due", "Due soonest"}}
 
 // inbox shows one queue, filtered, a page at a time. Everything it shows
 // is in its URL, so a view can be bookmarked and shared.
@@ -115,16 +119,26 @@ func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) {
 	p := inboxPage{page: h.newPage(r), Query: q, Requests: reqs,
 		Statuses: []core.Status{core.StatusNew, core.StatusAcknowledged, core.StatusInProgress, core.StatusClosed},
 		Services: h.core.City().Services, Departments: h.visibleDepartments(u),
-		Channels: []core.Channel{core.ChannelSMS, core.ChannelEmail, core.ChannelVoice, core.ChannelOpen311, core.ChannelWeb}}
+		Channels: []core.Channel{core.ChannelSMS, core.ChannelEmail, core.ChannelVoice, core.ChannelOpen311, core.ChannelWeb},
+		Sorts:    sortChoices}
 	for _, name := range core.Queues {
 		if name == "triage" && !u.AllDepartments() {
 			continue // staff never see the triage queue
 		}
-		p.Queues = append(p.Queues, queueTab{Name: name, Label: queueLabels[name], Count: counts[name], On: name == q.Queue})
+		tab := url.Values{"queue": {name}}
+		if q.Search != "" {
+			tab.Set("q", q.Search) // a search goes on across queues
+		}
+		if q.Sort != "" {
+			tab.Set("sort", q.Sort)
+		}
+		p.Queues = append(p.Queues, queueTab{Name: name, Label: queueLabels[name], Count: counts[name], On: name == q.Queue,
+			Link: "/staff/?" + tab.Encode()})
 	}
+	p.Flash = h.sessions.PopString(r.Context(), "flash")
 	if next != nil {
 		v := r.URL.Query()
-		v.Set("after", fmt.Sprintf("%d-%d", next.At.UnixMicro(), next.ID))
+		v.Set("after", cursorText(next))
 		p.Next = "/staff/?" + v.Encode()
 	}
 	h.renderWithNames(w, r, http.StatusOK, "inbox", p)
@@ -135,6 +149,7 @@ func inboxQuery(v url.Values, u core.User) (core.InboxQuery, error) {
 	q := core.InboxQuery{
 		Queue: v.Get("queue"), Status: core.Status(v.Get("status")), Service: v.Get("service"),
 		Department: v.Get("department"), Channel: core.Channel(v.Get("channel")), Overdue: v.Get("overdue") != "",
+		Search: v.Get("q"), Sort: v.Get("sort"),
 	}
 	if q.Queue == "" {
 		q.Queue = "departments"
@@ -143,15 +158,40 @@ func inboxQuery(v url.Values, u core.User) (core.InboxQuery, error) {
 		}
 	}
 	if a := v.Get("after"); a != "" {
-		at, id, ok := strings.Cut(a, "-")
-		micros, err1 := strconv.ParseInt(at, 10, 64)
-		n, err2 := strconv.ParseInt(id, 10, 64)
-		if !ok || err1 != nil || err2 != nil || !utf8.ValidString(a) {
+		c, ok := parseCursor(a)
+		if !ok {
 			return q, &core.ValidationError{Field: "after", Problem: "is not a position in the list"}
 		}
-		q.After = &core.Cursor{At: time.UnixMicro(micros), ID: n}
+		q.After = &c
 	}
 	return q, nil
+}
+
+// cursorText writes a cursor into a URL: the sort key in microseconds,
+// or "none" for a request with no expected date, then the id.
+func cursorText(c *core.Cursor) string {
+	if c.At == nil {
+		return fmt.Sprintf("none-%d", c.ID)
+	}
+	return fmt.Sprintf("%d-%d", c.At.UnixMicro(), c.ID)
+}
+
+func parseCursor(s string) (core.Cursor, bool) {
+	at, id, ok := strings.Cut(s, "-")
+	n, err := strconv.ParseInt(id, 10, 64)
+	if !ok || err != nil || n <= 0 {
+		return core.Cursor{}, false
+	}
+	c := core.Cursor{ID: n}
+	if at != "none" {
+		micros, err := strconv.ParseInt(at, 10, 64)
+		if err != nil {
+			return core.Cursor{}, false
+		}
+		t := time.UnixMicro(micros)
+		c.At = &t
+	}
+	return c, true
 }
 
 // visibleDepartments are the departments u works for, or all of them.

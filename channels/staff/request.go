@@ -34,6 +34,7 @@ type requestPage struct {
 	Draft       string
 	Statuses    []core.Status
 	Departments []core.Department
+	Services    []core.Service
 	Staff       []core.User
 }
 
@@ -67,7 +68,7 @@ func (h *Handler) requestPage(r *http.Request, req core.Request) (requestPage, e
 	u := user(r)
 	p := requestPage{page: h.newPage(r), Request: req, Seen: seen(req),
 		Statuses:    []core.Status{core.StatusAcknowledged, core.StatusInProgress, core.StatusClosed},
-		Departments: h.core.City().Departments}
+		Departments: h.core.City().Departments, Services: h.core.City().Services}
 	var err error
 	if p.Staff, err = h.core.StaffNames(ctx); err != nil {
 		return p, err
@@ -190,8 +191,16 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, draft string, do f
 		h.fail(w, r, err)
 		return
 	}
+	// An action may move the request out of the user's departments.
+	back := fmt.Sprintf("/staff/requests/%d", req.ID)
+	if _, err := h.core.StaffRequest(r.Context(), u, req.ID); errors.Is(err, core.ErrNotFound) {
+		back, flash = "/staff/", fmt.Sprintf("%s #%d is no longer one of your departments' requests.", flash, req.ID)
+	} else if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	h.sessions.Put(r.Context(), "flash", flash)
-	http.Redirect(w, r, fmt.Sprintf("/staff/requests/%d", req.ID), http.StatusSeeOther)
+	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 
 // again shows the request page once more, with what went wrong and the

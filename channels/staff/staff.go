@@ -84,6 +84,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /staff/requests/{id}/status", h.wrap(h.signedIn(h.status)))
 	mux.Handle("POST /staff/requests/{id}/assign", h.wrap(h.signedIn(h.assign)))
 	mux.Handle("POST /staff/requests/{id}/duplicate", h.wrap(h.signedIn(h.duplicate)))
+	mux.Handle("POST /staff/requests/{id}/reclassify", h.wrap(h.signedIn(h.reclassify)))
+	mux.Handle("POST /staff/requests/{id}/flag", h.wrap(h.signedIn(h.flag)))
+	mux.Handle("POST /staff/requests/{id}/unflag", h.wrap(h.signedIn(h.unflag)))
 	mux.Handle("GET /staff/files/{id}", h.wrap(h.signedIn(h.file)))
 	mux.Handle("GET /staff/numbers", h.wrap(h.signedIn(h.numbers)))
 	h.registerAdmin(mux) // admin.go: users, API keys, canned responses, /staff/jobs

@@ -55,7 +55,20 @@ UPDATE contacts SET bouncing_at = NULL WHERE id = $1;
 UPDATE contacts SET bouncing_at = now() WHERE email = $1::text;
 
 -- name: FlagContact :exec
-UPDATE contacts SET flagged_at = now(), flag_reason = @reason WHERE id = @id;
+-- An automatic flag (a flood, a bot), which lapses after a day. It never
+-- replaces one staff set.
+UPDATE contacts SET flagged_at = now(), flag_reason = @reason WHERE id = @id AND flagged_by IS NULL;
+
+-- name: LockContact :one
+SELECT * FROM contacts WHERE id = $1 FOR UPDATE;
+
+-- name: SetContactFlag :exec
+-- A flag staff set, which stays until staff clear it.
+UPDATE contacts SET flagged_at = now(), flag_reason = @reason::text, flagged_by = sqlc.narg(user_id)::bigint
+WHERE id = @id;
+
+-- name: ClearContactFlag :exec
+UPDATE contacts SET flagged_at = NULL, flag_reason = '', flagged_by = NULL WHERE id = @id;
 
 -- name: SetTextsOK :exec
 UPDATE contacts SET texts_ok = @texts_ok WHERE id = @id;

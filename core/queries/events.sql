@@ -21,15 +21,18 @@ UPDATE requests SET status = 'closed', close_reason = 'duplicate', duplicate_of 
 WHERE id = @id;
 
 -- name: InsertEvent :exec
-INSERT INTO request_events (request_id, user_id, actor, from_status, to_status, close_reason, department_code, note, public)
+INSERT INTO request_events (request_id, user_id, actor, from_status, to_status, close_reason, department_code,
+    from_service, to_service, note, public)
 VALUES (@request_id, sqlc.narg(user_id), @actor, NULLIF(@from_status::text, ''), NULLIF(@to_status::text, ''),
-    NULLIF(@close_reason::text, ''), NULLIF(@department::text, ''), @note, @public);
+    NULLIF(@close_reason::text, ''), NULLIF(@department::text, ''), NULLIF(@from_service::text, ''),
+    NULLIF(@to_service::text, ''), @note, @public);
 
 -- name: History :many
 -- A request's events, oldest first; with public_only, what the public may
 -- read: status changes and public notes.
 SELECT at, user_id, actor, COALESCE(from_status, '')::text AS from_status, COALESCE(to_status, '')::text AS to_status,
-    COALESCE(close_reason, '')::text AS close_reason, COALESCE(department_code, '')::text AS department_code, note, public
+    COALESCE(close_reason, '')::text AS close_reason, COALESCE(department_code, '')::text AS department_code,
+    COALESCE(from_service, '')::text AS from_service, COALESCE(to_service, '')::text AS to_service, note, public
 FROM request_events
 WHERE request_id = @request_id AND (NOT @public_only::boolean OR public OR to_status IS NOT NULL)
 ORDER BY at, id;

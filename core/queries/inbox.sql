@@ -1,25 +1,60 @@
 -- name: Inbox :many
--- One page of an inbox queue, newest first, after the cursor (keyset:
--- no OFFSET). Staff see their departments' requests; dispatchers and
--- admins see all. A NULL filter does not filter.
-SELECT r.* FROM request_details r
-WHERE (@all_departments::boolean OR r.department_code = ANY(@departments::text[]))
-    AND CASE @queue::text
-        WHEN 'triage' THEN r.department_code IS NULL AND r.status <> 'closed'
-        WHEN 'unassigned' THEN r.assignee_id IS NULL AND r.department_code IS NOT NULL AND r.status <> 'closed'
-        WHEN 'mine' THEN r.assignee_id = @user_id::bigint AND r.status <> 'closed'
-        WHEN 'departments' THEN r.department_code = ANY(@departments::text[]) AND r.status <> 'closed'
-        WHEN 'flagged' THEN EXISTS (SELECT 1 FROM contacts c WHERE c.id = r.contact_id AND c.flagged_at > now() - interval '24 hours')
-        ELSE true END
-    AND (sqlc.narg(status)::text IS NULL OR r.status = sqlc.narg(status)::text)
-    AND (sqlc.narg(service)::text IS NULL OR r.service_code = sqlc.narg(service)::text)
-    AND (sqlc.narg(department)::text IS NULL OR r.department_code = sqlc.narg(department)::text)
-    AND (sqlc.narg(channel)::text IS NULL OR r.channel = sqlc.narg(channel)::text)
-    AND (NOT @overdue::boolean OR (r.expected_at < now() AND r.status <> 'closed'))
-    AND (sqlc.narg(before_at)::timestamptz IS NULL
-        OR (r.requested_at, r.id) < (sqlc.narg(before_at)::timestamptz, sqlc.narg(before_id)::bigint))
-ORDER BY r.requested_at DESC, r.id DESC
-LIMIT @max_rows::int;
+-- One page of an inbox queue, after the cursor (keyset: no OFFSET), in
+-- one of three orders: newest first, oldest first, or due (the soonest
+-- expected date first, none last: as if due at infinity, which keeps the
+-- keyset one comparison that the requests_due index answers). Staff see
+-- their departments' requests; dispatchers and admins see all. A NULL
+-- filter does not filter. A search finds the requests whose description
+-- or address, or any of whose messages, match what was typed, read in
+-- English or in Spanish, and the request with the number typed.
+--
+-- The queue, the sort and which filters are set are constants of each
+-- execution, which the planner folds away: each CASE becomes the one
+-- condition or order it names, an unused filter disappears, and the
+-- search's ids, read once through the GIN indexes, look requests up by
+-- id. (A generic plan, folding nothing, never costs less than these, so
+-- PostgreSQL keeps planning each execution.) The page is chosen from
+-- requests alone; only its rows are then read through request_details,
+-- whose subqueries are not free.
+SELECT d.* FROM unnest(ARRAY(
+    SELECT r.id FROM requests r
+    WHERE (@all_departments::boolean OR r.department_code = ANY(@departments::text[]))
+        AND CASE @queue::text
+            WHEN 'triage' THEN r.department_code IS NULL AND r.status <> 'closed'
+            WHEN 'unassigned' THEN r.assignee_id IS NULL AND r.department_code IS NOT NULL AND r.status <> 'closed'
+            WHEN 'mine' THEN r.assignee_id = @user_id::bigint AND r.status <> 'closed'
+            WHEN 'departments' THEN r.department_code = ANY(@departments::text[]) AND r.status <> 'closed'
+            WHEN 'flagged' THEN EXISTS (SELECT 1 FROM contacts c WHERE c.id = r.contact_id AND c.flagged_at IS NOT NULL
+                AND (c.flagged_by IS NOT NULL OR c.flagged_at > now() - interval '24 hours'))
+            ELSE true END
+        AND (sqlc.narg(status)::text IS NULL OR r.status = sqlc.narg(status)::text)
+        AND (sqlc.narg(service)::text IS NULL OR r.service_code = sqlc.narg(service)::text)
+        AND (sqlc.narg(department)::text IS NULL OR r.department_code = sqlc.narg(department)::text)
+        AND (sqlc.narg(channel)::text IS NULL OR r.channel = sqlc.narg(channel)::text)
+        AND (NOT @overdue::boolean OR (r.expected_at < now() AND r.status <> 'closed'))
+        AND ((sqlc.narg(search)::text IS NULL AND sqlc.narg(number)::bigint IS NULL) OR r.id = ANY(ARRAY(
+            SELECT sqlc.narg(number)::bigint
+            UNION
+            SELECT s.id FROM requests s
+            WHERE search_vector(s.description, s.address) @@ search_query(sqlc.narg(search)::text)
+            UNION
+            SELECT m.request_id FROM messages m
+            WHERE m.request_id IS NOT NULL AND search_vector(m.subject, m.body) @@ search_query(sqlc.narg(search)::text))))
+        AND (sqlc.narg(after_id)::bigint IS NULL OR CASE @sort::text
+            WHEN 'oldest' THEN (r.requested_at, r.id) > (sqlc.narg(after_at)::timestamptz, sqlc.narg(after_id)::bigint)
+            WHEN 'due' THEN (COALESCE(r.expected_at, 'infinity'), r.id)
+                > (COALESCE(sqlc.narg(after_at)::timestamptz, 'infinity'), sqlc.narg(after_id)::bigint)
+            ELSE (r.requested_at, r.id) < (sqlc.narg(after_at)::timestamptz, sqlc.narg(after_id)::bigint) END)
+    ORDER BY
+        CASE WHEN @sort::text = 'oldest' THEN r.requested_at END,
+        CASE WHEN @sort::text = 'due' THEN COALESCE(r.expected_at, 'infinity') END,
+        CASE WHEN @sort::text IN ('oldest', 'due') THEN r.id END,
+        CASE WHEN @sort::text = 'newest' THEN r.requested_at END DESC,
+        CASE WHEN @sort::text = 'newest' THEN r.id END DESC
+    LIMIT @max_rows::int
+)) WITH ORDINALITY AS page (id, n)
+JOIN request_details d ON d.id = page.id
+ORDER BY page.n;
 
 -- name: InboxCounts :one
 -- How many requests wait in each queue a user sees.
@@ -28,7 +63,8 @@ SELECT
     count(*) FILTER (WHERE assignee_id IS NULL AND department_code IS NOT NULL AND status <> 'closed') AS unassigned,
     count(*) FILTER (WHERE assignee_id = @user_id::bigint AND status <> 'closed') AS mine,
     count(*) FILTER (WHERE department_code = ANY(@departments::text[]) AND status <> 'closed') AS departments,
-    count(*) FILTER (WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.id = r.contact_id AND c.flagged_at > now() - interval '24 hours')) AS flagged,
+    count(*) FILTER (WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.id = r.contact_id AND c.flagged_at IS NOT NULL
+        AND (c.flagged_by IS NOT NULL OR c.flagged_at > now() - interval '24 hours'))) AS flagged,
     count(*) AS all_requests
 FROM requests r
 WHERE @all_departments::boolean OR department_code = ANY(@departments::text[]);
@@ -51,3 +87,18 @@ WHERE id = @id;
 
 -- name: LockRequestAssignment :one
 SELECT COALESCE(department_code, '')::text AS department, assignee_id FROM requests WHERE id = $1 FOR UPDATE;
+
+-- name: LockRequestClass :one
+-- What a reclassification changes, and what it routes by.
+SELECT COALESCE(service_code, '')::text AS service_code, COALESCE(department_code, '')::text AS department,
+    assignee_id, lat, lng, requested_at
+FROM requests WHERE id = $1 FOR UPDATE;
+
+-- name: ReclassifyRequest :exec
+UPDATE requests SET service_code = @service::text, department_code = NULLIF(@department::text, ''),
+    assignee_id = sqlc.narg(assignee_id)::bigint, expected_at = sqlc.narg(expected_at)::timestamptz,
+    updated_at = now()
+WHERE id = @id;
+
+-- name: LockRequestContact :one
+SELECT contact_id FROM requests WHERE id = $1 FOR UPDATE;

@@ -18,13 +18,22 @@ func (q *Queries) ClearBouncing(ctx context.Context, id int64) error {
 	return err
 }
 
+const clearContactFlag = `-- name: ClearContactFlag :exec
+UPDATE contacts SET flagged_at = NULL, flag_reason = '', flagged_by = NULL WHERE id = $1
+`
+
+func (q *Queries) ClearContactFlag(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, clearContactFlag, id)
+	return err
+}
+
 const fillContact = `-- name: FillContact :one
 UPDATE contacts SET
     phone = COALESCE(phone, (SELECT $1::text WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.phone = $1::text))),
     email = COALESCE(email, (SELECT $2::text WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.email = $2::text))),
     name = CASE WHEN name = '' THEN $3::text ELSE name END
 WHERE contacts.id = $4
-RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok
+RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by
 `
 
 type FillContactParams struct {
@@ -59,12 +68,13 @@ func (q *Queries) FillContact(ctx context.Context, arg FillContactParams) (Conta
 		&i.FlaggedAt,
 		&i.FlagReason,
 		&i.TextsOk,
+		&i.FlaggedBy,
 	)
 	return i, err
 }
 
 const flagContact = `-- name: FlagContact :exec
-UPDATE contacts SET flagged_at = now(), flag_reason = $1 WHERE id = $2
+UPDATE contacts SET flagged_at = now(), flag_reason = $1 WHERE id = $2 AND flagged_by IS NULL
 `
 
 type FlagContactParams struct {
@@ -72,13 +82,15 @@ type FlagContactParams struct {
 	ID     int64
 }
 
+// An automatic flag (a flood, a bot), which lapses after a day. It never
+// replaces one staff set.
 func (q *Queries) FlagContact(ctx context.Context, arg FlagContactParams) error {
 	_, err := q.db.Exec(ctx, flagContact, arg.Reason, arg.ID)
 	return err
 }
 
 const getContact = `-- name: GetContact :one
-SELECT id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok FROM contacts WHERE id = $1
+SELECT id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by FROM contacts WHERE id = $1
 `
 
 func (q *Queries) GetContact(ctx context.Context, id int64) (Contact, error) {
@@ -99,6 +111,7 @@ func (q *Queries) GetContact(ctx context.Context, id int64) (Contact, error) {
 		&i.FlaggedAt,
 		&i.FlagReason,
 		&i.TextsOk,
+		&i.FlaggedBy,
 	)
 	return i, err
 }
@@ -107,7 +120,7 @@ const insertContact = `-- name: InsertContact :one
 INSERT INTO contacts (phone, email, name, language)
 VALUES ($1::text, $2::text, $3::text, COALESCE(NULLIF($4::text, ''), 'en'))
 ON CONFLICT DO NOTHING
-RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok
+RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by
 `
 
 type InsertContactParams struct {
@@ -140,6 +153,34 @@ func (q *Queries) InsertContact(ctx context.Context, arg InsertContactParams) (C
 		&i.FlaggedAt,
 		&i.FlagReason,
 		&i.TextsOk,
+		&i.FlaggedBy,
+	)
+	return i, err
+}
+
+const lockContact = `-- name: LockContact :one
+SELECT id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by FROM contacts WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) LockContact(ctx context.Context, id int64) (Contact, error) {
+	row := q.db.QueryRow(ctx, lockContact, id)
+	var i Contact
+	err := row.Scan(
+		&i.ID,
+		&i.Phone,
+		&i.Email,
+		&i.Name,
+		&i.AccountID,
+		&i.Language,
+		&i.OptedOutAt,
+		&i.BouncingAt,
+		&i.CreatedAt,
+		&i.PurgedAt,
+		&i.LanguageChosen,
+		&i.FlaggedAt,
+		&i.FlagReason,
+		&i.TextsOk,
+		&i.FlaggedBy,
 	)
 	return i, err
 }
@@ -175,6 +216,23 @@ func (q *Queries) MarkBouncing(ctx context.Context, dollar_1 string) (int64, err
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const setContactFlag = `-- name: SetContactFlag :exec
+UPDATE contacts SET flagged_at = now(), flag_reason = $1::text, flagged_by = $2::bigint
+WHERE id = $3
+`
+
+type SetContactFlagParams struct {
+	Reason string
+	UserID *int64
+	ID     int64
+}
+
+// A flag staff set, which stays until staff clear it.
+func (q *Queries) SetContactFlag(ctx context.Context, arg SetContactFlagParams) error {
+	_, err := q.db.Exec(ctx, setContactFlag, arg.Reason, arg.UserID, arg.ID)
+	return err
 }
 
 const setLanguage = `-- name: SetLanguage :exec
@@ -225,7 +283,7 @@ const upsertContactByEmail = `-- name: UpsertContactByEmail :one
 INSERT INTO contacts (email, name, language)
 VALUES (NULLIF($1::text, ''), $2::text, COALESCE(NULLIF($3::text, ''), 'en'))
 ON CONFLICT (email) DO UPDATE SET name = CASE WHEN contacts.name = '' THEN EXCLUDED.name ELSE contacts.name END
-RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok
+RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by
 `
 
 type UpsertContactByEmailParams struct {
@@ -254,6 +312,7 @@ func (q *Queries) UpsertContactByEmail(ctx context.Context, arg UpsertContactByE
 		&i.FlaggedAt,
 		&i.FlagReason,
 		&i.TextsOk,
+		&i.FlaggedBy,
 	)
 	return i, err
 }
@@ -262,7 +321,7 @@ const upsertContactByPhone = `-- name: UpsertContactByPhone :one
 INSERT INTO contacts (phone, name, language)
 VALUES ($1::text, $2::text, COALESCE(NULLIF($3::text, ''), 'en'))
 ON CONFLICT (phone) DO UPDATE SET name = CASE WHEN contacts.name = '' THEN EXCLUDED.name ELSE contacts.name END
-RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok
+RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by
 `
 
 type UpsertContactByPhoneParams struct {
@@ -291,6 +350,7 @@ func (q *Queries) UpsertContactByPhone(ctx context.Context, arg UpsertContactByP
 		&i.FlaggedAt,
 		&i.FlagReason,
 		&i.TextsOk,
+		&i.FlaggedBy,
 	)
 	return i, err
 }

@@ -28,7 +28,8 @@ func (q *Queries) CloseAsDuplicate(ctx context.Context, arg CloseAsDuplicatePara
 
 const history = `-- name: History :many
 SELECT at, user_id, actor, COALESCE(from_status, '')::text AS from_status, COALESCE(to_status, '')::text AS to_status,
-    COALESCE(close_reason, '')::text AS close_reason, COALESCE(department_code, '')::text AS department_code, note, public
+    COALESCE(close_reason, '')::text AS close_reason, COALESCE(department_code, '')::text AS department_code,
+    COALESCE(from_service, '')::text AS from_service, COALESCE(to_service, '')::text AS to_service, note, public
 FROM request_events
 WHERE request_id = $1 AND (NOT $2::boolean OR public OR to_status IS NOT NULL)
 ORDER BY at, id
@@ -47,6 +48,8 @@ type HistoryRow struct {
 	ToStatus       string
 	CloseReason    string
 	DepartmentCode string
+	FromService    string
+	ToService      string
 	Note           string
 	Public         bool
 }
@@ -70,6 +73,8 @@ func (q *Queries) History(ctx context.Context, arg HistoryParams) ([]HistoryRow,
 			&i.ToStatus,
 			&i.CloseReason,
 			&i.DepartmentCode,
+			&i.FromService,
+			&i.ToService,
 			&i.Note,
 			&i.Public,
 		); err != nil {
@@ -84,9 +89,11 @@ func (q *Queries) History(ctx context.Context, arg HistoryParams) ([]HistoryRow,
 }
 
 const insertEvent = `-- name: InsertEvent :exec
-INSERT INTO request_events (request_id, user_id, actor, from_status, to_status, close_reason, department_code, note, public)
+INSERT INTO request_events (request_id, user_id, actor, from_status, to_status, close_reason, department_code,
+    from_service, to_service, note, public)
 VALUES ($1, $2, $3, NULLIF($4::text, ''), NULLIF($5::text, ''),
-    NULLIF($6::text, ''), NULLIF($7::text, ''), $8, $9)
+    NULLIF($6::text, ''), NULLIF($7::text, ''), NULLIF($8::text, ''),
+    NULLIF($9::text, ''), $10, $11)
 `
 
 type InsertEventParams struct {
@@ -97,6 +104,8 @@ type InsertEventParams struct {
 	ToStatus    string
 	CloseReason string
 	Department  string
+	FromService string
+	ToService   string
 	Note        string
 	Public      bool
 }
@@ -110,6 +119,8 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) error 
 		arg.ToStatus,
 		arg.CloseReason,
 		arg.Department,
+		arg.FromService,
+		arg.ToService,
 		arg.Note,
 		arg.Public,
 	)

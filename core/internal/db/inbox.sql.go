@@ -102,24 +102,45 @@ func (q *Queries) GetAttachment(ctx context.Context, id int64) (Attachment, erro
 }
 
 const inbox = `-- name: Inbox :many
-SELECT r.id, r.token, r.service_code, r.description, r.attributes, r.lat, r.lng, r.address, r.address_id, r.zipcode, r.media_url, r.status, r.close_reason, r.department_code, r.assignee_id, r.duplicate_of, r.channel, r.contact_id, r.device_id, r.requested_at, r.updated_at, r.expected_at, r.closed_at, r.service_name, r.reports, r.status_notes, r.photo_id FROM request_details r
-WHERE ($1::boolean OR r.department_code = ANY($2::text[]))
-    AND CASE $3::text
-        WHEN 'triage' THEN r.department_code IS NULL AND r.status <> 'closed'
-        WHEN 'unassigned' THEN r.assignee_id IS NULL AND r.department_code IS NOT NULL AND r.status <> 'closed'
-        WHEN 'mine' THEN r.assignee_id = $4::bigint AND r.status <> 'closed'
-        WHEN 'departments' THEN r.department_code = ANY($2::text[]) AND r.status <> 'closed'
-        WHEN 'flagged' THEN EXISTS (SELECT 1 FROM contacts c WHERE c.id = r.contact_id AND c.flagged_at > now() - interval '24 hours')
-        ELSE true END
-    AND ($5::text IS NULL OR r.status = $5::text)
-    AND ($6::text IS NULL OR r.service_code = $6::text)
-    AND ($7::text IS NULL OR r.department_code = $7::text)
-    AND ($8::text IS NULL OR r.channel = $8::text)
-    AND (NOT $9::boolean OR (r.expected_at < now() AND r.status <> 'closed'))
-    AND ($10::timestamptz IS NULL
-        OR (r.requested_at, r.id) < ($10::timestamptz, $11::bigint))
-ORDER BY r.requested_at DESC, r.id DESC
-LIMIT $12::int
+SELECT d.id, d.token, d.service_code, d.description, d.attributes, d.lat, d.lng, d.address, d.address_id, d.zipcode, d.media_url, d.status, d.close_reason, d.department_code, d.assignee_id, d.duplicate_of, d.channel, d.contact_id, d.device_id, d.requested_at, d.updated_at, d.expected_at, d.closed_at, d.service_name, d.reports, d.status_notes, d.photo_id FROM unnest(ARRAY(
+    SELECT r.id FROM requests r
+    WHERE ($1::boolean OR r.department_code = ANY($2::text[]))
+        AND CASE $3::text
+            WHEN 'triage' THEN r.department_code IS NULL AND r.status <> 'closed'
+            WHEN 'unassigned' THEN r.assignee_id IS NULL AND r.department_code IS NOT NULL AND r.status <> 'closed'
+            WHEN 'mine' THEN r.assignee_id = $4::bigint AND r.status <> 'closed'
+            WHEN 'departments' THEN r.department_code = ANY($2::text[]) AND r.status <> 'closed'
+            WHEN 'flagged' THEN EXISTS (SELECT 1 FROM contacts c WHERE c.id = r.contact_id AND c.flagged_at IS NOT NULL
+                AND (c.flagged_by IS NOT NULL OR c.flagged_at > now() - interval '24 hours'))
+            ELSE true END
+        AND ($5::text IS NULL OR r.status = $5::text)
+        AND ($6::text IS NULL OR r.service_code = $6::text)
+        AND ($7::text IS NULL OR r.department_code = $7::text)
+        AND ($8::text IS NULL OR r.channel = $8::text)
+        AND (NOT $9::boolean OR (r.expected_at < now() AND r.status <> 'closed'))
+        AND (($10::text IS NULL AND $11::bigint IS NULL) OR r.id = ANY(ARRAY(
+            SELECT $11::bigint
+            UNION
+            SELECT s.id FROM requests s
+            WHERE search_vector(s.description, s.address) @@ search_query($10::text)
+            UNION
+            SELECT m.request_id FROM messages m
+            WHERE m.request_id IS NOT NULL AND search_vector(m.subject, m.body) @@ search_query($10::text))))
+        AND ($12::bigint IS NULL OR CASE $13::text
+            WHEN 'oldest' THEN (r.requested_at, r.id) > ($14::timestamptz, $12::bigint)
+            WHEN 'due' THEN (COALESCE(r.expected_at, 'infinity'), r.id)
+                > (COALESCE($14::timestamptz, 'infinity'), $12::bigint)
+            ELSE (r.requested_at, r.id) < ($14::timestamptz, $12::bigint) END)
+    ORDER BY
+        CASE WHEN $13::text = 'oldest' THEN r.requested_at END,
+        CASE WHEN $13::text = 'due' THEN COALESCE(r.expected_at, 'infinity') END,
+        CASE WHEN $13::text IN ('oldest', 'due') THEN r.id END,
+        CASE WHEN $13::text = 'newest' THEN r.requested_at END DESC,
+        CASE WHEN $13::text = 'newest' THEN r.id END DESC
+    LIMIT $15::int
+)) WITH ORDINALITY AS page (id, n)
+JOIN request_details d ON d.id = page.id
+ORDER BY page.n
 `
 
 type InboxParams struct {
@@ -132,14 +153,31 @@ type InboxParams struct {
 	Department     *string
 	Channel        *string
 	Overdue        bool
-	BeforeAt       *time.Time
-	BeforeID       *int64
+	Search         *string
+	Number         *int64
+	AfterID        *int64
+	Sort           string
+	AfterAt        *time.Time
 	MaxRows        int32
 }
 
-// One page of an inbox queue, newest first, after the cursor (keyset:
-// no OFFSET). Staff see their departments' requests; dispatchers and
-// admins see all. A NULL filter does not filter.
+// One page of an inbox queue, after the cursor (keyset: no OFFSET), in
+// one of three orders: newest first, oldest first, or due (the soonest
+// expected date first, none last: as if due at infinity, which keeps the
+// keyset one comparison that the requests_due index answers). Staff see
+// their departments' requests; dispatchers and admins see all. A NULL
+// filter does not filter. A search finds the requests whose description
+// or address, or any of whose messages, match what was typed, read in
+// English or in Spanish, and the request with the number typed.
+//
+// The queue, the sort and which filters are set are constants of each
+// execution, which the planner folds away: each CASE becomes the one
+// condition or order it names, an unused filter disappears, and the
+// search's ids, read once through the GIN indexes, look requests up by
+// id. (A generic plan, folding nothing, never costs less than these, so
+// PostgreSQL keeps planning each execution.) The page is chosen from
+// requests alone; only its rows are then read through request_details,
+// whose subqueries are not free.
 func (q *Queries) Inbox(ctx context.Context, arg InboxParams) ([]RequestDetail, error) {
 	rows, err := q.db.Query(ctx, inbox,
 		arg.AllDepartments,
@@ -151,8 +189,11 @@ func (q *Queries) Inbox(ctx context.Context, arg InboxParams) ([]RequestDetail, 
 		arg.Department,
 		arg.Channel,
 		arg.Overdue,
-		arg.BeforeAt,
-		arg.BeforeID,
+		arg.Search,
+		arg.Number,
+		arg.AfterID,
+		arg.Sort,
+		arg.AfterAt,
 		arg.MaxRows,
 	)
 	if err != nil {
@@ -207,7 +248,8 @@ SELECT
     count(*) FILTER (WHERE assignee_id IS NULL AND department_code IS NOT NULL AND status <> 'closed') AS unassigned,
     count(*) FILTER (WHERE assignee_id = $1::bigint AND status <> 'closed') AS mine,
     count(*) FILTER (WHERE department_code = ANY($2::text[]) AND status <> 'closed') AS departments,
-    count(*) FILTER (WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.id = r.contact_id AND c.flagged_at > now() - interval '24 hours')) AS flagged,
+    count(*) FILTER (WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.id = r.contact_id AND c.flagged_at IS NOT NULL
+        AND (c.flagged_by IS NOT NULL OR c.flagged_at > now() - interval '24 hours'))) AS flagged,
     count(*) AS all_requests
 FROM requests r
 WHERE $3::boolean OR department_code = ANY($2::text[])
@@ -257,6 +299,73 @@ func (q *Queries) LockRequestAssignment(ctx context.Context, id int64) (LockRequ
 	var i LockRequestAssignmentRow
 	err := row.Scan(&i.Department, &i.AssigneeID)
 	return i, err
+}
+
+const lockRequestClass = `-- name: LockRequestClass :one
+SELECT COALESCE(service_code, '')::text AS service_code, COALESCE(department_code, '')::text AS department,
+    assignee_id, lat, lng, requested_at
+FROM requests WHERE id = $1 FOR UPDATE
+`
+
+type LockRequestClassRow struct {
+	ServiceCode string
+	Department  string
+	AssigneeID  *int64
+	Lat         *float64
+	Lng         *float64
+	RequestedAt time.Time
+}
+
+// What a reclassification changes, and what it routes by.
+func (q *Queries) LockRequestClass(ctx context.Context, id int64) (LockRequestClassRow, error) {
+	row := q.db.QueryRow(ctx, lockRequestClass, id)
+	var i LockRequestClassRow
+	err := row.Scan(
+		&i.ServiceCode,
+		&i.Department,
+		&i.AssigneeID,
+		&i.Lat,
+		&i.Lng,
+		&i.RequestedAt,
+	)
+	return i, err
+}
+
+const lockRequestContact = `-- name: LockRequestContact :one
+SELECT contact_id FROM requests WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) LockRequestContact(ctx context.Context, id int64) (*int64, error) {
+	row := q.db.QueryRow(ctx, lockRequestContact, id)
+	var contact_id *int64
+	err := row.Scan(&contact_id)
+	return contact_id, err
+}
+
+const reclassifyRequest = `-- name: ReclassifyRequest :exec
+UPDATE requests SET service_code = $1::text, department_code = NULLIF($2::text, ''),
+    assignee_id = $3::bigint, expected_at = $4::timestamptz,
+    updated_at = now()
+WHERE id = $5
+`
+
+type ReclassifyRequestParams struct {
+	Service    string
+	Department string
+	AssigneeID *int64
+	ExpectedAt *time.Time
+	ID         int64
+}
+
+func (q *Queries) ReclassifyRequest(ctx context.Context, arg ReclassifyRequestParams) error {
+	_, err := q.db.Exec(ctx, reclassifyRequest,
+		arg.Service,
+		arg.Department,
+		arg.AssigneeID,
+		arg.ExpectedAt,
+		arg.ID,
+	)
+	return err
 }
 
 const requestAttachments = `-- name: RequestAttachments :many

@@ -83,6 +83,7 @@ type Contact struct {
 	FlaggedAt      *time.Time
 	FlagReason     string
 	TextsOk        bool
+	FlaggedBy      *int64
 }
 
 type Conversation struct {
@@ -207,6 +208,8 @@ type RequestEvent struct {
 	DepartmentCode *string
 	Note           string
 	Public         bool
+	FromService    *string
+	ToService      *string
 }
 
 type Service struct {
