@@ -2,6 +2,7 @@ package staff_test
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -45,5 +46,27 @@ func TestNumbers(t *testing.T) {
 	}
 	if code, _ := b.get(b.client(), "/staff/numbers"); code != 303 {
 		t.Errorf("numbers signed out: %d, want the sign-in page", code)
+	}
+}
+
+// The reply box offers the department's canned responses and inserts one,
+// filled in, after what was typed.
+func TestCannedReplyOnTheRequestPage(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	id, err := b.c.SaveCannedResponse(context.Background(), core.CannedResponse{Department: "public-works", Title: "Crew scheduled",
+		English: "A crew will fix the {service} at {address} (#{number})."}, core.Actor{Name: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roads := b.signIn("roads@oroville.test")
+	_, page := b.get(roads, fmt.Sprintf("/staff/requests/%d", b.pothole.ID))
+	if !strings.Contains(page, "Crew scheduled") {
+		t.Error("the request page does not offer the department's canned response")
+	}
+	_, page = b.get(roads, fmt.Sprintf("/staff/requests/%d?canned=%d&body=Hello.", b.pothole.ID, id))
+	want := fmt.Sprintf("Hello.\n\nA crew will fix the Pothole at 1735 Montgomery Street (#%d).</textarea>", b.pothole.ID)
+	if !strings.Contains(page, want) {
+		t.Errorf("the reply box does not hold the typed words and the filled response")
 	}
 }

@@ -32,6 +32,7 @@ type requestPage struct {
 	ReplyRoute  string
 	Seen        string // when the page was read, to catch changes made meanwhile
 	Draft       string
+	Canned      cannedBox // the reply box's canned responses (admin_canned.go)
 	Statuses    []core.Status
 	Departments []core.Department
 	Services    []core.Service
@@ -70,6 +71,9 @@ func (h *Handler) requestPage(r *http.Request, req core.Request) (requestPage, e
 		Statuses:    []core.Status{core.StatusAcknowledged, core.StatusInProgress, core.StatusClosed},
 		Departments: h.core.City().Departments, Services: h.core.City().Services}
 	var err error
+	if p.Canned, p.Draft, err = h.canned(r, req); err != nil {
+		return p, err
+	}
 	if p.Staff, err = h.core.StaffNames(ctx); err != nil {
 		return p, err
 	}
