@@ -43,30 +43,22 @@ func (f format) contentType() string {
 // name and its format. ok is false for a missing name or another
 // extension; f is then JSON, in which the 404 is written.
 func splitFile(file string) (name string, f format, ok bool) {
-	name, ext, found := cutLast(file, ".")
-	if !found || name == "" {
+	i := strings.LastIndexByte(file, '.')
+	if i <= 0 { // no extension, or no name before it
 		return "", formatJSON, false
 	}
-	switch ext {
+	switch file[i+1:] {
 	case "json":
-		return name, formatJSON, true
+		return file[:i], formatJSON, true
 	case "xml":
-		return name, formatXML, true
+		return file[:i], formatXML, true
 	}
 	return "", formatJSON, false
 }
 
-func cutLast(s, sep string) (before, after string, found bool) {
-	i := strings.LastIndex(s, sep)
-	if i < 0 {
-		return s, "", false
-	}
-	return s[:i], s[i+len(sep):], true
-}
-
 // xmlHeader is the declaration the spec asks for, lower-case "utf-8" as in
 // its examples.
-const xmlHeader = `<?xml version="1.0" encoding="utf-8"?>` + "\n"
+const xmlHeader = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 
 // encode renders v: the list types marshal as a bare JSON array and as an
 // XML document with the spec's root element.

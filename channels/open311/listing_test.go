@@ -3,6 +3,7 @@ package open311
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -206,5 +207,36 @@ func TestClientGoneIsNoError(t *testing.T) {
 	}
 	if n := b.countRequests(t); n != before {
 		t.Errorf("%d requests filed for a client gone", n-before)
+	}
+}
+
+// brokenWriter is a client that stops reading after the headers: every
+// write of the body fails.
+type brokenWriter struct{ *httptest.ResponseRecorder }
+
+func (brokenWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
+
+// A listing cut short by its client is logged at debug as such; one sent
+// whole is not logged at all, so the debug log tells an operator which
+// clients gave up.
+func TestListingCutShortIsLogged(t *testing.T) {
+	t.Parallel()
+	var logs logBuffer
+	h := &Handler{log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	list := []request{{ID: "1001", Status: "open", ServiceCode: "pothole"}}
+	l := listing{n: len(list), item: func(i int) request { return list[i] }}
+	for _, f := range []format{formatJSON, formatXML} {
+		w := httptest.NewRecorder()
+		h.stream(w, httptest.NewRequest("GET", "/open311/v2/requests."+f.ext(), nil), f, l)
+		if w.Code != 200 || !strings.Contains(w.Body.String(), "1001") {
+			t.Errorf("%s: %d %s", f.ext(), w.Code, w.Body)
+		}
+	}
+	if out := logs.String(); out != "" {
+		t.Errorf("listings sent whole were logged:\n%s", out)
+	}
+	h.stream(brokenWriter{httptest.NewRecorder()}, httptest.NewRequest("GET", "/open311/v2/requests.json", nil), formatJSON, l)
+	if out := logs.String(); !strings.Contains(out, "level=DEBUG") || !strings.Contains(out, "listing cut short") {
+		t.Errorf("a listing cut short was not logged at debug:\n%q", out)
 	}
 }

@@ -157,7 +157,8 @@ func TestSplitFile(t *testing.T) {
 
 func TestParseID(t *testing.T) {
 	t.Parallel()
-	for s, want := range map[string]int64{"1": 1, "1001": 1001, "007": 7} {
+	// Up to 18 digits: any id the database will hand out for centuries.
+	for s, want := range map[string]int64{"1": 1, "1001": 1001, "007": 7, "123456789012345678": 123456789012345678} {
 		if got, ok := parseID(s); !ok || got != want {
 			t.Errorf("%q: %d %v", s, got, ok)
 		}
@@ -216,8 +217,12 @@ func TestKeywords(t *testing.T) {
 		"es": {"bache", "hoyo"},
 		"en": {"pothole", "hole, road", "pothole"},
 		"fr": {"nid-de-poule"},
+		"de": {"Schlagloch"},
+		"zh": {"坑洞"},
 	})
-	if want := "pothole, hole  road, bache, hoyo, nid-de-poule"; got != want {
+	// English and Spanish first, whatever their names sort as; the rest
+	// by language code.
+	if want := "pothole, hole  road, bache, hoyo, Schlagloch, nid-de-poule, 坑洞"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
@@ -291,4 +296,28 @@ func FuzzPostParams(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Staff read the name of the file a client sent, never a path, and never
+// one longer than 200 bytes.
+func TestCleanFilename(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("a", 196) + ".jpg"
+	for in, want := range map[string]string{
+		"IMG_0001.jpg":                       "IMG_0001.jpg",
+		`C:\Users\ana\Pictures\IMG_0001.jpg`: "IMG_0001.jpg",
+		"../../etc/IMG_0001.jpg":             "IMG_0001.jpg",
+		"photos/":                            "photos",
+		"":                                   "",
+		".":                                  "",
+		"/":                                  "",
+		`\`:                                  "",
+		long:                                 long,
+		long + "x":                           long,
+		strings.Repeat("a", 199) + "é.jpg":   strings.Repeat("a", 199), // é cut in two: dropped
+	} {
+		if got := cleanFilename(in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
 }

@@ -6,9 +6,12 @@ import (
 	"encoding/xml"
 	"io"
 	"io/fs"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -343,13 +346,30 @@ func TestCreateTooLarge(t *testing.T) {
 	if n := b.countRequests(t); n != 0 {
 		t.Errorf("%d requests written", n)
 	}
-	// No file reached the blob store.
-	filepath.WalkDir(filepath.Join(dataDir, "blobs"), func(path string, d fs.DirEntry, err error) error {
+	// No file reached the blob store, where a photo taken is seen.
+	if n := blobFiles(t, dataDir); n != 0 {
+		t.Errorf("%d blobs stored", n)
+	}
+	b.storedPhoto(t, b.postMultipart(t, "/open311/v2/requests.json", b.validForm(), testJPEG(t)))
+	if n := blobFiles(t, dataDir); n != 1 {
+		t.Errorf("%d blobs stored after one photo was taken", n)
+	}
+}
+
+// blobFiles counts the files in the blob store under dataDir.
+func blobFiles(t *testing.T, dataDir string) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(filepath.Join(dataDir, "blobs"), func(path string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
-			t.Errorf("blob stored: %s", path)
+			n++
 		}
-		return nil
+		return err
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // A body of unknown length is cut off by http.MaxBytesReader as it is read.
@@ -374,10 +394,117 @@ func TestCreateTooLargeChunked(t *testing.T) {
 	if n := b.countRequests(t); n != 0 {
 		t.Errorf("%d requests written", n)
 	}
-	filepath.WalkDir(filepath.Join(dataDir, "blobs"), func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			t.Errorf("blob stored: %s", path)
+	if n := blobFiles(t, dataDir); n != 0 {
+		t.Errorf("%d blobs stored", n)
+	}
+}
+
+// Staff see which API client filed a request, and the name of the photo
+// it sent, however the POST was sent: the key in the form, in the query
+// string of a multipart POST, before or after the photo.
+func TestCreatedByTheClient(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0)
+	ctx := context.Background()
+	keyless := b.validForm()
+	keyless.Del("api_key")
+	posts := map[string]func() response{
+		"form": func() response { return b.postForm(t, "/open311/v2/requests.json", b.validForm()) },
+		"multipart, key first": func() response {
+			return b.postMultipart(t, "/open311/v2/requests.json", b.validForm(), testJPEG(t))
+		},
+		"multipart, photo first": func() response {
+			ct, body := mediaFirst(t, b.validForm(), testJPEG(t))
+			req, _ := http.NewRequest("POST", b.srv.URL+"/open311/v2/requests.json", bytes.NewReader(body))
+			req.Header.Set("Content-Type", ct)
+			return b.do(t, req)
+		},
+		"multipart, key in the query string": func() response {
+			return b.postMultipart(t, "/open311/v2/requests.json?api_key="+url.QueryEscape(b.key), keyless, testJPEG(t))
+		},
+	}
+	for name, post := range posts {
+		res := post()
+		if res.status != http.StatusOK {
+			t.Errorf("%s: status %d: %s", name, res.status, res.body)
+			continue
 		}
-		return nil
-	})
+		var replies []postReply
+		decodeJSON(t, res, &replies)
+		id := mustID(t, replies[0].ID)
+		hist, err := b.c.History(ctx, id, false)
+		if err != nil || len(hist) == 0 || hist[0].Actor != "open311:test client" {
+			t.Errorf("%s: history %+v, %v; want it filed by open311:test client", name, hist, err)
+		}
+		if name == "form" {
+			continue
+		}
+		r, err := b.c.Request(ctx, id)
+		if err != nil || r.PhotoID == 0 {
+			t.Fatalf("%s: no photo: %+v %v", name, r, err)
+		}
+		a, err := b.c.PublicPhoto(ctx, r.PhotoID)
+		if want := map[bool]string{true: "photo.jpg", false: "IMG_0001.jpg"}[name == "multipart, photo first"]; err != nil || a.Filename != want {
+			t.Errorf("%s: photo %+v, %v; want the file name %s", name, a, err, want)
+		}
+	}
+}
+
+// A bad key stops a multipart POST where it is read: the photo after it is
+// never taken, however large, and the client is told about its key.
+func TestBadKeyStopsTheUpload(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0, func(o *core.Options) { o.MaxUpload = 4096 })
+	big := paddedJPEG(t, 8000) // over the upload limit
+	form := b.validForm()
+	form.Set("api_key", "tl_wrong")
+	wantError(t, b.postMultipart(t, "/open311/v2/requests.json", form, big), false, 403, "api_key is missing or invalid")
+	form.Del("api_key")
+	wantError(t, b.postMultipart(t, "/open311/v2/requests.json?api_key=tl_wrong", form, big), false, 403, "api_key is missing or invalid")
+	if n := b.countRequests(t); n != 0 {
+		t.Errorf("%d requests written", n)
+	}
+}
+
+// A refused POST is logged at info with the client, the status and the
+// reason, for tracing an integrator's mistakes; a failure of ours is an
+// error in the log, never a refusal.
+func TestRefusalsLogged(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	b := setup(t, 0, func(o *core.Options) { o.DataDir = dataDir })
+	var logs logBuffer
+	mux := http.NewServeMux()
+	New(b.c, slog.New(slog.NewTextHandler(&logs, nil)), 1<<20).Register(mux)
+	post := func(form url.Values, photo []byte) *httptest.ResponseRecorder {
+		ct, body := multipartBody(t, form, photo)
+		req := httptest.NewRequest("POST", "/open311/v2/requests.json", bytes.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, req)
+		return w
+	}
+
+	form := b.validForm()
+	form.Set("service_code", "nosuch")
+	if w := post(form, nil); w.Code != 400 {
+		t.Fatalf("unknown service: %d %s", w.Code, w.Body)
+	}
+	out := logs.String()
+	if !strings.Contains(out, `level=INFO msg="open311 request refused" channel=open311 client="test client" status=400 reason="service_code: \"nosuch\"`) {
+		t.Errorf("the refusal is not logged with its client, status and reason:\n%s", out)
+	}
+
+	// The blob store is gone: the photo cannot be kept, and that is ours.
+	if err := os.RemoveAll(filepath.Join(dataDir, "blobs")); err != nil {
+		t.Fatal(err)
+	}
+	w := post(b.validForm(), testJPEG(t))
+	if w.Code != 500 || !strings.Contains(w.Body.String(), `"internal error"`) || strings.Contains(w.Body.String(), dataDir) {
+		t.Fatalf("blob store gone: %d %s", w.Code, w.Body)
+	}
+	out = strings.TrimPrefix(logs.String(), out)
+	if !strings.Contains(out, `level=ERROR msg="open311 request failed"`) || strings.Contains(out, "refused") {
+		t.Errorf("a failure of ours is not logged as an error alone:\n%s", out)
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"townline/core"
 )
 
 func TestServices(t *testing.T) {
@@ -42,6 +44,11 @@ func TestServices(t *testing.T) {
 		}
 		if !strings.HasPrefix(p.Keywords, "pothole, potholes,") || !strings.Contains(p.Keywords, ", bache,") {
 			t.Errorf("format %d: pothole keywords %q: want English then Spanish", i, p.Keywords)
+		}
+		// A service that asks nothing more: a client need not fetch its
+		// definition.
+		if o, ok := byCode["other"]; !ok || o.Metadata {
+			t.Errorf("format %d: other is %+v, want metadata false", i, o)
 		}
 		if _, ok := byCode["animal-stray"]; !ok {
 			t.Errorf("format %d: no animal-stray service", i)
@@ -109,7 +116,8 @@ func TestDiscovery(t *testing.T) {
 	var dx discovery
 	decodeXML(t, b.get(t, "/open311/discovery.xml"), &dx)
 	for i, d := range []discovery{d, dx} {
-		if d.Changeset != changeset || d.Contact != b.c.City().Contact || !strings.HasPrefix(d.KeyService, "Ask the city for an API key") {
+		if d.Changeset != changeset || d.Contact != b.c.City().Contact || d.Contact == "" ||
+			d.KeyService != "Ask the city for an API key: "+d.Contact {
 			t.Errorf("format %d: %+v", i, d)
 		}
 		if len(d.Endpoints) != 1 {
@@ -120,6 +128,18 @@ func TestDiscovery(t *testing.T) {
 			e.Type != "production" || strings.Join(e.Formats, ",") != "text/xml,application/json" || e.Changeset != changeset {
 			t.Errorf("format %d: endpoint %+v", i, e)
 		}
+	}
+}
+
+// A city without a contact still tells a client how to get a key, without
+// naming an empty address.
+func TestDiscoveryWithoutContact(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0, func(o *core.Options) { o.City.Contact = "" })
+	var d discovery
+	decodeJSON(t, b.get(t, "/open311/discovery.json"), &d)
+	if d.Contact != "" || d.KeyService != "Ask the city for an API key." {
+		t.Errorf("contact %q, key_service %q", d.Contact, d.KeyService)
 	}
 }
 

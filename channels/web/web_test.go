@@ -108,3 +108,51 @@ func TestPublicPagesNeverShowTheReporter(t *testing.T) {
 		}
 	}
 }
+
+// A photo as large as the upload limit is served whole, stripped; one
+// stored under a larger limit than today's is not served at all, rather
+// than cut short into a broken image.
+func TestPhotoAtTheUploadLimit(t *testing.T) {
+	t.Parallel()
+	photo := photoWithGPS(t)
+	c := testenv.Core(t, func(o *core.Options) { o.MaxUpload = int64(len(photo)) })
+	ctx := context.Background()
+	mux := http.NewServeMux()
+	web.New(c, testenv.Logger(t)).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	// The same picture with a longer comment: one byte per extra letter.
+	bigger := append(append([]byte{}, photo[:2]...), 0xFF, 0xFE, 0x00, 0x05, 'h', 'i', 'y')
+	bigger = append(bigger, photo[2:]...)
+	lat, lng := 39.5138, -121.5564
+	file := func(raw []byte, put func(io.Reader) (core.Blob, error)) int64 {
+		t.Helper()
+		blob, err := put(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
+			Lat: &lat, Lng: &lng, Photos: []core.Upload{{Blob: blob, Filename: "IMG_0002.jpg"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err = c.Request(ctx, r.ID); err != nil || r.PhotoID == 0 {
+			t.Fatalf("request %d has no photo: %v", r.ID, err)
+		}
+		return r.PhotoID
+	}
+	atLimit := file(photo, c.Blobs().Put)
+	over := file(bigger, func(r io.Reader) (core.Blob, error) { return c.Blobs().PutLimit(r, 1<<20) })
+
+	want, err := core.StripMetadata(photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, img := get(t, fmt.Sprintf("%s/media/%d", srv.URL, atLimit)); code != 200 || !bytes.Equal(img, want) {
+		t.Errorf("photo at the limit = %d, %d bytes; want 200, the %d bytes of the stripped photo", code, len(img), len(want))
+	}
+	if code, img := get(t, fmt.Sprintf("%s/media/%d", srv.URL, over)); code != 404 {
+		t.Errorf("photo over the limit = %d, %d bytes; want 404", code, len(img))
+	}
+}
