@@ -6,8 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"townline/core"
 )
 
 // A prompt that fails to render fails the whole answer, and the first
@@ -65,5 +69,26 @@ func TestJoinHints(t *testing.T) {
 	}
 	if got := strings.Split(joinHints(many), ","); len(got) != maxHints || got[maxHints-1] != many[maxHints-1] {
 		t.Errorf("%d hints, the last %q", len(got), got[len(got)-1])
+	}
+}
+
+// What a caller said is kept up to core's limit in characters: Spanish
+// words at the limit are neither cut short nor cut in the middle of a
+// letter, which core would refuse as text that is not UTF-8.
+func TestParseInputSpeechLimit(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		said, want string
+	}{
+		{strings.Repeat("a", core.MaxDescription-1) + "é", strings.Repeat("a", core.MaxDescription-1) + "é"},
+		{strings.Repeat("ñ", core.MaxDescription+1), strings.Repeat("ñ", core.MaxDescription)},
+		{"  un bache  ", "un bache"},
+	} {
+		in := parseInput(url.Values{"SpeechResult": {tc.said}})
+		if in.Speech != tc.want || !utf8.ValidString(in.Speech) {
+			t.Errorf("%d characters kept as %d (%d bytes, valid %v), want %d",
+				utf8.RuneCountInString(tc.said), utf8.RuneCountInString(in.Speech), len(in.Speech),
+				utf8.ValidString(in.Speech), utf8.RuneCountInString(tc.want))
+		}
 	}
 }

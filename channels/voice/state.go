@@ -68,9 +68,9 @@ func parseInput(f url.Values) input {
 			in.Digits += string(r)
 		}
 	}
-	if len(in.Speech) > core.MaxDescription {
-		in.Speech = in.Speech[:core.MaxDescription] // recognition never says this much
-	}
+	// Recognition never says this much; cut in characters, as core
+	// counts them, never in the middle of one.
+	in.Speech = core.Truncate(in.Speech, core.MaxDescription)
 	c, err := strconv.ParseFloat(f.Get("Confidence"), 64)
 	if err == nil && !math.IsNaN(c) {
 		in.Confidence = min(max(c, 0), 1)
