@@ -101,6 +101,8 @@ func (h *Handler) begin(ctx context.Context, step string, f, q url.Values) (*tur
 	t := &turn{h: h, sid: f.Get("CallSid"), from: f.Get("From"), in: parseInput(f), query: q,
 		call: callState{Lang: "en"}}
 	t.r.lang = "en"
+	// n > 0 rather than n >= 0 changes nothing: t=0 is no tries either
+	// (an equivalent mutant).
 	if n, err := strconv.Atoi(q.Get("t")); err == nil && n > 0 && n <= maxTries {
 		t.tries = n
 	}

@@ -20,17 +20,17 @@ import (
 	"townline/internal/testenv"
 )
 
-// outage serves the voice webhooks on a core whose database can be cut.
-type outage struct {
+// hooks serves the voice webhooks on a core whose database can be cut.
+type hooks struct {
 	srv  *httptest.Server
 	pool *pgxpool.Pool
 	down atomic.Bool
 	logs logBuffer
 }
 
-func newOutage(t *testing.T) *outage {
+func newHooks(t *testing.T) *hooks {
 	t.Helper()
-	o := &outage{}
+	o := &hooks{}
 	cfg, err := pgxpool.ParseConfig(testenv.URL(testenv.Pool(t)))
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func newOutage(t *testing.T) *outage {
 	return o
 }
 
-func (o *outage) setDown(down bool) {
+func (o *hooks) setDown(down bool) {
 	o.down.Store(down)
 	if down {
 		o.pool.Reset() // the connections open now break with it
@@ -64,7 +64,7 @@ func (o *outage) setDown(down bool) {
 }
 
 // post sends a signed webhook as Twilio does.
-func (o *outage) post(t *testing.T, ctx context.Context, path string, form url.Values) *httptest.ResponseRecorder {
+func (o *hooks) post(t *testing.T, ctx context.Context, path string, form url.Values) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequestWithContext(ctx, http.MethodPost, o.srv.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -103,7 +103,7 @@ func steps() map[string]url.Values {
 // taken.
 func TestDatabaseOutage(t *testing.T) {
 	t.Parallel()
-	o := newOutage(t)
+	o := newHooks(t)
 	ctx := context.Background()
 	o.setDown(true)
 	cbs := callbacks()
@@ -136,7 +136,7 @@ func TestDatabaseOutage(t *testing.T) {
 // stored, and Twilio retries it.
 func TestTwilioGoneIsNoError(t *testing.T) {
 	t.Parallel()
-	o := newOutage(t)
+	o := newHooks(t)
 	gone, cancel := context.WithCancel(context.Background())
 	cancel()
 	for path, form := range callbacks() {
@@ -158,5 +158,24 @@ func TestTwilioGoneIsNoError(t *testing.T) {
 	if err := o.pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM messages) + (SELECT count(*) FROM delivery_events) +
 		(SELECT count(*) FROM channel_state)`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d rows stored (%v), want none", n, err)
+	}
+}
+
+// A call is known by its CallSid, 34 characters at Twilio; up to 100 are
+// taken, a longer one is no call of Twilio's and hears the apology.
+func TestCallSidLength(t *testing.T) {
+	t.Parallel()
+	o := newHooks(t)
+	for n, ok := range map[int]bool{34: true, 100: true, 101: false, 0: false} {
+		sid := ""
+		if n > 0 {
+			sid = "CA" + strings.Repeat("0", n-2)
+		}
+		w := o.post(t, context.Background(), "/twilio/voice", url.Values{"CallSid": {sid}, "From": {"+15305550171"},
+			"To": {faketwilio.CityNumber}, "AccountSid": {accountSID}})
+		if body := w.Body.String(); w.Code != http.StatusOK || strings.Contains(body, "To report a problem, press 1") != ok ||
+			strings.Contains(body, "having trouble") == ok {
+			t.Errorf("a CallSid of %d characters: %d %s", n, w.Code, body)
+		}
 	}
 }
