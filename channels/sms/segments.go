@@ -53,14 +53,13 @@ func Segments(body string) (n int, encoding string) {
 
 // units is a character's size: septets in GSM-7, UTF-16 units in UCS-2.
 func units(r rune, gsm bool) int {
-	switch {
-	case gsm && strings.ContainsRune(gsmExtension, r):
+	if gsm && strings.ContainsRune(gsmExtension, r) {
 		return 2
-	case gsm, r < 0x10000:
-		return 1
-	default:
-		return 2 // a surrogate pair
 	}
+	if gsm || r < 0x10000 {
+		return 1
+	}
+	return 2 // a surrogate pair
 }
 
 // gsmLookalikes maps characters outside GSM-7 to the closest ones inside

@@ -31,6 +31,8 @@ func TestSegments(t *testing.T) {
 		{"135 UCS-2", "á" + strings.Repeat("a", 134), 3, "UCS-2"},
 		{"emoji is two units", strings.Repeat("a", 68) + "🕳", 1, "UCS-2"},
 		{"emoji over the edge", strings.Repeat("a", 69) + "🕳", 2, "UCS-2"},
+		{"U+10000 is the first pair", strings.Repeat("a", 69) + "\U00010000", 2, "UCS-2"},
+		{"U+FFFD is one unit", strings.Repeat("a", 69) + "\uFFFD", 1, "UCS-2"},
 		{"surrogate pair not split", strings.Repeat("a", 66) + "🕳" + strings.Repeat("a", 66), 3, "UCS-2"},
 		{"Greek capitals in GSM-7", "ΔΦΓΛΩΠΨΣΘΞ", 1, "GSM-7"},
 		{"lowercase greek is not", "π", 1, "UCS-2"},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -26,11 +25,11 @@ type Caller struct {
 	cfg    Config
 	rest   *twilio.RestClient
 	public string
-	log    *slog.Logger
 }
 
-// NewCaller builds the outbound side of the voice channel.
-func NewCaller(cfg Config, logger *slog.Logger) (*Caller, error) {
+// NewCaller builds the outbound side of the voice channel. It logs
+// nothing: core logs what becomes of each call.
+func NewCaller(cfg Config) (*Caller, error) {
 	if cfg.AccountSID == "" || cfg.AuthToken == "" || cfg.From == "" {
 		return nil, errors.New("voice: the account SID, auth token and From are all needed")
 	}
@@ -45,10 +44,7 @@ func NewCaller(cfg Config, logger *slog.Logger) (*Caller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("voice: %w", err)
 	}
-	if logger == nil {
-		logger = slog.Default()
-	}
-	return &Caller{cfg: cfg, rest: rest, public: public, log: logger}, nil
+	return &Caller{cfg: cfg, rest: rest, public: public}, nil
 }
 
 // Send places the call at Twilio. Errors follow core.Sender: plain when

@@ -3,12 +3,12 @@ package voice_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"townline/channels/voice"
 	"townline/core"
 	"townline/internal/faketwilio"
-	"townline/internal/testenv"
 )
 
 func newCaller(t *testing.T) (*voice.Caller, *faketwilio.Server) {
@@ -17,7 +17,7 @@ func newCaller(t *testing.T) (*voice.Caller, *faketwilio.Server) {
 	t.Cleanup(fake.Close)
 	fake.SetCallStatuses(0) // no callbacks: nobody listens
 	c, err := voice.NewCaller(voice.Config{AccountSID: accountSID, AuthToken: authToken, From: faketwilio.CityNumber,
-		APIURL: fake.URL(), PublicURL: "https://311.example.gov/"}, testenv.Logger(t))
+		APIURL: fake.URL(), PublicURL: "https://311.example.gov/"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,8 +94,35 @@ func TestCallerErrors(t *testing.T) {
 		t.Errorf("too long: %v, want permanent", err)
 	}
 	_, err := voice.NewCaller(voice.Config{AccountSID: accountSID, AuthToken: authToken, From: "MG123",
-		PublicURL: "https://311.example.gov"}, nil)
+		PublicURL: "https://311.example.gov"})
 	if err == nil {
 		t.Error("a Messaging Service SID accepted as the caller ID")
+	}
+}
+
+// An update as long as Twilio takes in one call (4000 characters of
+// TwiML) is placed; one character more is refused before Twilio sees it,
+// for good: it will never fit.
+func TestCallerTwiMLLimit(t *testing.T) {
+	t.Parallel()
+	c, fake := newCaller(t)
+	out := core.Outbound{MessageID: 1, To: "+15305550100", Language: "en", Body: "An update."}
+	if _, err := c.Send(context.Background(), out); err != nil {
+		t.Fatal(err)
+	}
+	// The TwiML grows with the body, one byte a letter.
+	out.Body += strings.Repeat("a", 4000-len(fake.Calls()[0].Twiml))
+	if _, err := c.Send(context.Background(), out); err != nil {
+		t.Fatalf("4000 bytes of TwiML: %v", err)
+	}
+	if calls := fake.Calls(); len(calls) != 2 || len(calls[1].Twiml) != 4000 {
+		t.Fatalf("%d calls; the last says %d bytes", len(calls), len(calls[len(calls)-1].Twiml))
+	}
+	out.Body += "a"
+	if _, err := c.Send(context.Background(), out); !core.IsPermanent(err) {
+		t.Errorf("4001 bytes of TwiML: %v, want permanent", err)
+	}
+	if n := len(fake.Calls()); n != 2 {
+		t.Errorf("%d calls placed, want 2", n)
 	}
 }

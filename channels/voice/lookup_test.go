@@ -39,6 +39,9 @@ func TestStatusCheck(t *testing.T) {
 	must(t, call.Press("99999#"))
 	hears(t, call, "I could not find request number 9, 9, 9, 9, 9.", "enter your request number")
 	heardNot(t, call, "did not get that")
+	must(t, call.Press("0#")) // no request has number 0: not a number at all
+	hears(t, call, "Sorry, I did not get that.", "enter your request number")
+	heardNot(t, call, "could not find")
 	must(t, call.Press(strconv.FormatInt(child.ID, 10)+"#"))
 	hears(t, call, "Request number "+spelled(child.ID)+", Streetlight, at Bird Street, is closed: it was taken care of.",
 		"The latest note says: PG&E replaced the lamp.", "To return to the main menu, press 1")
@@ -75,6 +78,14 @@ func TestInfo(t *testing.T) {
 	must(t, call.Dial())
 	must(t, call.Press("3"))
 	hears(t, call, "Our offices are open Monday to Friday", "We are closed now.")
+	// The operator learns the feed is down; a working feed is no news.
+	if logs := w2.logs.String(); !strings.Contains(logs, "level=WARN msg=\"voice: announcements unavailable\"") ||
+		!strings.Contains(logs, "feed down") {
+		t.Errorf("the failing feed was not logged as a warning:\n%s", logs)
+	}
+	if logs := w.logs.String(); strings.Contains(logs, "announcements unavailable") {
+		t.Errorf("a working feed was logged as unavailable:\n%s", logs)
+	}
 }
 
 // Webhooks without Twilio's signature, or signed for another URL, are refused.

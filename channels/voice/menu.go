@@ -24,6 +24,8 @@ func (t *turn) ask(step string, tries int, g twiml.VoiceGather, prompts ...twiml
 }
 
 func (t *turn) stepURL(step string, tries int, q url.Values) string {
+	// > 0 and not >= 0 only keeps "t=0" out of the URL: begin reads a
+	// missing t and t=0 alike (an equivalent mutant).
 	if tries > 0 {
 		if q == nil {
 			q = url.Values{}

@@ -191,13 +191,13 @@ func (t *turn) file(ctx context.Context) error {
 	w := t.words()
 	w.ID = f.Request.ID
 	t.r.say("filed", w)
-	switch {
-	case f.OfferTexts:
+	if f.OfferTexts {
 		t.ask("texts", 0, keys(1), t.r.prompt(c.Lang, "texts.offer", nil))
 		return nil
-	case f.TextsOK:
+	}
+	if f.TextsOK {
 		t.r.say("texts.yes", nil)
-	case rep.Phone != "":
+	} else if rep.Phone != "" { // not a switch: see serveStep
 		t.r.say("calls", nil)
 	}
 	t.askNext()

@@ -155,3 +155,58 @@ func TestReportInSpanish(t *testing.T) {
 	must(t, call.Press(strings.ReplaceAll(num, ", ", "")+"#"))
 	hears(t, call, "El reporte número "+num+", animal muerto, en Oro Dam Boulevard & Feather River Boulevard, está recibido.")
 }
+
+// Every key of the city's menu files its service, the ninth included; a
+// key past a shorter menu is a wrong answer, asked again.
+func TestKindKeys(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	call := w.call("+15305550112")
+	must(t, call.Dial())
+	must(t, call.Press("1"))
+	hears(t, call, "press 9")
+	must(t, call.Press("9"))
+	must(t, call.Speak("a stop sign knocked down at Bird Street and Myers Street", 0.9))
+	must(t, call.Press("1"))
+	if r := w.only(); r.ServiceCode != "sign" {
+		t.Errorf("key 9 filed %q, want the menu's ninth, sign", r.ServiceCode)
+	}
+
+	w = newWorldOf(t, func(c *core.City) { c.Menu = c.Menu[:8] })
+	call = w.call("+15305550112")
+	must(t, call.Dial())
+	must(t, call.Press("1"))
+	heardNot(t, call, "press 9")
+	must(t, call.Press("9"))
+	hears(t, call, "Sorry, I did not get that.", "What kind of problem is it?")
+}
+
+// A caller from a number that takes no texts (toll-free) is not offered
+// them, and is told updates come by phone; one whose number is withheld
+// reports anonymously and is promised neither.
+func TestReportFromNumbersWithoutTexts(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		number string
+		calls  bool
+	}{
+		{"+18005550199", true},
+		{"+266696687", false}, // how Twilio gives a withheld number
+	} {
+		w := newWorld(t)
+		call := w.call(tc.number)
+		must(t, call.Dial())
+		must(t, call.Press("1"))
+		must(t, call.Press("1"))
+		must(t, call.Speak("a pothole at Bird Street and Myers Street", 0.9))
+		must(t, call.Press("1"))
+		hears(t, call, "Your request number is", "To return to the main menu, press 1")
+		heardNot(t, call, "To get a text message")
+		if said := call.Said(); strings.Contains(said, "we will call you during the day") != tc.calls {
+			t.Errorf("%s: promised calls %v, want %v:\n%s", tc.number, !tc.calls, tc.calls, said)
+		}
+		if r := w.only(); (r.ContactID != nil) != tc.calls {
+			t.Errorf("%s: contact %v", tc.number, r.ContactID)
+		}
+	}
+}

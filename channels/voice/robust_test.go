@@ -261,3 +261,41 @@ func TestHangUpAndUnknownStep(t *testing.T) {
 		t.Errorf("%s: %s", resp.Status, body)
 	}
 }
+
+// Speech recognised with confidence 0.5 is trusted, whatever the
+// question; below it, the answer is recorded. Silence at the tone asks
+// the same question again, the one whose answer was unsure.
+func TestUnsureAnswers(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	call := w.call("+15305550109")
+	must(t, call.Dial())
+	must(t, call.Press("1"))
+	must(t, call.Press("1"))
+	must(t, call.Speak("a big pothole", 0.5))
+	heardNot(t, call, "not sure I understood")
+	hears(t, call, "Where is it?")
+	must(t, call.Speak("Bird Street and Myers Street", 0.5))
+	heardNot(t, call, "not sure I understood")
+	hears(t, call, "I heard: Bird Street & Myers Street.")
+	must(t, call.HangUp())
+
+	call = w.call("+15305550109")
+	must(t, call.Dial())
+	must(t, call.Press("1"))
+	must(t, call.Press("1"))
+	must(t, call.Speak("a bug pot hole", 0.49))
+	hears(t, call, "not sure I understood")
+	waits(t, call, "Record")
+	must(t, call.Silence())
+	hears(t, call, "Sorry, I did not hear anything.", "tell us what the problem is")
+	heardNot(t, call, "Where is it?")
+	must(t, call.Speak("a big pothole", 0.9))
+	hears(t, call, "Where is it?")
+	must(t, call.Speak("bird and meyers", 0.49))
+	hears(t, call, "not sure I understood")
+	waits(t, call, "Record")
+	must(t, call.Silence())
+	hears(t, call, "Sorry, I did not hear anything.", "Where is it?")
+	heardNot(t, call, "tell us what the problem is")
+}

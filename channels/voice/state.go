@@ -68,9 +68,9 @@ func parseInput(f url.Values) input {
 			in.Digits += string(r)
 		}
 	}
-	if len(in.Speech) > core.MaxDescription {
-		in.Speech = in.Speech[:core.MaxDescription] // recognition never says this much
-	}
+	// Recognition never says this much; cut in characters, as core
+	// counts them, never in the middle of one.
+	in.Speech = core.Truncate(in.Speech, core.MaxDescription)
 	c, err := strconv.ParseFloat(f.Get("Confidence"), 64)
 	if err == nil && !math.IsNaN(c) {
 		in.Confidence = min(max(c, 0), 1)
@@ -101,6 +101,8 @@ func (h *Handler) begin(ctx context.Context, step string, f, q url.Values) (*tur
 	t := &turn{h: h, sid: f.Get("CallSid"), from: f.Get("From"), in: parseInput(f), query: q,
 		call: callState{Lang: "en"}}
 	t.r.lang = "en"
+	// n > 0 rather than n >= 0 changes nothing: t=0 is no tries either
+	// (an equivalent mutant).
 	if n, err := strconv.Atoi(q.Get("t")); err == nil && n > 0 && n <= maxTries {
 		t.tries = n
 	}

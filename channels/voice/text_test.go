@@ -30,6 +30,12 @@ func (l *logBuffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // refusals counts the handler's lines about a payload it refused.
 func (l *logBuffer) refusals() int {
 	l.mu.Lock()

@@ -2,6 +2,10 @@ package voice_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +92,79 @@ func TestUpdateCall(t *testing.T) {
 			t.Fatalf("message %+v never delivered", m)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A caller who chose Spanish hears their update in Spanish, again in
+// Spanish when they press 1. The replay says only an update call's own
+// words: never what a caller said, nor a message that does not exist.
+func TestUpdateCallInSpanish(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	call := w.call("+15305550121")
+	must(t, call.Dial())
+	must(t, call.Press("9"))
+	must(t, call.Press("1"))
+	must(t, call.Press("1"))
+	must(t, call.Speak("un bache grande en Lincoln Street y Robinson Street", 0.9))
+	must(t, call.Press("1"))
+	must(t, call.Press("2")) // no texts
+	must(t, call.HangUp())
+	r := w.only()
+
+	must(t, w.c.ChangeStatus(ctx, r.ID, core.StatusChange{To: core.StatusInProgress, Note: "La cuadrilla lo arregla el lunes.",
+		Public: true, By: core.Actor{Name: "Pat"}}))
+	if _, err := w.pool.Exec(ctx, `UPDATE river_job SET scheduled_at = now(), state = 'available'
+		WHERE kind = 'deliver' AND state = 'scheduled'`); err != nil {
+		t.Fatal(err)
+	}
+	calls, err := w.fake.WaitCalls(1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone, err := w.fake.Answer(calls[0])
+	must(t, err)
+	spanish := func() {
+		t.Helper()
+		hears(t, phone, "La cuadrilla lo arregla el lunes.", "Para escuchar este mensaje de nuevo, oprima 1.")
+		for _, s := range phone.Heard() {
+			if s.Language != "es-US" {
+				t.Errorf("%q spoken in %s", s.Text, s.Language)
+			}
+		}
+	}
+	spanish()
+	must(t, phone.Press("1"))
+	spanish()
+	must(t, phone.Press("2"))
+	hears(t, phone, "Gracias por llamar a la Ciudad de Oroville. Adiós.")
+
+	ms, err := w.c.Messages(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var said int64
+	for _, m := range ms {
+		if m.Direction == "in" {
+			said = m.ID
+		}
+	}
+	for _, id := range []int64{said, 999999} {
+		target := w.srv.URL + "/twilio/voice/replay?m=" + strconv.FormatInt(id, 10)
+		form := url.Values{"CallSid": {calls[0].Sid}, "Digits": {"1"}, "Direction": {"outbound-api"}}
+		req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Twilio-Signature", faketwilio.Sign(authToken, target, form))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "our phone system is having trouble") ||
+			strings.Contains(string(body), "bache") {
+			t.Errorf("replay of message %d: %s %s", id, resp.Status, body)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package voice_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -39,6 +40,7 @@ type world struct {
 	handler atomic.Pointer[http.Handler]
 	now     atomic.Pointer[time.Time]
 	mods    func(*core.Options)
+	logs    logBuffer // what the voice handler logged, at debug and above
 }
 
 // A Tuesday at 10:00 in Oroville: the offices are open.
@@ -53,6 +55,12 @@ func mustLoad(name string) *time.Location {
 }
 
 func newWorld(t *testing.T, cfgMods ...func(*voice.Config)) *world {
+	t.Helper()
+	return newWorldOf(t, nil, cfgMods...)
+}
+
+// newWorldOf is newWorld with city changing the city's file.
+func newWorldOf(t *testing.T, city func(*core.City), cfgMods ...func(*voice.Config)) *world {
 	t.Helper()
 	w := &world{t: t, pool: testenv.Pool(t)}
 	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -77,11 +85,14 @@ func newWorld(t *testing.T, cfgMods ...func(*voice.Config)) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls, err := voice.NewCaller(w.cfg, testenv.Logger(t))
+	calls, err := voice.NewCaller(w.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.mods = func(o *core.Options) {
+		if city != nil {
+			city(o.City)
+		}
 		o.PublicURL = w.srv.URL
 		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: texts, core.ChannelVoice: calls}
 	}
@@ -92,8 +103,10 @@ func newWorld(t *testing.T, cfgMods ...func(*voice.Config)) *world {
 // serve puts a new core and voice handler behind the server.
 func (w *world) serve(c *core.Core) {
 	w.c = c
+	logger := slog.New(slog.NewMultiHandler(testenv.Logger(w.t).Handler(),
+		slog.NewTextHandler(&w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	var h http.Handler = server.New(c, server.Options{Logger: testenv.Logger(w.t), MaxBody: 1 << 20,
-		Channels: []server.Channel{voice.NewHandler(c, w.cfg, testenv.Logger(w.t))}})
+		Channels: []server.Channel{voice.NewHandler(c, w.cfg, logger)}})
 	w.handler.Store(&h)
 }
 

@@ -47,7 +47,7 @@ func (e *Env) Channels(ctx context.Context) (*Channels, error) {
 		if strings.HasPrefix(cfg.TwilioFrom, "+") {
 			vc := voice.Config{AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken, From: cfg.TwilioFrom,
 				APIURL: cfg.TwilioAPIURL, PublicURL: cfg.PublicURL, StaffNumber: cfg.StaffPhone}
-			caller, err := voice.NewCaller(vc, e.Log)
+			caller, err := voice.NewCaller(vc)
 			if err != nil {
 				return nil, err
 			}
