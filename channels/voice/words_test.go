@@ -1,6 +1,7 @@
 package voice
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,5 +57,55 @@ func TestSpokenHours(t *testing.T) {
 	weekdays := []time.Weekday{time.Monday, time.Tuesday}
 	if w := spokenHours(core.OfficeHours{Days: weekdays, Open: 8 * time.Hour, Close: 24*time.Hour + time.Minute}); w.Known {
 		t.Errorf("a close after midnight spoken as %+v", w)
+	}
+}
+
+// A service is named aloud by its name in English, and in Spanish by its
+// first Spanish keyword, or by its name when it has none.
+func TestServiceLabel(t *testing.T) {
+	t.Parallel()
+	svc := core.Service{Name: "Pothole", Keywords: map[string][]string{"en": {"pothole"}, "es": {"bache", "hoyo"}}}
+	bare := core.Service{Name: "Sewer", Keywords: map[string][]string{"en": {"sewer"}, "es": {}}}
+	for _, tc := range []struct {
+		svc        core.Service
+		lang, want string
+	}{
+		{svc, "en", "Pothole"}, {svc, "es", "bache"}, {bare, "es", "Sewer"}, {bare, "en", "Sewer"},
+	} {
+		if got := serviceLabel(tc.svc, tc.lang); got != tc.want {
+			t.Errorf("%s in %s: %q, want %q", tc.svc.Name, tc.lang, got, tc.want)
+		}
+	}
+}
+
+// The speech hints for describing a problem are the chosen service's own
+// words; for "anything else", chosen or not yet known, every service's
+// on the menu.
+func TestKeywords(t *testing.T) {
+	t.Parallel()
+	city, err := core.ReadCity("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		service, lang string
+		has, hasNot   []string
+	}{
+		{"animal-dead", "en", []string{"dead dog"}, []string{"pothole", "other"}},
+		{"animal-dead", "es", []string{"perro muerto"}, []string{"bache", "dead dog"}},
+		{"", "en", []string{"dead dog", "pothole", "graffiti"}, []string{"bache"}},
+		{"other", "en", []string{"dead dog", "pothole", "graffiti"}, nil},
+	} {
+		got := keywords(city, tc.service, tc.lang)
+		for _, w := range tc.has {
+			if !slices.Contains(got, w) {
+				t.Errorf("%q in %s: hints %q lack %q", tc.service, tc.lang, got, w)
+			}
+		}
+		for _, w := range tc.hasNot {
+			if slices.Contains(got, w) {
+				t.Errorf("%q in %s: hints %q have %q", tc.service, tc.lang, got, w)
+			}
+		}
 	}
 }
