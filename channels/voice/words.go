@@ -42,6 +42,8 @@ type hours struct {
 type clock struct{ Hour, Hour12, Minute int }
 
 func spokenHours(h core.OfficeHours) hours {
+	// Close <= Open or Close < Open alike: the city file refuses a close
+	// that is not after the open (an equivalent mutant).
 	if len(h.Days) == 0 || h.Open < 0 || h.Close <= h.Open || h.Close > 24*time.Hour {
 		return hours{}
 	}
@@ -56,8 +58,10 @@ func spokenHours(h core.OfficeHours) hours {
 	return out
 }
 
+// clockOf is a time of day as prompts say it. 24:00, the close of a
+// city open until midnight, is midnight: 12 AM, not 12 PM.
 func clockOf(d time.Duration) clock {
-	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	h, m := int(d/time.Hour)%24, int(d%time.Hour/time.Minute)
 	h12 := h % 12
 	if h12 == 0 {
 		h12 = 12
