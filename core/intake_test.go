@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/jpeg"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -376,7 +377,7 @@ func TestFloodGetsOneWarningThenSilence(t *testing.T) {
 		p.text(fmt.Sprintf("auto-reply %d: I am away from my desk", i))
 	}
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if a := p.answers(sms); len(a) > 0 && strings.Contains(a[len(a)-1], "paused") {
+		if slices.ContainsFunc(p.answers(sms), func(a string) bool { return strings.Contains(a, "paused") }) {
 			break
 		}
 	}
