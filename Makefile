@@ -47,7 +47,7 @@ MUTATE ?= core channels/open311 channels/sms channels/voice channels/email chann
 mutate: $(WITHPG) ## mutation-test MUTATE's packages (slow: hours for all); prints each one's efficacy and coverage
 	@for p in $(MUTATE); do \
 		echo "== $$p"; \
-		./$(WITHPG) -- $(GO) run $(GREMLINS) unleash --workers 1 --timeout-coefficient 3 --exclude-files 'internal/db/' ./$$p 2>&1 | \
+		GOFLAGS=-parallel=8 ./$(WITHPG) -- $(GO) run $(GREMLINS) unleash --workers 1 --timeout-coefficient 3 --exclude-files 'internal/db/' ./$$p 2>&1 | \
 			grep -E '^(Killed|Timed out|Test efficacy|Mutator coverage|Mutation testing completed)|LIVED' || exit 1; \
 	done
 

@@ -42,7 +42,7 @@ func Pool(t testing.TB) *pgxpool.Pool {
 	if templateErr != nil {
 		t.Fatalf("prepare the template database: %v", templateErr)
 	}
-	return newDatabase(t, url, "TEMPLATE "+templateName)
+	return newDatabase(t, url, "TEMPLATE "+templateName+" STRATEGY FILE_COPY")
 }
 
 // EmptyPool returns a pool on a new, empty database.
