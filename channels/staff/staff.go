@@ -29,9 +29,9 @@ const (
 	lifetime = 12 * time.Hour
 )
 
-// contentPolicy allows the pages only their own stylesheet, images and
-// forms: nothing a resident wrote can run or load anything.
-const contentPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " +
+// contentPolicy allows the pages only their own script, stylesheet, images,
+// forms and live stream: nothing a resident wrote can run or load anything.
+const contentPolicy = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; " +
 	"frame-ancestors 'none'; base-uri 'none'"
 
 // Handler serves the staff workspace.
@@ -42,6 +42,7 @@ type Handler struct {
 	pages    map[string]*template.Template
 	static   http.Handler
 	cross    *http.CrossOriginProtection
+	hub      *hub // live.go
 }
 
 // New returns the workspace, with its sessions in PostgreSQL. secure marks
@@ -64,6 +65,7 @@ func New(c *core.Core, logger *slog.Logger, secure bool) *Handler {
 		core: c, log: logger, sessions: sm, pages: map[string]*template.Template{},
 		static: http.StripPrefix("/staff/static/", http.FileServerFS(static)),
 		cross:  http.NewCrossOriginProtection(),
+		hub:    newHub(c),
 	}
 	for _, name := range []string{"login", "inbox", "request", "numbers", "error"} {
 		h.pages[name] = templates.StaffPage(name, h.funcs())
@@ -89,6 +91,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /staff/requests/{id}/unflag", h.wrap(h.signedIn(h.unflag)))
 	mux.Handle("GET /staff/files/{id}", h.wrap(h.signedIn(h.file)))
 	mux.Handle("GET /staff/numbers", h.wrap(h.signedIn(h.numbers)))
+	mux.Handle("GET /staff/events", h.wrap(h.signedIn(h.events)))
 	h.registerAdmin(mux) // admin.go: users, API keys, canned responses, /staff/jobs
 }
 
@@ -111,7 +114,8 @@ type userKey struct{}
 
 // signedIn lets through only a signed-in, active user, and puts them in
 // the request's context. Others go to the sign-in page (pages) or get 403
-// (actions).
+// (actions, and the live stream, which a browser would not follow to a
+// page).
 func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := h.sessions.GetInt64(r.Context(), "user")
@@ -125,7 +129,7 @@ func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 			next(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
 		case id != 0 && !errors.Is(err, core.ErrNotFound):
 			h.fail(w, r, err)
-		case r.Method == http.MethodGet:
+		case r.Method == http.MethodGet && r.Header.Get("Accept") != "text/event-stream":
 			if id != 0 {
 				h.sessions.Destroy(r.Context()) // the account was disabled
 			}

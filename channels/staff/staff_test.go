@@ -27,6 +27,7 @@ type bundle struct {
 	t       *testing.T
 	c       *core.Core
 	srv     *httptest.Server
+	staff   *staff.Handler
 	sent    *sender
 	pothole core.Request // Public Works
 	triage  core.Request // no department yet
@@ -84,7 +85,8 @@ func setup(t *testing.T) *bundle {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	staff.New(b.c, testenv.Logger(t), false).Register(mux)
+	b.staff = staff.New(b.c, testenv.Logger(t), false)
+	b.staff.Register(mux)
 	b.srv = httptest.NewServer(mux)
 	t.Cleanup(b.srv.Close)
 	return b

@@ -120,6 +120,7 @@ type Server struct {
 	metrics  http.Handler
 	limits   Limits
 	log      *slog.Logger
+	staff    *staff.Handler
 	draining atomic.Bool
 }
 
@@ -143,7 +144,8 @@ func New(c *core.Core, opts Options) *Server {
 	mux := http.NewServeMux()
 	open311.New(c, opts.Logger, opts.MaxBody).Register(mux)
 	web.New(c, opts.Logger).Register(mux)
-	staff.New(c, opts.Logger, strings.HasPrefix(c.PublicURL(), "https://")).Register(mux)
+	s.staff = staff.New(c, opts.Logger, strings.HasPrefix(c.PublicURL(), "https://"))
+	s.staff.Register(mux)
 	for _, ch := range opts.Channels {
 		ch.Register(mux)
 	}
@@ -198,9 +200,11 @@ func (s *Server) HTTPServer(h http.Handler) *http.Server {
 }
 
 // Drain makes /readyz fail from now on, so that load balancers turn away
-// before the listener closes; everything else is still served.
+// before the listener closes, and ends the live staff streams (their pages
+// reconnect elsewhere); everything else is still served.
 func (s *Server) Drain() {
 	s.draining.Store(true)
+	s.staff.Drain() // live pages reconnect to another instance
 }
 
 // ready says what keeps townline from serving, in words anyone may read

@@ -166,6 +166,13 @@ type Request struct {
 	ClosedAt       *time.Time
 }
 
+type RequestChange struct {
+	At                 time.Time
+	RequestID          int64
+	DepartmentCode     string
+	PreviousDepartment *string
+}
+
 type RequestDetail struct {
 	ID             int64
 	Token          string

@@ -1,0 +1,45 @@
+// Live staff pages. The server names each request that changes
+// (/staff/events, server-sent events); the page fetches itself again and
+// swaps in its parts marked data-live. Without JavaScript every page works
+// the same, by reloading it.
+(() => {
+  'use strict';
+  const main = document.querySelector('main[data-live-page]');
+  if (!main || !window.EventSource) return;
+  const request = main.dataset.request || ''; // set on a request's page
+  const url = main.dataset.livePage || location.href;
+  let timer = 0, busy = false, again = false;
+
+  async function refresh() {
+    if (busy) { again = true; return; }
+    busy = true;
+    try {
+      const res = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'text/html' } });
+      if (!res.ok) return;
+      const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
+      for (const el of document.querySelectorAll('[data-live]')) {
+        const fresh = doc.querySelector(`[data-live="${el.dataset.live}"]`);
+        if (fresh) el.replaceWith(document.importNode(fresh, true));
+      }
+      // Forms keep the version they were filled against: the server
+      // refuses to act on it blind, and this says so before they are sent.
+      const next = doc.querySelector('main[data-live-page]');
+      const changed = document.getElementById('changed');
+      if (changed && next && next.dataset.seen !== main.dataset.seen) changed.hidden = false;
+    } catch (e) {
+      // The next change, or the stream's reconnection, tries again.
+    } finally {
+      busy = false;
+      if (again) { again = false; schedule(); }
+    }
+  }
+
+  // Changes come in bursts (a reply, then its delivery receipts): one fetch.
+  function schedule() { clearTimeout(timer); timer = setTimeout(refresh, 250); }
+
+  const events = new EventSource('/staff/events');
+  events.addEventListener('change', (e) => {
+    if (!request || JSON.parse(e.data).request === Number(request)) schedule();
+  });
+  events.addEventListener('reload', schedule);
+})();
