@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -34,6 +35,33 @@ func ReplyRoute(origin Channel, ct Contact) (Channel, string) {
 		}
 	}
 	return "", ""
+}
+
+// A ReplyFrame is how a reply reaches a request's reporter: the channel
+// and address, the subject (mail), and the words the message puts before
+// and after what staff write (a text's "Oroville 311 #1234: ").
+type ReplyFrame struct {
+	Channel                    Channel
+	To, Subject, Before, After string
+}
+
+// ReplyFrame returns how a reply to r would reach its reporter ct: a zero
+// Channel when it would not be sent (no way to reach them, or the city has
+// not connected the channel).
+func (c *Core) ReplyFrame(r Request, ct Contact) (ReplyFrame, error) {
+	ch, to := ReplyRoute(r.Channel, ct)
+	if ch == "" || c.opts.Senders[ch] == nil {
+		return ReplyFrame{}, nil
+	}
+	const words = "\x00"
+	data := c.requestData(r)
+	data.City, data.Note = c.city.Name, words
+	subject, body, err := templates.Message(ct.Language, "reply."+string(ch), data)
+	if err != nil {
+		return ReplyFrame{}, err
+	}
+	before, after, _ := strings.Cut(body, words)
+	return ReplyFrame{Channel: ch, To: to, Subject: subject, Before: before, After: after}, nil
 }
 
 // answerChannels are the channels ReplyRoute may pick for a reporter who

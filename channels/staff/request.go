@@ -29,7 +29,9 @@ type requestPage struct {
 	Others      []core.Request
 	Files       []core.Attachment
 	Timeline    []entry
+	Reply       core.ReplyFrame
 	ReplyRoute  string
+	Length      *length // a text reply's size, as the resident receives it
 	Seen        string // when the page was read, to catch changes made meanwhile
 	Draft       string
 	Canned      cannedBox // the reply box's canned responses (admin_canned.go)
@@ -92,19 +94,12 @@ func (h *Handler) requestPage(r *http.Request, req core.Request) (requestPage, e
 				p.Others = append(p.Others, o)
 			}
 		}
-		switch ch, to := core.ReplyRoute(req.Channel, ct); ch {
-		case core.ChannelSMS:
-			p.ReplyRoute = "Goes by text to " + to + "."
-		case core.ChannelEmail:
-			p.ReplyRoute = "Goes by mail to " + to + ", in the request's thread."
-		case core.ChannelVoice:
-			p.ReplyRoute = "Goes by a phone call to " + to + ", read aloud, during the day (9 AM to 7 PM)."
-		default:
-			p.ReplyRoute = "The reporter left no way to reach them: a reply is kept, not sent."
+		if p.Reply, err = h.core.ReplyFrame(req, ct); err != nil {
+			return p, err
 		}
-	} else {
-		p.ReplyRoute = "Anonymous: a reply is kept, not sent."
 	}
+	p.ReplyRoute = replyRoute(req.Channel, p.Reply, p.Contact)
+	p.Length = textLength(p.Reply, p.Draft)
 	if p.Files, err = h.core.Attachments(ctx, req.ID); err != nil {
 		return p, err
 	}
@@ -222,16 +217,6 @@ func (h *Handler) again(w http.ResponseWriter, r *http.Request, req core.Request
 	}
 	p.Problem, p.Draft = problem, draft
 	h.renderWithNames(w, r, status, "request", p)
-}
-
-func (h *Handler) reply(w http.ResponseWriter, r *http.Request) {
-	h.act(w, r, "body", func(req core.Request, by core.Actor) (string, error) {
-		id, err := h.core.Reply(r.Context(), req.ID, r.PostForm.Get("body"), by)
-		if err == nil && id == 0 {
-			return "Reply kept: the reporter cannot be reached.", nil
-		}
-		return "Reply queued for the resident.", err
-	})
 }
 
 func (h *Handler) note(w http.ResponseWriter, r *http.Request) {

@@ -34,7 +34,7 @@ type bundle struct {
 	photo   int64        // the pothole's photo
 }
 
-// sender records the messages core sends by mail.
+// sender records the messages core sends by mail and by text.
 type sender struct {
 	mu   sync.Mutex
 	sent []core.Outbound
@@ -50,7 +50,7 @@ func (s *sender) Send(ctx context.Context, m core.Outbound) (string, error) {
 func setup(t *testing.T) *bundle {
 	t.Helper()
 	b := &bundle{t: t, sent: &sender{}}
-	b.c = testenv.Core(t, func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: b.sent} })
+	b.c = testenv.Core(t, func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: b.sent, core.ChannelSMS: b.sent} })
 	ctx := context.Background()
 	for _, u := range []struct{ email, role, dept string }{
 		{"admin@oroville.test", "admin", ""},

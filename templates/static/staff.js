@@ -43,3 +43,26 @@
   });
   events.addEventListener('reload', schedule);
 })();
+
+// A text reply's size as the resident receives it, measured by the server
+// (the same rules as when it is sent) as it is typed.
+(() => {
+  'use strict';
+  const box = document.querySelector('textarea[data-before]');
+  const out = document.getElementById('length');
+  if (!box || !out) return;
+  let timer = 0;
+  async function measure() {
+    const body = new URLSearchParams({ text: box.dataset.before + box.value + box.dataset.after });
+    try {
+      const res = await fetch('/staff/segments', { method: 'POST', body, credentials: 'same-origin' });
+      if (!res.ok) return;
+      const l = await res.json();
+      out.textContent = l.text;
+      out.className = l.over ? 'problem' : 'muted';
+    } catch (e) {
+      // The count shown stays; the server checks the length when sent.
+    }
+  }
+  box.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(measure, 200); });
+})();
