@@ -50,7 +50,9 @@ func (s *sender) Send(ctx context.Context, m core.Outbound) (string, error) {
 func setup(t *testing.T) *bundle {
 	t.Helper()
 	b := &bundle{t: t, sent: &sender{}}
-	b.c = testenv.Core(t, func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: b.sent, core.ChannelSMS: b.sent} })
+	b.c = testenv.Core(t, func(o *core.Options) {
+		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: b.sent, core.ChannelSMS: b.sent}
+	})
 	ctx := context.Background()
 	for _, u := range []struct{ email, role, dept string }{
 		{"admin@oroville.test", "admin", ""},
