@@ -86,6 +86,7 @@ type inboxPage struct {
 	Queues      []queueTab
 	Requests    []core.Request
 	Next        string
+	Export      string // the view as CSV
 	Statuses    []core.Status
 	Services    []core.Service
 	Departments []core.Department
@@ -136,8 +137,10 @@ func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) {
 			Link: "/staff/?" + tab.Encode()})
 	}
 	p.Flash = h.sessions.PopString(r.Context(), "flash")
+	v := r.URL.Query()
+	v.Del("after")
+	p.Export = "/staff/export.csv?" + v.Encode()
 	if next != nil {
-		v := r.URL.Query()
 		v.Set("after", cursorText(next))
 		p.Next = "/staff/?" + v.Encode()
 	}
@@ -211,13 +214,11 @@ func (h *Handler) visibleDepartments(u core.User) []core.Department {
 	return out
 }
 
-// renderWithNames renders a page that names assignees: the names are read
-// once, and the page's "assignee" helper looks them up.
-func (h *Handler) renderWithNames(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+// staffNames reads the name of every staff member, by id.
+func (h *Handler) staffNames(r *http.Request) (map[int64]string, error) {
 	staff, err := h.core.StaffNames(r.Context())
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return nil, err
 	}
 	names := make(map[int64]string, len(staff))
 	for _, s := range staff {
@@ -225,6 +226,17 @@ func (h *Handler) renderWithNames(w http.ResponseWriter, r *http.Request, status
 		if s.Name == "" {
 			names[s.ID] = s.Email
 		}
+	}
+	return names, nil
+}
+
+// renderWithNames renders a page that names assignees: the names are read
+// once, and the page's "assignee" helper looks them up.
+func (h *Handler) renderWithNames(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	names, err := h.staffNames(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	t, err := h.pages[name].Clone()
 	if err != nil {

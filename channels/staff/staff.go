@@ -91,6 +91,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /staff/requests/{id}/unflag", h.wrap(h.signedIn(h.unflag)))
 	mux.Handle("GET /staff/files/{id}", h.wrap(h.signedIn(h.file)))
 	mux.Handle("GET /staff/numbers", h.wrap(h.signedIn(h.numbers)))
+	mux.Handle("GET /staff/export.csv", h.wrap(h.signedIn(h.export)))
 	mux.Handle("GET /staff/events", h.wrap(h.signedIn(h.events)))
 	mux.Handle("POST /staff/segments", h.wrap(h.signedIn(h.segments)))
 	h.registerAdmin(mux) // admin.go: users, API keys, canned responses, /staff/jobs

@@ -1,0 +1,87 @@
+package staff_test
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"townline/core"
+)
+
+// An inbox view exports whole, as the user sees it, without reporters'
+// details, and safe to open in a spreadsheet.
+func TestExportView(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	lat, lng := 39.5138, -121.5564
+	const more = 205 // past one page of the export
+	for i := range more {
+		desc := fmt.Sprintf("Pothole number %d", i)
+		if i == 0 {
+			desc = `=HYPERLINK("http://evil.example","click")`
+		}
+		if _, err := b.c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
+			Description: desc, Lat: &lat, Lng: &lng, Reporter: core.Reporter{Email: fmt.Sprintf("r%d@example.com", i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(email, query string) [][]string {
+		t.Helper()
+		resp, err := b.signIn(email).Get(b.srv.URL + "/staff/export.csv?" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" ||
+			!strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment;") {
+			t.Fatalf("export as %s: %d %s", email, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		rows, err := csv.NewReader(resp.Body).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	rows := read("roads@oroville.test", "queue=departments&after=garbage")
+	if len(rows) != 1+more+1 || rows[0][0] != "number" { // the setup's pothole too
+		t.Fatalf("roads exported %d rows, want a header and %d requests", len(rows), more+1)
+	}
+	seen := map[string]bool{}
+	formula := false
+	for _, row := range rows[1:] {
+		if seen[row[0]] {
+			t.Errorf("request %s exported twice", row[0])
+		}
+		seen[row[0]] = true
+		if row[5] != "Public Works" {
+			t.Errorf("request %s of department %q", row[0], row[5])
+		}
+		desc := row[len(row)-1]
+		formula = formula || desc == `'=HYPERLINK("http://evil.example","click")`
+		if strings.HasPrefix(desc, "=") {
+			t.Errorf("a formula exported as a formula: %q", desc)
+		}
+		for _, cell := range row {
+			if strings.Contains(cell, "@example.com") {
+				t.Errorf("a reporter's address in the export: %q", cell)
+			}
+		}
+	}
+	if !formula {
+		t.Error("the description that looks like a formula is missing")
+	}
+	if rows := read("parks@oroville.test", "queue=departments"); len(rows) != 1 {
+		t.Errorf("parks exported %d rows of Public Works' requests", len(rows)-1)
+	}
+	// Filters apply: a search finds one.
+	if rows := read("desk@oroville.test", "queue=all&q=%22number+17%22"); len(rows) != 2 || rows[1][len(rows[1])-1] != "Pothole number 17" {
+		t.Errorf("the searched view exported %v", rows)
+	}
+	if code, _ := b.get(b.signIn(""), "/staff/export.csv"); code != http.StatusSeeOther {
+		t.Errorf("signed out: %d, want the sign-in page", code)
+	}
+}
