@@ -7,6 +7,7 @@ package staff
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -249,7 +250,8 @@ func (h *Handler) adminDisable(disabled bool) http.HandlerFunc {
 	}
 }
 
-// adminResetPassword gives an account a new password, shown once.
+// adminResetPassword gives an account a new password, shown once, and ends
+// the account's sessions.
 func (h *Handler) adminResetPassword(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err != nil {
@@ -257,6 +259,18 @@ func (h *Handler) adminResetPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	password, err := h.core.ResetPassword(r.Context(), id, actor(r))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// A password is reset when it may be known to someone else: whoever
+	// signed in with it is signed out.
+	err = h.sessions.Iterate(r.Context(), func(ctx context.Context) error {
+		if h.sessions.GetInt64(ctx, "user") == id {
+			return h.sessions.Destroy(ctx)
+		}
+		return nil
+	})
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -276,14 +276,22 @@ func TestAdminUsers(t *testing.T) {
 	if code, _ := b.post(admin, path+"/enable", nil); code != 303 {
 		t.Fatalf("enable: %d", code)
 	}
-	if _, code := b.signInWith("kim@oroville.test", pw); code != 303 {
+	kim, code = b.signInWith("kim@oroville.test", pw)
+	if code != 303 {
 		t.Errorf("an enabled account cannot sign in: %d", code)
 	}
 
-	// A reset password signs in; the old one does not.
+	// A reset password signs in; the old one does not, and the sessions
+	// it opened end (a password is reset when it may be known to others).
 	code, body = b.post(admin, path+"/password", nil)
 	if code != 200 {
 		t.Fatalf("reset: %d", code)
+	}
+	if code, _ := b.get(kim, "/staff/"); code != 303 {
+		t.Errorf("a session opened with the old password still reads: %d", code)
+	}
+	if code, _ := b.get(admin, "/staff/"); code != 200 {
+		t.Errorf("the admin's own session ended with another's reset: %d", code)
 	}
 	fresh := secretOf(t, body)
 	if fresh == pw {
