@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -276,11 +277,56 @@ func recordingBody(url, transcript string) string {
 }
 
 func transcriptOf(body string) string {
-	if !strings.HasPrefix(body, "Recording: ") {
-		return ""
-	}
-	_, t, _ := strings.Cut(body, "\n\n")
+	_, t := recordingOf(body)
 	return t
+}
+
+// recordingOf reads a recording's message body: its URL, "" when the body
+// is not a recording's, and its transcript.
+func recordingOf(body string) (url, transcript string) {
+	rest, ok := strings.CutPrefix(body, "Recording: ")
+	if !ok {
+		return "", ""
+	}
+	url, transcript, _ = strings.Cut(rest, "\n\n")
+	return url, transcript
+}
+
+// Recording reports whether m is a recording the phone menu made (a
+// voicemail, or an answer it could not make out), and its transcript.
+func (m Message) Recording() (ok bool, transcript string) {
+	url, transcript := recordingOf(m.Body)
+	return m.Channel == ChannelVoice && m.Direction == "in" && url != "", transcript
+}
+
+// OpenRecording opens the audio of recording message id for u, who must
+// be allowed to see its request (a recording on no request is for
+// dispatchers): townline fetches it from the provider with the account's
+// credentials, so staff need no login there.
+func (c *Core) OpenRecording(ctx context.Context, u User, id int64) (io.ReadCloser, error) {
+	m, err := c.Message(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	url, _ := recordingOf(m.Body)
+	if ok, _ := m.Recording(); !ok {
+		return nil, ErrNotFound
+	}
+	switch {
+	case m.RequestID != nil:
+		if _, err := c.StaffRequest(ctx, u, *m.RequestID); err != nil {
+			return nil, err
+		}
+	case !u.AllDepartments():
+		return nil, ErrNotFound
+	}
+	f := c.opts.Fetchers[ChannelVoice]
+	if f == nil {
+		return nil, fmt.Errorf("recording %d: the phone channel is not connected", id)
+	}
+	// The recording URL names the audio without a format; ".mp3" asks for
+	// MP3, a tenth the size of the default WAV.
+	return f.Fetch(ctx, url+".mp3")
 }
 
 // joinDescription adds a paragraph to a description, within its limit.

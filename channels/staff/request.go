@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"slices"
@@ -20,6 +21,7 @@ type entry struct {
 	Kind               string // in, out, event
 	Who, Subject, Text string
 	State, Error, Flag string
+	Recording          int64 // the message whose recording plays here
 }
 
 type requestPage struct {
@@ -117,6 +119,9 @@ func (h *Handler) requestPage(r *http.Request, req core.Request) (requestPage, e
 			e.State, e.Error = m.State, m.Error
 		} else {
 			e.Who = "from the resident by " + string(m.Channel)
+		}
+		if ok, transcript := m.Recording(); ok {
+			e.Recording, e.Text = m.ID, cmp.Or(transcript, "(not transcribed yet)")
 		}
 		p.Timeline = append(p.Timeline, e)
 	}
@@ -273,6 +278,32 @@ func (h *Handler) duplicate(w http.ResponseWriter, r *http.Request) {
 		return fmt.Sprintf("Marked a duplicate of #%d: its reporters now follow #%d.", parent, parent), err
 	})
 }
+
+// recording plays a caller's recording to staff who may see its request,
+// fetched from the provider as it plays.
+func (h *Handler) recording(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		h.fail(w, r, core.ErrNotFound)
+		return
+	}
+	audio, err := h.core.OpenRecording(r.Context(), user(r), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	defer audio.Close()
+	w.Header().Set("Content-Type", "audio/mpeg")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="recording-%d.mp3"`, id))
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	if _, err := io.Copy(w, io.LimitReader(audio, maxRecording)); err != nil {
+		h.log.Warn("staff: a recording was cut short", "message", id, "err", err)
+	}
+}
+
+// maxRecording is more than the longest message the phone menu records
+// (two minutes of MP3 are about 2 MB).
+const maxRecording = 20 << 20
 
 // file serves a request's file to staff who may see the request: photos
 // shown inline, anything else downloaded, never run in the page.

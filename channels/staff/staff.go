@@ -31,8 +31,8 @@ const (
 
 // contentPolicy allows the pages only their own script, stylesheet, images,
 // forms and live stream: nothing a resident wrote can run or load anything.
-const contentPolicy = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; " +
-	"frame-ancestors 'none'; base-uri 'none'"
+const contentPolicy = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // Handler serves the staff workspace.
 type Handler struct {
@@ -90,6 +90,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /staff/requests/{id}/flag", h.wrap(h.signedIn(h.flag)))
 	mux.Handle("POST /staff/requests/{id}/unflag", h.wrap(h.signedIn(h.unflag)))
 	mux.Handle("GET /staff/files/{id}", h.wrap(h.signedIn(h.file)))
+	mux.Handle("GET /staff/recordings/{id}", h.wrap(h.signedIn(h.recording)))
 	mux.Handle("GET /staff/numbers", h.wrap(h.signedIn(h.numbers)))
 	mux.Handle("GET /staff/export.csv", h.wrap(h.signedIn(h.export)))
 	mux.Handle("GET /staff/events", h.wrap(h.signedIn(h.events)))

@@ -16,12 +16,18 @@ import (
 	"sync"
 	"testing"
 
+	"townline/channels/sms"
 	"townline/channels/staff"
 	"townline/core"
+	"townline/internal/faketwilio"
 	"townline/internal/testenv"
 )
 
-const password = "correct horse battery staple"
+const (
+	password    = "correct horse battery staple"
+	twilioSID   = "AC00000000000000000000000000000001"
+	twilioToken = "staff-test-token"
+)
 
 type bundle struct {
 	t       *testing.T
@@ -29,6 +35,7 @@ type bundle struct {
 	srv     *httptest.Server
 	staff   *staff.Handler
 	sent    *sender
+	twilio  *faketwilio.Server // holds callers' recordings
 	pothole core.Request // Public Works
 	triage  core.Request // no department yet
 	photo   int64        // the pothole's photo
@@ -49,9 +56,18 @@ func (s *sender) Send(ctx context.Context, m core.Outbound) (string, error) {
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	b := &bundle{t: t, sent: &sender{}}
+	b := &bundle{t: t, sent: &sender{}, twilio: faketwilio.New(twilioSID, twilioToken)}
+	t.Cleanup(b.twilio.Close)
+	// Recordings play from the (fake) Twilio account, through the client
+	// townline fetches media with.
+	fetch, err := sms.NewClient(sms.Config{AccountSID: twilioSID, AuthToken: twilioToken, From: faketwilio.CityNumber,
+		APIURL: b.twilio.URL(), PublicURL: "http://townline.test"}, testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
 	b.c = testenv.Core(t, func(o *core.Options) {
 		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: b.sent, core.ChannelSMS: b.sent}
+		o.Fetchers = map[core.Channel]core.MediaFetcher{core.ChannelVoice: fetch}
 	})
 	ctx := context.Background()
 	for _, u := range []struct{ email, role, dept string }{

@@ -52,6 +52,7 @@ func (e *Env) Channels(ctx context.Context) (*Channels, error) {
 				return nil, err
 			}
 			ch.Senders[core.ChannelVoice] = caller
+			ch.Fetchers[core.ChannelVoice] = client // staff play recordings through townline
 			ch.voice = &vc
 			e.Log.Info("phone menu on", "number", cfg.TwilioFrom, "webhook", cfg.PublicURL+"/twilio/voice")
 		}

@@ -180,8 +180,7 @@ func (c *Caller) Record(seconds int) (string, error) {
 		return "", c.notWaiting("a recording")
 	}
 	r := c.wait.verb
-	sid := NewSid("RE")
-	u := c.s.api.URL + "/2010-04-01/Accounts/" + c.s.AccountSID + "/Recordings/" + sid
+	sid, u := c.s.AddRecording(seconds)
 	if r.get("transcribe") == "true" {
 		cb, err := c.resolve(r.get("transcribeCallback"))
 		if err != nil {

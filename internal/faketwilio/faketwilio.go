@@ -99,6 +99,7 @@ func New(accountSID, authToken string) *Server {
 	api.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages.json", s.auth(s.listMessages))
 	api.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages/{msg}/Media/{media}", s.auth(s.getMedia))
 	api.HandleFunc("POST /2010-04-01/Accounts/{account}/Calls.json", s.auth(s.createCall))
+	api.HandleFunc("GET /2010-04-01/Accounts/{account}/Recordings/{file}", s.auth(s.getRecording))
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
 	})

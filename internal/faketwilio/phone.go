@@ -27,6 +27,37 @@ func (s *Server) addMedia(messageSid, contentType string, data []byte) string {
 	return s.api.URL + path
 }
 
+// AddRecording keeps a recording of seconds as Twilio does, and returns
+// its sid and URL (RecordingUrl: its audio is the URL with ".mp3" or
+// ".wav" added, behind Basic auth). RecordingAudio is what it holds.
+func (s *Server) AddRecording(seconds int) (sid, url string) {
+	sid = NewSid("RE")
+	path := "/2010-04-01/Accounts/" + s.AccountSID + "/Recordings/" + sid
+	s.mu.Lock()
+	s.media[path+".mp3"] = MediaFile{ContentType: "audio/mpeg", Data: RecordingAudio(sid, seconds)}
+	s.mu.Unlock()
+	return sid, s.api.URL + path
+}
+
+// RecordingAudio is the MP3 a fake recording holds: an ID3 header, then
+// its sid and length, which a test can recognise.
+func RecordingAudio(sid string, seconds int) []byte {
+	return fmt.Appendf([]byte("ID3\x04\x00\x00\x00\x00\x00\x00"), "%s %ds", sid, seconds)
+}
+
+// getRecording serves a recording's audio to the account.
+func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	f, ok := s.media[r.URL.Path]
+	s.mu.Unlock()
+	if !ok {
+		apiError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
+		return
+	}
+	w.Header().Set("Content-Type", f.ContentType)
+	w.Write(f.Data)
+}
+
 // getMedia answers an authenticated media request as Twilio does: with a
 // redirect to a short-lived URL on the CDN host.
 func (s *Server) getMedia(w http.ResponseWriter, r *http.Request) {
