@@ -36,9 +36,9 @@ type bundle struct {
 	staff   *staff.Handler
 	sent    *sender
 	twilio  *faketwilio.Server // holds callers' recordings
-	pothole core.Request // Public Works
-	triage  core.Request // no department yet
-	photo   int64        // the pothole's photo
+	pothole core.Request       // Public Works
+	triage  core.Request       // no department yet
+	photo   int64              // the pothole's photo
 }
 
 // sender records the messages core sends by mail and by text.
