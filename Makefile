@@ -29,6 +29,7 @@ bench: $(WITHPG) build ## Go benchmarks, then the intake load test beside pgbenc
 	./$(WITHPG) -- $(GO) test -run='^$$' -bench='^BenchmarkBacklog$$' -benchtime=1000x ./channels/email/
 	./$(WITHPG) -- $(GO) test -run='^$$' -bench='^BenchmarkIdleDelay$$' -benchtime=100x ./channels/email/
 	$(GO) run ./internal/cmd/intakebench -townline $(BIN)
+	./$(WITHPG) -- $(GO) run ./internal/cmd/pagebench
 
 FUZZTIME ?= 20s
 FUZZ := core:FuzzStripMetadata core:FuzzPhotoGPS channels/open311:FuzzParseFilter channels/open311:FuzzPostParams \

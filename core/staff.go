@@ -220,13 +220,19 @@ func nonEmpty(s string) *string {
 	return &s
 }
 
-// InboxCounts says how many requests wait in each queue u sees.
+// QueueCountCap is the most requests a queue's count counts: past it,
+// the inbox says "10000+".
+const QueueCountCap = 10_000
+
+// InboxCounts says how many requests wait in each queue u sees, up to
+// QueueCountCap; a count above it means "more than QueueCountCap".
 func (c *Core) InboxCounts(ctx context.Context, u User) (map[string]int64, error) {
 	deps := u.Departments
 	if deps == nil {
 		deps = []string{}
 	}
-	n, err := c.q.InboxCounts(ctx, db.InboxCountsParams{AllDepartments: u.AllDepartments(), Departments: deps, UserID: u.ID})
+	n, err := c.q.InboxCounts(ctx, db.InboxCountsParams{AllDepartments: u.AllDepartments(), Departments: deps,
+		UserID: u.ID, Cap: QueueCountCap + 1})
 	if err != nil {
 		return nil, dbErr(err)
 	}

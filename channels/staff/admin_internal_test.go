@@ -67,3 +67,12 @@ func TestCannedBox(t *testing.T) {
 		t.Errorf("an empty box renders %q, %v", out.String(), err)
 	}
 }
+
+// A queue counted past the cap says so, not a made-up number.
+func TestQueueCount(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 9999: "9999", 10000: "10000", 10001: "10000+"} {
+		if got := queueCount(n); got != want {
+			t.Errorf("queueCount(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

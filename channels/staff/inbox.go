@@ -76,7 +76,7 @@ func age(t time.Time) string {
 
 type queueTab struct {
 	Name, Label, Link string
-	Count             int64
+	Count             string
 	On                bool
 }
 
@@ -133,7 +133,7 @@ func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) {
 		if q.Sort != "" {
 			tab.Set("sort", q.Sort)
 		}
-		p.Queues = append(p.Queues, queueTab{Name: name, Label: queueLabels[name], Count: counts[name], On: name == q.Queue,
+		p.Queues = append(p.Queues, queueTab{Name: name, Label: queueLabels[name], Count: queueCount(counts[name]), On: name == q.Queue,
 			Link: "/staff/?" + tab.Encode()})
 	}
 	p.Flash = h.sessions.PopString(r.Context(), "flash")
@@ -145,6 +145,14 @@ func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) {
 		p.Next = "/staff/?" + v.Encode()
 	}
 	h.renderWithNames(w, r, http.StatusOK, "inbox", p)
+}
+
+// queueCount writes a queue's count, "10000+" past the cap.
+func queueCount(n int64) string {
+	if n > core.QueueCountCap {
+		return fmt.Sprintf("%d+", core.QueueCountCap)
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // inboxQuery reads an inbox view from its URL.

@@ -57,17 +57,25 @@ JOIN request_details d ON d.id = page.id
 ORDER BY page.n;
 
 -- name: InboxCounts :one
--- How many requests wait in each queue a user sees.
+-- How many requests wait in each queue a user sees, each counted up to
+-- @cap rows and no further: a queue of a million reads "10000+" at the
+-- cost of ten thousand index entries.
 SELECT
-    count(*) FILTER (WHERE department_code IS NULL AND status <> 'closed') AS triage,
-    count(*) FILTER (WHERE assignee_id IS NULL AND department_code IS NOT NULL AND status <> 'closed') AS unassigned,
-    count(*) FILTER (WHERE assignee_id = @user_id::bigint AND status <> 'closed') AS mine,
-    count(*) FILTER (WHERE department_code = ANY(@departments::text[]) AND status <> 'closed') AS departments,
-    count(*) FILTER (WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.id = r.contact_id AND c.flagged_at IS NOT NULL
-        AND (c.flagged_by IS NOT NULL OR c.flagged_at > now() - interval '24 hours'))) AS flagged,
-    count(*) AS all_requests
-FROM requests r
-WHERE @all_departments::boolean OR department_code = ANY(@departments::text[]);
+    (SELECT count(*) FROM (SELECT FROM requests
+        WHERE @all_departments::boolean AND department_code IS NULL AND status <> 'closed' LIMIT @cap::int) t) AS triage,
+    (SELECT count(*) FROM (SELECT FROM requests
+        WHERE assignee_id IS NULL AND department_code IS NOT NULL AND status <> 'closed'
+        AND (@all_departments::boolean OR department_code = ANY(@departments::text[])) LIMIT @cap::int) t) AS unassigned,
+    (SELECT count(*) FROM (SELECT FROM requests
+        WHERE assignee_id = @user_id::bigint AND status <> 'closed'
+        AND (@all_departments::boolean OR department_code = ANY(@departments::text[])) LIMIT @cap::int) t) AS mine,
+    (SELECT count(*) FROM (SELECT FROM requests
+        WHERE department_code = ANY(@departments::text[]) AND status <> 'closed' LIMIT @cap::int) t) AS departments,
+    (SELECT count(*) FROM (SELECT FROM contacts c JOIN requests r ON r.contact_id = c.id
+        WHERE c.flagged_at IS NOT NULL AND (c.flagged_by IS NOT NULL OR c.flagged_at > now() - interval '24 hours')
+        AND (@all_departments::boolean OR r.department_code = ANY(@departments::text[])) LIMIT @cap::int) t) AS flagged,
+    (SELECT count(*) FROM (SELECT FROM requests
+        WHERE @all_departments::boolean OR department_code = ANY(@departments::text[]) LIMIT @cap::int) t) AS all_requests;
 
 -- name: RequestAttachments :many
 -- A request's files and its messages', for staff.
