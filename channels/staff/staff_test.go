@@ -26,7 +26,7 @@ import (
 const (
 	password    = "correct horse battery staple"
 	twilioSID   = "AC00000000000000000000000000000001"
-	twilioToken = "staff-test-token"
+	twilioToken = "stafftesttoken0123456789abcdef01" // alphanumeric, as the SDK insists
 )
 
 type bundle struct {

@@ -41,6 +41,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"townline/internal/child"
+	"townline/internal/debian"
 	"townline/internal/freeport"
 )
 
@@ -58,11 +59,6 @@ const (
 	stopTimeout  = 10 * time.Second
 	portAttempts = 3
 )
-
-var installOnce struct {
-	sync.Once
-	err error
-}
 
 // Server is a running private Dovecot.
 type Server struct {
@@ -122,38 +118,8 @@ func Start(ctx context.Context, dir string, logger *slog.Logger) (*Server, error
 // install puts dovecot-imapd on the machine when it is missing. Only root
 // can; anyone else gets ErrNotInstalled.
 func install(ctx context.Context, logger *slog.Logger) error {
-	if _, err := os.Stat(Binary); err == nil {
-		return nil
-	}
-	if os.Geteuid() != 0 {
-		return ErrNotInstalled
-	}
-	installOnce.Do(func() {
-		logger.Info("installing dovecot-imapd for the tests")
-		run := func(args ...string) error {
-			cmd := exec.CommandContext(ctx, "apt-get", args...)
-			cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				return fmt.Errorf("apt-get %s: %w\n%s", strings.Join(args, " "), err, child.Tail(out, 20))
-			}
-			return nil
-		}
-		// The lock timeout lets a concurrent apt (another test binary)
-		// finish rather than fail us.
-		lock := "-o=DPkg::Lock::Timeout=300"
-		if err := run(lock, "install", "-y", "-qq", "dovecot-imapd"); err != nil {
-			if err = run(lock, "update", "-qq"); err == nil {
-				err = run(lock, "install", "-y", "-qq", "dovecot-imapd")
-			}
-			installOnce.err = err
-		}
-	})
-	if installOnce.err != nil {
-		return fmt.Errorf("%w: %w", ErrNotInstalled, installOnce.err)
-	}
-	if _, err := os.Stat(Binary); err != nil {
-		return ErrNotInstalled
+	if err := debian.Install(ctx, logger, "dovecot-imapd", Binary); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotInstalled, err)
 	}
 	return nil
 }

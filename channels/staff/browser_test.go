@@ -1,0 +1,138 @@
+package staff_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"townline/channels/sms"
+	"townline/core"
+	"townline/internal/faketwilio"
+	"townline/internal/server"
+	"townline/internal/testenv"
+)
+
+// A dispatcher works a text in a real browser: it appears in the open
+// inbox without a reload, its page shows what the resident wrote as text
+// (no script runs), the reply reaches the resident's phone, and closing
+// it with a reason tells them. Screenshots of the inbox and the request
+// page are left in the test's output folder.
+func TestBrowserDispatcherWorksAText(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fake := faketwilio.New(twilioSID, twilioToken)
+	t.Cleanup(fake.Close)
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	cfg := sms.Config{AccountSID: twilioSID, AuthToken: twilioToken, From: faketwilio.CityNumber,
+		APIURL: fake.URL(), PublicURL: base}
+	client, err := sms.NewClient(cfg, testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := testenv.Core(t, func(o *core.Options) {
+		o.PublicURL = base
+		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: client}
+	})
+	if _, err := c.AddUser(ctx, "desk@oroville.test", "dispatcher", "", password); err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = server.New(c, server.Options{Logger: testenv.Logger(t),
+		Channels: []server.Channel{sms.NewHandler(c, cfg, testenv.Logger(t))}})
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	shots := filepath.Join(os.TempDir(), "townline-screenshots")
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shoot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			png, err := chromedp.FullScreenshot(100)(ctx, tg)
+			if err == nil {
+				err = os.WriteFile(filepath.Join(shots, name), png, 0o644)
+			}
+			return err
+		})
+	}
+	tab := testenv.Browser(t)
+	tab, cancel := context.WithTimeout(tab, 90*time.Second)
+	defer cancel()
+	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(tab, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+
+	step("sign in",
+		chromedp.Navigate(base+"/staff/?queue=all"),
+		chromedp.SendKeys(chromedp.ID("email"), "desk@oroville.test"),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitVisible(chromedp.CSS(`nav.queues a.on`)),
+	)
+	// The inbox is open and quiet; a text comes in.
+	time.Sleep(time.Second) // the live stream connects
+	phone := fake.Phone("+15305550190", base+"/twilio/sms")
+	const payload = `Pothole at 100 Bird Street <img src=x onerror="window.__xss=1"><script>window.__xss=2</script>`
+	resp, err := phone.Send(payload)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the text was not taken: %v %v", resp, err)
+	}
+	step("the text shows in the open inbox, without a reload",
+		chromedp.WaitVisible(`//td[contains(., "Pothole at 100 Bird Street")]`),
+		shoot("inbox.png"),
+		chromedp.Click(`//tr[td[contains(., "Pothole at 100 Bird Street")]]/td/a`),
+		chromedp.WaitVisible(chromedp.ID("reply")),
+	)
+	text, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS("div[data-live=summary] p.body")))
+	if err != nil || !strings.Contains(text, `<script>window.__xss=2</script>`) {
+		t.Errorf("the description does not show as the resident wrote it: %q %v", text, err)
+	}
+	if xss, err := chromedp.Run(tab, chromedp.Evaluate[bool](`window.__xss !== undefined`)); err != nil || xss {
+		t.Errorf("a resident's words ran as script: %v %v", xss, err)
+	}
+
+	step("reply",
+		chromedp.SendKeys(chromedp.ID("reply"), "A crew comes Tuesday."),
+		chromedp.Click(`//form[.//textarea[@id="reply"]]//button[contains(., "Send reply")]`),
+		chromedp.WaitVisible(`//p[@class="flash" and contains(., "Reply queued")]`),
+	)
+	waitText(t, fake, "A crew comes Tuesday.")
+
+	step("close with a reason",
+		chromedp.SetValue(chromedp.ID("to"), "closed"),
+		chromedp.SetValue(chromedp.ID("reason"), "resolved"),
+		chromedp.SendKeys(chromedp.ID("status-note"), "Filled this morning."),
+		chromedp.Click(`//button[contains(., "Change status")]`),
+		chromedp.WaitVisible(`//p[@class="flash" and contains(., "Status changed")]`),
+		shoot("request.png"),
+	)
+	waitText(t, fake, "Filled this morning.")
+	t.Logf("screenshots in %s", shots)
+}
+
+// waitText waits for the fake Twilio to be asked to send a text holding want.
+func waitText(t *testing.T, fake *faketwilio.Server, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		for _, m := range fake.Messages() {
+			if strings.Contains(m.Body, want) {
+				return
+			}
+		}
+	}
+	var got []string
+	for _, m := range fake.Messages() {
+		got = append(got, m.Body)
+	}
+	t.Fatalf("no text with %q reached Twilio; it sent %q", want, got)
+}
