@@ -20,7 +20,7 @@ func TestCannedBox(t *testing.T) {
 	t.Parallel()
 	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
 	ctx := context.Background()
-	h := New(c, testenv.Logger(t), false)
+	h := New(c, testenv.Logger(t), Config{})
 	req, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
 		Description: "Hoyo", Address: "1735 Montgomery Street", Reporter: core.Reporter{Email: "ana@example.com"}})
 	if err != nil {

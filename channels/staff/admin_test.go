@@ -334,7 +334,7 @@ func TestAdminAPIKeys(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	mux := http.NewServeMux()
-	staff.New(b.c, testenv.Logger(t), false).Register(mux)
+	staff.New(b.c, testenv.Logger(t), staff.Config{MapTiles: testTiles}).Register(mux)
 	open311.New(b.c, testenv.Logger(t), 1<<20).Register(mux)
 	b.srv = httptest.NewServer(mux)
 	t.Cleanup(b.srv.Close)

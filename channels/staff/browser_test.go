@@ -2,6 +2,7 @@ package staff_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -117,6 +118,20 @@ func TestBrowserDispatcherWorksAText(t *testing.T) {
 		shoot("request.png"),
 	)
 	waitText(t, fake, "Filled this morning.")
+
+	// A placed request shows on a map, here without tiles (none
+	// configured): the pin and the address still say where.
+	lat, lng := 39.5138, -121.5564
+	placed, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
+		Description: "By the post office", Lat: &lat, Lng: &lng, Address: "1735 Montgomery Street"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step("the map",
+		chromedp.Navigate(base+"/staff/requests/"+fmt.Sprint(placed.ID)),
+		chromedp.WaitVisible(chromedp.CSS("#map .leaflet-marker-icon")),
+		shoot("map.png"),
+	)
 	t.Logf("screenshots in %s", shots)
 }
 

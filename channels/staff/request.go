@@ -41,6 +41,8 @@ type requestPage struct {
 	Departments []core.Department
 	Services    []core.Service
 	Staff       []core.User
+	Nearby      []core.Nearby // open requests that may be the same issue
+	Tiles       string        // the map's tile URL template
 }
 
 func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
@@ -102,6 +104,10 @@ func (h *Handler) requestPage(r *http.Request, req core.Request) (requestPage, e
 	}
 	p.ReplyRoute = replyRoute(req.Channel, p.Reply, p.Contact)
 	p.Length = textLength(p.Reply, p.Draft)
+	p.Tiles = h.tiles
+	if p.Nearby, err = h.core.NearbyRequests(ctx, u, req); err != nil {
+		return p, err
+	}
 	if p.Files, err = h.core.Attachments(ctx, req.ID); err != nil {
 		return p, err
 	}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/pgxstore"
@@ -29,10 +30,23 @@ const (
 	lifetime = 12 * time.Hour
 )
 
-// contentPolicy allows the pages only their own script, stylesheet, images,
-// forms and live stream: nothing a resident wrote can run or load anything.
-const contentPolicy = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; " +
-	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+// contentPolicy allows the pages only their own script, stylesheet,
+// images, forms and live stream, and the map's tiles: nothing a resident
+// wrote can run or load anything.
+func contentPolicy(tiles string) string {
+	img := "'self'"
+	if u, err := url.Parse(strings.ReplaceAll(tiles, "{s}", "*")); err == nil && u.Host != "" {
+		img += " " + u.Scheme + "://" + u.Host
+	}
+	return "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src " + img +
+		"; media-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+}
+
+// Config is how the city runs the workspace.
+type Config struct {
+	Secure   bool   // the public URL is https: the session cookie is Secure
+	MapTiles string // the maps' tile URL template; empty: maps without tiles
+}
 
 // Handler serves the staff workspace.
 type Handler struct {
@@ -43,11 +57,12 @@ type Handler struct {
 	static   http.Handler
 	cross    *http.CrossOriginProtection
 	hub      *hub // live.go
+	tiles    string
+	policy   string // Content-Security-Policy
 }
 
-// New returns the workspace, with its sessions in PostgreSQL. secure marks
-// the session cookie Secure: set it when the public URL is https.
-func New(c *core.Core, logger *slog.Logger, secure bool) *Handler {
+// New returns the workspace, with its sessions in PostgreSQL.
+func New(c *core.Core, logger *slog.Logger, cfg Config) *Handler {
 	sm := scs.New()
 	sm.Store = pgxstore.NewWithCleanupInterval(c.Pool(), 10*time.Minute)
 	sm.IdleTimeout, sm.Lifetime = idleFor, lifetime
@@ -55,7 +70,7 @@ func New(c *core.Core, logger *slog.Logger, secure bool) *Handler {
 	sm.Cookie.Path = "/staff"
 	sm.Cookie.HttpOnly = true
 	sm.Cookie.SameSite = http.SameSiteLaxMode
-	sm.Cookie.Secure = secure
+	sm.Cookie.Secure = cfg.Secure
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 		logger.Error("staff: session", "path", r.URL.Path, "err", err)
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
@@ -66,6 +81,7 @@ func New(c *core.Core, logger *slog.Logger, secure bool) *Handler {
 		static: http.StripPrefix("/staff/static/", http.FileServerFS(static)),
 		cross:  http.NewCrossOriginProtection(),
 		hub:    newHub(c),
+		tiles:  cfg.MapTiles, policy: contentPolicy(cfg.MapTiles),
 	}
 	for _, name := range []string{"login", "inbox", "request", "numbers", "error"} {
 		h.pages[name] = templates.StaffPage(name, h.funcs())
@@ -104,7 +120,7 @@ func (h *Handler) wrap(next http.HandlerFunc) http.Handler {
 	inner := h.cross.Handler(h.sessions.LoadAndSave(next))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", contentPolicy)
+		hd.Set("Content-Security-Policy", h.policy)
 		hd.Set("Cache-Control", "no-store")
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")

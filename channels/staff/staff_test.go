@@ -27,6 +27,7 @@ const (
 	password    = "correct horse battery staple"
 	twilioSID   = "AC00000000000000000000000000000001"
 	twilioToken = "stafftesttoken0123456789abcdef01" // alphanumeric, as the SDK insists
+	testTiles   = "https://tiles.example.test/{z}/{x}/{y}.png"
 )
 
 type bundle struct {
@@ -103,7 +104,7 @@ func setup(t *testing.T) *bundle {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	b.staff = staff.New(b.c, testenv.Logger(t), false)
+	b.staff = staff.New(b.c, testenv.Logger(t), staff.Config{MapTiles: testTiles})
 	b.staff.Register(mux)
 	b.srv = httptest.NewServer(mux)
 	t.Cleanup(b.srv.Close)

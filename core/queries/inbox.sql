@@ -110,3 +110,15 @@ WHERE id = @id;
 
 -- name: LockRequestContact :one
 SELECT contact_id FROM requests WHERE id = $1 FOR UPDATE;
+
+-- name: NearbyOpenRequests :many
+-- Open requests in a box around a point, of the services named, that are
+-- not themselves duplicates, closest first (a degree of longitude is
+-- lng_scale of one of latitude there): what the request at the point may
+-- repeat.
+SELECT d.* FROM requests r JOIN request_details d ON d.id = r.id
+WHERE r.status <> 'closed' AND r.lat IS NOT NULL
+    AND r.lat BETWEEN @south::float8 AND @north::float8 AND r.lng BETWEEN @west::float8 AND @east::float8
+    AND r.service_code = ANY(@services::text[]) AND r.duplicate_of IS NULL AND r.id <> @id::bigint
+ORDER BY power(r.lat - @lat::float8, 2) + power((r.lng - @lng::float8) * @lng_scale::float8, 2)
+LIMIT 20;

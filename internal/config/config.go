@@ -38,6 +38,8 @@ type Config struct {
 	SMTPURL   string
 	EmailFrom string
 
+	MapTiles string // a tile URL template ({z}/{x}/{y}); empty: maps without tiles
+
 	LogFormat string // text or json
 	LogLevel  slog.Level
 }
@@ -56,6 +58,7 @@ var vars = []struct{ env, flag, usage, def string }{
 	{"TWILIO_AUTH_TOKEN", "twilio-auth-token", "Twilio auth token", ""},
 	{"TWILIO_FROM", "twilio-from", "sending number (E.164) or Messaging Service SID", ""},
 	{"TWILIO_API_URL", "twilio-api-url", "Twilio REST base URL", "https://api.twilio.com"},
+	{"TOWNLINE_MAP_TILES", "map-tiles", "map tile URL template, {z}/{x}/{y} (empty: maps show no tiles)", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"},
 	{"TOWNLINE_STAFF_PHONE", "staff-phone", "number callers reach with 0 during office hours (empty: they leave a message)", ""},
 	{"IMAP_URL", "imap-url", "imaps://user:pass@host:993/INBOX (empty: email off)", ""},
 	{"SMTP_URL", "smtp-url", "smtp://user:pass@host:587", ""},
@@ -126,6 +129,7 @@ func (f *Flags) Config() (*Config, error) {
 		IMAPURL:          get("IMAP_URL"),
 		SMTPURL:          get("SMTP_URL"),
 		EmailFrom:        get("EMAIL_FROM"),
+		MapTiles:         get("TOWNLINE_MAP_TILES"),
 		LogFormat:        get("TOWNLINE_LOG_FORMAT"),
 	}
 	var errs []error
@@ -169,6 +173,13 @@ func (c *Config) validate() []error {
 	}
 	if c.Data == "" {
 		errs = append(errs, errors.New("TOWNLINE_DATA must name a folder"))
+	}
+	if c.MapTiles != "" {
+		u, err := url.Parse(strings.ReplaceAll(c.MapTiles, "{s}", "a"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			!strings.Contains(c.MapTiles, "{z}") || !strings.Contains(c.MapTiles, "{x}") || !strings.Contains(c.MapTiles, "{y}") {
+			errs = append(errs, fmt.Errorf("TOWNLINE_MAP_TILES %q is not an http(s) URL with {z}, {x} and {y}", c.MapTiles))
+		}
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("TOWNLINE_LOG_FORMAT must be text or json (got %q)", c.LogFormat))

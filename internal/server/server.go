@@ -38,6 +38,8 @@ type Options struct {
 	MetricsApart bool
 	// Limits bound each connection; zero fields take DefaultLimits'.
 	Limits Limits
+	// MapTiles is the staff maps' tile URL template; empty: no tiles.
+	MapTiles string
 }
 
 // Check is a readiness condition.
@@ -144,7 +146,7 @@ func New(c *core.Core, opts Options) *Server {
 	mux := http.NewServeMux()
 	open311.New(c, opts.Logger, opts.MaxBody).Register(mux)
 	web.New(c, opts.Logger).Register(mux)
-	s.staff = staff.New(c, opts.Logger, strings.HasPrefix(c.PublicURL(), "https://"))
+	s.staff = staff.New(c, opts.Logger, staff.Config{Secure: strings.HasPrefix(c.PublicURL(), "https://"), MapTiles: opts.MapTiles})
 	s.staff.Register(mux)
 	for _, ch := range opts.Channels {
 		ch.Register(mux)

@@ -66,3 +66,24 @@
   }
   box.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(measure, 200); });
 })();
+
+// The request's map: its pin, and the open requests nearby that may be
+// the same issue. Without tiles (or without script) the address and
+// coordinates on the page still say where it is.
+(() => {
+  'use strict';
+  const el = document.getElementById('map');
+  if (!el || !window.L) return;
+  L.Icon.Default.imagePath = '/staff/static/leaflet/images/';
+  const here = [Number(el.dataset.lat), Number(el.dataset.lng)];
+  const map = L.map(el).setView(here, 17);
+  if (el.dataset.tiles) {
+    const osm = el.dataset.tiles.includes('openstreetmap.org');
+    L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: osm ? '© OpenStreetMap contributors' : '' }).addTo(map);
+  }
+  L.marker(here, { title: 'This request', keyboard: false }).addTo(map);
+  for (const li of document.querySelectorAll('li[data-nearby]')) {
+    L.circleMarker([Number(li.dataset.lat), Number(li.dataset.lng)], { radius: 8, color: '#a4000f' })
+      .addTo(map).bindTooltip('#' + li.dataset.nearby);
+  }
+})();

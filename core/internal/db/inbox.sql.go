@@ -356,6 +356,89 @@ func (q *Queries) LockRequestContact(ctx context.Context, id int64) (*int64, err
 	return contact_id, err
 }
 
+const nearbyOpenRequests = `-- name: NearbyOpenRequests :many
+SELECT d.id, d.token, d.service_code, d.description, d.attributes, d.lat, d.lng, d.address, d.address_id, d.zipcode, d.media_url, d.status, d.close_reason, d.department_code, d.assignee_id, d.duplicate_of, d.channel, d.contact_id, d.device_id, d.requested_at, d.updated_at, d.expected_at, d.closed_at, d.service_name, d.reports, d.status_notes, d.photo_id FROM requests r JOIN request_details d ON d.id = r.id
+WHERE r.status <> 'closed' AND r.lat IS NOT NULL
+    AND r.lat BETWEEN $1::float8 AND $2::float8 AND r.lng BETWEEN $3::float8 AND $4::float8
+    AND r.service_code = ANY($5::text[]) AND r.duplicate_of IS NULL AND r.id <> $6::bigint
+ORDER BY power(r.lat - $7::float8, 2) + power((r.lng - $8::float8) * $9::float8, 2)
+LIMIT 20
+`
+
+type NearbyOpenRequestsParams struct {
+	South    float64
+	North    float64
+	West     float64
+	East     float64
+	Services []string
+	ID       int64
+	Lat      float64
+	Lng      float64
+	LngScale float64
+}
+
+// Open requests in a box around a point, of the services named, that are
+// not themselves duplicates, closest first (a degree of longitude is
+// lng_scale of one of latitude there): what the request at the point may
+// repeat.
+func (q *Queries) NearbyOpenRequests(ctx context.Context, arg NearbyOpenRequestsParams) ([]RequestDetail, error) {
+	rows, err := q.db.Query(ctx, nearbyOpenRequests,
+		arg.South,
+		arg.North,
+		arg.West,
+		arg.East,
+		arg.Services,
+		arg.ID,
+		arg.Lat,
+		arg.Lng,
+		arg.LngScale,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RequestDetail
+	for rows.Next() {
+		var i RequestDetail
+		if err := rows.Scan(
+			&i.ID,
+			&i.Token,
+			&i.ServiceCode,
+			&i.Description,
+			&i.Attributes,
+			&i.Lat,
+			&i.Lng,
+			&i.Address,
+			&i.AddressID,
+			&i.Zipcode,
+			&i.MediaUrl,
+			&i.Status,
+			&i.CloseReason,
+			&i.DepartmentCode,
+			&i.AssigneeID,
+			&i.DuplicateOf,
+			&i.Channel,
+			&i.ContactID,
+			&i.DeviceID,
+			&i.RequestedAt,
+			&i.UpdatedAt,
+			&i.ExpectedAt,
+			&i.ClosedAt,
+			&i.ServiceName,
+			&i.Reports,
+			&i.StatusNotes,
+			&i.PhotoID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const reclassifyRequest = `-- name: ReclassifyRequest :exec
 UPDATE requests SET service_code = $1::text, department_code = NULLIF($2::text, ''),
     assignee_id = $3::bigint, expected_at = $4::timestamptz,

@@ -109,7 +109,7 @@ func run(ctx context.Context, requests, runs int) error {
 	fmt.Printf("seeded %d requests and %d messages in %s\n\n", requests, messages, time.Since(start).Round(time.Second))
 
 	mux := http.NewServeMux()
-	staff.New(c, log, false).Register(mux)
+	staff.New(c, log, staff.Config{}).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
