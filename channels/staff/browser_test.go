@@ -13,18 +13,21 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"townline/channels/email"
 	"townline/channels/sms"
 	"townline/core"
 	"townline/internal/faketwilio"
 	"townline/internal/server"
+	"townline/internal/smtpsink"
 	"townline/internal/testenv"
 )
 
-// A dispatcher works a text in a real browser: it appears in the open
-// inbox without a reload, its page shows what the resident wrote as text
-// (no script runs), the reply reaches the resident's phone, and closing
-// it with a reason tells them. Screenshots of the inbox and the request
-// page are left in the test's output folder.
+// A dispatcher works a text and a mail in a real browser: the text
+// appears in the open inbox without a reload, each page shows what the
+// resident wrote as text (no script runs), the replies reach the
+// resident's phone and, in their thread, the SMTP server, and closing the
+// text with a reason tells its sender. Screenshots of the inbox, a
+// request page and a map are left in $TMPDIR/townline-screenshots.
 func TestBrowserDispatcherWorksAText(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -38,9 +41,19 @@ func TestBrowserDispatcherWorksAText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mail, err := smtpsink.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mail.Close() })
+	mailer, err := email.NewSender(email.Config{SMTPURL: mail.URL(), From: "311@oroville.test", CityName: "Oroville",
+		Secret: []byte("browser-test-reply-secret")}, testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
 	c := testenv.Core(t, func(o *core.Options) {
 		o.PublicURL = base
-		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: client}
+		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: client, core.ChannelEmail: mailer}
 	})
 	if _, err := c.AddUser(ctx, "desk@oroville.test", "dispatcher", "", password); err != nil {
 		t.Fatal(err)
@@ -118,6 +131,42 @@ func TestBrowserDispatcherWorksAText(t *testing.T) {
 		shoot("request.png"),
 	)
 	waitText(t, fake, "Filled this morning.")
+
+	// A mail: its subject and words show as written, and the reply goes
+	// back in the resident's thread.
+	res, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelEmail, From: "ana@example.com", To: "311@oroville.test",
+		Subject: "Graffiti <b>on the library</b>", ProviderID: "graffiti-1@example.com", // its Message-ID
+		Text: `Spray paint on the library wall <script>window.__xss=3</script>`})
+	if err != nil || res.RequestID == 0 {
+		t.Fatalf("mail intake: %+v %v", res, err)
+	}
+	step("a mail's page",
+		chromedp.Navigate(base+"/staff/requests/"+fmt.Sprint(res.RequestID)),
+		chromedp.WaitVisible(`//strong[contains(., "Graffiti <b>on the library</b>")]`),
+		chromedp.SendKeys(chromedp.ID("reply"), "We will paint over it Friday."),
+		chromedp.Click(`//form[.//textarea[@id="reply"]]//button[contains(., "Send reply")]`),
+		chromedp.WaitVisible(`//p[@class="flash" and contains(., "Reply queued")]`),
+	)
+	if xss, err := chromedp.Run(tab, chromedp.Evaluate[bool](`window.__xss !== undefined`)); err != nil || xss {
+		t.Errorf("a mail's words ran as script: %v %v", xss, err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var reply string
+		for _, m := range mail.To("ana@example.com") {
+			if strings.Contains(string(m.Data), "paint over it Friday") {
+				reply = string(m.Data)
+			}
+		}
+		if reply != "" {
+			if !strings.Contains(reply, "\nReferences: <graffiti-1@example.com>") {
+				t.Errorf("the reply is not in the resident's thread:\n%s", reply)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the mail reply did not reach the SMTP server")
+		}
+	}
 
 	// A placed request shows on a map, here without tiles (none
 	// configured): the pin and the address still say where.
