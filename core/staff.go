@@ -181,7 +181,7 @@ func (c *Core) Inbox(ctx context.Context, u User, q InboxQuery) ([]Request, *Cur
 	if q.After != nil {
 		p.AfterAt, p.AfterID = q.After.At, &q.After.ID
 	}
-	rows, err := c.q.Inbox(ctx, p)
+	rows, err := c.searchBack(ctx, q, p)
 	if err != nil {
 		return nil, nil, dbErr(err)
 	}
@@ -196,6 +196,35 @@ func (c *Core) Inbox(ctx context.Context, u User, q InboxQuery) ([]Request, *Cur
 		next.At = last.ExpectedAt
 	}
 	return rs, next, nil
+}
+
+// searchWindows are how far back a newest-first search looks before it
+// looks at everything: a common word fills its page from the last week's
+// few thousand requests instead of reading its every mention in a city's
+// history, and a rare one is soon looked for everywhere, where it is rare.
+var searchWindows = []time.Duration{7 * 24 * time.Hour, 90 * 24 * time.Hour}
+
+// searchBack runs the inbox query; a newest-first search runs it over the
+// searchWindows before the page's start, widening until the page is full.
+// The newest requests come first, so a window's full page is the page.
+func (c *Core) searchBack(ctx context.Context, q InboxQuery, p db.InboxParams) ([]db.RequestDetail, error) {
+	if p.Search == nil || q.Sort != "newest" {
+		return c.q.Inbox(ctx, p)
+	}
+	start := time.Now()
+	if q.After != nil {
+		start = *q.After.At
+	}
+	for _, w := range searchWindows {
+		since := start.Add(-w)
+		p.Since = &since
+		rows, err := c.q.Inbox(ctx, p)
+		if err != nil || len(rows) > q.Limit {
+			return rows, err
+		}
+	}
+	p.Since = nil
+	return c.q.Inbox(ctx, p)
 }
 
 // searchTerms reads a search: the words to find, and the request number

@@ -6,7 +6,11 @@
 -- their departments' requests; dispatchers and admins see all. A NULL
 -- filter does not filter. A search finds the requests whose description
 -- or address, or any of whose messages, match what was typed, read in
--- English or in Spanish, and the request with the number typed.
+-- English or in Spanish, and the request with the number typed; since,
+-- when set, keeps to the requests filed since then (a message on one of
+-- them is no older than it, so its messages are looked for since then
+-- too): core searches the newest first, and further back only when they
+-- do not fill the page.
 --
 -- The queue, the sort and which filters are set are constants of each
 -- execution, which the planner folds away: each CASE becomes the one
@@ -32,14 +36,17 @@ SELECT d.* FROM unnest(ARRAY(
         AND (sqlc.narg(department)::text IS NULL OR r.department_code = sqlc.narg(department)::text)
         AND (sqlc.narg(channel)::text IS NULL OR r.channel = sqlc.narg(channel)::text)
         AND (NOT @overdue::boolean OR (r.expected_at < now() AND r.status <> 'closed'))
+        AND (sqlc.narg(since)::timestamptz IS NULL OR r.requested_at >= sqlc.narg(since)::timestamptz)
         AND ((sqlc.narg(search)::text IS NULL AND sqlc.narg(number)::bigint IS NULL) OR r.id = ANY(ARRAY(
             SELECT sqlc.narg(number)::bigint
             UNION
             SELECT s.id FROM requests s
-            WHERE search_vector(s.description, s.address) @@ search_query(sqlc.narg(search)::text)
+            WHERE s.search @@ search_query(sqlc.narg(search)::text)
+                AND (sqlc.narg(since)::timestamptz IS NULL OR s.requested_at >= sqlc.narg(since)::timestamptz)
             UNION
             SELECT m.request_id FROM messages m
-            WHERE m.request_id IS NOT NULL AND search_vector(m.subject, m.body) @@ search_query(sqlc.narg(search)::text))))
+            WHERE m.request_id IS NOT NULL AND m.search @@ search_query(sqlc.narg(search)::text)
+                AND (sqlc.narg(since)::timestamptz IS NULL OR m.created_at >= sqlc.narg(since)::timestamptz))))
         AND (sqlc.narg(after_id)::bigint IS NULL OR CASE @sort::text
             WHEN 'oldest' THEN (r.requested_at, r.id) > (sqlc.narg(after_at)::timestamptz, sqlc.narg(after_id)::bigint)
             WHEN 'due' THEN (COALESCE(r.expected_at, 'infinity'), r.id)

@@ -118,26 +118,29 @@ SELECT d.id, d.token, d.service_code, d.description, d.attributes, d.lat, d.lng,
         AND ($7::text IS NULL OR r.department_code = $7::text)
         AND ($8::text IS NULL OR r.channel = $8::text)
         AND (NOT $9::boolean OR (r.expected_at < now() AND r.status <> 'closed'))
-        AND (($10::text IS NULL AND $11::bigint IS NULL) OR r.id = ANY(ARRAY(
-            SELECT $11::bigint
+        AND ($10::timestamptz IS NULL OR r.requested_at >= $10::timestamptz)
+        AND (($11::text IS NULL AND $12::bigint IS NULL) OR r.id = ANY(ARRAY(
+            SELECT $12::bigint
             UNION
             SELECT s.id FROM requests s
-            WHERE search_vector(s.description, s.address) @@ search_query($10::text)
+            WHERE s.search @@ search_query($11::text)
+                AND ($10::timestamptz IS NULL OR s.requested_at >= $10::timestamptz)
             UNION
             SELECT m.request_id FROM messages m
-            WHERE m.request_id IS NOT NULL AND search_vector(m.subject, m.body) @@ search_query($10::text))))
-        AND ($12::bigint IS NULL OR CASE $13::text
-            WHEN 'oldest' THEN (r.requested_at, r.id) > ($14::timestamptz, $12::bigint)
+            WHERE m.request_id IS NOT NULL AND m.search @@ search_query($11::text)
+                AND ($10::timestamptz IS NULL OR m.created_at >= $10::timestamptz))))
+        AND ($13::bigint IS NULL OR CASE $14::text
+            WHEN 'oldest' THEN (r.requested_at, r.id) > ($15::timestamptz, $13::bigint)
             WHEN 'due' THEN (COALESCE(r.expected_at, 'infinity'), r.id)
-                > (COALESCE($14::timestamptz, 'infinity'), $12::bigint)
-            ELSE (r.requested_at, r.id) < ($14::timestamptz, $12::bigint) END)
+                > (COALESCE($15::timestamptz, 'infinity'), $13::bigint)
+            ELSE (r.requested_at, r.id) < ($15::timestamptz, $13::bigint) END)
     ORDER BY
-        CASE WHEN $13::text = 'oldest' THEN r.requested_at END,
-        CASE WHEN $13::text = 'due' THEN COALESCE(r.expected_at, 'infinity') END,
-        CASE WHEN $13::text IN ('oldest', 'due') THEN r.id END,
-        CASE WHEN $13::text = 'newest' THEN r.requested_at END DESC,
-        CASE WHEN $13::text = 'newest' THEN r.id END DESC
-    LIMIT $15::int
+        CASE WHEN $14::text = 'oldest' THEN r.requested_at END,
+        CASE WHEN $14::text = 'due' THEN COALESCE(r.expected_at, 'infinity') END,
+        CASE WHEN $14::text IN ('oldest', 'due') THEN r.id END,
+        CASE WHEN $14::text = 'newest' THEN r.requested_at END DESC,
+        CASE WHEN $14::text = 'newest' THEN r.id END DESC
+    LIMIT $16::int
 )) WITH ORDINALITY AS page (id, n)
 JOIN request_details d ON d.id = page.id
 ORDER BY page.n
@@ -153,6 +156,7 @@ type InboxParams struct {
 	Department     *string
 	Channel        *string
 	Overdue        bool
+	Since          *time.Time
 	Search         *string
 	Number         *int64
 	AfterID        *int64
@@ -168,7 +172,11 @@ type InboxParams struct {
 // their departments' requests; dispatchers and admins see all. A NULL
 // filter does not filter. A search finds the requests whose description
 // or address, or any of whose messages, match what was typed, read in
-// English or in Spanish, and the request with the number typed.
+// English or in Spanish, and the request with the number typed; since,
+// when set, keeps to the requests filed since then (a message on one of
+// them is no older than it, so its messages are looked for since then
+// too): core searches the newest first, and further back only when they
+// do not fill the page.
 //
 // The queue, the sort and which filters are set are constants of each
 // execution, which the planner folds away: each CASE becomes the one
@@ -189,6 +197,7 @@ func (q *Queries) Inbox(ctx context.Context, arg InboxParams) ([]RequestDetail, 
 		arg.Department,
 		arg.Channel,
 		arg.Overdue,
+		arg.Since,
 		arg.Search,
 		arg.Number,
 		arg.AfterID,

@@ -36,7 +36,7 @@ func (q *Queries) FlagMessage(ctx context.Context, arg FlagMessageParams) error 
 }
 
 const getMessage = `-- name: GetMessage :one
-SELECT id, conversation_id, request_id, contact_id, user_id, direction, channel, provider_id, subject, body, language, state, error, attempts, created_at, sent_at, auto, flag, claimed_at FROM messages WHERE id = $1
+SELECT id, conversation_id, request_id, contact_id, user_id, direction, channel, provider_id, subject, body, language, state, error, attempts, created_at, sent_at, auto, flag, claimed_at, search FROM messages WHERE id = $1
 `
 
 func (q *Queries) GetMessage(ctx context.Context, id int64) (Message, error) {
@@ -62,6 +62,7 @@ func (q *Queries) GetMessage(ctx context.Context, id int64) (Message, error) {
 		&i.Auto,
 		&i.Flag,
 		&i.ClaimedAt,
+		&i.Search,
 	)
 	return i, err
 }
@@ -341,7 +342,7 @@ func (q *Queries) RequestExists(ctx context.Context, id int64) (bool, error) {
 }
 
 const requestMessages = `-- name: RequestMessages :many
-SELECT id, conversation_id, request_id, contact_id, user_id, direction, channel, provider_id, subject, body, language, state, error, attempts, created_at, sent_at, auto, flag, claimed_at FROM messages WHERE request_id = $1::bigint ORDER BY created_at, id
+SELECT id, conversation_id, request_id, contact_id, user_id, direction, channel, provider_id, subject, body, language, state, error, attempts, created_at, sent_at, auto, flag, claimed_at, search FROM messages WHERE request_id = $1::bigint ORDER BY created_at, id
 `
 
 func (q *Queries) RequestMessages(ctx context.Context, dollar_1 int64) ([]Message, error) {
@@ -373,6 +374,7 @@ func (q *Queries) RequestMessages(ctx context.Context, dollar_1 int64) ([]Messag
 			&i.Auto,
 			&i.Flag,
 			&i.ClaimedAt,
+			&i.Search,
 		); err != nil {
 			return nil, err
 		}

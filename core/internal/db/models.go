@@ -138,6 +138,7 @@ type Message struct {
 	Auto           bool
 	Flag           string
 	ClaimedAt      *time.Time
+	Search         interface{}
 }
 
 type Request struct {
@@ -164,6 +165,7 @@ type Request struct {
 	UpdatedAt      time.Time
 	ExpectedAt     *time.Time
 	ClosedAt       *time.Time
+	Search         interface{}
 }
 
 type RequestChange struct {
