@@ -106,6 +106,30 @@ func TestConversationRules(t *testing.T) {
 					Choices: city.Menu}
 			},
 			want: []string{`file "streetlight" at "1735 Montgomery Street" from [6 7]`}, awaiting: "-"},
+		{name: "a street now and a street in the answer make a corner", text: "5th",
+			setup: func(d *dialogue) {
+				d.draft = &draft{Service: "pothole", Address: "Myers Street", Messages: []int64{6}, Awaiting: "place"}
+			},
+			want: []string{`file "pothole" at "Myers Street & 5th Avenue" from [6 7]`}, awaiting: "-"},
+		{name: "an empty answer to where is asked again", text: "",
+			setup: func(d *dialogue) { d.draft = &draft{Service: "pothole", Messages: []int64{6}, Awaiting: "place"} },
+			want:  []string{"reply ask.place"}, awaiting: "place"},
+		{name: "the second unanswered where files what there is", text: "",
+			setup: func(d *dialogue) {
+				d.draft = &draft{Service: "pothole", Messages: []int64{6}, Awaiting: "place", Asked: 1}
+			},
+			want: []string{`file "pothole" at "" from [6 7]`}, awaiting: "-"},
+		{name: "0 picks something else", text: "0",
+			setup: func(d *dialogue) {
+				d.draft = &draft{Address: "1735 Montgomery Street", PlaceClear: true, Messages: []int64{6}, Awaiting: "service",
+					Choices: append(slices.Clone(city.Menu), "other")}
+			},
+			want: []string{`file "other" at "1735 Montgomery Street" from [6 7]`}, awaiting: "-"},
+		{name: "words that pick no report start a new one with what came before", text: "at montgomery and 5th",
+			setup: func(d *dialogue) {
+				d.draft = &draft{Messages: []int64{6}, Awaiting: "which", Choices: []string{"1000", "999"}, Description: "pothole"}
+			},
+			want: []string{`file "pothole" at "Montgomery Street & 5th Avenue" from [6 7]`}, awaiting: "-"},
 		{name: "two unanswered questions file what there is", text: "dunno",
 			setup: func(d *dialogue) {
 				d.draft = &draft{Address: "1735 Montgomery Street", PlaceClear: true, Messages: []int64{6}, Awaiting: "service",

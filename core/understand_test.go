@@ -46,6 +46,8 @@ func TestFindPlace(t *testing.T) {
 		{"pothole in front of 2100 Fake Rd", "2100 Fake Rd", true},
 		{"bache en la esquina de Myers y quinta", "Myers Street & 5th Avenue", true},
 		{"pothole on Myers", "Myers Street", false},
+		{"pothole near 1735 montgomery", "1735 Montgomery Street", true},
+		{"pothole 40th montgomery", "Montgomery Street", false}, // an ordinal is no house number
 		{"the grass is high and the oak is dying", "", false},
 		{"pothole", "", false},
 	}

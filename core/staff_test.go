@@ -1,0 +1,94 @@
+package core_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"townline/core"
+	"townline/internal/testenv"
+)
+
+// Staff see and act on their departments' requests only; dispatchers and
+// admins see every one, the triage queue's too.
+func TestCanSee(t *testing.T) {
+	t.Parallel()
+	works := core.Request{Department: "public-works"}
+	triage := core.Request{}
+	for _, tc := range []struct {
+		u              core.User
+		works, triaged bool
+	}{
+		{core.User{Role: "staff", Departments: []string{"public-works"}}, true, false},
+		{core.User{Role: "staff", Departments: []string{"parks-trees"}}, false, false},
+		{core.User{Role: "staff"}, false, false},
+		{core.User{Role: "dispatcher"}, true, true},
+		{core.User{Role: "admin"}, true, true},
+	} {
+		if got := tc.u.CanSee(works); got != tc.works {
+			t.Errorf("%+v sees a public works request: %v", tc.u, got)
+		}
+		if got := tc.u.CanSee(triage); got != tc.triaged {
+			t.Errorf("%+v sees a request in triage: %v", tc.u, got)
+		}
+	}
+}
+
+// A request and its files are hidden, as if they did not exist, from
+// staff of other departments; its public photo is anyone's to see.
+func TestStaffRequestAndAttachments(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	photo, err := c.Blobs().Put(bytes.NewReader(testPNG(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := newPothole("ana@example.com")
+	in.Photos = []core.Upload{{Blob: photo, Filename: "hole.png"}}
+	r, err := c.CreateRequest(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.CreateRequest(ctx, newPothole("ana@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, err := c.Attachments(ctx, r.ID)
+	if err != nil || len(as) != 1 || as[0].RequestID != r.ID || as[0].SHA256 != photo.SHA256 || !as[0].Public {
+		t.Fatalf("attachments %+v, %v", as, err)
+	}
+	if p, err := c.PublicPhoto(ctx, as[0].ID); err != nil || p.ID != as[0].ID || p.SHA256 != photo.SHA256 {
+		t.Errorf("the public photo: %+v, %v", p, err)
+	}
+	if _, err := c.PublicPhoto(ctx, 999999); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("no photo: %v", err)
+	}
+	works := core.User{ID: 1, Role: "staff", Departments: []string{"public-works"}}
+	parks := core.User{ID: 2, Role: "staff", Departments: []string{"parks-trees"}}
+	if got, err := c.StaffRequest(ctx, works, r.ID); err != nil || got.ID != r.ID {
+		t.Errorf("public works staff: %+v, %v", got, err)
+	}
+	if got, err := c.StaffAttachment(ctx, works, as[0].ID); err != nil || got.ID != as[0].ID || got.Filename != "hole.png" {
+		t.Errorf("public works staff, the photo: %+v, %v", got, err)
+	}
+	if _, err := c.StaffRequest(ctx, parks, r.ID); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("parks staff: %v", err)
+	}
+	if _, err := c.StaffAttachment(ctx, parks, as[0].ID); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("parks staff, the photo: %v", err)
+	}
+	if _, err := c.StaffRequest(ctx, works, 999999); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("no request: %v", err)
+	}
+	if _, err := c.StaffAttachment(ctx, works, 999999); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("no attachment: %v", err)
+	}
+
+	// The reporter's requests, newest first.
+	rs, err := c.ContactRequests(ctx, *r.ContactID)
+	if err != nil || len(rs) != 2 || rs[0].ID != second.ID || rs[1].ID != r.ID {
+		t.Errorf("the reporter's requests: %+v, %v", rs, err)
+	}
+}
