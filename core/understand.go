@@ -43,6 +43,9 @@ func fold(s string) string {
 	return strings.TrimSpace(b.String())
 }
 
+// isASCII only saves fold the accent removal. ("> 0x80" would be the same:
+// a 0x80 byte follows a lead byte above it in UTF-8, and alone it folds to
+// a space either way.)
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
