@@ -51,6 +51,16 @@ func TestFindPlace(t *testing.T) {
 		{"bache en la esquina de Myers y quinta", "Myers Street & 5th Avenue", true},
 		{"pothole on Myers", "Myers Street", false},
 		{"pothole near 1735 montgomery", "1735 Montgomery Street", true},
+		{"pothole near 2090 montgomery", "2090 Montgomery Street", true},
+		{"Myers St by 1735 Montgomery St", "1735 Montgomery Street", true},
+		{"pothole at montgomery myers", "Montgomery Street & Myers Street", true},
+		// The longest street name wins where names overlap.
+		{"pothole on oro dam boulevard east by 5th", "Oro Dam Boulevard East & 5th Avenue", true},
+		{"pothole on Oro Dam Blvd West", "Oro Dam Boulevard West", false},
+		{"pothole on oro dam", "Oro Dam Boulevard", false},
+		{"pothole on lincoln", "Lincoln Street", false}, // the first listed of two
+		{"pothole on lincoln blvd", "Lincoln Boulevard", false},
+		{"crack on the montgomery street bridge", "Montgomery Street Bridge", false},
 		{"pothole 40th montgomery", "Montgomery Street", false}, // an ordinal is no house number
 		{"the grass is high and the oak is dying", "", false},
 		{"pothole", "", false},
