@@ -117,6 +117,33 @@ func TestAccountChangesAreLogged(t *testing.T) {
 	if u.IsAdmin() {
 		t.Errorf("a staff account is an admin: %+v", u)
 	}
+	// Passwords of ten characters and more; one account per address.
+	if _, err := c.AddAccount(ctx, core.NewAccount{Email: "lee@oroville.test", Role: "staff", Password: "123456789"}, by); err == nil {
+		t.Error("a nine-character password was taken")
+	}
+	var invalid *core.ValidationError
+	if _, err := c.AddAccount(ctx, core.NewAccount{Email: "Pat@oroville.test", Role: "staff", Password: "1234567890"}, by); !errors.As(err, &invalid) || invalid.Field != "email" {
+		t.Errorf("a second account for one address: %v", err)
+	}
+	lee, err := c.AddAccount(ctx, core.NewAccount{Email: "lee@oroville.test", Role: "dispatcher", Password: "1234567890"}, by)
+	if err != nil {
+		t.Fatalf("a ten-character password: %v", err)
+	}
+	adds, err := c.AdminLog(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var details []string
+	for _, e := range adds {
+		details = append(details, e.Action+" "+e.Subject+": "+e.Detail)
+	}
+	if want := []string{"user.add lee@oroville.test: dispatcher", "user.add pat@oroville.test: staff of public-works",
+		"user.add boss@oroville.test: admin"}; !slices.Equal(details, want) {
+		t.Errorf("log %q, want %q", details, want)
+	}
+	if got, err := c.SignIn(ctx, "lee@oroville.test", "1234567890", "192.0.2.9"); err != nil || got.ID != lee.ID {
+		t.Errorf("the new account signs in: %+v, %v", got, err)
+	}
 	latest := func() core.AdminEntry {
 		t.Helper()
 		log, err := c.AdminLog(ctx, 1)
@@ -188,13 +215,13 @@ func TestAccountChangesAreLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 9 || all[0].Action != "user.enable" || all[8].Action != "user.add" || all[8].Subject != "boss@oroville.test" {
+	if len(all) != 10 || all[0].Action != "user.enable" || all[9].Action != "user.add" || all[9].Subject != "boss@oroville.test" {
 		t.Errorf("the whole log: %d entries %+v", len(all), all)
 	}
 	if two, err := c.AdminLog(ctx, 2); err != nil || len(two) != 2 || two[1].Action != "user.disable" {
 		t.Errorf("two entries: %+v, %v", two, err)
 	}
-	if many, err := c.AdminLog(ctx, 1000); err != nil || len(many) != 9 {
+	if many, err := c.AdminLog(ctx, 1000); err != nil || len(many) != 10 {
 		t.Errorf("a limit above the most: %d, %v", len(many), err)
 	}
 }

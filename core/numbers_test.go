@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -144,5 +145,46 @@ func TestNotes(t *testing.T) {
 	}
 	if last := all[len(all)-1]; last.Note != "crew scheduled for Tuesday" || last.Actor != by.Name || !last.Public {
 		t.Errorf("the staff history ends with %+v", last)
+	}
+}
+
+// A bounce pauses mail to the address; a channel's secret is made once
+// and then the same for every instance, under each name its own.
+func TestBouncingAndSecrets(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	r, err := c.CreateRequest(ctx, newPothole("ana@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var invalid *core.ValidationError
+	if err := c.MarkBouncing(ctx, "not an address", "550 no such user"); !errors.As(err, &invalid) {
+		t.Errorf("a bounce for no address: %v", err)
+	}
+	if err := c.MarkBouncing(ctx, "nobody@example.com", "550 no such user"); err != nil {
+		t.Errorf("a bounce for an address the city does not know: %v", err)
+	}
+	if err := c.MarkBouncing(ctx, "ANA@example.com", "550 mailbox full"); err != nil {
+		t.Fatal(err)
+	}
+	if ct, err := c.Contact(ctx, *r.ContactID); err != nil || !ct.Bouncing {
+		t.Errorf("the contact after a bounce: %+v, %v", ct, err)
+	}
+
+	a, err := core.Secret(ctx, c.Pool(), "mail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := core.Secret(ctx, c.Pool(), "mail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := core.Secret(ctx, c.Pool(), "voice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != 32 || !bytes.Equal(a, again) || bytes.Equal(a, other) {
+		t.Errorf("secrets %x, %x, %x: want one of 32 bytes per name", a, again, other)
 	}
 }
