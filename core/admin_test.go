@@ -269,6 +269,10 @@ func TestSignInLocksOutGuessers(t *testing.T) {
 	if got, err := c.SignIn(ctx, "pat@oroville.test", password, "192.0.2.5"); err != nil || got.ID != u.ID {
 		t.Errorf("the new password: %+v, %v", got, err)
 	}
+	if log, err := c.AdminLog(ctx, 1); err != nil || len(log) != 1 || log[0].Action != "user.password" ||
+		log[0].Subject != "pat@oroville.test" || log[0].Detail != "reset" {
+		t.Errorf("the reset is logged: %+v, %v", log, err)
+	}
 	if _, err := c.ResetPassword(ctx, 999999, core.CommandLine); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("resetting no account: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -146,6 +147,13 @@ func TestNotes(t *testing.T) {
 	if last := all[len(all)-1]; last.Note != "crew scheduled for Tuesday" || last.Actor != by.Name || !last.Public {
 		t.Errorf("the staff history ends with %+v", last)
 	}
+	// A change nobody signed is the system's.
+	if err := c.ChangeStatus(ctx, r.ID, core.StatusChange{To: core.StatusAcknowledged}); err != nil {
+		t.Fatal(err)
+	}
+	if all, err := c.History(ctx, r.ID, false); err != nil || all[len(all)-1].Actor != "system" {
+		t.Errorf("an unsigned change: %+v, %v", all, err)
+	}
 }
 
 // A bounce pauses mail to the address; a channel's secret is made once
@@ -186,5 +194,64 @@ func TestBouncingAndSecrets(t *testing.T) {
 	}
 	if len(a) != 32 || !bytes.Equal(a, again) || bytes.Equal(a, other) {
 		t.Errorf("secrets %x, %x, %x: want one of 32 bytes per name", a, again, other)
+	}
+}
+
+// Duplicates: never of itself, of a request that is itself a duplicate,
+// or once closed; a request's own duplicates follow it to its parent,
+// and its history says which request it duplicates.
+func TestDuplicateRules(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	staff := core.Actor{Name: "dispatcher@oroville.test"}
+	var ids []int64
+	for range 5 {
+		r, err := c.CreateRequest(ctx, newPothole(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	a, b, p, closed, other := ids[0], ids[1], ids[2], ids[3], ids[4]
+	if err := c.MarkDuplicate(ctx, a, a, staff); !errors.Is(err, core.ErrTransition) {
+		t.Errorf("a duplicate of itself: %v", err)
+	}
+	if err := c.MarkDuplicate(ctx, a, 999999, staff); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("a duplicate of no request: %v", err)
+	}
+	// The later request b duplicates the earlier a; then a, the earlier,
+	// duplicates the later p, and b follows.
+	if err := c.MarkDuplicate(ctx, b, a, staff); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MarkDuplicate(ctx, other, b, staff); !errors.Is(err, core.ErrTransition) {
+		t.Errorf("a duplicate of a duplicate: %v", err)
+	}
+	if err := c.MarkDuplicate(ctx, a, p, staff); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{a, b} {
+		r, err := c.Request(ctx, id)
+		if err != nil || r.DuplicateOf == nil || *r.DuplicateOf != p || r.Status != core.StatusClosed {
+			t.Errorf("request %d: %+v, %v; want a closed duplicate of %d", id, r, err, p)
+		}
+	}
+	if r, err := c.Request(ctx, p); err != nil || r.Reports != 3 || r.Status == core.StatusClosed {
+		t.Errorf("the parent %+v, %v; want three reports, open", r, err)
+	}
+	hist, err := c.History(ctx, a, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := hist[len(hist)-1]; last.To != core.StatusClosed || last.CloseReason != core.ReasonDuplicate ||
+		last.Note != fmt.Sprintf("Same issue as request #%d.", p) {
+		t.Errorf("the duplicate's public history ends with %+v", last)
+	}
+	if err := c.ChangeStatus(ctx, closed, core.StatusChange{To: core.StatusClosed, Reason: core.ReasonResolved}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MarkDuplicate(ctx, closed, p, staff); !errors.Is(err, core.ErrTransition) {
+		t.Errorf("a closed request as a duplicate: %v", err)
 	}
 }

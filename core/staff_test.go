@@ -92,3 +92,27 @@ func TestStaffRequestAndAttachments(t *testing.T) {
 		t.Errorf("the reporter's requests: %+v, %v", rs, err)
 	}
 }
+
+// The lifecycle's moves, each with the reasons it takes.
+func TestCheckTransition(t *testing.T) {
+	t.Parallel()
+	const (
+		n, a, p, c = core.StatusNew, core.StatusAcknowledged, core.StatusInProgress, core.StatusClosed
+	)
+	for _, tc := range []struct {
+		from, to core.Status
+		reason   core.CloseReason
+		ok       bool
+	}{
+		{n, a, "", true}, {n, p, "", true}, {n, c, core.ReasonResolved, true}, {n, n, "", false},
+		{a, p, "", true}, {a, c, core.ReasonNoAction, true}, {a, n, "", false}, {a, a, "", false},
+		{p, c, core.ReasonReferred, true}, {p, a, "", false}, {p, n, "", false}, {p, p, "", false},
+		{c, p, "", true}, {c, c, core.ReasonResolved, false}, {c, a, "", false},
+		{n, c, "", false}, {n, c, core.ReasonDuplicate, false}, {n, c, "fixed", false}, {n, a, core.ReasonResolved, false},
+	} {
+		err := core.CheckTransition(tc.from, tc.to, tc.reason)
+		if tc.ok && err != nil || !tc.ok && !errors.Is(err, core.ErrTransition) {
+			t.Errorf("%s -> %s (%q): %v, want allowed %v", tc.from, tc.to, tc.reason, err, tc.ok)
+		}
+	}
+}
