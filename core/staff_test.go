@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	"townline/core"
@@ -114,5 +116,82 @@ func TestCheckTransition(t *testing.T) {
 		if tc.ok && err != nil || !tc.ok && !errors.Is(err, core.ErrTransition) {
 			t.Errorf("%s -> %s (%q): %v, want allowed %v", tc.from, tc.to, tc.reason, err, tc.ok)
 		}
+	}
+}
+
+// Assigning says in the history where the request went and to whom; an
+// assignment that changes nothing adds nothing.
+func TestAssign(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	pat, err := c.AddAccount(ctx, core.NewAccount{Email: "pat@oroville.test", Name: "Pat", Role: "staff",
+		Departments: []string{"public-works"}, Password: "correct horse battery"}, core.CommandLine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lee, err := c.AddAccount(ctx, core.NewAccount{Email: "lee@oroville.test", Role: "staff",
+		Departments: []string{"public-works"}, Password: "correct horse battery"}, core.CommandLine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.CreateRequest(ctx, newPothole(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := core.Actor{Name: "dispatcher@oroville.test"}
+	notes := func() []string {
+		t.Helper()
+		hs, err := c.History(ctx, r.ID, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range hs {
+			if strings.HasPrefix(e.Note, "assigned") {
+				out = append(out, e.Department+": "+e.Note)
+			}
+		}
+		return out
+	}
+	steps := []struct {
+		department string
+		assignee   *int64
+	}{
+		{"public-works", &pat.ID},
+		{"public-works", &pat.ID}, // again: nothing changes
+		{"public-works", &lee.ID},
+		{"public-works", nil},
+		{"", nil},
+		{"", nil},
+	}
+	for _, s := range steps {
+		if err := c.Assign(ctx, r.ID, s.department, s.assignee, by); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"public-works: assigned to public-works, Pat", "public-works: assigned to public-works, lee@oroville.test",
+		"public-works: assigned to public-works", ": assigned to the triage queue"}
+	if got := notes(); !slices.Equal(got, want) {
+		t.Errorf("history %q\nwant %q", got, want)
+	}
+	if got, err := c.Request(ctx, r.ID); err != nil || got.Department != "" || got.AssigneeID != nil {
+		t.Errorf("back in triage: %+v, %v", got, err)
+	}
+	var invalid *core.ValidationError
+	if err := c.Assign(ctx, r.ID, "nope", nil, by); !errors.As(err, &invalid) {
+		t.Errorf("an unknown department: %v", err)
+	}
+	if err := c.SetDisabled(ctx, lee.ID, true, core.CommandLine); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Assign(ctx, r.ID, "public-works", &lee.ID, by); !errors.As(err, &invalid) {
+		t.Errorf("a disabled assignee: %v", err)
+	}
+	if err := c.Assign(ctx, 999999, "public-works", nil, by); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("no request: %v", err)
+	}
+	if got := notes(); len(got) != len(want) {
+		t.Errorf("refused assignments changed the history: %q", got)
 	}
 }
