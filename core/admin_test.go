@@ -360,6 +360,7 @@ func TestCannedResponses(t *testing.T) {
 		{Title: "Fixed", English: " "},
 		{Title: strings.Repeat("x", 101), English: "Fixed."},
 		{Title: "Fixed", English: "Fixed {when}."},
+		{Title: "Fixed", English: "#{number} fixed {when}."}, // every placeholder is checked
 		{Title: "Fixed", English: "Fixed.", Spanish: "Arreglado {cuando}."},
 		{Title: "Fixed", English: "Fixed.", Spanish: strings.Repeat("x", core.MaxDescription+1)},
 	} {
