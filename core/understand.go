@@ -43,6 +43,9 @@ func fold(s string) string {
 	return strings.TrimSpace(b.String())
 }
 
+// isASCII only saves fold the accent removal. ("> 0x80" would be the same:
+// a 0x80 byte follows a lead byte above it in UTF-8, and alone it folds to
+// a space either way.)
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
@@ -201,16 +204,25 @@ var commonWords = map[string]bool{
 	"yard": true, "olive": true, "theater": true, "municipal": true, "spring valley": true, "main": true,
 }
 
+// directions end some street names: "Oro Dam Boulevard East".
+var directions = map[string]bool{"east": true, "west": true, "north": true, "south": true}
+
 // streetForms returns the folded ways a street may be written: its full
-// name, with the suffix abbreviated, and its bare name ("montgomery").
+// name, with the suffix abbreviated ("oro dam blvd east" too), and its
+// bare name ("montgomery"). A name ending in a direction has no bare
+// form: "oro dam" is Oro Dam Boulevard, not its East or West.
 func streetForms(name string) []string {
 	f := fold(name)
 	words := strings.Fields(f)
 	forms := []string{f}
 	if n := len(words); n > 1 {
-		if abbr, ok := streetSuffixes[words[n-1]]; ok {
-			forms = append(forms, strings.Join(append(words[:n-1:n-1], abbr), " "))
-			if bare := strings.Join(words[:n-1], " "); !commonWords[bare] {
+		i := n - 1
+		if directions[words[i]] {
+			i--
+		}
+		if abbr, ok := streetSuffixes[words[i]]; ok {
+			forms = append(forms, strings.Join(append(append(words[:i:i], abbr), words[i+1:]...), " "))
+			if bare := strings.Join(words[:i], " "); i == n-1 && !commonWords[bare] {
 				forms = append(forms, bare)
 			}
 		}
@@ -282,8 +294,8 @@ func (c *City) streetHits(words []string) []streetHit {
 			}
 		}
 	}
-	sort.Slice(hits, func(i, j int) bool {
-		if hits[i].pos != hits[j].pos {
+	sort.SliceStable(hits, func(i, j int) bool {
+		if hits[i].pos != hits[j].pos { // so "<" and "<=" below are the same
 			return hits[i].pos < hits[j].pos
 		}
 		return hits[i].end-hits[i].pos > hits[j].end-hits[j].pos
@@ -295,7 +307,8 @@ func (c *City) streetHits(words []string) []streetHit {
 		if h.pos < covered || seen[h.name] {
 			continue
 		}
-		// A bare name shared by several streets ("oro dam") is taken as the first listed.
+		// A bare name shared by several streets ("lincoln") is taken as
+		// the first listed: the sort above is stable.
 		seen[h.name] = true
 		covered = h.end
 		out = append(out, h)

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"slices"
 	"testing"
 )
 
@@ -23,8 +24,11 @@ func TestClassify(t *testing.T) {
 		"Perro muerto en la calle":                              "animal-dead",
 		"streetlight out on Bird St":                            "streetlight",
 		"someone dumped a couch and mattress behind the school": "illegal-dumping",
-		"hello":                  "",
-		"1735 Montgomery Street": "",
+		"otro bache en la calle Myers":                          "pothole", // "other" only when nothing else matches
+		"loud noise every night":                                "other",
+		"tengo una pregunta":                                    "other",
+		"hello":                                                 "",
+		"1735 Montgomery Street":                                "",
 	}
 	for text, want := range cases {
 		if got := c.Classify(text); got != want {
@@ -46,6 +50,18 @@ func TestFindPlace(t *testing.T) {
 		{"pothole in front of 2100 Fake Rd", "2100 Fake Rd", true},
 		{"bache en la esquina de Myers y quinta", "Myers Street & 5th Avenue", true},
 		{"pothole on Myers", "Myers Street", false},
+		{"pothole near 1735 montgomery", "1735 Montgomery Street", true},
+		{"pothole near 2090 montgomery", "2090 Montgomery Street", true},
+		{"Myers St by 1735 Montgomery St", "1735 Montgomery Street", true},
+		{"pothole at montgomery myers", "Montgomery Street & Myers Street", true},
+		// The longest street name wins where names overlap.
+		{"pothole on oro dam boulevard east by 5th", "Oro Dam Boulevard East & 5th Avenue", true},
+		{"pothole on Oro Dam Blvd West", "Oro Dam Boulevard West", false},
+		{"pothole on oro dam", "Oro Dam Boulevard", false},
+		{"pothole on lincoln", "Lincoln Street", false}, // the first listed of two
+		{"pothole on lincoln blvd", "Lincoln Boulevard", false},
+		{"crack on the montgomery street bridge", "Montgomery Street Bridge", false},
+		{"pothole 40th montgomery", "Montgomery Street", false}, // an ordinal is no house number
 		{"the grass is high and the oak is dying", "", false},
 		{"pothole", "", false},
 	}
@@ -55,9 +71,52 @@ func TestFindPlace(t *testing.T) {
 			t.Errorf("FindPlace(%q) = %q clear=%v, want %q clear=%v", tc.text, p.Address, p.Clear, tc.want, tc.clear)
 		}
 	}
+	// Shared coordinates count from pole to pole and round the world.
+	for _, tc := range []struct {
+		text  string
+		clear bool
+	}{
+		{"-90.000,-180.000", true}, {"90.000,180.000", true}, {"-90.001,0.000", false}, {"90.001,0.000", false},
+		{"0.000,-180.001", false}, {"0.000,180.001", false},
+	} {
+		if p := c.FindPlace(tc.text); (p.Lat != nil) != tc.clear || p.Clear != tc.clear {
+			t.Errorf("FindPlace(%q) = %+v, want coordinates %v", tc.text, p, tc.clear)
+		}
+	}
 	p := c.FindPlace("here: https://maps.google.com/?q=39.51380,-121.55640")
 	if p.Lat == nil || *p.Lat != 39.5138 || *p.Lng != -121.5564 || !p.Clear {
 		t.Errorf("shared location = %+v", p)
+	}
+}
+
+// fold makes what residents type comparable with the city's words: lower
+// case, without accents, punctuation as single spaces.
+func TestFold(t *testing.T) {
+	for in, want := range map[string]string{
+		"Pot-hole!!  on  MYERS":  "pot hole on myers",
+		"Ñandú en la Avenida":    "nandu en la avenida",
+		"ÁÉÍ":                    "aei", // accents go even from a word of nothing else
+		"request #1234, please.": "request #1234 please",
+	} {
+		if got := fold(in); got != want {
+			t.Errorf("fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A street is known by its full name, its abbreviated suffix and its bare
+// name, unless the bare name is an everyday word.
+func TestStreetForms(t *testing.T) {
+	for name, want := range map[string][]string{
+		"Montgomery Street":  {"montgomery street", "montgomery st", "montgomery"},
+		"Oak Street":         {"oak street", "oak st"},
+		"Feather River Blvd": {"feather river blvd"},
+		"Broadway":           {"broadway"},
+		"Court":              {"court"}, // a one-word name that is a suffix word
+	} {
+		if got := streetForms(name); !slices.Equal(got, want) {
+			t.Errorf("streetForms(%q) = %q, want %q", name, got, want)
+		}
 	}
 }
 
