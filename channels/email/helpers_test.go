@@ -32,9 +32,10 @@ const (
 
 // sunk is one message the SMTP sink accepted.
 type sunk struct {
-	From string
-	To   []string
-	Data []byte
+	Hello string // the name the client greeted with
+	From  string
+	To    []string
+	Data  []byte
 }
 
 // smtpSink is go-smtp's server on loopback, keeping what it is sent.
@@ -53,7 +54,7 @@ type smtpSink struct {
 func newSMTPSink(t testing.TB) *smtpSink {
 	t.Helper()
 	s := &smtpSink{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{sink: s}, nil }))
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &sinkSession{sink: s, conn: c}, nil }))
 	srv.Domain = "sink.test"
 	srv.AllowInsecureAuth = true
 	srv.ErrorLog = log{t}
@@ -98,6 +99,7 @@ func (s *smtpSink) to(addr string) []sunk {
 
 type sinkSession struct {
 	sink   *smtpSink
+	conn   *smtp.Conn // nil when the test does not care who greeted
 	authed bool
 	cur    sunk
 }
@@ -119,6 +121,9 @@ func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
 		return &smtp.SMTPError{Code: 530, Message: "authentication required"}
 	}
 	ss.cur = sunk{From: from}
+	if ss.conn != nil {
+		ss.cur.Hello = ss.conn.Hostname()
+	}
 	return nil
 }
 

@@ -14,6 +14,7 @@ func htmlToText(s string) string {
 	w := &textWriter{}
 	skip := "" // the element whose content is dropped (script, style, ...)
 	var href []string
+	// len(s) >= 0 would do as well: the break below ends an empty rest.
 	for len(s) > 0 {
 		lt := strings.IndexByte(s, '<')
 		if lt < 0 {
@@ -28,7 +29,7 @@ func htmlToText(s string) string {
 		}
 		if strings.HasPrefix(s, "<!--") {
 			end := strings.Index(s, "-->")
-			if end < 0 {
+			if end < 0 { // never 0: s begins with "<!--"
 				break
 			}
 			s = s[end+3:]
@@ -115,7 +116,7 @@ func tagName(tag string) (name string, closing bool) {
 		closing, tag = true, tag[1:]
 	}
 	end := strings.IndexAny(tag, " \t\r\n/>")
-	if end < 0 {
+	if end < 0 { // <= 0 would do as well: a name that begins so is no tag we know
 		end = len(tag)
 	}
 	return strings.ToLower(tag[:end]), closing
@@ -126,11 +127,12 @@ func attr(tag, name string) string {
 	lower := strings.ToLower(tag)
 	for from := 0; ; {
 		i := strings.Index(lower[from:], name)
-		if i < 0 {
+		if i < 0 { // <= 0 would do as well: a name at from is glued to the last one, or is the tag's own
 			return ""
 		}
 		i += from
 		from = i + len(name)
+		// i is never 0 (the tag begins with its own name): >= 0 would do as well.
 		if i > 0 && !strings.ContainsRune(" \t\r\n", rune(lower[i-1])) {
 			continue
 		}
@@ -140,11 +142,13 @@ func attr(tag, name string) string {
 		}
 		rest = strings.TrimLeft(rest[1:], " \t\r\n")
 		if rest != "" && (rest[0] == '"' || rest[0] == '\'') {
+			// > 0 would do as well: an empty value is "" either way.
 			if end := strings.IndexByte(rest[1:], rest[0]); end >= 0 {
 				return html.UnescapeString(rest[1 : end+1])
 			}
 			return ""
 		}
+		// Never 0, rest begins with no blank: > 0 would do as well.
 		if end := strings.IndexAny(rest, " \t\r\n"); end >= 0 {
 			rest = rest[:end]
 		}
@@ -166,6 +170,8 @@ type textWriter struct {
 func (w *textWriter) text(s string) {
 	for _, r := range s {
 		if !w.pre && (r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0') {
+			// >= 0 would do as well: a space owed at the start of a line
+			// is dropped by flush, or at the start of the text by String.
 			w.space = w.line.Len() > 0
 			continue
 		}

@@ -2,6 +2,7 @@ package email
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -21,12 +22,31 @@ func TestMediaType(t *testing.T) {
 		{`multipart/mixed; boundary="a;b=c"`, "multipart/mixed", "boundary", "a;b=c"},
 		{`multipart/mixed; boundary=simple; boundary=second`, "multipart/mixed", "boundary", "simple"},
 		{`text/plain; charset`, "text/plain", "charset", ""},
+		{`attachment; filename="C:\\"`, "attachment", "filename", `C:\`},  // a quoted backslash at the end
+		{`attachment; filename="dir\"`, "attachment", "filename", `dir\`}, // a lone one: kept, not a crash
 		{``, "", "x", ""},
 	} {
 		typ, params := mediaType(tc.in)
 		if typ != tc.typ || params[tc.param] != tc.want {
 			t.Errorf("mediaType(%q) = %q, %s=%q; want %q, %q", tc.in, typ, tc.param, params[tc.param], tc.typ, tc.want)
 		}
+	}
+}
+
+// A long name in RFC 2231 pieces is read whole, up to a hundred and one
+// pieces, in the order of their numbers, not of their places.
+func TestMediaTypeContinuations(t *testing.T) {
+	var v strings.Builder
+	var want strings.Builder
+	v.WriteString("attachment")
+	for i := 100; i >= 0; i-- {
+		fmt.Fprintf(&v, "; filename*%d=p%d", i, i)
+	}
+	for i := 0; i <= 100; i++ {
+		fmt.Fprintf(&want, "p%d", i)
+	}
+	if _, params := mediaType(v.String()); params["filename"] != want.String() {
+		t.Errorf("filename %q\nwant %q", params["filename"], want.String())
 	}
 }
 
@@ -68,6 +88,8 @@ func TestDecodeQP(t *testing.T) {
 		"bad=ZZescape":       "bad=ZZescape",
 		"trailing=":          "trailing",
 		"lower=c3=a9":        "loweré",
+		"smile=F0=9F=98=80":  "smile😀",
+		"smile=f0=9f=98=80":  "smile😀",
 	} {
 		if got := string(decodeQP([]byte(in))); got != want {
 			t.Errorf("decodeQP(%q) = %q, want %q", in, got, want)

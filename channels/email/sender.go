@@ -186,6 +186,7 @@ func references(thread []string) []string {
 			ids = append(ids, id)
 		}
 	}
+	// >= 10 would do as well: ten ids trimmed so are the same ten.
 	if len(ids) > 10 {
 		ids = append(ids[:1:1], ids[len(ids)-9:]...)
 	}

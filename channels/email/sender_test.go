@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -71,6 +72,10 @@ func TestSendThreaded(t *testing.T) {
 	got := msgs[0]
 	if got.From != "311+bounces@oroville.example" || strings.Join(got.To, ",") != "maria.lopez@icloud.com" {
 		t.Errorf("envelope from %q to %q", got.From, got.To)
+	}
+	// Relays check the greeting: it names this machine, not "localhost".
+	if host, _ := os.Hostname(); got.Hello != host {
+		t.Errorf("greeted as %q, want the host name %q", got.Hello, host)
 	}
 	h, _ := readHeader(got.Data)
 	want := map[string]string{
@@ -171,6 +176,14 @@ func TestSendErrors(t *testing.T) {
 		_, err := newSender(t, sink.url()).Send(ctx, ack(1))
 		if !isPermanent(err) || errors.Is(err, core.ErrOutcomeUnknown) {
 			t.Errorf("err %v (%T), want permanent", err, err)
+		}
+	})
+	t.Run("refused with a bare 500", func(t *testing.T) {
+		sink := newSMTPSink(t)
+		sink.rcptErr = &smtp.SMTPError{Code: 500, Message: "syntax error"}
+		_, err := newSender(t, sink.url()).Send(ctx, ack(1))
+		if !isPermanent(err) {
+			t.Errorf("err %v, want permanent: every 5xx is for good", err)
 		}
 	})
 	t.Run("greylisted", func(t *testing.T) {

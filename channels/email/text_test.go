@@ -23,6 +23,12 @@ func TestHTMLToText(t *testing.T) {
 		{"<p>broken <b", "broken"},
 		{"   spaced\n\n  out   words  ", "spaced out words"},
 		{"<table><tr><td>a</td><td>b</td></tr><tr><td>c</td></tr></table>", "a b\nc"},
+		{`<script>document.write("</p>")</script>shown`, "shown"},
+		{"<h1>Pothole</h1>on Myers<header>Top</header>Bottom", "Pothole\n\non Myers\nTop\nBottom"},
+		{`<a href="https://a.example/">one</a> stray</a> <a href="https://b.example/">two <a href="https://c.example/">three</a></a>`,
+			"one <https://a.example/> stray two three <https://c.example/> <https://b.example/>"},
+		{`<a data-href="https://wrong.example/" href="https://right.example/">map</a>`, "map <https://right.example/>"},
+		{`<a href='https://x.example/'>here</a>`, "here <https://x.example/>"},
 	} {
 		if got := htmlToText(tc.in); got != tc.want {
 			t.Errorf("htmlToText(%q)\n got %q\nwant %q", tc.in, got, tc.want)

@@ -179,3 +179,25 @@ func TestCallSidLength(t *testing.T) {
 		}
 	}
 }
+
+// Twilio may post a transcript before the call's own webhook brings the
+// recording: a voicemail's transcript still reaches staff as a voicemail,
+// and a report's recording is not taken for one.
+func TestTranscriptBeforeRecording(t *testing.T) {
+	t.Parallel()
+	o := newHooks(t)
+	ctx := context.Background()
+	for kind, want := range map[string]string{"voicemail": "voicemail", "report": ""} {
+		rec := faketwilio.NewSid("RE")
+		w := o.post(t, ctx, "/twilio/voice/transcript?kind="+kind, url.Values{"CallSid": {faketwilio.NewSid("CA")},
+			"RecordingSid": {rec}, "RecordingUrl": {"https://api.twilio.com/Recordings/" + rec}, "From": {"+15305550172"},
+			"TranscriptionStatus": {"completed"}, "TranscriptionText": {"the light is out"}, "AccountSid": {accountSID}})
+		if w.Code != http.StatusNoContent {
+			t.Fatalf("%s transcript: %d %s", kind, w.Code, w.Body)
+		}
+		var flag string
+		if err := o.pool.QueryRow(ctx, `SELECT flag FROM messages WHERE provider_id = $1`, rec).Scan(&flag); err != nil || flag != want {
+			t.Errorf("a %s's transcript first: flag %q (%v), want %q", kind, flag, err, want)
+		}
+	}
+}
