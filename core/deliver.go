@@ -165,10 +165,19 @@ func (c *Core) finish(ctx context.Context, id int64, state, providerID, errText,
 }
 
 func (c *Core) record(ctx context.Context, id int64, state, providerID, errText string) error {
-	fin, err := c.q.FinishSend(ctx, db.FinishSendParams{ID: id, State: state, ProviderID: providerID, Error: errText})
-	if err == nil && fin.Early {
-		// A receipt beat us here.
-		err = c.tx(ctx, func(t *txn) error { return applyDelivery(ctx, t.q, Channel(fin.Channel), providerID) })
-	}
+	err := c.tx(ctx, func(t *txn) error {
+		if providerID != "" {
+			// Taken before the write here (a receipt takes it after
+			// its own): whichever comes second sees the other.
+			if err := t.q.LockProviderID(ctx, providerID); err != nil {
+				return err
+			}
+		}
+		fin, err := t.q.FinishSend(ctx, db.FinishSendParams{ID: id, State: state, ProviderID: providerID, Error: errText})
+		if err != nil || !fin.Early {
+			return err
+		}
+		return applyDelivery(ctx, t.q, Channel(fin.Channel), providerID) // a receipt beat us here
+	})
 	return dbErr(err)
 }

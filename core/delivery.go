@@ -85,7 +85,13 @@ func (c *Core) RecordDelivery(ctx context.Context, ch Channel, r Receipt) error 
 }
 
 // applyDelivery brings a message to the furthest state its receipts show.
+// A receipt calls it after writing itself down, under the provider id's
+// lock: a send recorded meanwhile either committed before (and is seen
+// here) or waits for the lock and then sees the receipt.
 func applyDelivery(ctx context.Context, q *db.Queries, ch Channel, providerID string) error {
+	if err := q.LockProviderID(ctx, providerID); err != nil {
+		return err
+	}
 	msg, err := q.LockOutboundByProviderID(ctx, db.LockOutboundByProviderIDParams{Channel: string(ch), ProviderID: providerID})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil // the send has not recorded its id yet; it applies this then

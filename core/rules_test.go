@@ -3,8 +3,13 @@ package core_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"townline/core"
 	"townline/internal/testenv"
@@ -124,5 +129,47 @@ func TestMMSOverTheLimitInAll(t *testing.T) {
 	}
 	if !refused {
 		t.Errorf("the history does not say the second photo was refused: %+v", events)
+	}
+}
+
+// racingSender answers every send with a provider id and, at the same
+// moment, has the provider's "delivered" receipt arrive, as a fast
+// network does: the receipt's transaction overlaps the send's record.
+type racingSender struct {
+	c  *core.Core
+	n  atomic.Int64
+	wg sync.WaitGroup
+}
+
+func (s *racingSender) Send(ctx context.Context, m core.Outbound) (string, error) {
+	id := fmt.Sprintf("race-%d", s.n.Add(1))
+	s.wg.Go(func() {
+		time.Sleep(time.Duration(rand.IntN(1500)) * time.Microsecond)
+		s.c.RecordDelivery(context.Background(), core.ChannelEmail, core.Receipt{ProviderID: id, State: core.DeliveryDelivered})
+	})
+	return id, nil
+}
+
+// A receipt that arrives while its send is being recorded is never lost:
+// every message ends delivered, whichever transaction commits first.
+func TestReceiptsRacingTheirSend(t *testing.T) {
+	t.Parallel()
+	s := &racingSender{}
+	c := testenv.Core(t, func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: s} })
+	s.c = c
+	ctx := context.Background()
+	const n = 60
+	for i := range n {
+		if _, err := c.CreateRequest(ctx, newPothole(fmt.Sprintf("racer%d@example.com", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.WaitJobsIdle(t, c.Pool())
+	s.wg.Wait()
+	var delivered, all int
+	c.Pool().QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'delivered'), count(*) FROM messages
+		WHERE direction = 'out'`).Scan(&delivered, &all)
+	if all != n || delivered != n {
+		t.Errorf("%d of %d acknowledgments delivered, want all %d", delivered, all, n)
 	}
 }

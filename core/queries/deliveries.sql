@@ -56,6 +56,12 @@ WHERE id = @id
 RETURNING channel, (@provider_id::text <> '' AND EXISTS (
     SELECT 1 FROM delivery_events d WHERE d.channel = messages.channel AND d.provider_id = @provider_id::text))::boolean AS early;
 
+-- name: LockProviderID :exec
+-- Orders a send's record and a receipt for the same provider id: each
+-- takes this lock after its own write, so whichever comes second sees the
+-- other's (core/delivery.go applyDelivery).
+SELECT pg_advisory_xact_lock(hashtextextended(@provider_id::text, 7311));
+
 -- name: InsertDeliveryEvent :execrows
 INSERT INTO delivery_events (channel, provider_id, status, error_code, opted_out)
 VALUES (@channel, @provider_id, @status, @error_code, @opted_out)

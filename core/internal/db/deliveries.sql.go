@@ -222,6 +222,18 @@ func (q *Queries) LockOutboundByProviderID(ctx context.Context, arg LockOutbound
 	return i, err
 }
 
+const lockProviderID = `-- name: LockProviderID :exec
+SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7311))
+`
+
+// Orders a send's record and a receipt for the same provider id: each
+// takes this lock after its own write, so whichever comes second sees the
+// other's (core/delivery.go applyDelivery).
+func (q *Queries) LockProviderID(ctx context.Context, providerID string) error {
+	_, err := q.db.Exec(ctx, lockProviderID, providerID)
+	return err
+}
+
 const markInterrupted = `-- name: MarkInterrupted :exec
 UPDATE messages SET state = 'unknown', error = $1
 WHERE id = $2 AND state = 'sending'
