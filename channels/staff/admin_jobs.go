@@ -9,8 +9,11 @@ import (
 
 // jobsPolicy is the Content-Security-Policy of River UI under /staff/jobs:
 // its own scripts, styles and API, from this server only. Its stylesheet
-// draws checkboxes with inline SVG (data: images), which cannot run.
-const jobsPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+// draws checkboxes with inline SVG (data: images), which cannot run, and
+// its notices ("job retried") style themselves inline: styles cannot run
+// script, and what the jobs hold (message and request numbers) is shown
+// as text by React.
+const jobsPolicy = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
 	"connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // jobs serves River UI, where admins see the job queue — a delivery stuck
