@@ -417,3 +417,26 @@ func TestFlagSender(t *testing.T) {
 		t.Errorf("the history has %q, want %q", notes, want)
 	}
 }
+
+// A filter naming what does not exist is refused, not run over the whole
+// history to find nothing.
+func TestInboxRefusesUnknownFilters(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	desk := core.User{ID: 1, Role: "dispatcher"}
+	for _, q := range []core.InboxQuery{
+		{Queue: "all", Service: "graffiti"},
+		{Queue: "all", Department: "roads"},
+		{Queue: "all", Status: "open"},
+		{Queue: "all", Channel: "fax"},
+	} {
+		var invalid *core.ValidationError
+		if _, _, err := c.Inbox(context.Background(), desk, q); !errors.As(err, &invalid) {
+			t.Errorf("%+v: %v, want a validation error", q, err)
+		}
+	}
+	if _, _, err := c.Inbox(context.Background(), desk, core.InboxQuery{Queue: "all", Service: "graffiti-public",
+		Department: "public-works", Status: core.StatusNew, Channel: core.ChannelSMS}); err != nil {
+		t.Errorf("known filters: %v", err)
+	}
+}

@@ -166,6 +166,20 @@ func (c *Core) Inbox(ctx context.Context, u User, q InboxQuery) ([]Request, *Cur
 		textField{"search", q.Search, MaxSearch}); err != nil {
 		return nil, nil, err
 	}
+	// A filter that can match nothing would read the whole history to
+	// say so: it is refused instead.
+	if _, ok := c.city.Service(q.Service); q.Service != "" && !ok {
+		return nil, nil, invalid("service", "%q is not one of the city's services", q.Service)
+	}
+	if _, ok := c.city.Department(q.Department); q.Department != "" && !ok {
+		return nil, nil, invalid("department", "%q is not one of the city's departments", q.Department)
+	}
+	if q.Status != "" && !slices.Contains([]Status{StatusNew, StatusAcknowledged, StatusInProgress, StatusClosed}, q.Status) {
+		return nil, nil, invalid("status", "%q is not a status", q.Status)
+	}
+	if q.Channel != "" && !slices.Contains([]Channel{ChannelSMS, ChannelVoice, ChannelEmail, ChannelWeb, ChannelOpen311}, q.Channel) {
+		return nil, nil, invalid("channel", "%q is not a channel", q.Channel)
+	}
 	if q.Limit <= 0 || q.Limit > 200 {
 		q.Limit = 50
 	}

@@ -127,7 +127,7 @@ func run(ctx context.Context, requests, runs int) error {
 		{"dispatcher", "all, oldest first", "/staff/?queue=all&sort=oldest"},
 		{"dispatcher", "all, due soonest", "/staff/?queue=all&sort=due"},
 		{"dispatcher", "all, closed", "/staff/?queue=all&status=closed"},
-		{"dispatcher", "all, one service", "/staff/?queue=all&service=graffiti"},
+		{"dispatcher", "all, one service", "/staff/?queue=all&service=graffiti-public"},
 		{"dispatcher", "all, by text", "/staff/?queue=all&channel=sms"},
 		{"dispatcher", "all, overdue", "/staff/?queue=all&overdue=1"},
 		{"dispatcher", "all, two weeks' range", "/staff/?queue=all&service=pothole&channel=voice&status=closed"},
