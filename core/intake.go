@@ -117,7 +117,7 @@ func (c *Core) Intake(ctx context.Context, in Inbound) (IntakeResult, error) {
 			return err
 		}
 		res.MessageID = row.MessageID
-		if len(in.DedupeKeys) > 0 {
+		if len(in.DedupeKeys) > 0 { // saves a query: no keys insert none, and none were seen
 			n, err := t.q.InsertInboundKeys(ctx, db.InsertInboundKeysParams{Keys: in.DedupeKeys, MessageID: row.MessageID})
 			if err != nil {
 				return err
@@ -284,7 +284,7 @@ func (c *Core) loadThread(ctx context.Context, t *txn, d *dialogue, in Inbound) 
 			d.thread = in.RequestRef
 		}
 	}
-	if d.thread == 0 && len(in.InReplyTo) > 0 {
+	if d.thread == 0 && len(in.InReplyTo) > 0 { // saves a query: no ids find no thread
 		id, err := t.q.ThreadRequest(ctx, db.ThreadRequestParams{Channel: string(d.channel), ProviderIds: in.InReplyTo})
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err

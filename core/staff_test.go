@@ -195,3 +195,14 @@ func TestAssign(t *testing.T) {
 		t.Errorf("refused assignments changed the history: %q", got)
 	}
 }
+
+// Open311 counts every status but closed as open.
+func TestStatusOpen(t *testing.T) {
+	t.Parallel()
+	for s, open := range map[core.Status]bool{core.StatusNew: true, core.StatusAcknowledged: true,
+		core.StatusInProgress: true, core.StatusClosed: false} {
+		if s.Open() != open {
+			t.Errorf("%s open: %v", s, s.Open())
+		}
+	}
+}
