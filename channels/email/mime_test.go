@@ -73,6 +73,11 @@ func TestReadHeader(t *testing.T) {
 	if h.get("Subject") != "x" || string(body) != "this is the body\nmore\n" {
 		t.Errorf("header %+v, body %q", h, body)
 	}
+	// A continuation before any field has nothing to continue: skipped.
+	h, body = readHeader([]byte(" folded\r\nSubject: x\r\n\r\nbody"))
+	if h.get("Subject") != "x" || len(h) != 1 || string(body) != "body" {
+		t.Errorf("header %+v, body %q", h, body)
+	}
 	// No body at all.
 	if h, body := readHeader([]byte("Subject: only")); h.get("Subject") != "only" || body != nil {
 		t.Errorf("header %+v, body %q", h, body)
