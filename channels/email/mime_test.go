@@ -253,3 +253,38 @@ func TestCleanName(t *testing.T) {
 		}
 	}
 }
+
+// A mail nested twenty deep, or of five hundred parts, is read whole;
+// past that the rest is skipped, and the repair says so.
+func TestParseBounds(t *testing.T) {
+	nested := func(levels int) []byte {
+		var head, tail strings.Builder
+		head.WriteString("From: a@example.org\r\n")
+		for i := range levels {
+			fmt.Fprintf(&head, "Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n", i, i)
+			tail.WriteString(fmt.Sprintf("\r\n--b%d--\r\n", levels-1-i))
+		}
+		return []byte(head.String() + "Content-Type: text/plain\r\n\r\ndeep words" + tail.String())
+	}
+	if m := Parse(nested(20), testLimits); m.Text != "deep words" || len(m.Problems) != 0 {
+		t.Errorf("20 deep: text %q, problems %q", m.Text, m.Problems)
+	}
+	if m := Parse(nested(21), testLimits); m.Text != "" || len(m.Problems) != 1 {
+		t.Errorf("21 deep: text %q, problems %q", m.Text, m.Problems)
+	}
+	parts := func(n int) []byte {
+		var b strings.Builder
+		b.WriteString("From: a@example.org\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n")
+		for i := 1; i <= n; i++ {
+			fmt.Fprintf(&b, "--x\r\nContent-Type: text/plain\r\n\r\np%d\r\n", i)
+		}
+		b.WriteString("--x--\r\n")
+		return []byte(b.String())
+	}
+	if m := Parse(parts(499), testLimits); !strings.HasSuffix(m.Text, "p498\n\np499") || len(m.Problems) != 0 {
+		t.Errorf("499 parts: text ends %q, problems %q", m.Text[len(m.Text)-20:], m.Problems)
+	}
+	if m := Parse(parts(500), testLimits); !strings.HasSuffix(m.Text, "p498\n\np499") || len(m.Problems) != 1 {
+		t.Errorf("500 parts: text ends %q, problems %q", m.Text[len(m.Text)-20:], m.Problems)
+	}
+}

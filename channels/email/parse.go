@@ -118,7 +118,7 @@ func (p *parser) header(h header) {
 			p.m.References = append(p.m.References, id)
 		}
 	}
-	if n := len(p.m.References); n > maxRefs {
+	if n := len(p.m.References); n > maxRefs { // >= would do as well: twenty trimmed so are the same twenty
 		// In-Reply-To and the thread's root, then the latest.
 		r := p.m.References
 		p.m.References = append([]string{r[0], r[1]}, r[n-(maxRefs-2):]...)
