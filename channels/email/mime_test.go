@@ -288,3 +288,33 @@ func TestParseBounds(t *testing.T) {
 		t.Errorf("500 parts: text ends %q, problems %q", m.Text[len(m.Text)-20:], m.Problems)
 	}
 }
+
+// Within an alternative the plain text is the body, not both; parts side
+// by side in a mixed mail are all kept.
+func TestParseAlternatives(t *testing.T) {
+	raw := "From: a@example.org\r\nContent-Type: multipart/alternative; boundary=x\r\n\r\n" +
+		"--x\r\nContent-Type: text/plain\r\n\r\nPlain words\r\n--x\r\nContent-Type: text/html\r\n\r\n<p>HTML words</p>\r\n--x--\r\n"
+	if m := Parse([]byte(raw), testLimits); m.Text != "Plain words" {
+		t.Errorf("alternative: text %q", m.Text)
+	}
+	raw = strings.ReplaceAll(raw, "multipart/alternative", "multipart/mixed")
+	if m := Parse([]byte(raw), testLimits); m.Text != "Plain words\n\nHTML words" {
+		t.Errorf("mixed: text %q", m.Text)
+	}
+}
+
+// Unnamed files are numbered in the order they came, kept or refused, so
+// that no two share a name.
+func TestInventedNames(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("From: a@example.org\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n")
+	for range 3 {
+		b.WriteString("--x\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\xff\xe0 photo\r\n")
+	}
+	b.WriteString("--x--\r\n")
+	m := Parse([]byte(b.String()), Limits{Part: 1 << 20, Message: 1 << 20, Files: 1})
+	if len(m.Files) != 1 || m.Files[0].Name != "photo-1.jpg" || len(m.Refused) != 2 ||
+		!strings.HasPrefix(m.Refused[0], "photo-2.jpg refused") || !strings.HasPrefix(m.Refused[1], "photo-3.jpg refused") {
+		t.Errorf("files %+v, refused %q", m.Files, m.Refused)
+	}
+}

@@ -148,7 +148,7 @@ func (p *parser) entity(h header, body []byte, depth, alt int) {
 		}
 		switch typ {
 		case "multipart/alternative":
-			p.nextAlt++
+			p.nextAlt++ // -- would do as well: the numbers need only differ, and not be 0
 			alt = p.nextAlt
 		case "multipart/report":
 			p.report = strings.ToLower(params["report-type"])
