@@ -175,6 +175,12 @@ func TestAddressesAndIDs(t *testing.T) {
 			t.Errorf("addresses(%q) = %q, want %q", in, got, want)
 		}
 	}
+	// A broken list still gives every address in it: the city's reply
+	// address may be any of them.
+	if got := addresses(`Ana <ana@example.org>, 311+sr1042-0123456789ab@oroville.example <broken`); strings.Join(got, ",") !=
+		"ana@example.org,311+sr1042-0123456789ab@oroville.example" {
+		t.Errorf("addresses of a broken list = %q", got)
+	}
 	if got := msgIDs(" <A@B> (comment)\r\n <c@d>"); strings.Join(got, ",") != "A@B,c@d" {
 		t.Errorf("msgIDs = %q", got)
 	}
@@ -316,5 +322,47 @@ func TestInventedNames(t *testing.T) {
 	if len(m.Files) != 1 || m.Files[0].Name != "photo-1.jpg" || len(m.Refused) != 2 ||
 		!strings.HasPrefix(m.Refused[0], "photo-2.jpg refused") || !strings.HasPrefix(m.Refused[1], "photo-3.jpg refused") {
 		t.Errorf("files %+v, refused %q", m.Files, m.Refused)
+	}
+}
+
+// The edges of what is kept of a sender's names and ids.
+func TestNameAndIDEdges(t *testing.T) {
+	if got := msgIDs("<> <real@id.example>"); strings.Join(got, ",") != "real@id.example" {
+		t.Errorf("msgIDs after empty brackets = %q", got)
+	}
+	id := strings.Repeat("i", 240) + "@x.example" // 250 characters: kept
+	if got := msgIDs("<" + id + ">"); len(got) != 1 || got[0] != id {
+		t.Errorf("a Message-ID of 250 characters: %q", got)
+	}
+	if got := msgIDs("<" + id + "x>"); len(got) != 0 {
+		t.Errorf("a Message-ID of 251 characters: %q", got)
+	}
+	long := strings.Repeat("y", 200)
+	if got := cleanName(long + ".abcdefghi"); got != strings.Repeat("y", 140)+".abcdefghi" {
+		t.Errorf("a long name keeps an extension of 10: %q", got)
+	}
+	if got := cleanName(long + ".abcdefghij"); got != strings.Repeat("y", 150) {
+		t.Errorf("a long name drops an extension of 11: %q", got)
+	}
+	big := bytes.Repeat([]byte("x"), 1<<20+1)
+	raw := "From: a@example.org\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: application/pdf; name=scan.pdf\r\n\r\n" +
+		string(big) + "\r\n--x--\r\n"
+	if m := Parse([]byte(raw), Limits{Part: 1 << 20, Message: 4 << 20, Files: 5}); strings.Join(m.Refused, "|") != "scan.pdf refused: over 1 MB" {
+		t.Errorf("refused %q", m.Refused)
+	}
+}
+
+// A delivery report names the address we sent to (Original-Recipient)
+// over the one it was forwarded to, and says why, or at least its status.
+func TestParseDSN(t *testing.T) {
+	dsn := "Reporting-MTA: dns; mx.example\r\n\r\n" +
+		"Original-Recipient: rfc822; ana@example.org\r\nFinal-Recipient: rfc822; ana.forwarded@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n" +
+		"Diagnostic-Code: smtp; 550 no such user\r\n\r\n" +
+		"Final-Recipient: rfc822; <bob@example.org>\r\nAction: failed\r\nStatus: 5.2.2\r\n\r\n" +
+		"Final-Recipient: rfc822; carl@example.org\r\nAction: delayed\r\nStatus: 4.4.1\r\n"
+	got := parseDSN([]byte(dsn))
+	want := []Bounce{{"ana@example.org", "smtp; 550 no such user"}, {"bob@example.org", "status 5.2.2"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("bounces %q, want %q", got, want)
 	}
 }

@@ -294,7 +294,7 @@ func unflow(s string, delsp bool) string {
 			continue
 		}
 		b.WriteString(l)
-		if i < len(lines)-1 {
+		if i < len(lines)-1 { // the last newline would be trimmed with the body anyway
 			b.WriteByte('\n')
 		}
 	}
@@ -335,7 +335,7 @@ func msgIDs(v string) []string {
 			break
 		}
 		j := strings.IndexByte(v[i:], '>')
-		if j < 0 {
+		if j < 0 { // never 0: v[i] is the "<"
 			break
 		}
 		if id := normID(v[i+1 : i+j]); id != "" {
@@ -420,7 +420,7 @@ func cleanName(name string) string {
 	if name == "" || name == "/" {
 		return ""
 	}
-	if r := []rune(name); len(r) > 150 {
+	if r := []rune(name); len(r) > 150 { // >= would do as well: 150 cut to 150 is the same name
 		ext := path.Ext(name)
 		if len(ext) > 10 {
 			ext = ""
