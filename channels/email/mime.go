@@ -381,7 +381,7 @@ func splitMultipart(body []byte, boundary string) (parts [][]byte, closed bool) 
 			tail := bytes.TrimRight(line[len(delim):], " \t\r\n")
 			isClose := bytes.Equal(tail, []byte("--"))
 			if isClose || len(tail) == 0 {
-				if start >= 0 {
+				if start >= 0 { // > 0 would do as well: start is -1 or past a delimiter line
 					parts = append(parts, trimEOL(body[start:pos]))
 				}
 				if isClose {
@@ -392,7 +392,7 @@ func splitMultipart(body []byte, boundary string) (parts [][]byte, closed bool) 
 		}
 		pos = next
 	}
-	if start >= 0 {
+	if start >= 0 { // > 0 would do as well, as above
 		parts = append(parts, body[start:])
 	}
 	return parts, false

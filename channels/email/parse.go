@@ -286,6 +286,8 @@ func unflow(s string, delsp bool) string {
 	var b strings.Builder
 	for i, l := range lines {
 		l = strings.TrimPrefix(l, " ") // space-stuffing
+		// i <= len(lines)-1 would do as well: the last line's space is
+		// trimmed with the body anyway.
 		if l != "-- " && strings.HasSuffix(l, " ") && i < len(lines)-1 {
 			if delsp {
 				l = l[:len(l)-1]
