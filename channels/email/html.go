@@ -182,7 +182,7 @@ func (w *textWriter) text(s string) {
 		if w.breaks > 0 {
 			w.flush()
 		}
-		if w.line.Len() == 0 && w.quote > 0 {
+		if w.line.Len() == 0 && w.quote > 0 { // >= 0 would do as well: no quote repeats to ""
 			w.line.WriteString(strings.Repeat("> ", w.quote))
 			w.space = false
 		}
@@ -201,7 +201,7 @@ func (w *textWriter) newline(n int) {
 }
 
 func (w *textWriter) flush() {
-	if w.b.Len() > 0 || w.line.Len() > 0 {
+	if w.b.Len() > 0 || w.line.Len() > 0 { // >= 0 would do as well: String trims what leads
 		w.b.WriteString(strings.TrimRight(w.line.String(), " "))
 		w.b.WriteString(strings.Repeat("\n", w.breaks))
 	}

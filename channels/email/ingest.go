@@ -59,7 +59,9 @@ func (s *mailbox) catchUp(ctx context.Context) error {
 		return err
 	}
 	slices.Sort(uids)
-	// last+1:* always matches the highest UID, even an old one.
+	// last+1:* always matches the highest UID, even an old one. (< last
+	// would only read the last one again: moved, it is gone; left, core's
+	// dedupe knows it.)
 	uids = slices.DeleteFunc(uids, func(u imap.UID) bool { return uint64(u) <= last })
 	behind := false // a message before this one is not done yet
 	for _, uid := range uids {
@@ -253,7 +255,7 @@ func (w *Watcher) ingest(ctx context.Context, raw []byte, key string, truncated 
 		}
 		m.Files = nil
 	}
-	if len(m.Problems) > 0 {
+	if len(m.Problems) > 0 { // a log line only: any test here changes nothing else
 		w.log.Info("message repaired while reading", "key", key, "problems", strings.Join(m.Problems, "; "))
 	}
 	in := core.Inbound{

@@ -60,7 +60,7 @@ func readHeader(b []byte) (header, []byte) {
 	var h header
 	rest := b
 	first := true
-	for len(rest) > 0 {
+	for len(rest) > 0 { // >= 0 would do as well: an empty rest ends the header either way
 		line, next := cutLine(rest)
 		text := strings.TrimRight(string(line), "\r\n")
 		switch {
@@ -99,7 +99,7 @@ func cutLine(b []byte) (line, rest []byte) {
 func mediaType(v string) (string, map[string]string) {
 	items := splitParams(v)
 	typ := ""
-	if len(items) > 0 {
+	if len(items) > 0 { // always: splitParams returns at least one item, so >= 0 would do as well
 		typ = strings.ToLower(strings.TrimSpace(items[0]))
 	}
 	params := map[string]string{}
@@ -198,7 +198,7 @@ func splitParams(v string) []string {
 }
 
 func unquote(s string) string {
-	if len(s) < 2 || s[0] != '"' {
+	if len(s) < 2 || s[0] != '"' { // <= 2 would do as well: two characters trim alike either way
 		return strings.Trim(s, `"`)
 	}
 	s = strings.TrimSuffix(s[1:], `"`)
@@ -269,9 +269,9 @@ func decodeTransfer(enc string, b []byte) (out []byte, clean bool) {
 func decodeBase64(b []byte) ([]byte, bool) {
 	// The common case, line-wrapped and clean, at the speed of the library.
 	buf := make([]byte, 0, len(b))
-	for rest := b; len(rest) > 0; {
+	for rest := b; len(rest) > 0; { // >= 0 would do as well: an empty rest appends nothing
 		i := bytes.IndexAny(rest, "\r\n")
-		if i < 0 {
+		if i < 0 { // <= 0 would do as well: the decoder skips line breaks itself
 			buf = append(buf, rest...)
 			break
 		}
@@ -305,7 +305,7 @@ func decodeBase64Slowly(b []byte) ([]byte, bool) {
 			clean = false
 		}
 	}
-	if len(buf)%4 == 1 {
+	if len(buf)%4 == 1 { // without this, the decoder stops at the same byte and says so
 		buf, clean = buf[:len(buf)-1], false
 	}
 	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(buf)))
@@ -381,7 +381,7 @@ func splitMultipart(body []byte, boundary string) (parts [][]byte, closed bool) 
 			tail := bytes.TrimRight(line[len(delim):], " \t\r\n")
 			isClose := bytes.Equal(tail, []byte("--"))
 			if isClose || len(tail) == 0 {
-				if start >= 0 {
+				if start >= 0 { // > 0 would do as well: start is -1 or past a delimiter line
 					parts = append(parts, trimEOL(body[start:pos]))
 				}
 				if isClose {
@@ -392,7 +392,7 @@ func splitMultipart(body []byte, boundary string) (parts [][]byte, closed bool) 
 		}
 		pos = next
 	}
-	if start >= 0 {
+	if start >= 0 { // > 0 would do as well, as above
 		parts = append(parts, body[start:])
 	}
 	return parts, false

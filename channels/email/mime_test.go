@@ -73,6 +73,11 @@ func TestReadHeader(t *testing.T) {
 	if h.get("Subject") != "x" || string(body) != "this is the body\nmore\n" {
 		t.Errorf("header %+v, body %q", h, body)
 	}
+	// A continuation before any field has nothing to continue: skipped.
+	h, body = readHeader([]byte(" folded\r\nSubject: x\r\n\r\nbody"))
+	if h.get("Subject") != "x" || len(h) != 1 || string(body) != "body" {
+		t.Errorf("header %+v, body %q", h, body)
+	}
 	// No body at all.
 	if h, body := readHeader([]byte("Subject: only")); h.get("Subject") != "only" || body != nil {
 		t.Errorf("header %+v, body %q", h, body)
@@ -170,6 +175,12 @@ func TestAddressesAndIDs(t *testing.T) {
 			t.Errorf("addresses(%q) = %q, want %q", in, got, want)
 		}
 	}
+	// A broken list still gives every address in it: the city's reply
+	// address may be any of them.
+	if got := addresses(`Ana <ana@example.org>, 311+sr1042-0123456789ab@oroville.example <broken`); strings.Join(got, ",") !=
+		"ana@example.org,311+sr1042-0123456789ab@oroville.example" {
+		t.Errorf("addresses of a broken list = %q", got)
+	}
 	if got := msgIDs(" <A@B> (comment)\r\n <c@d>"); strings.Join(got, ",") != "A@B,c@d" {
 		t.Errorf("msgIDs = %q", got)
 	}
@@ -246,5 +257,112 @@ func TestCleanName(t *testing.T) {
 		if got := cleanName(in); got != want {
 			t.Errorf("cleanName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A mail nested twenty deep, or of five hundred parts, is read whole;
+// past that the rest is skipped, and the repair says so.
+func TestParseBounds(t *testing.T) {
+	nested := func(levels int) []byte {
+		var head, tail strings.Builder
+		head.WriteString("From: a@example.org\r\n")
+		for i := range levels {
+			fmt.Fprintf(&head, "Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n", i, i)
+			tail.WriteString(fmt.Sprintf("\r\n--b%d--\r\n", levels-1-i))
+		}
+		return []byte(head.String() + "Content-Type: text/plain\r\n\r\ndeep words" + tail.String())
+	}
+	if m := Parse(nested(20), testLimits); m.Text != "deep words" || len(m.Problems) != 0 {
+		t.Errorf("20 deep: text %q, problems %q", m.Text, m.Problems)
+	}
+	if m := Parse(nested(21), testLimits); m.Text != "" || len(m.Problems) != 1 {
+		t.Errorf("21 deep: text %q, problems %q", m.Text, m.Problems)
+	}
+	parts := func(n int) []byte {
+		var b strings.Builder
+		b.WriteString("From: a@example.org\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n")
+		for i := 1; i <= n; i++ {
+			fmt.Fprintf(&b, "--x\r\nContent-Type: text/plain\r\n\r\np%d\r\n", i)
+		}
+		b.WriteString("--x--\r\n")
+		return []byte(b.String())
+	}
+	if m := Parse(parts(499), testLimits); !strings.HasSuffix(m.Text, "p498\n\np499") || len(m.Problems) != 0 {
+		t.Errorf("499 parts: text ends %q, problems %q", m.Text[len(m.Text)-20:], m.Problems)
+	}
+	if m := Parse(parts(500), testLimits); !strings.HasSuffix(m.Text, "p498\n\np499") || len(m.Problems) != 1 {
+		t.Errorf("500 parts: text ends %q, problems %q", m.Text[len(m.Text)-20:], m.Problems)
+	}
+}
+
+// Within an alternative the plain text is the body, not both; parts side
+// by side in a mixed mail are all kept.
+func TestParseAlternatives(t *testing.T) {
+	raw := "From: a@example.org\r\nContent-Type: multipart/alternative; boundary=x\r\n\r\n" +
+		"--x\r\nContent-Type: text/plain\r\n\r\nPlain words\r\n--x\r\nContent-Type: text/html\r\n\r\n<p>HTML words</p>\r\n--x--\r\n"
+	if m := Parse([]byte(raw), testLimits); m.Text != "Plain words" {
+		t.Errorf("alternative: text %q", m.Text)
+	}
+	raw = strings.ReplaceAll(raw, "multipart/alternative", "multipart/mixed")
+	if m := Parse([]byte(raw), testLimits); m.Text != "Plain words\n\nHTML words" {
+		t.Errorf("mixed: text %q", m.Text)
+	}
+}
+
+// Unnamed files are numbered in the order they came, kept or refused, so
+// that no two share a name.
+func TestInventedNames(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("From: a@example.org\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n")
+	for range 3 {
+		b.WriteString("--x\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\xff\xe0 photo\r\n")
+	}
+	b.WriteString("--x--\r\n")
+	m := Parse([]byte(b.String()), Limits{Part: 1 << 20, Message: 1 << 20, Files: 1})
+	if len(m.Files) != 1 || m.Files[0].Name != "photo-1.jpg" || len(m.Refused) != 2 ||
+		!strings.HasPrefix(m.Refused[0], "photo-2.jpg refused") || !strings.HasPrefix(m.Refused[1], "photo-3.jpg refused") {
+		t.Errorf("files %+v, refused %q", m.Files, m.Refused)
+	}
+}
+
+// The edges of what is kept of a sender's names and ids.
+func TestNameAndIDEdges(t *testing.T) {
+	if got := msgIDs("<> <real@id.example>"); strings.Join(got, ",") != "real@id.example" {
+		t.Errorf("msgIDs after empty brackets = %q", got)
+	}
+	id := strings.Repeat("i", 240) + "@x.example" // 250 characters: kept
+	if got := msgIDs("<" + id + ">"); len(got) != 1 || got[0] != id {
+		t.Errorf("a Message-ID of 250 characters: %q", got)
+	}
+	if got := msgIDs("<" + id + "x>"); len(got) != 0 {
+		t.Errorf("a Message-ID of 251 characters: %q", got)
+	}
+	long := strings.Repeat("y", 200)
+	if got := cleanName(long + ".abcdefghi"); got != strings.Repeat("y", 140)+".abcdefghi" {
+		t.Errorf("a long name keeps an extension of 10: %q", got)
+	}
+	if got := cleanName(long + ".abcdefghij"); got != strings.Repeat("y", 150) {
+		t.Errorf("a long name drops an extension of 11: %q", got)
+	}
+	big := bytes.Repeat([]byte("x"), 1<<20+1)
+	raw := "From: a@example.org\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: application/pdf; name=scan.pdf\r\n\r\n" +
+		string(big) + "\r\n--x--\r\n"
+	if m := Parse([]byte(raw), Limits{Part: 1 << 20, Message: 4 << 20, Files: 5}); strings.Join(m.Refused, "|") != "scan.pdf refused: over 1 MB" {
+		t.Errorf("refused %q", m.Refused)
+	}
+}
+
+// A delivery report names the address we sent to (Original-Recipient)
+// over the one it was forwarded to, and says why, or at least its status.
+func TestParseDSN(t *testing.T) {
+	dsn := "Reporting-MTA: dns; mx.example\r\n\r\n" +
+		"Original-Recipient: rfc822; ana@example.org\r\nFinal-Recipient: rfc822; ana.forwarded@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n" +
+		"Diagnostic-Code: smtp; 550 no such user\r\n\r\n" +
+		"Final-Recipient: rfc822; <bob@example.org>\r\nAction: failed\r\nStatus: 5.2.2\r\n\r\n" +
+		"Final-Recipient: rfc822; carl@example.org\r\nAction: delayed\r\nStatus: 4.4.1\r\n"
+	got := parseDSN([]byte(dsn))
+	want := []Bounce{{"ana@example.org", "smtp; 550 no such user"}, {"bob@example.org", "status 5.2.2"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("bounces %q, want %q", got, want)
 	}
 }

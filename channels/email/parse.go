@@ -118,7 +118,7 @@ func (p *parser) header(h header) {
 			p.m.References = append(p.m.References, id)
 		}
 	}
-	if n := len(p.m.References); n > maxRefs {
+	if n := len(p.m.References); n > maxRefs { // >= would do as well: twenty trimmed so are the same twenty
 		// In-Reply-To and the thread's root, then the latest.
 		r := p.m.References
 		p.m.References = append([]string{r[0], r[1]}, r[n-(maxRefs-2):]...)
@@ -148,7 +148,7 @@ func (p *parser) entity(h header, body []byte, depth, alt int) {
 		}
 		switch typ {
 		case "multipart/alternative":
-			p.nextAlt++
+			p.nextAlt++ // -- would do as well: the numbers need only differ, and not be 0
 			alt = p.nextAlt
 		case "multipart/report":
 			p.report = strings.ToLower(params["report-type"])
@@ -286,6 +286,8 @@ func unflow(s string, delsp bool) string {
 	var b strings.Builder
 	for i, l := range lines {
 		l = strings.TrimPrefix(l, " ") // space-stuffing
+		// i <= len(lines)-1 would do as well: the last line's space is
+		// trimmed with the body anyway.
 		if l != "-- " && strings.HasSuffix(l, " ") && i < len(lines)-1 {
 			if delsp {
 				l = l[:len(l)-1]
@@ -294,7 +296,7 @@ func unflow(s string, delsp bool) string {
 			continue
 		}
 		b.WriteString(l)
-		if i < len(lines)-1 {
+		if i < len(lines)-1 { // the last newline would be trimmed with the body anyway
 			b.WriteByte('\n')
 		}
 	}
@@ -335,7 +337,7 @@ func msgIDs(v string) []string {
 			break
 		}
 		j := strings.IndexByte(v[i:], '>')
-		if j < 0 {
+		if j < 0 { // never 0: v[i] is the "<"
 			break
 		}
 		if id := normID(v[i+1 : i+j]); id != "" {
@@ -420,7 +422,7 @@ func cleanName(name string) string {
 	if name == "" || name == "/" {
 		return ""
 	}
-	if r := []rune(name); len(r) > 150 {
+	if r := []rune(name); len(r) > 150 { // >= would do as well: 150 cut to 150 is the same name
 		ext := path.Ext(name)
 		if len(ext) > 10 {
 			ext = ""

@@ -189,3 +189,25 @@ func FuzzParse(f *testing.F) {
 		_ = htmlToText(string(raw))
 	})
 }
+
+// The edges of what TrimReply takes for a quote or a signature.
+func TestTrimReplyEdges(t *testing.T) {
+	long := "On Tue, Nov 24, 2026 at 9:31 AM " + strings.Repeat("x", 200) // 232 characters
+	sig := func(n int) string { return "Sent from my " + strings.Repeat("p", n-len("Sent from my ")) }
+	for _, tc := range []struct{ name, in, want string }{
+		{"on as the last line", "Fixed.\nOn Monday the light was out", "Fixed.\nOn Monday the light was out"},
+		{"wrapped attribution of 299", "Fixed.\n" + long + "\n" + strings.Repeat("y", 60) + " wrote:\n> old", "Fixed."},
+		{"wrapped attribution of 300", "Fixed.\n" + long + "\n" + strings.Repeat("y", 61) + " wrote:\n> old",
+			"Fixed.\n" + long + "\n" + strings.Repeat("y", 61) + " wrote:"},
+		{"two Outlook fields", "Fixed.\n\nFrom: Oroville 311\nDate: Tuesday\nTo: Ana\n\nold words", "Fixed."},
+		{"Outlook fields five lines down", "Fixed.\n\nFrom: Oroville 311\n\n\n\nSent: Tuesday\nTo: Ana\nold words", "Fixed."},
+		{"Outlook fields six lines down", "Fixed.\n\nFrom: my window\n\n\n\n\nSent: Tuesday\nTo: Ana",
+			"Fixed.\n\nFrom: my window\n\n\n\n\nSent: Tuesday\nTo: Ana"},
+		{"signature of 79", "Fixed.\n" + sig(79), "Fixed."},
+		{"words of 80", "Fixed.\n" + sig(80), "Fixed.\n" + sig(80)},
+	} {
+		if got := TrimReply(tc.in); got != tc.want {
+			t.Errorf("%s: TrimReply = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
