@@ -440,3 +440,71 @@ func TestInboxRefusesUnknownFilters(t *testing.T) {
 		t.Errorf("known filters: %v", err)
 	}
 }
+
+// A newest-first search looks at the last week first, and further back
+// only as it must: the pages it gives are the pages a search of the whole
+// history gives, common words and rare ones alike.
+func TestInboxSearchReachesBack(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	desk := core.User{ID: 1, Role: "dispatcher"}
+	file := func(desc string, age time.Duration) int64 {
+		t.Helper()
+		r, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
+			Description: desc, Lat: ptr(downtownLat), Lng: ptr(downtownLng)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, stmt := range []string{`UPDATE requests SET requested_at = now() - $2::interval WHERE id = $1`,
+			`UPDATE messages SET created_at = now() - $2::interval WHERE request_id = $1`} {
+			if _, err := c.Pool().Exec(ctx, stmt, r.ID, age); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return r.ID
+	}
+	day := 24 * time.Hour
+	// A rare word: once this week, once this quarter, once last year.
+	rare := []int64{file("lamppost leaning", day), file("lamppost down", 30*day), file("lamppost gone", 300*day)}
+	// A common word: a page's worth this week, then more, back to last year.
+	var common []int64
+	for i := range 60 {
+		common = append(common, file(fmt.Sprintf("pothole %d", i), time.Duration(60-i)*time.Hour))
+	}
+	common = append(common, file("pothole by the river", 45*day), file("pothole at the school", 200*day))
+	read := func(words string) []int64 {
+		var got []int64
+		q := core.InboxQuery{Queue: "all", Search: words, Limit: 25}
+		for range 10 {
+			page, next, err := c.Inbox(ctx, desk, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page {
+				got = append(got, r.ID)
+			}
+			if next == nil {
+				return got
+			}
+			q.After = next
+		}
+		t.Fatalf("%q: more pages than requests", words)
+		return nil
+	}
+	newestFirst := func(ids []int64) []int64 {
+		out := slices.Clone(ids)
+		slices.SortFunc(out, func(a, b int64) int {
+			ra, _ := c.Request(ctx, a)
+			rb, _ := c.Request(ctx, b)
+			return rb.RequestedAt.Compare(ra.RequestedAt)
+		})
+		return out
+	}
+	if got, want := read("lamppost"), newestFirst(rare); !slices.Equal(got, want) {
+		t.Errorf("lamppost: %v, want %v", got, want)
+	}
+	if got, want := read("pothole"), newestFirst(common); !slices.Equal(got, want) {
+		t.Errorf("pothole: %d requests %v, want %d %v", len(got), got, len(want), want)
+	}
+}
