@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"strings"
@@ -17,11 +16,10 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 
 	"townline/core"
 	"townline/internal/dovecot"
+	"townline/internal/smtpsink"
 	"townline/internal/testenv"
 )
 
@@ -30,138 +28,16 @@ const (
 	testSecret = "a test secret of some length"
 )
 
-// sunk is one message the SMTP sink accepted.
-type sunk struct {
-	Hello string // the name the client greeted with
-	From  string
-	To    []string
-	Data  []byte
-}
-
-// smtpSink is go-smtp's server on loopback, keeping what it is sent.
-type smtpSink struct {
-	addr string
-
-	mu       sync.Mutex
-	msgs     []sunk
-	rcptErr  error         // refuse every RCPT with this
-	dataErr  error         // refuse at the end of DATA with this
-	hang     chan struct{} // when set, the end of DATA waits on it
-	user     string        // when set, AUTH PLAIN is required
-	password string
-}
-
-func newSMTPSink(t testing.TB) *smtpSink {
+// newSMTPSink starts the SMTP server the sender talks to, for the test.
+func newSMTPSink(t testing.TB) *smtpsink.Sink {
 	t.Helper()
-	s := &smtpSink{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &sinkSession{sink: s, conn: c}, nil }))
-	srv.Domain = "sink.test"
-	srv.AllowInsecureAuth = true
-	srv.ErrorLog = log{t}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := smtpsink.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.addr = l.Addr().String()
-	go srv.Serve(l)
-	t.Cleanup(func() {
-		s.mu.Lock()
-		if s.hang != nil {
-			close(s.hang)
-			s.hang = nil
-		}
-		s.mu.Unlock()
-		srv.Close()
-	})
+	t.Cleanup(func() { s.Close() })
 	return s
 }
-
-func (s *smtpSink) url() string { return "smtp://" + s.addr }
-
-func (s *smtpSink) messages() []sunk {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]sunk(nil), s.msgs...)
-}
-
-// to returns the messages sent to an address.
-func (s *smtpSink) to(addr string) []sunk {
-	var out []sunk
-	for _, m := range s.messages() {
-		for _, r := range m.To {
-			if strings.EqualFold(r, addr) {
-				out = append(out, m)
-			}
-		}
-	}
-	return out
-}
-
-type sinkSession struct {
-	sink   *smtpSink
-	conn   *smtp.Conn // nil when the test does not care who greeted
-	authed bool
-	cur    sunk
-}
-
-func (ss *sinkSession) AuthMechanisms() []string { return []string{sasl.Plain} }
-
-func (ss *sinkSession) Auth(mech string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(identity, username, password string) error {
-		if username != ss.sink.user || password != ss.sink.password {
-			return errors.New("invalid credentials")
-		}
-		ss.authed = true
-		return nil
-	}), nil
-}
-
-func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
-	if ss.sink.user != "" && !ss.authed {
-		return &smtp.SMTPError{Code: 530, Message: "authentication required"}
-	}
-	ss.cur = sunk{From: from}
-	if ss.conn != nil {
-		ss.cur.Hello = ss.conn.Hostname()
-	}
-	return nil
-}
-
-func (ss *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	ss.sink.mu.Lock()
-	err := ss.sink.rcptErr
-	ss.sink.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	ss.cur.To = append(ss.cur.To, to)
-	return nil
-}
-
-func (ss *sinkSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	ss.sink.mu.Lock()
-	hang, dataErr := ss.sink.hang, ss.sink.dataErr
-	ss.sink.mu.Unlock()
-	if hang != nil {
-		<-hang
-		return nil
-	}
-	if dataErr != nil {
-		return dataErr
-	}
-	ss.cur.Data = b
-	ss.sink.mu.Lock()
-	ss.sink.msgs = append(ss.sink.msgs, ss.cur)
-	ss.sink.mu.Unlock()
-	return nil
-}
-
-func (ss *sinkSession) Reset()        {}
-func (ss *sinkSession) Logout() error { return nil }
 
 // log drops a test server's error log: connections we close on purpose
 // end with errors, and they may come after the test has ended.

@@ -21,6 +21,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"townline/core"
+	"townline/internal/smtpsink"
 	"townline/internal/testenv"
 )
 
@@ -44,7 +45,7 @@ func ack(requestID int64, thread ...string) core.Outbound {
 
 func TestSendThreaded(t *testing.T) {
 	sink := newSMTPSink(t)
-	s := newSender(t, sink.url())
+	s := newSender(t, sink.URL())
 	var thread []string
 	thread = append(thread, "first@icloud.com", "sha256:0123") // a hash stands for a mail without Message-ID
 	for i := range 11 {
@@ -65,7 +66,7 @@ func TestSendThreaded(t *testing.T) {
 	if again != id {
 		t.Errorf("the same message sent twice has Message-IDs %q and %q", id, again)
 	}
-	msgs := sink.messages()
+	msgs := sink.Messages()
 	if len(msgs) != 2 {
 		t.Fatalf("%d messages sent, want 2", len(msgs))
 	}
@@ -128,7 +129,7 @@ func TestSendThreaded(t *testing.T) {
 
 func TestSendStaffReply(t *testing.T) {
 	sink := newSMTPSink(t)
-	s := newSender(t, sink.url())
+	s := newSender(t, sink.URL())
 	m := ack(77, "their@mail.example")
 	m.Auto, m.Language = false, "es"
 	m.Subject = "Re: Señal dañada o faltante en la esquina de Huntoon y Bridge, frente a la panadería"
@@ -136,7 +137,7 @@ func TestSendStaffReply(t *testing.T) {
 	if _, err := s.Send(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	raw := sink.messages()[0].Data
+	raw := sink.Messages()[0].Data
 	h, _ := readHeader(raw)
 	if h.has("Auto-Submitted") || h.has("X-Auto-Response-Suppress") {
 		t.Error("a person's reply is marked automatic")
@@ -159,7 +160,7 @@ func TestSendStaffReply(t *testing.T) {
 	if _, err := s.Send(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	h, _ = readHeader(sink.messages()[1].Data)
+	h, _ = readHeader(sink.Messages()[1].Data)
 	if h.get("Subject") != "Oroville 311" || h.has("Reply-To") || h.has("In-Reply-To") || !strings.HasPrefix(h.get("Message-Id"), "<m-5678.") {
 		t.Errorf("header %+v", h)
 	}
@@ -172,40 +173,40 @@ func TestSendErrors(t *testing.T) {
 	ctx := context.Background()
 	t.Run("refused recipient", func(t *testing.T) {
 		sink := newSMTPSink(t)
-		sink.rcptErr = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
-		_, err := newSender(t, sink.url()).Send(ctx, ack(1))
+		sink.RefuseRcpt(&smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"})
+		_, err := newSender(t, sink.URL()).Send(ctx, ack(1))
 		if !isPermanent(err) || errors.Is(err, core.ErrOutcomeUnknown) {
 			t.Errorf("err %v (%T), want permanent", err, err)
 		}
 	})
 	t.Run("refused with a bare 500", func(t *testing.T) {
 		sink := newSMTPSink(t)
-		sink.rcptErr = &smtp.SMTPError{Code: 500, Message: "syntax error"}
-		_, err := newSender(t, sink.url()).Send(ctx, ack(1))
+		sink.RefuseRcpt(&smtp.SMTPError{Code: 500, Message: "syntax error"})
+		_, err := newSender(t, sink.URL()).Send(ctx, ack(1))
 		if !isPermanent(err) {
 			t.Errorf("err %v, want permanent: every 5xx is for good", err)
 		}
 	})
 	t.Run("greylisted", func(t *testing.T) {
 		sink := newSMTPSink(t)
-		sink.rcptErr = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "try later"}
-		_, err := newSender(t, sink.url()).Send(ctx, ack(1))
+		sink.RefuseRcpt(&smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "try later"})
+		_, err := newSender(t, sink.URL()).Send(ctx, ack(1))
 		if err == nil || isPermanent(err) || errors.Is(err, core.ErrOutcomeUnknown) {
 			t.Errorf("err %v, want a plain error (retry)", err)
 		}
 	})
 	t.Run("refused message", func(t *testing.T) {
 		sink := newSMTPSink(t)
-		sink.dataErr = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "spam"}
-		_, err := newSender(t, sink.url()).Send(ctx, ack(1))
+		sink.RefuseData(&smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "spam"})
+		_, err := newSender(t, sink.URL()).Send(ctx, ack(1))
 		if !isPermanent(err) {
 			t.Errorf("err %v, want permanent", err)
 		}
 	})
 	t.Run("no answer after the message", func(t *testing.T) {
 		sink := newSMTPSink(t)
-		sink.hang = make(chan struct{})
-		s := newSender(t, sink.url())
+		sink.Hang()
+		s := newSender(t, sink.URL())
 		s.dataTimeout = 200 * time.Millisecond
 		_, err := s.Send(ctx, ack(1))
 		if !errors.Is(err, core.ErrOutcomeUnknown) {
@@ -214,10 +215,10 @@ func TestSendErrors(t *testing.T) {
 	})
 	t.Run("cancelled during the message", func(t *testing.T) {
 		sink := newSMTPSink(t)
-		sink.hang = make(chan struct{})
+		sink.Hang()
 		ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 		defer cancel()
-		_, err := newSender(t, sink.url()).Send(ctx, ack(1))
+		_, err := newSender(t, sink.URL()).Send(ctx, ack(1))
 		if !errors.Is(err, core.ErrOutcomeUnknown) {
 			t.Errorf("err %v, want outcome unknown", err)
 		}
@@ -243,14 +244,14 @@ func TestSendErrors(t *testing.T) {
 
 func TestSendAuth(t *testing.T) {
 	sink := newSMTPSink(t)
-	sink.user, sink.password = "city", "p@ss word"
-	if _, err := newSender(t, "smtp://city:p%40ss%20word@"+sink.addr).Send(context.Background(), ack(1)); err != nil {
+	sink.RequireAuth("city", "p@ss word")
+	if _, err := newSender(t, "smtp://city:p%40ss%20word@"+sink.Addr()).Send(context.Background(), ack(1)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := newSender(t, "smtp://city:wrong@"+sink.addr).Send(context.Background(), ack(1)); err == nil || isPermanent(err) {
+	if _, err := newSender(t, "smtp://city:wrong@"+sink.Addr()).Send(context.Background(), ack(1)); err == nil || isPermanent(err) {
 		t.Errorf("wrong password: %v", err)
 	}
-	if _, err := newSender(t, sink.url()).Send(context.Background(), ack(1)); err == nil {
+	if _, err := newSender(t, sink.URL()).Send(context.Background(), ack(1)); err == nil {
 		t.Error("sent without the required AUTH")
 	}
 }
@@ -259,38 +260,32 @@ func TestSendTLS(t *testing.T) {
 	cert, pool := selfSigned(t)
 	for _, implicit := range []bool{false, true} {
 		t.Run(fmt.Sprint("implicit=", implicit), func(t *testing.T) {
-			sink := &smtpSink{}
-			srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{sink: sink}, nil }))
-			srv.Domain = "sink.test"
-			srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-			srv.ErrorLog = log{t}
-			l, err := net.Listen("tcp", "127.0.0.1:0")
+			sink, err := smtpsink.StartTLS(&tls.Config{Certificates: []tls.Certificate{cert}}, implicit)
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer sink.Close()
 			scheme := "smtp"
 			if implicit {
-				l, scheme = tls.NewListener(l, srv.TLSConfig), "smtps"
+				scheme = "smtps"
 			}
-			go srv.Serve(l)
-			defer srv.Close()
-			s := newSender(t, scheme+"://"+l.Addr().String())
+			s := newSender(t, scheme+"://"+sink.Addr())
 			s.smtp.plain = false // as for a remote server: TLS required
 			s.smtp.host = "localhost"
 			s.tlsConfig = &tls.Config{RootCAs: pool}
 			if _, err := s.Send(context.Background(), ack(1)); err != nil {
 				t.Fatal(err)
 			}
-			if len(sink.messages()) != 1 {
+			if len(sink.Messages()) != 1 {
 				t.Fatal("not delivered")
 			}
 		})
 	}
 	// A server without STARTTLS is refused rather than sent in the clear.
 	sink := newSMTPSink(t)
-	s := newSender(t, sink.url())
+	s := newSender(t, sink.URL())
 	s.smtp.plain = false
-	if _, err := s.Send(context.Background(), ack(1)); err == nil || len(sink.messages()) != 0 {
+	if _, err := s.Send(context.Background(), ack(1)); err == nil || len(sink.Messages()) != 0 {
 		t.Errorf("sent without TLS: %v", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"townline/core"
 	"townline/internal/dovecot"
+	"townline/internal/smtpsink"
 	"townline/internal/testenv"
 )
 
@@ -22,14 +23,14 @@ import (
 type bundle struct {
 	c    *core.Core
 	dc   *dovecot.Server
-	sink *smtpSink
+	sink *smtpsink.Sink
 	cfg  Config
 }
 
 func setupDovecot(t *testing.T) *bundle {
 	t.Helper()
 	b := &bundle{dc: startDovecot(t), sink: newSMTPSink(t)}
-	b.cfg = testConfig(b.dc.URL("INBOX"), b.sink.url())
+	b.cfg = testConfig(b.dc.URL("INBOX"), b.sink.URL())
 	sender, err := NewSender(b.cfg, testenv.Logger(t))
 	if err != nil {
 		t.Fatal(err)
@@ -102,8 +103,8 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	// The acknowledgment, threaded.
-	eventually(t, 5*time.Second, "the acknowledgment sent", func() bool { return len(b.sink.to("maria.lopez@icloud.com")) == 1 })
-	h, _ := readHeader(b.sink.to("maria.lopez@icloud.com")[0].Data)
+	eventually(t, 5*time.Second, "the acknowledgment sent", func() bool { return len(b.sink.To("maria.lopez@icloud.com")) == 1 })
+	h, _ := readHeader(b.sink.To("maria.lopez@icloud.com")[0].Data)
 	ackID := msgIDs(h.get("Message-Id"))[0]
 	if !strings.HasPrefix(ackID, fmt.Sprintf("sr-%d.m-", reqID)) || !strings.HasSuffix(ackID, "@oroville.example") {
 		t.Errorf("Message-ID %q", ackID)
