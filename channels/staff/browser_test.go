@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -93,8 +94,8 @@ func TestBrowserDispatcherWorksAText(t *testing.T) {
 		chromedp.Submit(chromedp.ID("password")),
 		chromedp.WaitVisible(chromedp.CSS(`nav.queues a.on`)),
 	)
-	// The inbox is open and quiet; a text comes in.
-	time.Sleep(time.Second) // the live stream connects
+	// The inbox is open, live and quiet; a text comes in.
+	step("the inbox is live", chromedp.WaitReady(chromedp.CSS(`html[data-live="on"]`)))
 	phone := fake.Phone("+15305550190", base+"/twilio/sms")
 	const payload = `Pothole at 100 Bird Street <img src=x onerror="window.__xss=1"><script>window.__xss=2</script>`
 	resp, err := phone.Send(payload)
@@ -150,22 +151,16 @@ func TestBrowserDispatcherWorksAText(t *testing.T) {
 	if xss, err := chromedp.Run(tab, chromedp.Evaluate[bool](`window.__xss !== undefined`)); err != nil || xss {
 		t.Errorf("a mail's words ran as script: %v %v", xss, err)
 	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		var reply string
-		for _, m := range mail.To("ana@example.com") {
-			if strings.Contains(string(m.Data), "paint over it Friday") {
-				reply = string(m.Data)
-			}
-		}
-		if reply != "" {
-			if !strings.Contains(reply, "\nReferences: <graffiti-1@example.com>") {
-				t.Errorf("the reply is not in the resident's thread:\n%s", reply)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the mail reply did not reach the SMTP server")
-		}
+	wait, cancelWait := context.WithTimeout(ctx, 20*time.Second)
+	defer cancelWait()
+	reply, err := mail.Wait(wait, func(m smtpsink.Message) bool {
+		return slices.Contains(m.To, "ana@example.com") && strings.Contains(string(m.Data), "paint over it Friday")
+	})
+	if err != nil {
+		t.Fatal("the mail reply did not reach the SMTP server")
+	}
+	if !strings.Contains(string(reply.Data), "\nReferences: <graffiti-1@example.com>") {
+		t.Errorf("the reply is not in the resident's thread:\n%s", reply.Data)
 	}
 
 	// A placed request shows on a map, here without tiles (none
@@ -187,16 +182,15 @@ func TestBrowserDispatcherWorksAText(t *testing.T) {
 // waitText waits for the fake Twilio to be asked to send a text holding want.
 func waitText(t *testing.T, fake *faketwilio.Server, want string) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		for _, m := range fake.Messages() {
-			if strings.Contains(m.Body, want) {
-				return
-			}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for i := 0; ; i++ {
+		m, err := fake.Next(ctx, i)
+		if err != nil {
+			t.Fatalf("no text with %q reached Twilio", want)
+		}
+		if strings.Contains(m.Body, want) {
+			return
 		}
 	}
-	var got []string
-	for _, m := range fake.Messages() {
-		got = append(got, m.Body)
-	}
-	t.Fatalf("no text with %q reached Twilio; it sent %q", want, got)
 }

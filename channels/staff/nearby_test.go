@@ -87,24 +87,28 @@ func TestNearbyAndMerge(t *testing.T) {
 		Note: "Patched.", Public: true, By: core.Actor{Name: "test"}}); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if b.sentTo("+15305550166", "Patched.") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the merged report's texter did not hear the pothole closed")
-		}
+	if !b.waitSent("+15305550166", "Patched.") {
+		t.Fatal("the merged report's texter did not hear the pothole closed")
 	}
 }
 
-// sentTo reports whether a message holding words went to address.
-func (b *bundle) sentTo(address, words string) bool {
-	b.sent.mu.Lock()
-	defer b.sent.mu.Unlock()
-	for _, m := range b.sent.sent {
-		if m.To == address && strings.Contains(m.Body, words) {
-			return true
+// waitSent waits, up to 10 s, for a message holding words to go to address.
+func (b *bundle) waitSent(address, words string) bool {
+	timeout := time.After(10 * time.Second)
+	for {
+		b.sent.mu.Lock()
+		more := b.sent.more
+		for _, m := range b.sent.sent {
+			if m.To == address && strings.Contains(m.Body, words) {
+				b.sent.mu.Unlock()
+				return true
+			}
+		}
+		b.sent.mu.Unlock()
+		select {
+		case <-more:
+		case <-timeout:
+			return false
 		}
 	}
-	return false
 }

@@ -4,6 +4,7 @@
 package smtpsink
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -31,6 +32,7 @@ type Sink struct {
 
 	mu             sync.Mutex
 	msgs           []Message
+	more           chan struct{} // closed, and replaced, when a message comes
 	rcptErr        error         // refuse every RCPT with this
 	dataErr        error         // refuse at the end of DATA with this
 	hang           chan struct{} // when set, the end of DATA waits on it
@@ -43,7 +45,7 @@ func Start() (*Sink, error) { return StartTLS(nil, false) }
 // StartTLS is Start with TLS: offered by STARTTLS, or from the first byte
 // when implicit (smtps://).
 func StartTLS(cfg *tls.Config, implicit bool) (*Sink, error) {
-	s := &Sink{}
+	s := &Sink{more: make(chan struct{})}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{sink: s, conn: c}, nil }))
 	s.srv.Domain = "sink.test"
 	s.srv.AllowInsecureAuth = true
@@ -93,6 +95,27 @@ func (s *Sink) RequireAuth(user, password string) {
 	s.mu.Lock()
 	s.user, s.password = user, password
 	s.mu.Unlock()
+}
+
+// Wait waits until the sink has taken a message for which match is true,
+// and returns it, or ctx's error.
+func (s *Sink) Wait(ctx context.Context, match func(Message) bool) (Message, error) {
+	for {
+		s.mu.Lock()
+		more := s.more
+		for _, m := range s.msgs {
+			if match(m) {
+				s.mu.Unlock()
+				return m, nil
+			}
+		}
+		s.mu.Unlock()
+		select {
+		case <-more:
+		case <-ctx.Done():
+			return Message{}, ctx.Err()
+		}
+	}
 }
 
 // Messages returns every message the sink took, in order.
@@ -178,6 +201,8 @@ func (ss *session) Data(r io.Reader) error {
 	ss.cur.Data = b
 	ss.sink.mu.Lock()
 	ss.sink.msgs = append(ss.sink.msgs, ss.cur)
+	close(ss.sink.more)
+	ss.sink.more = make(chan struct{})
 	ss.sink.mu.Unlock()
 	return nil
 }

@@ -38,6 +38,9 @@
   function schedule() { clearTimeout(timer); timer = setTimeout(refresh, 250); }
 
   const events = new EventSource('/staff/events');
+  // The page says on its root whether it is live (tests wait for it).
+  events.addEventListener('open', () => { document.documentElement.dataset.live = 'on'; });
+  events.addEventListener('error', () => { document.documentElement.dataset.live = 'off'; });
   events.addEventListener('change', (e) => {
     if (!request || JSON.parse(e.data).request === Number(request)) schedule();
   });
