@@ -32,6 +32,9 @@ const (
 	ChannelOpen311 Channel = "open311"
 )
 
+// Channels are every channel a request may come by.
+var Channels = []Channel{ChannelSMS, ChannelEmail, ChannelVoice, ChannelOpen311, ChannelWeb}
+
 // ErrNotFound is returned when the thing asked for does not exist.
 var ErrNotFound = errors.New("not found")
 

@@ -25,6 +25,9 @@ const (
 	StatusClosed       Status = "closed"
 )
 
+// Statuses are every status, in a request's order.
+var Statuses = []Status{StatusNew, StatusAcknowledged, StatusInProgress, StatusClosed}
+
 // CloseReason says why a closed request was closed.
 type CloseReason string
 

@@ -174,10 +174,10 @@ func (c *Core) Inbox(ctx context.Context, u User, q InboxQuery) ([]Request, *Cur
 	if _, ok := c.city.Department(q.Department); q.Department != "" && !ok {
 		return nil, nil, invalid("department", "%q is not one of the city's departments", q.Department)
 	}
-	if q.Status != "" && !slices.Contains([]Status{StatusNew, StatusAcknowledged, StatusInProgress, StatusClosed}, q.Status) {
+	if q.Status != "" && !slices.Contains(Statuses, q.Status) {
 		return nil, nil, invalid("status", "%q is not a status", q.Status)
 	}
-	if q.Channel != "" && !slices.Contains([]Channel{ChannelSMS, ChannelVoice, ChannelEmail, ChannelWeb, ChannelOpen311}, q.Channel) {
+	if q.Channel != "" && !slices.Contains(Channels, q.Channel) {
 		return nil, nil, invalid("channel", "%q is not a channel", q.Channel)
 	}
 	if q.Limit <= 0 || q.Limit > 200 {

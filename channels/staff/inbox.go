@@ -118,9 +118,9 @@ func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := inboxPage{page: h.newPage(r), Query: q, Requests: reqs,
-		Statuses: []core.Status{core.StatusNew, core.StatusAcknowledged, core.StatusInProgress, core.StatusClosed},
+		Statuses: core.Statuses,
 		Services: h.core.City().Services, Departments: h.visibleDepartments(u),
-		Channels: []core.Channel{core.ChannelSMS, core.ChannelEmail, core.ChannelVoice, core.ChannelOpen311, core.ChannelWeb},
+		Channels: core.Channels,
 		Sorts:    sortChoices}
 	for _, name := range core.Queues {
 		if name == "triage" && !u.AllDepartments() {

@@ -74,7 +74,7 @@ func (h *Handler) requestPage(r *http.Request, req core.Request) (requestPage, e
 	ctx := r.Context()
 	u := user(r)
 	p := requestPage{page: h.newPage(r), Request: req, Seen: seen(req),
-		Statuses:    []core.Status{core.StatusAcknowledged, core.StatusInProgress, core.StatusClosed},
+		Statuses:    core.Statuses[1:], // a request never goes back to new
 		Departments: h.core.City().Departments, Services: h.core.City().Services}
 	var err error
 	if p.Canned, p.Draft, err = h.canned(r, req); err != nil {
