@@ -324,9 +324,7 @@ func (c *Core) OpenRecording(ctx context.Context, u User, id int64) (io.ReadClos
 	if f == nil {
 		return nil, fmt.Errorf("recording %d: the phone channel is not connected", id)
 	}
-	// The recording URL names the audio without a format; ".mp3" asks for
-	// MP3, a tenth the size of the default WAV.
-	return f.Fetch(ctx, url+".mp3")
+	return f.Fetch(ctx, url)
 }
 
 // joinDescription adds a paragraph to a description, within its limit.

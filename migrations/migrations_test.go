@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"townline/internal/testenv"
 	"townline/migrations"
@@ -83,5 +86,53 @@ func TestMigrationIsOneTransaction(t *testing.T) {
 	}
 	if departments {
 		t.Error("the failed migration left its first table behind")
+	}
+}
+
+// Recordings stored before 014 get the URL their audio is fetched from;
+// the rest, and running it again, change nothing.
+func TestRecordingsGetTheirAudioURL(t *testing.T) {
+	t.Parallel()
+	pool := testenv.EmptyPool(t)
+	ctx := context.Background()
+	if err := migrations.Apply(ctx, pool, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	const rec = "Recording: https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"
+	cases := []struct{ channel, before, after string }{
+		{"voice", rec, rec + ".mp3"},
+		{"voice", rec + "\n\nDead dog here.", rec + ".mp3\n\nDead dog here."},
+		{"voice", rec + ".mp3\n\nAgain.", rec + ".mp3\n\nAgain."},
+		{"voice", "Dead dog on Bird St", "Dead dog on Bird St"},
+		{"sms", rec, rec}, // a text that looks like one is a text
+	}
+	for _, c := range cases {
+		if _, err := pool.Exec(ctx, `INSERT INTO messages (direction, channel, body, state) VALUES ('in', $1, $2, 'received')`,
+			c.channel, c.before); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms, err := migrations.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(ms, func(m migrations.Migration) bool { return m.Version == 14 })
+	for range 2 {
+		if _, err := pool.Exec(ctx, ms[i].SQL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := pool.Query(ctx, `SELECT body FROM messages ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cases {
+		if i >= len(got) || got[i] != c.after {
+			t.Errorf("%s %q became %q, want %q", c.channel, c.before, got[min(i, len(got)-1)], c.after)
+		}
 	}
 }

@@ -28,7 +28,7 @@ func TestVoicemailPlays(t *testing.T) {
 		t.Fatal(err)
 	}
 	sid, url := b.twilio.AddRecording(12)
-	msg, err := b.c.SaveRecording(ctx, core.Recording{CallID: "CA1", ID: sid, From: caller, URL: url,
+	msg, err := b.c.SaveRecording(ctx, core.Recording{CallID: "CA1", ID: sid, From: caller, URL: url + ".mp3", // as the phone menu asks
 		Transcript: "the hole got bigger", Voicemail: true})
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +46,7 @@ func TestVoicemailPlays(t *testing.T) {
 	audio, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "audio/mpeg" ||
+		resp.Header.Get("Content-Disposition") != fmt.Sprintf(`inline; filename="recording-%d.mp3"`, msg) ||
 		!bytes.Equal(audio, faketwilio.RecordingAudio(sid, 12)) {
 		t.Errorf("playing: %d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), audio)
 	}
@@ -64,7 +65,7 @@ func TestVoicemailPlays(t *testing.T) {
 	}
 	// A voicemail on no request is for dispatchers.
 	sid2, url2 := b.twilio.AddRecording(5)
-	lone, err := b.c.SaveRecording(ctx, core.Recording{CallID: "CA2", ID: sid2, From: "+15305550178", URL: url2, Voicemail: true})
+	lone, err := b.c.SaveRecording(ctx, core.Recording{CallID: "CA2", ID: sid2, From: "+15305550178", URL: url2 + ".mp3", Voicemail: true})
 	if err != nil {
 		t.Fatal(err)
 	}

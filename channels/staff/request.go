@@ -1,6 +1,7 @@
 package staff
 
 import (
+	"bufio"
 	"cmp"
 	"errors"
 	"fmt"
@@ -299,10 +300,22 @@ func (h *Handler) recording(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer audio.Close()
-	w.Header().Set("Content-Type", "audio/mpeg")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="recording-%d.mp3"`, id))
+	// The audio says what it is (the phone menu asks Twilio for MP3).
+	body := bufio.NewReader(io.LimitReader(audio, maxRecording))
+	head, _ := body.Peek(512)
+	ctype, ext := http.DetectContentType(head), ""
+	switch ctype {
+	case "audio/mpeg":
+		ext = ".mp3"
+	case "audio/wave":
+		ext = ".wav"
+	default:
+		ctype = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="recording-%d%s"`, id, ext))
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	if _, err := io.Copy(w, io.LimitReader(audio, maxRecording)); err != nil {
+	if _, err := io.Copy(w, body); err != nil {
 		h.log.Warn("staff: a recording was cut short", "message", id, "err", err)
 	}
 }

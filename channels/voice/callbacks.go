@@ -58,7 +58,7 @@ func (h *Handler) transcript(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, err := h.core.SaveRecording(r.Context(), core.Recording{
-		CallID: f.Get("CallSid"), ID: sid, From: f.Get("From"), URL: f.Get("RecordingUrl"),
+		CallID: f.Get("CallSid"), ID: sid, From: f.Get("From"), URL: audioURL(f.Get("RecordingUrl")),
 		Transcript: f.Get("TranscriptionText"), Voicemail: r.URL.Query().Get("kind") == "voicemail",
 	})
 	h.answerCallback(w, r, err, "transcript", sid)

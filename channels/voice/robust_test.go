@@ -85,7 +85,7 @@ func TestWrongDigitsAndVoicemail(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(ms) != 1 || ms[0].ProviderID != rec || ms[0].Body != "Recording: "+w.fake.URL()+"/2010-04-01/Accounts/"+
-		accountSID+"/Recordings/"+rec+"\n\nPlease call me back about the pothole." {
+		accountSID+"/Recordings/"+rec+".mp3\n\nPlease call me back about the pothole." {
 		t.Fatalf("messages %+v", ms)
 	}
 	var flag string
