@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -202,12 +203,15 @@ func TestBouncingAndSecrets(t *testing.T) {
 // and its history says which request it duplicates.
 func TestDuplicateRules(t *testing.T) {
 	t.Parallel()
-	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Workers = 0
+		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: &fakeSender{}}
+	})
 	ctx := context.Background()
 	staff := core.Actor{Name: "dispatcher@oroville.test"}
 	var ids []int64
-	for range 5 {
-		r, err := c.CreateRequest(ctx, newPothole(""))
+	for i := range 5 {
+		r, err := c.CreateRequest(ctx, newPothole(fmt.Sprintf("ana%d@example.com", i)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,8 +226,25 @@ func TestDuplicateRules(t *testing.T) {
 	}
 	// The later request b duplicates the earlier a; then a, the earlier,
 	// duplicates the later p, and b follows.
+	before, err := c.Request(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := c.MarkDuplicate(ctx, b, a, staff); err != nil {
 		t.Fatal(err)
+	}
+	if after, err := c.Request(ctx, a); err != nil || !after.UpdatedAt.After(before.UpdatedAt) {
+		t.Errorf("the parent that gained a report reads as unchanged since %s: %+v, %v", before.UpdatedAt, after, err)
+	}
+	// b's reporter hears that it is tracked as a, in their own thread.
+	ms, err := c.Messages(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := ms[len(ms)-1]; last.Direction != "out" ||
+		!strings.Contains(last.Body, fmt.Sprintf("Others reported the same issue as your report #%d", b)) ||
+		!strings.Contains(last.Body, fmt.Sprintf("as #%d", a)) {
+		t.Errorf("the duplicate's reporter was told %+v", last)
 	}
 	if err := c.MarkDuplicate(ctx, other, b, staff); !errors.Is(err, core.ErrTransition) {
 		t.Errorf("a duplicate of a duplicate: %v", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -131,6 +132,16 @@ func TestCreateRequestRoutesAndAcknowledges(t *testing.T) {
 	if len(sent) != 1 || sent[0].To != "ana.reyes@example.com" || sent[0].RequestID != r.ID {
 		t.Errorf("sent = %+v", sent)
 	}
+	// The next mail about it threads with the first.
+	if err := c.ChangeStatus(ctx, r.ID, core.StatusChange{To: core.StatusInProgress}); err != nil {
+		t.Fatal(err)
+	}
+	out = outbound(t, c, r.ID)
+	waitMessage(t, c, out[len(out)-1].ID, "sent")
+	sent, _ = email.snapshot()
+	if len(sent) != 2 || !slices.Equal(sent[1].Thread, []string{"prov-ana.reyes@example.com"}) {
+		t.Errorf("the second mail's thread: %+v", sent)
+	}
 
 	// A second report from the same person reuses the contact.
 	r2, err := c.CreateRequest(ctx, newPothole("ana.reyes@example.com"))
@@ -221,6 +232,52 @@ func TestDeliveryRetriesAndSendsOnce(t *testing.T) {
 	sent, calls := email.snapshot()
 	if len(sent) != 1 || calls != 3 {
 		t.Errorf("sent %d messages in %d calls, want 1 in 3", len(sent), calls)
+	}
+}
+
+// Each failed send waits longer before the next: RetryBase doubled per
+// attempt up to an hour, and up to a quarter more, so that the retries of
+// many messages after a provider's outage do not all come at once.
+func TestDeliveryBacksOff(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: &fakeSender{}}
+		o.Workers = 0
+	})
+	spent := map[int64]int{} // message -> attempts spent before
+	for _, before := range []int{0, 4, 10} {
+		r, err := c.CreateRequest(ctx, newPothole(fmt.Sprintf("backoff%d@example.com", before)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := outbound(t, c, r.ID)[0].ID
+		if _, err := c.Pool().Exec(ctx, `UPDATE river_job SET attempt = $2
+			WHERE kind = 'deliver' AND (args->>'message_id')::bigint = $1`, id, before); err != nil {
+			t.Fatal(err)
+		}
+		spent[id] = before
+	}
+	testenv.CoreOn(t, c.Pool(), func(o *core.Options) {
+		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: &fakeSender{failures: 1000}}
+		o.RetryBase = time.Minute
+	})
+	for id, before := range spent {
+		var wait time.Duration
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			err := c.Pool().QueryRow(ctx, `SELECT scheduled_at - attempted_at FROM river_job
+				WHERE kind = 'deliver' AND (args->>'message_id')::bigint = $1 AND state = 'retryable'`, id).Scan(&wait)
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("message %d never failed an attempt: %v", id, err)
+			}
+		}
+		base := min(time.Minute<<before, time.Hour)
+		if wait < base || wait > base*5/4+5*time.Second {
+			t.Errorf("after attempt %d the next is in %s, want %s to %s", before+1, wait, base, base*5/4)
+		}
 	}
 }
 
@@ -562,6 +619,26 @@ func TestInterruptedSendIsResolvedWithTheProvider(t *testing.T) {
 		provider.mu.Unlock()
 		if asked != 3 {
 			t.Errorf("the provider was asked %d times, want 3 (two failures, then the answer)", asked)
+		}
+	})
+	t.Run("the last attempt: unknown, without asking", func(t *testing.T) {
+		t.Parallel()
+		c, id := staged(t, "late@example.com")
+		// Every attempt but the last was spent asking a provider that could
+		// not answer: a send now could not be retried if it were cut off.
+		if _, err := c.Pool().Exec(ctx, `UPDATE river_job SET attempt = max_attempts - 1
+			WHERE kind = 'deliver' AND (args->>'message_id')::bigint = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		provider := &askingSender{}
+		c2 := testenv.CoreOn(t, c.Pool(), func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: provider} })
+		m := waitMessage(t, c2, id, "sent", "unknown", "failed")
+		testenv.WaitJobsIdle(t, c.Pool())
+		provider.mu.Lock()
+		asked := provider.asked
+		provider.mu.Unlock()
+		if _, calls := provider.snapshot(); m.State != "unknown" || asked != 0 || calls != 0 {
+			t.Errorf("message %s after %d questions and %d sends, want unknown and neither", m.State, asked, calls)
 		}
 	})
 }

@@ -149,7 +149,7 @@ func TestAssign(t *testing.T) {
 		var out []string
 		for _, e := range hs {
 			if strings.HasPrefix(e.Note, "assigned") {
-				out = append(out, e.Department+": "+e.Note)
+				out = append(out, e.Actor+" "+e.Department+": "+e.Note)
 			}
 		}
 		return out
@@ -170,13 +170,17 @@ func TestAssign(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := []string{"public-works: assigned to public-works, Pat", "public-works: assigned to public-works, lee@oroville.test",
-		"public-works: assigned to public-works", ": assigned to the triage queue"}
+	if err := c.Assign(ctx, r.ID, "public-works", nil, core.Actor{}); err != nil { // routing, say
+		t.Fatal(err)
+	}
+	const d = "dispatcher@oroville.test "
+	want := []string{d + "public-works: assigned to public-works, Pat", d + "public-works: assigned to public-works, lee@oroville.test",
+		d + "public-works: assigned to public-works", d + ": assigned to the triage queue", "system public-works: assigned to public-works"}
 	if got := notes(); !slices.Equal(got, want) {
 		t.Errorf("history %q\nwant %q", got, want)
 	}
-	if got, err := c.Request(ctx, r.ID); err != nil || got.Department != "" || got.AssigneeID != nil {
-		t.Errorf("back in triage: %+v, %v", got, err)
+	if got, err := c.Request(ctx, r.ID); err != nil || got.Department != "public-works" || got.AssigneeID != nil {
+		t.Errorf("back to Public Works from triage: %+v, %v", got, err)
 	}
 	var invalid *core.ValidationError
 	if err := c.Assign(ctx, r.ID, "nope", nil, by); !errors.As(err, &invalid) {
