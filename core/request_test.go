@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"townline/core"
 	"townline/internal/testenv"
 )
@@ -305,9 +307,61 @@ func TestDeliveryPermanentFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := waitMessage(t, c, outbound(t, c, r.ID)[0].ID, "failed", "sent")
-	testenv.WaitJob(t, c.Pool(), "deliver", map[string]any{"message_id": m.ID})
+	// The job says so too, where an admin looks for failed deliveries.
+	if job := testenv.WaitJob(t, c.Pool(), "deliver", map[string]any{"message_id": m.ID}); job != "cancelled" {
+		t.Errorf("the failed delivery's job is %s, want cancelled", job)
+	}
 	if _, calls := email.snapshot(); m.State != "failed" || calls != 1 || !strings.Contains(m.Error, "mailbox") {
 		t.Errorf("state %s (%s) after %d calls, want failed after 1", m.State, m.Error, calls)
+	}
+}
+
+// blipSender sends, and then the database drops every connection but
+// the test's own (application_name "test"), as a failover does, before
+// the outcome is written.
+type blipSender struct {
+	fakeSender
+	pool *pgxpool.Pool
+}
+
+func (b *blipSender) Send(ctx context.Context, m core.Outbound) (string, error) {
+	id, err := b.fakeSender.Send(ctx, m)
+	if _, err := b.pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name <> 'test'`); err != nil {
+		return "", err
+	}
+	return id, err
+}
+
+// A send's outcome is written through a database blip: the message reads
+// "sent", not "sending" until someone asks the provider.
+func TestSendOutcomeSurvivesADatabaseBlip(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	email := &blipSender{}
+	c := testenv.Core(t, func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: email} })
+	cfg := c.Pool().Config()
+	cfg.ConnConfig.RuntimeParams["application_name"] = "test"
+	var err error
+	if email.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	defer email.pool.Close()
+	r, err := c.CreateRequest(ctx, newPothole("blip@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	if err := email.pool.QueryRow(ctx, `SELECT id FROM messages WHERE request_id = $1`, r.ID).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitJob(t, email.pool, "deliver", map[string]any{"message_id": id})
+	var state string
+	if err := email.pool.QueryRow(ctx, `SELECT state FROM messages WHERE id = $1`, id).Scan(&state); err != nil {
+		t.Fatal(err)
+	}
+	if sent, calls := email.snapshot(); state != "sent" || calls != 1 || len(sent) != 1 {
+		t.Errorf("message %s after %d sends, want sent once", state, calls)
 	}
 }
 
