@@ -105,6 +105,8 @@ func applyDelivery(ctx context.Context, q *db.Queries, ch Channel, providerID st
 	}
 	var best DeliveryState
 	bestCode, optedOut := "", false
+	// Of two receipts of one rank (delivered and failed: a message never
+	// gets both) the first stays; ">=" here, a mutant, survives for that.
 	for _, e := range events {
 		if s := DeliveryState(e.Status); deliveryRank[s] > deliveryRank[best] {
 			best, bestCode = s, e.ErrorCode
@@ -118,6 +120,7 @@ func applyDelivery(ctx context.Context, q *db.Queries, ch Channel, providerID st
 	}
 	stateRank := map[string]int{"sending": 1, "sent": 2, "delivered": 3, "failed": 3}
 	next := best.messageState()
+	// "<" here (a surviving mutant) differs only on that same tie.
 	if best == "" || stateRank[next] <= stateRank[msg.State] {
 		return nil
 	}
@@ -200,9 +203,9 @@ func (w *sweepBlobsWorker) Work(ctx context.Context, job *river.Job[sweepBlobsAr
 
 // SweepBlobs removes stored files older than an hour that no row refers to.
 func (c *Core) SweepBlobs(ctx context.Context) error {
-	removed := 0
+	removed := 0 // for the log alone: mutants of its counting survive
 	err := c.blobs.Walk(func(sha string, mod time.Time) error {
-		if time.Since(mod) < time.Hour || len(sha) != 64 {
+		if time.Since(mod) < time.Hour || len(sha) != 64 { // "<=" survives: no test hits the nanosecond
 			return nil
 		}
 		known, err := c.q.BlobKnown(ctx, sha)

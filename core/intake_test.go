@@ -351,22 +351,45 @@ func TestUnansweredDraftIsFiledToTriage(t *testing.T) {
 	t.Parallel()
 	c, sms, _ := smsCore(t)
 	ctx := context.Background()
+	expireDrafts := func() {
+		t.Helper()
+		if _, err := c.Pool().Exec(ctx, `UPDATE conversations SET expires_at = now() - interval '1 minute'`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	triage := func(want int) []core.Request {
+		t.Helper()
+		q, err := c.TriageQueue(ctx)
+		if err != nil || len(q) != want {
+			t.Fatalf("triage queue = %+v, %v; want %d", q, err, want)
+		}
+		return q
+	}
 	p := &phone{t: t, c: c, number: "+15305550110"}
 	p.text("hello there is a problem")
 	p.waitAnswer(sms, 1)
-	c.Pool().Exec(ctx, `UPDATE conversations SET expires_at = now() - interval '1 minute'`)
-	res := p.text("STATUS")
-	_ = res
-	q, err := c.TriageQueue(ctx)
-	if err != nil {
+	expireDrafts()
+	// Any next text finds it expired and files it as it is.
+	p.text("STATUS")
+	if q := triage(1); !strings.Contains(q[0].Description, "there is a problem") {
+		t.Errorf("filed %q", q[0].Description)
+	}
+
+	// Drafts nobody comes back to are filed by the periodic job: all of them.
+	for i, number := range []string{"+15305550120", "+15305550121"} {
+		p := &phone{t: t, c: c, number: number}
+		p.text(fmt.Sprintf("problem number %d", i))
+		p.waitAnswer(sms, 1)
+	}
+	expireDrafts()
+	if _, err := c.Pool().Exec(ctx, `INSERT INTO river_job (kind, args, queue, state, max_attempts, priority)
+		VALUES ('expire_drafts', '{}', 'default', 'available', 1, 1)`); err != nil {
 		t.Fatal(err)
 	}
-	// STATUS is a keyword and does not touch the draft; the next message does.
-	p.text("hello?")
-	q, err = c.TriageQueue(ctx)
-	if err != nil || len(q) != 1 || !strings.Contains(q[0].Description, "there is a problem") {
-		t.Fatalf("triage queue = %+v, %v", q, err)
+	if state := testenv.WaitJob(t, c.Pool(), "expire_drafts", nil); state != "completed" {
+		t.Fatalf("the job %s", state)
 	}
+	triage(3)
 }
 
 func TestFloodGetsOneWarningThenSilence(t *testing.T) {
@@ -428,5 +451,26 @@ func TestDeliveryReceipts(t *testing.T) {
 	// A receipt for a message whose send is not yet recorded waits for it.
 	if err := c.RecordDelivery(ctx, core.ChannelSMS, core.Receipt{ProviderID: "SMnotyet", State: core.DeliveryFailed, ErrorCode: "30003"}); err != nil {
 		t.Fatal(err)
+	}
+
+	// A text the carrier refused because the resident unsubscribed there:
+	// failed, with the carrier's code for staff, and the number opted out.
+	gone := &phone{t: t, c: c, number: "+15305550113"}
+	gone.text("graffiti at 200 Bird Street")
+	gone.waitAnswer(sms, 1)
+	sid = ""
+	for deadline := time.Now().Add(5 * time.Second); sid == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		c.Pool().QueryRow(ctx, `SELECT m.id, COALESCE(m.provider_id, '') FROM messages m JOIN contacts ct ON ct.id = m.contact_id
+			WHERE ct.phone = $1 AND m.direction = 'out' AND m.state = 'sent'`, gone.number).Scan(&id, &sid)
+	}
+	if err := c.RecordDelivery(ctx, core.ChannelSMS, core.Receipt{ProviderID: sid, State: core.DeliveryFailed,
+		ErrorCode: "21610", OptedOut: true}); err != nil {
+		t.Fatal(err)
+	}
+	m, _ = c.Message(ctx, id)
+	var optedOut bool
+	c.Pool().QueryRow(ctx, `SELECT opted_out_at IS NOT NULL FROM contacts WHERE phone = $1`, gone.number).Scan(&optedOut)
+	if m.State != "failed" || m.Error != "provider error 21610" || !optedOut {
+		t.Errorf("after the carrier's refusal: %s %q, opted out %v", m.State, m.Error, optedOut)
 	}
 }
