@@ -117,7 +117,7 @@ func (c *Core) Intake(ctx context.Context, in Inbound) (IntakeResult, error) {
 			return err
 		}
 		res.MessageID = row.MessageID
-		if len(in.DedupeKeys) > 0 { // saves a query: no keys insert none, and none were seen
+		if len(in.DedupeKeys) > 0 { // saves a query (so ">=", a mutant, survives): no keys insert none, and none were seen
 			n, err := t.q.InsertInboundKeys(ctx, db.InsertInboundKeysParams{Keys: in.DedupeKeys, MessageID: row.MessageID})
 			if err != nil {
 				return err
@@ -131,7 +131,7 @@ func (c *Core) Intake(ctx context.Context, in Inbound) (IntakeResult, error) {
 				return err
 			}
 		}
-		if len(in.Media) > 0 {
+		if len(in.Media) > 0 { // saves a job that would fetch nothing (">=" survives)
 			if _, err := c.river.InsertTx(ctx, t.Tx, fetchMediaArgs{MessageID: row.MessageID, Media: in.Media}, nil); err != nil {
 				return err
 			}

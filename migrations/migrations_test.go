@@ -136,3 +136,52 @@ func TestRecordingsGetTheirAudioURL(t *testing.T) {
 		}
 	}
 }
+
+// A search with its phrases' word pairs (015) finds exactly what the
+// words and phrases alone find, read in English or in Spanish; the pairs
+// are there for the index. (Before 015 a phrase could also straddle the
+// two readings: "hole deep" found "deep hole".)
+func TestPhraseSearchFindsWhatTheWordsFind(t *testing.T) {
+	t.Parallel()
+	pool := testenv.EmptyPool(t)
+	ctx := context.Background()
+	if err := migrations.Apply(ctx, pool, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{
+		"There is a deep hole on Montgomery St", "Deep, deep hole. Hole is deep.", "a hole, deep and wide",
+		"hole in the road by the library", "hole in a big road", "Big deep hole near the well-known road",
+		"bache profundo en la calle Bird", "Hay un bache muy profundo", "the dog's bowl is out",
+		"streetlight out at 1735 Montgomery", "deep\nhole", "árbol caído sobre la banqueta",
+		"", "Hole", "deep holes everywhere", "Holes, deep ones",
+	}
+	queries := []string{
+		`"deep hole"`, `"deep holes"`, `"hole deep"`, `"big deep hole"`, `"hole in the road"`, `"hole in road"`,
+		`pothole "deep hole"`, `"deep hole" or "bache profundo"`, `-"deep hole" hole`, `"bache profundo"`,
+		`"well-known road"`, `"dog's bowl"`, `deep hole`, `"árbol caído"`, `"1735 montgomery"`, `"deep" "hole"`,
+		`"deep hole" "big deep"`, `"the"`, `""`, `'deep hole'`, `"deep hole`,
+	}
+	for _, q := range queries {
+		for _, text := range texts {
+			var got, want bool
+			if err := pool.QueryRow(ctx, `SELECT search_vector($1, '') @@ search_query($2),
+				to_tsvector('english', $1) @@ websearch_to_tsquery('english', $2)
+					OR to_tsvector('spanish', $1) @@ websearch_to_tsquery('spanish', $2)`,
+				text, q).Scan(&got, &want); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("search %s in %q: %v, the words say %v", q, text, got, want)
+			}
+		}
+	}
+	var query string
+	if err := pool.QueryRow(ctx, `SELECT search_query('pothole "big deep hole"')::text`).Scan(&query); err != nil {
+		t.Fatal(err)
+	}
+	for _, pair := range []string{"'big deep'", "'deep hole'", "'deep hol'"} {
+		if !strings.Contains(query, pair) {
+			t.Errorf("the search %s does not ask the index for %s", query, pair)
+		}
+	}
+}
