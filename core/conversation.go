@@ -71,7 +71,8 @@ type dialogue struct {
 	expiresAt *time.Time // when the draft is filed as it is
 	last      int64      // the latest request made in this conversation, or 0
 	// open are the resident's open requests, newest first (at most 5);
-	// lastBrief is last's, open or closed.
+	// lastBrief is last's when it is one of them (only an open, recent
+	// request takes more words).
 	open      []requestBrief
 	lastBrief *requestBrief
 	// owned are the requests the message names ("#1234") that are the

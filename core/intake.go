@@ -163,7 +163,7 @@ func (c *Core) Intake(ctx context.Context, in Inbound) (IntakeResult, error) {
 			}
 			d.mail()
 		} else {
-			if refs := requestRefs(in.Text); len(refs) > 0 {
+			if refs := requestRefs(in.Text); len(refs) > 0 { // saves a query (">=" survives)
 				if d.owned, err = t.q.ContactRequests(ctx, db.ContactRequestsParams{Ids: refs, ContactID: ct.ID}); err != nil {
 					return err
 				}
@@ -243,7 +243,7 @@ func (c *Core) lockConversation(ctx context.Context, t *txn, contactID int64, ch
 }
 
 // dialogue reads what the conversation's rules weigh: the resident's open
-// requests and the conversation's latest one.
+// requests, the conversation's latest one among them.
 func (c *Core) dialogue(ctx context.Context, t *txn, conv *conversation) (*dialogue, error) {
 	d := &dialogue{city: c.city, now: time.Now(), channel: conv.Channel, contact: conv.Contact,
 		draft: conv.Draft, expiresAt: conv.ExpiresAt, last: conv.LastRequest}
@@ -256,16 +256,6 @@ func (c *Core) dialogue(ctx context.Context, t *txn, conv *conversation) (*dialo
 		d.open = append(d.open, b)
 		if b.ID == d.last {
 			d.lastBrief = &b
-		}
-	}
-	if d.last != 0 && d.lastBrief == nil {
-		r, err := t.q.RequestBrief(ctx, d.last)
-		switch {
-		case err == nil:
-			d.lastBrief = &requestBrief{ID: r.ID, Service: r.ServiceCode, ServiceName: r.ServiceName,
-				Open: Status(r.Status).Open(), RequestedAt: r.RequestedAt}
-		case !errors.Is(err, pgx.ErrNoRows):
-			return nil, err
 		}
 	}
 	return d, nil

@@ -347,6 +347,35 @@ func TestSeveralOpenRequestsAskWhich(t *testing.T) {
 	}
 }
 
+// An MMS carries at most MaxMedia files (Twilio's ten): more is refused
+// whole, nothing stored.
+func TestMediaCountLimit(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	photos := func(n int) []core.Media {
+		var ms []core.Media
+		for i := range n {
+			ms = append(ms, core.Media{URL: fmt.Sprintf("https://api.twilio.example/Media/ME%d", i), ContentType: "image/jpeg"})
+		}
+		return ms
+	}
+	if _, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelSMS, From: "+15305550130", Text: "pothole at 100 Bird St",
+		Media: photos(core.MaxMedia), ProviderID: "SMten"}); err != nil {
+		t.Errorf("%d files: %v", core.MaxMedia, err)
+	}
+	before := rowCount(t, c)
+	_, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelSMS, From: "+15305550130", Text: "pothole at 100 Bird St",
+		Media: photos(core.MaxMedia + 1), ProviderID: "SMeleven"})
+	var ve *core.ValidationError
+	if !errors.As(err, &ve) || ve.Field != "media" {
+		t.Errorf("%d files: %v, want refused on media", core.MaxMedia+1, err)
+	}
+	if after := rowCount(t, c); after != before {
+		t.Errorf("the refused MMS wrote %d rows", after-before)
+	}
+}
+
 func TestUnansweredDraftIsFiledToTriage(t *testing.T) {
 	t.Parallel()
 	c, sms, _ := smsCore(t)
@@ -365,15 +394,20 @@ func TestUnansweredDraftIsFiledToTriage(t *testing.T) {
 		}
 		return q
 	}
+	// The periodic job that files expired drafts has had its first run,
+	// and its next is a minute away: the text below finds the draft.
+	testenv.WaitJob(t, c.Pool(), "expire_drafts", nil)
 	p := &phone{t: t, c: c, number: "+15305550110"}
 	p.text("hello there is a problem")
 	p.waitAnswer(sms, 1)
 	expireDrafts()
-	// Any next text finds it expired and files it as it is.
-	p.text("STATUS")
+	// The next text finds it expired and files it as it is (its number
+	// is sent), then is answered as a new conversation.
+	p.text("hello?")
 	if q := triage(1); !strings.Contains(q[0].Description, "there is a problem") {
 		t.Errorf("filed %q", q[0].Description)
 	}
+	p.waitAnswer(sms, 3)
 
 	// Drafts nobody comes back to are filed by the periodic job: all of them.
 	for i, number := range []string{"+15305550120", "+15305550121"} {

@@ -117,12 +117,6 @@ WHERE r.contact_id = $1::bigint AND r.status <> 'closed'
 ORDER BY r.requested_at DESC, r.id DESC
 LIMIT 5;
 
--- name: RequestBrief :one
-SELECT r.id, COALESCE(r.service_code, '')::text AS service_code, COALESCE(s.name, '')::text AS service_name,
-    r.status, r.requested_at, COALESCE(r.contact_id, 0)::bigint AS contact_id
-FROM requests r LEFT JOIN services s ON s.code = r.service_code
-WHERE r.id = $1;
-
 -- name: LatestOpenRequestOf :one
 SELECT id FROM requests WHERE contact_id = $1::bigint AND status <> 'closed'
 ORDER BY requested_at DESC, id DESC LIMIT 1;

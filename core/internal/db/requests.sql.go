@@ -643,36 +643,6 @@ func (q *Queries) PlaceRequest(ctx context.Context, arg PlaceRequestParams) erro
 	return err
 }
 
-const requestBrief = `-- name: RequestBrief :one
-SELECT r.id, COALESCE(r.service_code, '')::text AS service_code, COALESCE(s.name, '')::text AS service_name,
-    r.status, r.requested_at, COALESCE(r.contact_id, 0)::bigint AS contact_id
-FROM requests r LEFT JOIN services s ON s.code = r.service_code
-WHERE r.id = $1
-`
-
-type RequestBriefRow struct {
-	ID          int64
-	ServiceCode string
-	ServiceName string
-	Status      string
-	RequestedAt time.Time
-	ContactID   int64
-}
-
-func (q *Queries) RequestBrief(ctx context.Context, id int64) (RequestBriefRow, error) {
-	row := q.db.QueryRow(ctx, requestBrief, id)
-	var i RequestBriefRow
-	err := row.Scan(
-		&i.ID,
-		&i.ServiceCode,
-		&i.ServiceName,
-		&i.Status,
-		&i.RequestedAt,
-		&i.ContactID,
-	)
-	return i, err
-}
-
 const setRequestDescription = `-- name: SetRequestDescription :exec
 UPDATE requests SET description = $2, updated_at = now() WHERE id = $1
 `
