@@ -274,7 +274,7 @@ func (c *Core) loadThread(ctx context.Context, t *txn, d *dialogue, in Inbound) 
 			d.thread = in.RequestRef
 		}
 	}
-	if d.thread == 0 && len(in.InReplyTo) > 0 { // saves a query: no ids find no thread
+	if d.thread == 0 && len(in.InReplyTo) > 0 { // saves a query (">=" survives): no ids find no thread
 		id, err := t.q.ThreadRequest(ctx, db.ThreadRequestParams{Channel: string(d.channel), ProviderIds: in.InReplyTo})
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err

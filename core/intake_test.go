@@ -400,6 +400,20 @@ func TestUnansweredDraftIsFiledToTriage(t *testing.T) {
 	p := &phone{t: t, c: c, number: "+15305550110"}
 	p.text("hello there is a problem")
 	p.waitAnswer(sms, 1)
+	// A keyword leaves the draft and its clock alone.
+	expiry := func() (at time.Time) {
+		t.Helper()
+		if err := c.Pool().QueryRow(ctx, `SELECT c.expires_at FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+			WHERE ct.phone = $1`, p.number).Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	before := expiry()
+	p.text("STATUS")
+	if after := expiry(); !after.Equal(before) {
+		t.Errorf("STATUS moved the draft's expiry from %s to %s", before, after)
+	}
 	expireDrafts()
 	// The next text finds it expired and files it as it is (its number
 	// is sent), then is answered as a new conversation.
@@ -407,7 +421,7 @@ func TestUnansweredDraftIsFiledToTriage(t *testing.T) {
 	if q := triage(1); !strings.Contains(q[0].Description, "there is a problem") {
 		t.Errorf("filed %q", q[0].Description)
 	}
-	p.waitAnswer(sms, 3)
+	p.waitAnswer(sms, 4) // STATUS's answer, the number, the new question
 
 	// Drafts nobody comes back to are filed by the periodic job: all of them.
 	for i, number := range []string{"+15305550120", "+15305550121"} {
