@@ -23,13 +23,15 @@ import (
 	"townline/internal/testenv"
 )
 
-// A dispatcher works a text and a mail in a real browser: the text
-// appears in the open inbox without a reload, each page shows what the
-// resident wrote as text (no script runs), the replies reach the
-// resident's phone and, in their thread, the SMTP server, and closing the
-// text with a reason tells its sender. Screenshots of the inbox, a
-// request page and a map are left in $TMPDIR/townline-screenshots.
-func TestBrowserDispatcherWorksAText(t *testing.T) {
+// A dispatcher works a text, a mail, a call and an Open311 report in a
+// real browser: the text appears in the open inbox without a reload, each
+// page shows what the resident wrote as text (no script runs), each reply
+// reaches the resident the way they came (a text, a mail in their thread,
+// a text to a caller who accepted texts, a mail to the Open311 reporter),
+// closing the text with a reason tells its sender, and Parks staff cannot
+// open Public Works' request. Screenshots of the inbox, a request page and
+// a map are left in $TMPDIR/townline-screenshots.
+func TestBrowserDispatcherWorksEveryChannel(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	fake := faketwilio.New(twilioSID, twilioToken)
@@ -57,6 +59,9 @@ func TestBrowserDispatcherWorksAText(t *testing.T) {
 		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: client, core.ChannelEmail: mailer}
 	})
 	if _, err := c.AddUser(ctx, "desk@oroville.test", "dispatcher", "", password); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AddUser(ctx, "parks@oroville.test", "staff", "parks-trees", password); err != nil {
 		t.Fatal(err)
 	}
 	srv.Config.Handler = server.New(c, server.Options{Logger: testenv.Logger(t),
@@ -163,19 +168,72 @@ func TestBrowserDispatcherWorksAText(t *testing.T) {
 		t.Errorf("the reply is not in the resident's thread:\n%s", reply.Data)
 	}
 
-	// A placed request shows on a map, here without tiles (none
-	// configured): the pin and the address still say where.
-	lat, lng := 39.5138, -121.5564
-	placed, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
-		Description: "By the post office", Lat: &lat, Lng: &lng, Address: "1735 Montgomery Street"})
+	// A caller who accepted texts, and an Open311 report with an email:
+	// all four channels in the one list, each answered the way it came.
+	const caller = "+15305550191"
+	call, err := c.FileCallReport(ctx, core.CallReport{CallID: "CAbrowser", Seq: 1, Said: "a dead dog on Oro Dam Boulevard",
+		Request: core.NewRequest{Channel: core.ChannelVoice, ServiceCode: "animal-dead",
+			Description: "A dead dog on Oro Dam Boulevard", Address: "Oro Dam Blvd", Reporter: core.Reporter{Phone: caller}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	step("the map",
+	if err := c.AcceptTexts(ctx, caller, call.Request.ID); err != nil {
+		t.Fatal(err)
+	}
+	lat, lng := 39.5138, -121.5564
+	placed, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
+		Description: "By the post office", Lat: &lat, Lng: &lng, Address: "1735 Montgomery Street",
+		Reporter: core.Reporter{Email: "ben@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step("one list of every channel",
+		chromedp.Navigate(base+"/staff/?queue=all"),
+		chromedp.WaitVisible(`//td[contains(., "Pothole at 100 Bird Street")]`),
+		chromedp.WaitVisible(`//td[contains(., "Spray paint on the library wall")]`),
+		chromedp.WaitVisible(`//td[contains(., "A dead dog on Oro Dam Boulevard")]`),
+		chromedp.WaitVisible(`//td[contains(., "By the post office")]`),
+	)
+	step("reply to the caller, by text",
+		chromedp.Navigate(base+"/staff/requests/"+fmt.Sprint(call.Request.ID)),
+		chromedp.WaitVisible(`//p[contains(., "Goes by text to `+caller+`: the caller accepted texts.")]`),
+		chromedp.SendKeys(chromedp.ID("reply"), "Animal control picks it up today."),
+		chromedp.Click(`//form[.//textarea[@id="reply"]]//button[contains(., "Send reply")]`),
+		chromedp.WaitVisible(`//p[@class="flash" and contains(., "Reply queued")]`),
+	)
+	waitText(t, fake, "Animal control picks it up today.")
+
+	// A placed request shows on a map, here without tiles (none
+	// configured): the pin and the address still say where.
+	step("reply to the Open311 reporter, by mail, and the map",
 		chromedp.Navigate(base+"/staff/requests/"+fmt.Sprint(placed.ID)),
 		chromedp.WaitVisible(chromedp.CSS("#map .leaflet-marker-icon")),
 		shoot("map.png"),
+		chromedp.WaitVisible(`//p[contains(., "Goes by mail to ben@example.com")]`),
+		chromedp.SendKeys(chromedp.ID("reply"), "The crew fills it Monday."),
+		chromedp.Click(`//form[.//textarea[@id="reply"]]//button[contains(., "Send reply")]`),
+		chromedp.WaitVisible(`//p[@class="flash" and contains(., "Reply queued")]`),
 	)
+	if _, err := mail.Wait(wait, func(m smtpsink.Message) bool {
+		return slices.Contains(m.To, "ben@example.com") && strings.Contains(string(m.Data), "fills it Monday")
+	}); err != nil {
+		t.Fatal("the Open311 reporter's mail did not reach the SMTP server")
+	}
+
+	// Parks staff, signed in, cannot open Public Works' request.
+	step("Parks is turned away from Public Works' request",
+		chromedp.Click(`//button[contains(., "Sign out")]`),
+		chromedp.WaitVisible(chromedp.ID("password")),
+		chromedp.SendKeys(chromedp.ID("email"), "parks@oroville.test"),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitVisible(chromedp.CSS(`nav.queues a.on`)),
+		chromedp.Navigate(base+"/staff/requests/"+fmt.Sprint(placed.ID)),
+		chromedp.WaitVisible(`//h1[contains(., "Not found")]`),
+	)
+	if body, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS("body"))); err != nil || strings.Contains(body, "By the post office") {
+		t.Errorf("Parks saw Public Works' request: %v", err)
+	}
 	t.Logf("screenshots in %s", shots)
 }
 
