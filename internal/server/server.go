@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -170,7 +171,7 @@ func New(c *core.Core, opts Options) *Server {
 	if !opts.MetricsApart {
 		mux.Handle("GET /metrics", s.metrics)
 	}
-	s.handler = instrument(s.deadlines(mux), latency, opts.Logger)
+	s.handler = instrument(s.deadlines(cleanPaths(mux)), latency, opts.Logger)
 	return s
 }
 
@@ -232,6 +233,24 @@ func (s *Server) ready(ctx context.Context, c *core.Core, checks []Check) (strin
 		}
 	}
 	return "", nil
+}
+
+// cleanPaths serves a path with doubled slashes (or "." and ".." parts)
+// as its clean form, where ServeMux would answer a redirect: Open311
+// clients join the endpoint and a file name in different ways ("…/v2/" +
+// "/services.xml"), and some turn a redirected POST into a GET.
+func cleanPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; strings.HasPrefix(p, "/") {
+			if clean := path.Clean(p); clean != p {
+				if strings.HasSuffix(p, "/") && clean != "/" {
+					clean += "/"
+				}
+				r.URL.Path, r.URL.RawPath = clean, ""
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // deadlines gives a request with a body the time to arrive before its

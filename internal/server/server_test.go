@@ -210,3 +210,40 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Errorf("/readyz after the outage = %d", code)
 	}
 }
+
+// Open311 clients join the endpoint and a file name in different ways;
+// every joining is served where it points, never redirected (a client
+// may follow a redirected POST with a GET and lose the report).
+func TestJoinedPathsServedInPlace(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, p := range []string{"/open311/v2/services.xml", "/open311/v2//services.xml", "/open311//v2/services.xml",
+		"/open311/v2/./services.xml", "/open311/v1/../v2/services.xml"} {
+		req, _ := http.NewRequest("GET", b.srv.URL+p, nil)
+		resp, err := http.DefaultTransport.RoundTrip(req) // no redirects followed
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "<services>") {
+			t.Errorf("GET %s: %d %.80q", p, resp.StatusCode, body)
+		}
+	}
+	req, err := http.NewRequest("POST", b.srv.URL+"/open311/v2//requests.json",
+		strings.NewReader("service_code=pothole&lat=39.5138&long=-121.5564&description=Deep+hole"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// Taken by the POST handler (it wants an api_key), not redirected.
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "api_key") {
+		t.Errorf("POST with a doubled slash: %d %s", resp.StatusCode, body)
+	}
+}
