@@ -238,8 +238,6 @@ func (h *Handler) classify(err error) (int, string) {
 		return http.StatusBadRequest, ve.Error()
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, fmt.Sprintf("the request is larger than the limit of %d bytes", mbe.Limit)
-	case errors.Is(err, core.ErrTooLarge):
-		return http.StatusRequestEntityTooLarge, fmt.Sprintf("media: the photo is larger than the limit of %d bytes", h.core.Blobs().Max())
 	case errors.Is(err, core.ErrUnavailable):
 		return http.StatusServiceUnavailable, unavailable
 	case errors.Is(err, core.ErrNotFound):

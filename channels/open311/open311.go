@@ -18,8 +18,10 @@
 //	notes              the public notes: datetime, the detailed_status at
 //	                   that moment, and description
 //
-// POST requests accepts application/x-www-form-urlencoded and, for a photo
-// (the common "media" file extension), multipart/form-data.
+// POST requests accepts application/x-www-form-urlencoded and, for photos,
+// multipart/form-data: every file part is a photo, whatever its name (the
+// common "media" extension, FixMyStreet's photo1, photo2...), up to ten,
+// together within the upload limit; a file that is no photo is refused.
 //
 // No response ever carries who reported a request: name, email, phone,
 // device id and account id are accepted on POST and kept for staff only.

@@ -72,20 +72,11 @@ func (h *Handler) createRequest(ctx context.Context, w http.ResponseWriter, r *h
 	if err != nil {
 		return postReply{}, err
 	}
-	if p.spool != nil {
-		// Stored only now that the key is known good: strangers cannot
-		// fill the disk.
-		if _, err := p.spool.Seek(0, io.SeekStart); err != nil {
+	for i := range p.photos {
+		if err := p.store(&p.photos[i]); err != nil {
 			return postReply{}, err
 		}
-		blob, err := h.core.Blobs().Put(p.spool)
-		if err != nil {
-			return postReply{}, err
-		}
-		p.photo = &core.Upload{Blob: blob, Filename: p.photoName}
-	}
-	if p.photo != nil {
-		in.Photos = []core.Upload{*p.photo}
+		in.Photos = append(in.Photos, p.photos[i].upload)
 	}
 	req, err := h.core.CreateRequest(ctx, in)
 	if err != nil {
@@ -99,22 +90,28 @@ func (h *Handler) createRequest(ctx context.Context, w http.ResponseWriter, r *h
 	}, nil
 }
 
-// Limits on the form fields of a multipart POST, which are read into
-// memory (the photo never is).
+// Limits on a multipart POST: the form fields are read into memory (the
+// photos never are), and the photos together fit in the body's limit.
 const (
 	maxField  = 32 << 10   // one field
 	maxFields = fieldSlack // all of them together
+	maxPhotos = 10         // as many as an MMS carries
 )
 
-// postParse holds a POST's parameters while they are read, and the photo.
+// postParse holds a POST's parameters while they are read, and its photos.
 type postParse struct {
 	h      *Handler
 	form   url.Values
 	client string // the API client's name once its key checked out
+	photos []postPhoto
+}
 
-	photo     *core.Upload // stored already (the key came first)
-	spool     *os.File     // held back until the key is checked
-	photoName string
+// postPhoto is a file part: stored once the client is known, held back in
+// a temporary file until then.
+type postPhoto struct {
+	part   string // the form name ("media", FixMyStreet's "photo1"...): what errors name
+	upload core.Upload
+	spool  *os.File
 }
 
 // parse reads the query string and the body, form-encoded or multipart.
@@ -177,11 +174,10 @@ func (p *postParse) parseMultipart(ctx context.Context, r *http.Request) error {
 		}
 		name := part.FormName()
 		switch {
-		case name == "media":
-			err = p.readPhoto(part)
-		case part.FileName() != "":
-			// A file under another name: not ours to keep.
-			_, err = io.Copy(io.Discard, part)
+		case name == "media" || part.FileName() != "":
+			// Any file, under any name: FixMyStreet sends photo1,
+			// photo2... Nothing accepted is dropped.
+			err = p.readPhoto(part, name)
 		default:
 			var v string
 			v, err = readField(part, name, maxFields-fieldBytes)
@@ -215,40 +211,69 @@ func readField(part *multipart.Part, name string, left int64) (string, error) {
 	return string(b), nil
 }
 
-// readPhoto stores the media part: in the blob store when the client is
-// known, else in a temporary file until it is.
-func (p *postParse) readPhoto(part *multipart.Part) error {
-	// A browser sends an empty media part when no file was chosen.
+// readPhoto takes a file part: into the blob store when the client is
+// known, else into a temporary file until it is.
+func (p *postParse) readPhoto(part *multipart.Part, name string) error {
+	// A browser sends an empty file part when no file was chosen.
 	body := bufio.NewReader(part)
 	if _, err := body.Peek(1); err == io.EOF {
 		return nil
 	}
-	if p.photo != nil || p.spool != nil {
-		return badRequest("media: send one photo per request")
+	if len(p.photos) == maxPhotos {
+		return badRequest("%s: at most %d photos per request", name, maxPhotos)
 	}
-	p.photoName = cleanFilename(part.FileName())
+	p.photos = append(p.photos, postPhoto{part: name, upload: core.Upload{Filename: cleanFilename(part.FileName())}})
+	ph := &p.photos[len(p.photos)-1]
 	if p.client != "" {
-		blob, err := p.h.core.Blobs().Put(body)
-		if err != nil {
-			return err
-		}
-		p.photo = &core.Upload{Blob: blob, Filename: p.photoName}
-		return nil
+		return p.put(ph, body)
 	}
 	f, err := os.CreateTemp("", "townline-open311-*")
 	if err != nil {
 		return err
 	}
-	p.spool = f
+	ph.spool = f
 	max := p.h.core.Blobs().Max()
 	n, err := io.Copy(f, io.LimitReader(body, max+1))
 	if err != nil {
 		return formError(err)
 	}
 	if n > max {
-		return fmt.Errorf("%w: over %d bytes", core.ErrTooLarge, max)
+		return photoTooLarge(ph.part, max)
 	}
 	return nil
+}
+
+// store keeps a photo held back until the key was checked: strangers
+// cannot fill the disk.
+func (p *postParse) store(ph *postPhoto) error {
+	if ph.spool == nil {
+		return nil // stored as it was read
+	}
+	if _, err := ph.spool.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	return p.put(ph, ph.spool)
+}
+
+// put stores a photo's content and checks that it is one.
+func (p *postParse) put(ph *postPhoto, r io.Reader) error {
+	blob, err := p.h.core.Blobs().Put(r)
+	if errors.Is(err, core.ErrTooLarge) {
+		return photoTooLarge(ph.part, p.h.core.Blobs().Max())
+	}
+	if err != nil {
+		return err
+	}
+	if !core.IsImage(blob.ContentType) {
+		return badRequest("%s: is %s, not a photo (JPEG, PNG, GIF, WebP or HEIC)", ph.part, blob.ContentType)
+	}
+	ph.upload.Blob = blob
+	return nil
+}
+
+func photoTooLarge(part string, max int64) error {
+	return &httpError{http.StatusRequestEntityTooLarge,
+		fmt.Sprintf("%s: the photo is larger than the limit of %d bytes", part, max)}
 }
 
 // cleanFilename keeps the last element of a sender's file name, for staff
@@ -263,9 +288,11 @@ func cleanFilename(name string) string {
 }
 
 func (p *postParse) cleanup() {
-	if p.spool != nil {
-		p.spool.Close()
-		os.Remove(p.spool.Name())
+	for _, ph := range p.photos {
+		if ph.spool != nil {
+			ph.spool.Close()
+			os.Remove(ph.spool.Name())
+		}
 	}
 }
 

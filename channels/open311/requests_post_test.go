@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -184,6 +186,79 @@ func TestCreateWithPhoto(t *testing.T) {
 	})
 }
 
+// FixMyStreet, in its upload mode, sends its photos as parts photo1,
+// photo2... (no media_url): every one is kept, before the key or after.
+func TestCreateWithFixMyStreetPhotos(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0)
+	second := testPNG(t)
+	for _, keyFirst := range []bool{true, false} {
+		form := b.validForm()
+		if !keyFirst {
+			form.Del("api_key") // sent after the photos, below
+		}
+		req := photosRequest(t, b, form, []part{{"photo1", "pothole.jpg", testJPEG(t)}, {"photo2", "street.png", second}})
+		if !keyFirst {
+			req = photosRequest(t, b, form, []part{{"photo1", "pothole.jpg", testJPEG(t)}, {"photo2", "street.png", second},
+				{"api_key", "", []byte(b.key)}})
+		}
+		res := b.do(t, req)
+		if res.status != http.StatusOK {
+			t.Fatalf("key first %v: %d %s", keyFirst, res.status, res.body)
+		}
+		var replies []postReply
+		decodeJSON(t, res, &replies)
+		id, _ := parseID(replies[0].ID)
+		files, err := b.c.Attachments(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range files {
+			got = append(got, f.Filename+" "+f.ContentType)
+		}
+		if want := []string{"pothole.jpg image/jpeg", "street.png image/png"}; !slices.Equal(got, want) {
+			t.Errorf("key first %v: files %q, want %q", keyFirst, got, want)
+		}
+	}
+}
+
+// part is one part of a multipart body: a file when it has a file name.
+type part struct {
+	name, file string
+	data       []byte
+}
+
+// photosRequest is a multipart POST of form's fields, then parts.
+func photosRequest(t *testing.T, b *testBundle, form url.Values, parts []part) *http.Request {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, vs := range form {
+		for _, v := range vs {
+			mw.WriteField(k, v)
+		}
+	}
+	for _, p := range parts {
+		if p.file == "" {
+			mw.WriteField(p.name, string(p.data))
+			continue
+		}
+		fw, err := mw.CreateFormFile(p.name, p.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw.Write(p.data)
+	}
+	mw.Close()
+	req, err := http.NewRequest("POST", b.srv.URL+"/open311/v2/requests.json", &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return req
+}
+
 // mediaFirst encodes a multipart body with the photo before every field.
 func mediaFirst(t *testing.T, form url.Values, media []byte) (string, []byte) {
 	t.Helper()
@@ -282,18 +357,16 @@ func TestCreateRefused(t *testing.T) {
 		req.Header.Set("Content-Type", "application/json")
 		wantError(t, b.do(t, req), false, 415, "Content-Type application/json is not supported")
 	})
-	t.Run("two photos", func(t *testing.T) {
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		mw.WriteField("api_key", b.key)
-		for range 2 {
-			fw, _ := mw.CreateFormFile("media", "a.jpg")
-			fw.Write(testJPEG(t))
+	t.Run("a file that is no photo, under any name", func(t *testing.T) {
+		req := photosRequest(t, b, b.validForm(), []part{{"photo1", "a.jpg", testJPEG(t)}, {"photo2", "notes.pdf", []byte("%PDF-1.4\n")}})
+		wantError(t, b.do(t, req), false, 400, "photo2: is application/pdf, not a photo")
+	})
+	t.Run("too many photos", func(t *testing.T) {
+		var parts []part
+		for i := range maxPhotos + 1 {
+			parts = append(parts, part{fmt.Sprintf("photo%d", i+1), "a.jpg", testJPEG(t)})
 		}
-		mw.Close()
-		req, _ := http.NewRequest("POST", b.srv.URL+"/open311/v2/requests.json", &buf)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		wantError(t, b.do(t, req), false, 400, "media: send one photo per request")
+		wantError(t, b.do(t, photosRequest(t, b, b.validForm(), parts)), false, 400, "photo11: at most 10 photos")
 	})
 	if n := b.countRequests(t); n != 0 {
 		t.Errorf("%d requests written", n)
