@@ -90,6 +90,22 @@ func (b *testBundle) postForm(t *testing.T, path string, form url.Values) respon
 // multipartBody encodes form, then media as the "media" file when given.
 func multipartBody(t *testing.T, form url.Values, media []byte) (string, []byte) {
 	t.Helper()
+	var parts []part
+	if media != nil {
+		parts = append(parts, part{"media", "IMG_0001.jpg", media})
+	}
+	return encodeMultipart(t, form, parts)
+}
+
+// part is one part of a multipart body: a file when it has a file name.
+type part struct {
+	name, file string
+	data       []byte
+}
+
+// encodeMultipart encodes form's fields, then parts.
+func encodeMultipart(t *testing.T, form url.Values, parts []part) (string, []byte) {
+	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	for k, vs := range form {
@@ -97,12 +113,16 @@ func multipartBody(t *testing.T, form url.Values, media []byte) (string, []byte)
 			mw.WriteField(k, v)
 		}
 	}
-	if media != nil {
-		fw, err := mw.CreateFormFile("media", "IMG_0001.jpg")
+	for _, p := range parts {
+		if p.file == "" {
+			mw.WriteField(p.name, string(p.data))
+			continue
+		}
+		fw, err := mw.CreateFormFile(p.name, p.file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fw.Write(media)
+		fw.Write(p.data)
 	}
 	if err := mw.Close(); err != nil {
 		t.Fatal(err)

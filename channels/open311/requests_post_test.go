@@ -223,39 +223,15 @@ func TestCreateWithFixMyStreetPhotos(t *testing.T) {
 	}
 }
 
-// part is one part of a multipart body: a file when it has a file name.
-type part struct {
-	name, file string
-	data       []byte
-}
-
 // photosRequest is a multipart POST of form's fields, then parts.
 func photosRequest(t *testing.T, b *testBundle, form url.Values, parts []part) *http.Request {
 	t.Helper()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	for k, vs := range form {
-		for _, v := range vs {
-			mw.WriteField(k, v)
-		}
-	}
-	for _, p := range parts {
-		if p.file == "" {
-			mw.WriteField(p.name, string(p.data))
-			continue
-		}
-		fw, err := mw.CreateFormFile(p.name, p.file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fw.Write(p.data)
-	}
-	mw.Close()
-	req, err := http.NewRequest("POST", b.srv.URL+"/open311/v2/requests.json", &buf)
+	ct, body := encodeMultipart(t, form, parts)
+	req, err := http.NewRequest("POST", b.srv.URL+"/open311/v2/requests.json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Content-Type", ct)
 	return req
 }
 
