@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -38,33 +37,24 @@ func (e *AttributeError) Error() string { return "attribute[" + e.Code + "]: " +
 // trimmed, empty ones dropped, list answers given as their keys (a key or a
 // value's name, in any case, is accepted), datetimes with a numeric zone
 // such as -0700 rewritten as RFC 3339. Attributes with no value are left
-// out. The first problem, in the service's attribute order after any
-// unknown codes, is returned as an *AttributeError.
+// out. A code the service does not define is kept as it came, trimmed:
+// clients send questions of their own (FixMyStreet sends every one a
+// council added, such as fixmystreet_id), which staff may want, and
+// refusing them would refuse the whole report. The first problem with a
+// defined attribute, in the service's order, is returned as an
+// *AttributeError.
 func (s Service) ValidateAttributes(in map[string][]string) (map[string][]string, error) {
 	out := map[string][]string{}
-
-	var unknown []string
-	for code := range in {
-		if !slices.ContainsFunc(s.Attributes, func(a Attribute) bool { return a.Code == code }) {
-			unknown = append(unknown, code)
+	for code, vs := range in {
+		if s.Attribute(code) == nil {
+			if vals := trimmed(vs); len(vals) > 0 {
+				out[code] = vals
+			}
 		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		problem := fmt.Sprintf("service %q has no such attribute", s.Code)
-		if len(s.Attributes) == 0 {
-			problem = fmt.Sprintf("service %q takes no attributes", s.Code)
-		}
-		return nil, &AttributeError{Code: unknown[0], Problem: problem}
 	}
 
 	for _, a := range s.Attributes {
-		var vals []string
-		for _, v := range in[a.Code] {
-			if v = strings.TrimSpace(v); v != "" {
-				vals = append(vals, v)
-			}
-		}
+		vals := trimmed(in[a.Code])
 		fail := func(format string, args ...any) (map[string][]string, error) {
 			return nil, &AttributeError{Code: a.Code, Problem: fmt.Sprintf(format, args...)}
 		}
@@ -135,6 +125,27 @@ func (s Service) ValidateAttributes(in map[string][]string) (map[string][]string
 		}
 	}
 	return out, nil
+}
+
+// Attribute returns the service's attribute with code, or nil.
+func (s Service) Attribute(code string) *Attribute {
+	for i := range s.Attributes {
+		if s.Attributes[i].Code == code {
+			return &s.Attributes[i]
+		}
+	}
+	return nil
+}
+
+// trimmed is vs trimmed, without the empty ones.
+func trimmed(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // valueKey finds the list value v names: by key, then by key or name

@@ -23,6 +23,10 @@
 // common "media" extension, FixMyStreet's photo1, photo2...), up to ten,
 // together within the upload limit; a file that is no photo is refused.
 //
+// An attribute[CODE] the service does not define (a client's own question,
+// such as FixMyStreet's fixmystreet_id) is kept for staff and never
+// published; a bad value of one it defines refuses the request.
+//
 // No response ever carries who reported a request: name, email, phone,
 // device id and account id are accepted on POST and kept for staff only.
 package open311

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"townline/core"
@@ -44,6 +46,42 @@ type requestPage struct {
 	Staff       []core.User
 	Nearby      []core.Nearby // open requests that may be the same issue
 	Tiles       string        // the map's tile URL template
+	Answers     []answer
+}
+
+// answer is one of a request's attribute values as staff read it: the
+// service's question and the chosen values' names, or, for a question of
+// the client's own (not in the service definition), its code.
+type answer struct {
+	Question, Value string
+	Extra           bool
+}
+
+// answers lists a request's attributes: the service's, in its order, then
+// the client's own, by code.
+func (h *Handler) answers(req core.Request) []answer {
+	svc, _ := h.core.City().Service(req.ServiceCode)
+	var out []answer
+	for _, a := range svc.Attributes {
+		if vals := req.Attributes[a.Code]; len(vals) > 0 {
+			names := make([]string, len(vals))
+			for i, v := range vals {
+				names[i] = v
+				for _, x := range a.Values {
+					if x.Key == v {
+						names[i] = x.Name
+					}
+				}
+			}
+			out = append(out, answer{Question: a.Description, Value: strings.Join(names, ", ")})
+		}
+	}
+	for _, code := range slices.Sorted(maps.Keys(req.Attributes)) {
+		if svc.Attribute(code) == nil {
+			out = append(out, answer{Question: code, Value: strings.Join(req.Attributes[code], ", "), Extra: true})
+		}
+	}
+	return out
 }
 
 func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
@@ -74,7 +112,7 @@ func (h *Handler) visible(r *http.Request) (core.Request, error) {
 func (h *Handler) requestPage(r *http.Request, req core.Request) (requestPage, error) {
 	ctx := r.Context()
 	u := user(r)
-	p := requestPage{page: h.newPage(r), Request: req, Seen: seen(req),
+	p := requestPage{page: h.newPage(r), Request: req, Seen: seen(req), Answers: h.answers(req),
 		Statuses:    core.Statuses[1:], // a request never goes back to new
 		Departments: h.core.City().Departments, Services: h.core.City().Services}
 	var err error
