@@ -20,10 +20,13 @@ type Contact struct {
 	Email     string // lower-cased, or empty
 	Name      string
 	AccountID *int64
-	Language  string
-	OptedOut  bool // the resident texted STOP: nothing more is sent by SMS
-	Bouncing  bool // mail to the address bounces
-	CreatedAt time.Time
+	// ClientAccount is the reporter's account id at the Open311 client
+	// that filed for them (GeoReport's account_id). Staff only.
+	ClientAccount string
+	Language      string
+	OptedOut      bool // the resident texted STOP: nothing more is sent by SMS
+	Bouncing      bool // mail to the address bounces
+	CreatedAt     time.Time
 	// LanguageChosen: the resident asked for a language (ESPAÑOL), which
 	// guessing from their words must not override.
 	LanguageChosen bool
@@ -41,7 +44,10 @@ type Reporter struct {
 	Email    string
 	Phone    string
 	DeviceID string
-	Language string
+	// AccountID is the reporter's account at the Open311 client, kept with
+	// the contact they are (a reporter known by it alone is not one).
+	AccountID string
+	Language  string
 }
 
 func (r Reporter) empty() bool { return r.Name == "" && r.Email == "" && r.Phone == "" }
@@ -73,6 +79,7 @@ func (c *Core) normalizeReporter(r Reporter) (Reporter, error) {
 	if err := c.checkFields(
 		textField{"name", r.Name, 200},
 		textField{"device_id", r.DeviceID, 200},
+		textField{"account_id", r.AccountID, 200},
 		textField{"email", r.Email, 320},
 		textField{"phone", r.Phone, 100},
 	); err != nil {
@@ -112,14 +119,18 @@ func upsertContact(ctx context.Context, q *db.Queries, r Reporter) (Contact, err
 		// An email address, or only a name.
 		ct, err = q.UpsertContactByEmail(ctx, db.UpsertContactByEmailParams{Email: r.Email, Name: r.Name, Language: r.Language})
 	default:
-		return upsertContactBoth(ctx, q, r)
+		ct, err = upsertContactBoth(ctx, q, r)
 	}
-	return contactFromDB(ct), err
+	if err != nil || r.AccountID == "" || r.AccountID == ct.ClientAccount {
+		return contactFromDB(ct), err
+	}
+	ct.ClientAccount = r.AccountID
+	return contactFromDB(ct), q.SetClientAccount(ctx, db.SetClientAccountParams{ID: ct.ID, Account: r.AccountID})
 }
 
 // upsertContactBoth is upsertContact for a reporter who gave a phone
 // number and an email address, which may belong to one contact or two.
-func upsertContactBoth(ctx context.Context, q *db.Queries, r Reporter) (Contact, error) {
+func upsertContactBoth(ctx context.Context, q *db.Queries, r Reporter) (db.Contact, error) {
 	id, err := q.LockContactByAddress(ctx, db.LockContactByAddressParams{Phone: r.Phone, Email: r.Email})
 	if errors.Is(err, pgx.ErrNoRows) {
 		ct, err := q.InsertContact(ctx, db.InsertContactParams{Phone: r.Phone, Email: r.Email, Name: r.Name, Language: r.Language})
@@ -127,13 +138,12 @@ func upsertContactBoth(ctx context.Context, q *db.Queries, r Reporter) (Contact,
 			// Another intake created the same contact a moment ago.
 			return upsertContactBoth(ctx, q, r)
 		}
-		return contactFromDB(ct), err
+		return ct, err
 	}
 	if err != nil {
-		return Contact{}, err
+		return db.Contact{}, err
 	}
-	ct, err := q.FillContact(ctx, db.FillContactParams{ID: id, Phone: r.Phone, Email: r.Email, Name: r.Name})
-	return contactFromDB(ct), err
+	return q.FillContact(ctx, db.FillContactParams{ID: id, Phone: r.Phone, Email: r.Email, Name: r.Name})
 }
 
 // Contact returns a contact by id. Staff only: never show it to the public.

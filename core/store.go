@@ -58,7 +58,8 @@ const flagFor = 24 * time.Hour
 func contactFromDB(ct db.Contact) Contact {
 	return Contact{
 		ID: ct.ID, Phone: deref(ct.Phone), Email: deref(ct.Email), Name: ct.Name, AccountID: ct.AccountID,
-		Language: ct.Language, OptedOut: ct.OptedOutAt != nil, Bouncing: ct.BouncingAt != nil,
+		ClientAccount: ct.ClientAccount,
+		Language:      ct.Language, OptedOut: ct.OptedOutAt != nil, Bouncing: ct.BouncingAt != nil,
 		CreatedAt: ct.CreatedAt, LanguageChosen: ct.LanguageChosen,
 		Flagged:    ct.FlaggedAt != nil && (ct.FlaggedBy != nil || time.Since(*ct.FlaggedAt) < flagFor),
 		FlagReason: ct.FlagReason, FlaggedBy: ct.FlaggedBy, TextsOK: ct.TextsOk,

@@ -122,6 +122,7 @@ func TestBadBytesRefused(t *testing.T) {
 		{"name", "name", create(func(r *core.NewRequest, b string) { r.Reporter.Name += b })},
 		{"name alone", "name", create(func(r *core.NewRequest, b string) { r.Reporter = core.Reporter{Name: "Ana" + b} })},
 		{"device id", "device_id", create(func(r *core.NewRequest, b string) { r.Reporter.DeviceID = "dev" + b })},
+		{"account id", "account_id", create(func(r *core.NewRequest, b string) { r.Reporter.AccountID = "acct" + b })},
 		{"email", "email", create(func(r *core.NewRequest, b string) { r.Reporter.Email = "ana" + b + "@example.com" })},
 		{"phone", "phone", create(func(r *core.NewRequest, b string) { r.Reporter.Phone = b + "+15305550152" })},
 		{"attribute value", "attribute[size]", create(func(r *core.NewRequest, b string) { r.Attributes["size"] = []string{"large" + b} })},

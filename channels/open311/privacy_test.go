@@ -48,6 +48,9 @@ func TestPrivacy(t *testing.T) {
 	if err != nil || r.ContactID == nil || r.DeviceID != "device-XYZZY" {
 		t.Fatalf("reporter not stored: %+v %v", r, err)
 	}
+	if ct, err := b.c.Contact(context.Background(), *r.ContactID); err != nil || ct.ClientAccount != "acct-777" {
+		t.Errorf("the client's account id is not kept with the contact: %+v %v", ct, err)
+	}
 	err = b.c.ChangeStatus(context.Background(), r.ID, core.StatusChange{To: core.StatusAcknowledged,
 		Note: "We are on it.", Public: true, By: core.Actor{Name: "dispatcher@cityoforoville.org"}})
 	if err != nil {

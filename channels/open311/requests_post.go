@@ -332,10 +332,11 @@ func (p *postParse) newRequest() (core.NewRequest, error) {
 		Zipcode:     strings.TrimSpace(form.Get("zipcode")),
 		MediaURL:    strings.TrimSpace(form.Get("media_url")),
 		Reporter: core.Reporter{
-			Name:     strings.TrimSpace(form.Get("first_name") + " " + form.Get("last_name")),
-			Email:    strings.TrimSpace(form.Get("email")),
-			Phone:    strings.TrimSpace(form.Get("phone")),
-			DeviceID: strings.TrimSpace(form.Get("device_id")),
+			Name:      strings.TrimSpace(form.Get("first_name") + " " + form.Get("last_name")),
+			Email:     strings.TrimSpace(form.Get("email")),
+			Phone:     strings.TrimSpace(form.Get("phone")),
+			DeviceID:  strings.TrimSpace(form.Get("device_id")),
+			AccountID: strings.TrimSpace(form.Get("account_id")),
 		},
 		Actor: "open311:" + p.client,
 	}

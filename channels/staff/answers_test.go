@@ -10,14 +10,16 @@ import (
 )
 
 // The request page shows the service's questions with the answers' names,
-// then any question of the client's own, marked so.
+// then any question of the client's own, marked so; and the reporter's
+// account at the client.
 func TestRequestPageShowsAnswers(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	lat, lng := 39.5138, -121.5564
 	r, err := b.c.CreateRequest(context.Background(), core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
 		Description: "Deep one", Lat: &lat, Lng: &lng,
-		Attributes: map[string][]string{"in_lane": {"yes"}, "size": {"large"}, "fixmystreet_id": {"7000100"}}})
+		Attributes: map[string][]string{"in_lane": {"yes"}, "size": {"large"}, "fixmystreet_id": {"7000100"}},
+		Reporter:   core.Reporter{Email: "ana@example.com", AccountID: "fms-42"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,6 +27,9 @@ func TestRequestPageShowsAnswers(t *testing.T) {
 	want := `<dl class="answers"><dt>How big is it?</dt><dd>Larger than a tire, or deep</dd>` +
 		`<dt>Is it in a traffic lane?</dt><dd>Yes, where cars drive</dd>` +
 		`<dt>fixmystreet_id <span class="muted">(the client's own question)</span></dt><dd>7000100</dd></dl>`
+	if !strings.Contains(page, "Account at the Open311 client: fms-42") {
+		t.Error("the reporter's account at the client is not shown")
+	}
 	if !strings.Contains(page, want) {
 		_, got, _ := strings.Cut(page, `<dl`)
 		got, _, _ = strings.Cut(got, `</dl>`)

@@ -76,3 +76,6 @@ UPDATE contacts SET texts_ok = @texts_ok WHERE id = @id;
 -- name: UpsertTextsOK :exec
 INSERT INTO contacts (phone, texts_ok) VALUES (@phone::text, @texts_ok)
 ON CONFLICT (phone) DO UPDATE SET texts_ok = EXCLUDED.texts_ok;
+
+-- name: SetClientAccount :exec
+UPDATE contacts SET client_account = @account::text WHERE id = @id;

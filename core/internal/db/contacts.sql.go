@@ -33,7 +33,7 @@ UPDATE contacts SET
     email = COALESCE(email, (SELECT $2::text WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.email = $2::text))),
     name = CASE WHEN name = '' THEN $3::text ELSE name END
 WHERE contacts.id = $4
-RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by
+RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account
 `
 
 type FillContactParams struct {
@@ -69,6 +69,7 @@ func (q *Queries) FillContact(ctx context.Context, arg FillContactParams) (Conta
 		&i.FlagReason,
 		&i.TextsOk,
 		&i.FlaggedBy,
+		&i.ClientAccount,
 	)
 	return i, err
 }
@@ -90,7 +91,7 @@ func (q *Queries) FlagContact(ctx context.Context, arg FlagContactParams) error 
 }
 
 const getContact = `-- name: GetContact :one
-SELECT id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by FROM contacts WHERE id = $1
+SELECT id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account FROM contacts WHERE id = $1
 `
 
 func (q *Queries) GetContact(ctx context.Context, id int64) (Contact, error) {
@@ -112,6 +113,7 @@ func (q *Queries) GetContact(ctx context.Context, id int64) (Contact, error) {
 		&i.FlagReason,
 		&i.TextsOk,
 		&i.FlaggedBy,
+		&i.ClientAccount,
 	)
 	return i, err
 }
@@ -120,7 +122,7 @@ const insertContact = `-- name: InsertContact :one
 INSERT INTO contacts (phone, email, name, language)
 VALUES ($1::text, $2::text, $3::text, COALESCE(NULLIF($4::text, ''), 'en'))
 ON CONFLICT DO NOTHING
-RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by
+RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account
 `
 
 type InsertContactParams struct {
@@ -154,12 +156,13 @@ func (q *Queries) InsertContact(ctx context.Context, arg InsertContactParams) (C
 		&i.FlagReason,
 		&i.TextsOk,
 		&i.FlaggedBy,
+		&i.ClientAccount,
 	)
 	return i, err
 }
 
 const lockContact = `-- name: LockContact :one
-SELECT id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by FROM contacts WHERE id = $1 FOR UPDATE
+SELECT id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account FROM contacts WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) LockContact(ctx context.Context, id int64) (Contact, error) {
@@ -181,6 +184,7 @@ func (q *Queries) LockContact(ctx context.Context, id int64) (Contact, error) {
 		&i.FlagReason,
 		&i.TextsOk,
 		&i.FlaggedBy,
+		&i.ClientAccount,
 	)
 	return i, err
 }
@@ -216,6 +220,20 @@ func (q *Queries) MarkBouncing(ctx context.Context, dollar_1 string) (int64, err
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const setClientAccount = `-- name: SetClientAccount :exec
+UPDATE contacts SET client_account = $1::text WHERE id = $2
+`
+
+type SetClientAccountParams struct {
+	Account string
+	ID      int64
+}
+
+func (q *Queries) SetClientAccount(ctx context.Context, arg SetClientAccountParams) error {
+	_, err := q.db.Exec(ctx, setClientAccount, arg.Account, arg.ID)
+	return err
 }
 
 const setContactFlag = `-- name: SetContactFlag :exec
@@ -283,7 +301,7 @@ const upsertContactByEmail = `-- name: UpsertContactByEmail :one
 INSERT INTO contacts (email, name, language)
 VALUES (NULLIF($1::text, ''), $2::text, COALESCE(NULLIF($3::text, ''), 'en'))
 ON CONFLICT (email) DO UPDATE SET name = CASE WHEN contacts.name = '' THEN EXCLUDED.name ELSE contacts.name END
-RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by
+RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account
 `
 
 type UpsertContactByEmailParams struct {
@@ -313,6 +331,7 @@ func (q *Queries) UpsertContactByEmail(ctx context.Context, arg UpsertContactByE
 		&i.FlagReason,
 		&i.TextsOk,
 		&i.FlaggedBy,
+		&i.ClientAccount,
 	)
 	return i, err
 }
@@ -321,7 +340,7 @@ const upsertContactByPhone = `-- name: UpsertContactByPhone :one
 INSERT INTO contacts (phone, name, language)
 VALUES ($1::text, $2::text, COALESCE(NULLIF($3::text, ''), 'en'))
 ON CONFLICT (phone) DO UPDATE SET name = CASE WHEN contacts.name = '' THEN EXCLUDED.name ELSE contacts.name END
-RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by
+RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account
 `
 
 type UpsertContactByPhoneParams struct {
@@ -351,6 +370,7 @@ func (q *Queries) UpsertContactByPhone(ctx context.Context, arg UpsertContactByP
 		&i.FlagReason,
 		&i.TextsOk,
 		&i.FlaggedBy,
+		&i.ClientAccount,
 	)
 	return i, err
 }

@@ -84,6 +84,7 @@ type Contact struct {
 	FlagReason     string
 	TextsOk        bool
 	FlaggedBy      *int64
+	ClientAccount  string
 }
 
 type Conversation struct {
