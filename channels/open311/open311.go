@@ -27,6 +27,31 @@
 // such as FixMyStreet's fixmystreet_id) is kept for staff and never
 // published; a bad value of one it defines refuses the request.
 //
+// mySociety's servicerequestupdates extension, which FixMyStreet uses to
+// follow requests and to send its users' comments, is served in both
+// formats too (updates.go):
+//
+//	GET servicerequestupdates   with api_key, start_date and end_date (a
+//	                            day up to now without them): every public
+//	                            change of every request in the window, a
+//	                            <request_update> each under
+//	                            <service_requests_updates>, with update_id
+//	                            (the history entry's number), status (open,
+//	                            investigating, in_progress, fixed,
+//	                            duplicate, not_councils_responsibility,
+//	                            no_further_action, or closed),
+//	                            updated_datetime, description (the public
+//	                            note, masked) and external_status_code (the
+//	                            detailed_status above)
+//	POST servicerequestupdates  a resident's comment (service_request_id,
+//	                            update_id, updated_datetime, status,
+//	                            description, names, email, phone,
+//	                            media_url), stored once per client and
+//	                            update_id as a message staff read on the
+//	                            request; its status is recorded for staff,
+//	                            never applied; the answer's update_id is
+//	                            "c" and the message's number
+//
 // No response ever carries who reported a request: name, email, phone,
 // device id and account id are accepted on POST and kept for staff only.
 package open311
@@ -78,6 +103,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		mux.Handle("GET /open311/v2/services."+f.ext(), h.get(f, h.services))
 		mux.Handle("GET /open311/v2/requests."+f.ext(), h.limit(f, h.get(f, h.requests)))
 		mux.Handle("POST /open311/v2/requests."+f.ext(), h.post(f))
+		mux.Handle("GET /open311/v2/servicerequestupdates."+f.ext(), h.limit(f, h.get(f, h.updates)))
+		mux.Handle("POST /open311/v2/servicerequestupdates."+f.ext(), h.postUpdate(f))
 	}
 	mux.Handle("GET /open311/v2/services/{file}", h.getFile(h.serviceDefinition))
 	mux.Handle("GET /open311/v2/requests/{file}", h.getFile(h.request))

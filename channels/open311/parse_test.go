@@ -227,23 +227,28 @@ func TestKeywords(t *testing.T) {
 	}
 }
 
+// Each status in the extensions' words and in mySociety's updates'.
 func TestDetailedStatus(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		s      core.Status
-		reason core.CloseReason
-		want   string
+		s             core.Status
+		reason        core.CloseReason
+		want, wantUpd string
 	}{
-		{core.StatusNew, "", "NEW"},
-		{core.StatusAcknowledged, "", "ACKNOWLEDGED"},
-		{core.StatusInProgress, "", "IN_PROGRESS"},
-		{core.StatusClosed, core.ReasonResolved, "CLOSED_RESOLVED"},
-		{core.StatusClosed, core.ReasonDuplicate, "CLOSED_DUPLICATE"},
-		{core.StatusClosed, core.ReasonNoAction, "CLOSED_NO_ACTION"},
-		{core.StatusClosed, "", "CLOSED"},
+		{core.StatusNew, "", "NEW", "open"},
+		{core.StatusAcknowledged, "", "ACKNOWLEDGED", "investigating"},
+		{core.StatusInProgress, "", "IN_PROGRESS", "in_progress"},
+		{core.StatusClosed, core.ReasonResolved, "CLOSED_RESOLVED", "fixed"},
+		{core.StatusClosed, core.ReasonDuplicate, "CLOSED_DUPLICATE", "duplicate"},
+		{core.StatusClosed, core.ReasonReferred, "CLOSED_REFERRED", "not_councils_responsibility"},
+		{core.StatusClosed, core.ReasonNoAction, "CLOSED_NO_ACTION", "no_further_action"},
+		{core.StatusClosed, "", "CLOSED", "closed"},
 	} {
 		if got := detailedStatus(tc.s, tc.reason); got != tc.want {
 			t.Errorf("%s/%s: %q, want %q", tc.s, tc.reason, got, tc.want)
+		}
+		if got := updateStatus(tc.s, tc.reason); got != tc.wantUpd {
+			t.Errorf("%s/%s: update status %q, want %q", tc.s, tc.reason, got, tc.wantUpd)
 		}
 	}
 }

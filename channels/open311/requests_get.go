@@ -61,29 +61,38 @@ func parseFilter(q url.Values, now time.Time, loc *time.Location) (core.Filter, 
 		}
 	}
 
-	start, err := parseDate("start_date", q.Get("start_date"), loc, false)
+	start, end, err := parseWindow(q, now, loc, window)
 	if err != nil {
 		return f, err
-	}
-	end, err := parseDate("end_date", q.Get("end_date"), loc, true)
-	if err != nil {
-		return f, err
-	}
-	switch {
-	case start == nil && end == nil:
-		s := now.Add(-window)
-		start = &s
-	case end == nil:
-		e := start.Add(window)
-		end = &e
-	case start == nil:
-		s := end.Add(-window)
-		start = &s
-	case end.Before(*start):
-		return f, badRequest("end_date: %s is before start_date %s", q.Get("end_date"), q.Get("start_date"))
 	}
 	f.Start, f.End = start, end
 	return f, nil
+}
+
+// parseWindow reads start_date and end_date. Without either, the window
+// is the span up to now (end nil: no end); with one, the span from or up
+// to it. Both given are taken as they are, however far apart.
+func parseWindow(q url.Values, now time.Time, loc *time.Location, span time.Duration) (start, end *time.Time, err error) {
+	if start, err = parseDate("start_date", q.Get("start_date"), loc, false); err != nil {
+		return nil, nil, err
+	}
+	if end, err = parseDate("end_date", q.Get("end_date"), loc, true); err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case start == nil && end == nil:
+		s := now.Add(-span)
+		start = &s
+	case end == nil:
+		e := start.Add(span)
+		end = &e
+	case start == nil:
+		s := end.Add(-span)
+		start = &s
+	case end.Before(*start):
+		return nil, nil, badRequest("end_date: %s is before start_date %s", q.Get("end_date"), q.Get("start_date"))
+	}
+	return start, end, nil
 }
 
 // dateLayouts are the W3C datetime forms accepted: full RFC 3339, RFC 3339

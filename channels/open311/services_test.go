@@ -120,13 +120,17 @@ func TestDiscovery(t *testing.T) {
 			d.KeyService != "Ask the city for an API key: "+d.Contact {
 			t.Errorf("format %d: %+v", i, d)
 		}
-		if len(d.Endpoints) != 1 {
+		// GeoReport itself, then mySociety's updates at the same URL.
+		specs := []string{"http://wiki.open311.org/GeoReport_v2",
+			"https://github.com/mysociety/fixmystreet/wiki/Open311-FMS---Proposed-differences-to-Open311"}
+		if len(d.Endpoints) != len(specs) {
 			t.Fatalf("format %d: endpoints %+v", i, d.Endpoints)
 		}
-		e := d.Endpoints[0]
-		if e.Specification != "http://wiki.open311.org/GeoReport_v2" || e.URL != "http://311.test/open311/v2" ||
-			e.Type != "production" || strings.Join(e.Formats, ",") != "text/xml,application/json" || e.Changeset != changeset {
-			t.Errorf("format %d: endpoint %+v", i, e)
+		for j, e := range d.Endpoints {
+			if e.Specification != specs[j] || e.URL != "http://311.test/open311/v2" ||
+				e.Type != "production" || strings.Join(e.Formats, ",") != "text/xml,application/json" || e.Changeset != changeset {
+				t.Errorf("format %d: endpoint %+v", i, e)
+			}
 		}
 	}
 }

@@ -1,0 +1,87 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"townline/core"
+	"townline/internal/testenv"
+)
+
+// A window holding more changes than the limit says so, with the oldest
+// ones; the filing is no change.
+func TestUpdatesLimit(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	start := time.Now().Add(-time.Minute)
+	r, err := c.CreateRequest(ctx, newPothole("ana@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := core.Actor{Name: "dispatcher@cityoforoville.org"}
+	for _, to := range []core.Status{core.StatusAcknowledged, core.StatusInProgress} {
+		if err := c.ChangeStatus(ctx, r.ID, core.StatusChange{To: to, By: by}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := time.Now().Add(time.Minute)
+	ups, complete, err := c.Updates(ctx, start, end, 1)
+	if err != nil || complete || len(ups) != 1 || ups[0].Status != core.StatusAcknowledged || ups[0].RequestID != r.ID {
+		t.Errorf("limit 1: %+v complete %v, %v", ups, complete, err)
+	}
+	ups, complete, err = c.Updates(ctx, start, end, 2)
+	if err != nil || !complete || len(ups) != 2 || ups[1].Status != core.StatusInProgress || ups[0].ID >= ups[1].ID {
+		t.Errorf("limit 2: %+v complete %v, %v", ups, complete, err)
+	}
+}
+
+// The same comment delivered twice at once is stored once, and both
+// deliveries get its message; a comment on no request is not stored.
+func TestAddCommentOnce(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	r, err := c.CreateRequest(ctx, newPothole("ana@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm := core.Comment{RequestID: r.ID, Client: "FixMyStreet", ID: "501", Text: "Still there.", At: time.Now(),
+		Author: core.Reporter{Name: "Ben Ode", Email: "ben@example.com"}, ClientStatus: "OPEN"}
+	var wg sync.WaitGroup
+	results := make([]core.CommentResult, 2)
+	errs := make([]error, 2)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = c.AddComment(ctx, cm)
+		}()
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil || results[0].MessageID != results[1].MessageID ||
+		results[0].Duplicate == results[1].Duplicate {
+		t.Errorf("twice at once: %+v %v", results, errs)
+	}
+	msgs, err := c.Messages(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range msgs {
+		if m.Channel == core.ChannelOpen311 && m.Direction == "in" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d comments stored, want 1", n)
+	}
+
+	cm.RequestID, cm.ID = r.ID+1000, "502"
+	if _, err := c.AddComment(ctx, cm); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("a comment on no request: %v", err)
+	}
+}
