@@ -155,6 +155,9 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 func (c *Core) finish(ctx context.Context, id int64, state, providerID, errText, outcome string) error {
 	ctx = context.WithoutCancel(ctx)
 	var err error
+	// 0.1 s doubling to 12.8 s: about 25 s in all. Only an outage longer
+	// than that tells a slower or endless schedule apart (mutants of the
+	// doubling and of the bound, which never equals 10 s, survive).
 	for wait := 100 * time.Millisecond; ; wait *= 2 {
 		err = c.record(ctx, id, state, providerID, errText)
 		if !errors.Is(err, ErrUnavailable) || wait > 10*time.Second {
