@@ -31,7 +31,9 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
-// rowCount adds up the rows of every table input can reach.
+// rowCount adds up the rows of every table input can reach. The jobs
+// River's leader schedules by the clock are not input's doing: it may
+// add one at any moment.
 func rowCount(t *testing.T, c *core.Core) int {
 	t.Helper()
 	var n int
@@ -40,7 +42,7 @@ func rowCount(t *testing.T, c *core.Core) int {
 		(SELECT count(*) FROM contacts) + (SELECT count(*) FROM messages) +
 		(SELECT count(*) FROM attachments) + (SELECT count(*) FROM delivery_events) +
 		(SELECT count(*) FROM inbound_keys) + (SELECT count(*) FROM channel_state) +
-		(SELECT count(*) FROM river_job)`).Scan(&n)
+		(SELECT count(*) FROM river_job WHERE kind NOT IN ('expire_drafts', 'sweep_blobs'))`).Scan(&n)
 	if err != nil {
 		t.Fatal(err)
 	}
