@@ -1,7 +1,9 @@
 package core
 
 import (
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,19 +60,22 @@ func isASCII(s string) bool {
 // vocabulary is the city's words, folded once: keywords by service and
 // the written forms of each street.
 type vocabulary struct {
-	keywords map[string][]string // service code -> folded keywords
-	streets  [][2]string         // (folded form, street name)
+	keywords   []keyword
+	words      map[string][]string // every keyword's words -> their services
+	byInitial  [256][]string       // the same by first letter, for typos
+	startsWith map[string][]int    // first word -> keywords
+	whole      map[string][]int    // words run together -> keywords
+	streets    [][2]string         // (folded form, street name)
 }
 
 func (c *City) vocab() *vocabulary {
 	c.vocabOnce.Do(func() {
-		v := &vocabulary{keywords: map[string][]string{}}
+		v := &vocabulary{words: map[string][]string{}, startsWith: map[string][]int{}, whole: map[string][]int{}}
+		seen := map[string]bool{}
 		for _, s := range c.Services {
-			for _, words := range s.Keywords {
-				for _, k := range words {
-					if k = fold(k); k != "" {
-						v.keywords[s.Code] = append(v.keywords[s.Code], k)
-					}
+			for _, lang := range slices.Sorted(maps.Keys(s.Keywords)) {
+				for _, k := range s.Keywords[lang] {
+					v.addKeyword(s.Code, fold(k), seen)
 				}
 			}
 		}
@@ -84,54 +89,34 @@ func (c *City) vocab() *vocabulary {
 	return c.vocabulary
 }
 
-// containsWords reports whether the folded phrase occurs in folded text as
-// whole words.
-func containsWords(text, phrase string) bool {
-	if phrase == "" {
-		return false
+// addKeyword adds a folded keyword of a service, once: "grafiti" is in
+// both languages' lists, "branch" and "branches" stem alike, and counting
+// one twice would make it weigh double.
+func (v *vocabulary) addKeyword(service, folded string, seen map[string]bool) {
+	words := strings.Fields(folded)
+	if len(words) == 0 {
+		return
 	}
-	return strings.Contains(" "+text+" ", " "+phrase+" ")
-}
-
-// Classify returns the service a report is about, or "" when no keyword
-// matches or two services match equally well. Longer keywords weigh more:
-// "dead dog" beats "dog". The catch-all "other" service wins only when no
-// other service matches at all ("otro bache" is a pothole).
-func (c *City) Classify(text string) string {
-	t := fold(text)
-	best, bestScore, tie := "", 0, false
-	catchAll := ""
-	for _, s := range c.Services {
-		if s.Code == "other" {
-			catchAll = s.Code
-			continue
+	k := keyword{service: service, joined: stem(strings.Join(words, ""))}
+	for _, w := range words {
+		k.words = append(k.words, stem(w))
+	}
+	id := service + ":" + strings.Join(k.words, " ")
+	if seen[id] {
+		return
+	}
+	seen[id] = true
+	for _, w := range append(k.words, k.joined) {
+		if _, ok := v.words[w]; !ok {
+			v.byInitial[w[0]] = append(v.byInitial[w[0]], w)
 		}
-		score := c.score(t, s.Code)
-		switch {
-		case score > bestScore:
-			best, bestScore, tie = s.Code, score, false
-		case score == bestScore && score > 0:
-			tie = true
+		if !slices.Contains(v.words[w], service) {
+			v.words[w] = append(v.words[w], service)
 		}
 	}
-	if tie {
-		return ""
-	}
-	if best == "" && catchAll != "" && c.score(t, catchAll) > 0 {
-		return catchAll
-	}
-	return best
-}
-
-// score weighs a service's keywords found in folded text.
-func (c *City) score(folded, code string) int {
-	score := 0
-	for _, k := range c.vocab().keywords[code] {
-		if containsWords(folded, k) {
-			score += 1 + strings.Count(k, " ")*2
-		}
-	}
-	return score
+	v.keywords = append(v.keywords, k)
+	v.startsWith[k.words[0]] = append(v.startsWith[k.words[0]], len(v.keywords)-1)
+	v.whole[k.joined] = append(v.whole[k.joined], len(v.keywords)-1)
 }
 
 var spanishWords = map[string]bool{
