@@ -163,26 +163,34 @@ func TestCreateRequestValidation(t *testing.T) {
 		name  string
 		mod   func(*core.NewRequest)
 		field string
+		says  string // in the message, when set
 	}{
-		{"no service", func(r *core.NewRequest) { r.ServiceCode = "" }, "service_code"},
-		{"unknown service", func(r *core.NewRequest) { r.ServiceCode = "unicorns" }, "service_code"},
-		{"outside the city", func(r *core.NewRequest) { r.Lat, r.Lng = ptr(40.7128), ptr(-74.0060) }, "lat"},
-		{"lat without long", func(r *core.NewRequest) { r.Lng = nil }, "lat"},
-		{"long description", func(r *core.NewRequest) { r.Description = strings.Repeat("x", 4001) }, "description"},
-		{"bad email", func(r *core.NewRequest) { r.Reporter.Email = "not an address" }, "email"},
-		{"bad phone", func(r *core.NewRequest) { r.Reporter.Phone = "12" }, "phone"},
-		{"bad utf-8", func(r *core.NewRequest) { r.Description = "\xff\xfe" }, "description"},
+		// The poles and the date line are real places, only not Oroville.
+		{"the north pole", func(r *core.NewRequest) { r.Lat = ptr(90.0) }, "lat", "is outside Oroville"},
+		{"the south pole", func(r *core.NewRequest) { r.Lat = ptr(-90.0) }, "lat", "is outside Oroville"},
+		{"the date line", func(r *core.NewRequest) { r.Lng = ptr(180.0) }, "lat", "is outside Oroville"},
+		{"the date line, west", func(r *core.NewRequest) { r.Lng = ptr(-180.0) }, "lat", "is outside Oroville"},
+		{"past the pole", func(r *core.NewRequest) { r.Lat = ptr(90.5) }, "lat", "is not a latitude"},
+		{"past the date line", func(r *core.NewRequest) { r.Lng = ptr(-180.5) }, "long", "is not a longitude"},
+		{"no service", func(r *core.NewRequest) { r.ServiceCode = "" }, "service_code", ""},
+		{"unknown service", func(r *core.NewRequest) { r.ServiceCode = "unicorns" }, "service_code", ""},
+		{"outside the city", func(r *core.NewRequest) { r.Lat, r.Lng = ptr(40.7128), ptr(-74.0060) }, "lat", ""},
+		{"lat without long", func(r *core.NewRequest) { r.Lng = nil }, "lat", ""},
+		{"long description", func(r *core.NewRequest) { r.Description = strings.Repeat("x", 4001) }, "description", ""},
+		{"bad email", func(r *core.NewRequest) { r.Reporter.Email = "not an address" }, "email", ""},
+		{"bad phone", func(r *core.NewRequest) { r.Reporter.Phone = "12" }, "phone", ""},
+		{"bad utf-8", func(r *core.NewRequest) { r.Description = "\xff\xfe" }, "description", ""},
 		{"not a photo", func(r *core.NewRequest) {
 			r.Photos = []core.Upload{{Blob: core.Blob{SHA256: strings.Repeat("a", 64), ContentType: "application/pdf"}}}
-		}, "media"},
+		}, "media", ""},
 	}
 	for _, tc := range cases {
 		req := newPothole("v@example.com")
 		tc.mod(&req)
 		_, err := c.CreateRequest(ctx, req)
 		var ve *core.ValidationError
-		if !errors.As(err, &ve) || ve.Field != tc.field {
-			t.Errorf("%s: err = %v, want a validation error on %s", tc.name, err, tc.field)
+		if !errors.As(err, &ve) || ve.Field != tc.field || !strings.Contains(ve.Error(), tc.says) {
+			t.Errorf("%s: err = %v, want a validation error on %s saying %q", tc.name, err, tc.field, tc.says)
 		}
 	}
 	var n int
