@@ -179,10 +179,7 @@ func (c *Core) validateNew(in NewRequest, lenient bool) (NewRequest, Service, er
 		}
 		return in, svc, invalid("attribute", "%v", err)
 	}
-	in.Attributes = attrs
-	if in.Attributes == nil {
-		in.Attributes = map[string][]string{}
-	}
+	in.Attributes = attrs // nil stays nil: the insert stores none as {}
 	in.Reporter, err = c.normalizeReporter(in.Reporter)
 	if err != nil {
 		return in, svc, err
@@ -194,9 +191,6 @@ func (c *Core) validateNew(in NewRequest, lenient bool) (NewRequest, Service, er
 		if !IsImage(p.Blob.ContentType) {
 			return in, svc, invalid("media", "is %s, not a photo (JPEG, PNG, GIF, WebP or HEIC)", p.Blob.ContentType)
 		}
-	}
-	if in.Actor == "" {
-		in.Actor = string(in.Channel)
 	}
 	return in, svc, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -199,6 +200,38 @@ func TestCreateRequestValidation(t *testing.T) {
 	}
 	if n != 0 {
 		t.Errorf("%d rows written by rejected requests, want none", n)
+	}
+}
+
+// What a request is filed with is what it keeps: its attributes as
+// validated, who filed it (the channel when no one is named), and text at
+// every limit, which is inclusive.
+func TestFiledAsGiven(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t)
+	ctx := context.Background()
+	in := newPothole("")
+	in.Actor = ""
+	in.Attributes = map[string][]string{"size": {" Larger than a tire, or deep "}, "fixmystreet_id": {"7000100"}}
+	in.Description = strings.Repeat("é", core.MaxDescription)
+	in.MediaURL = "https://photos.example/" + strings.Repeat("x", core.MaxMediaURL-len("https://photos.example/"))
+	r, err := c.CreateRequest(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Request(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string][]string{"size": {"large"}, "fixmystreet_id": {"7000100"}}; !maps.EqualFunc(got.Attributes, want, slices.Equal) {
+		t.Errorf("attributes %v, want %v", got.Attributes, want)
+	}
+	if got.Description != in.Description || got.MediaURL != in.MediaURL {
+		t.Errorf("text at its limits not kept whole")
+	}
+	hist, err := c.History(ctx, r.ID, false)
+	if err != nil || len(hist) == 0 || hist[0].Actor != "open311" {
+		t.Errorf("filed by %+v, want the channel", hist)
 	}
 }
 
