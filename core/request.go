@@ -313,7 +313,7 @@ func (c *Core) Requests(ctx context.Context, f Filter) ([]Request, error) {
 		}
 	}
 	p := db.ListRequestsParams{Start: f.Start, EndAt: f.End}
-	if len(f.ServiceCodes) > 0 {
+	if len(f.ServiceCodes) > 0 { // an empty list is no filter, as nil is
 		p.ServiceCodes = f.ServiceCodes
 	}
 	if f.Open != f.Closed {
@@ -349,7 +349,7 @@ func (c *Core) TriageQueue(ctx context.Context) ([]Request, error) {
 // Truncate cuts s to at most n characters.
 func Truncate(s string, n int) string {
 	r := []rune(s)
-	if len(r) <= n {
+	if len(r) <= n { // "<" survives: s[:len(s)] is s
 		return s
 	}
 	return string(r[:n])

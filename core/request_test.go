@@ -235,6 +235,57 @@ func TestFiledAsGiven(t *testing.T) {
 	}
 }
 
+// Listing requests filters by service, state, ids, time, and a limit,
+// newest first.
+func TestRequestsFilter(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t)
+	ctx := context.Background()
+	file := func(service string) int64 {
+		t.Helper()
+		in := newPothole("")
+		in.ServiceCode = service
+		r, err := c.CreateRequest(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.ID
+	}
+	hole, paint, fixed := file("pothole"), file("graffiti-public"), file("pothole")
+	if err := c.ChangeStatus(ctx, fixed, core.StatusChange{To: core.StatusClosed, Reason: core.ReasonResolved}); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Hour)
+	for _, tc := range []struct {
+		name string
+		f    core.Filter
+		want []int64
+	}{
+		{"all, newest first", core.Filter{}, []int64{fixed, paint, hole}},
+		{"one service", core.Filter{ServiceCodes: []string{"graffiti-public"}}, []int64{paint}},
+		{"an empty service list", core.Filter{ServiceCodes: []string{}}, []int64{fixed, paint, hole}},
+		{"open", core.Filter{Open: true}, []int64{paint, hole}},
+		{"closed", core.Filter{Closed: true}, []int64{fixed}},
+		{"open and closed", core.Filter{Open: true, Closed: true}, []int64{fixed, paint, hole}},
+		{"a limit", core.Filter{Limit: 1}, []int64{fixed}},
+		{"ids", core.Filter{IDs: []int64{hole, paint}}, []int64{paint, hole}},
+		{"ids of another service", core.Filter{IDs: []int64{hole}, ServiceCodes: []string{"graffiti-public"}}, nil},
+		{"from later on", core.Filter{Start: &later}, nil},
+	} {
+		rs, err := c.Requests(ctx, tc.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, r := range rs {
+			got = append(got, r.ID)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestUnroutableGoesToTriage(t *testing.T) {
 	t.Parallel()
 	c := testenv.Core(t)
