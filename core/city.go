@@ -64,16 +64,32 @@ type District struct {
 
 // Department receives requests.
 type Department struct {
-	Code, Name, Email, Phone string // Phone in E.164 when set
+	Code, Name, Email, Phone string  // Phone in E.164 when set
+	ES                       Spanish // a department has only a Spanish Name
 }
 
 // Service is one kind of request residents can make (Open311 service).
 type Service struct {
 	Code, Name, Group, Description, Department string
+	ES                                         Spanish
 	Keywords                                   map[string][]string // language -> keywords
 	SLA                                        time.Duration       // 0 = none
 	Attributes                                 []Attribute         // sorted by Order
 	Routes                                     []Route
+}
+
+// Spanish is how the city file names a service, its group or a
+// department in Spanish, for residents who write or call in Spanish. The
+// city file may leave any of it out; the English stands in.
+type Spanish struct{ Name, Group, Description string }
+
+// NameIn is the service's name as a resident reads or hears it in lang
+// ("en", "es"): its Spanish name when the city file gives one.
+func (s Service) NameIn(lang string) string {
+	if lang == "es" && s.ES.Name != "" {
+		return s.ES.Name
+	}
+	return s.Name
 }
 
 // Attribute is an Open311 service attribute (a question asked with a request).
