@@ -117,6 +117,16 @@ func (c *City) Service(code string) (Service, bool) {
 	return Service{}, false
 }
 
+// ServiceName is the name of the service with code in lang, or stored
+// (the name a request kept when it was filed) for a service the city
+// file no longer has.
+func (c *City) ServiceName(code, stored, lang string) string {
+	if s, ok := c.Service(code); ok {
+		return s.NameIn(lang)
+	}
+	return stored
+}
+
 // Department returns the department with code.
 func (c *City) Department(code string) (Department, bool) {
 	for _, d := range c.Departments {

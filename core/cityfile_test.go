@@ -239,6 +239,12 @@ func TestCitySpanishFallsBack(t *testing.T) {
 			t.Errorf("%s in %q: %q in %q, want %q in %q", tc.code, tc.lang, got, s.ES.Group, tc.name, tc.group)
 		}
 	}
+	if got := c.ServiceName("pothole", "Old name", "es"); got != "Bache" {
+		t.Errorf("a service of the file is named %q, want Bache", got)
+	}
+	if got := c.ServiceName("weeds", "Weeds", "es"); got != "Weeds" {
+		t.Errorf("a service the file no longer has is named %q, want the name it kept", got)
+	}
 	if pw, _ := c.Department("pw"); pw.ES.Name != "Obras Públicas" {
 		t.Errorf("department pw in Spanish = %q", pw.ES.Name)
 	}

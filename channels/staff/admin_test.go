@@ -454,7 +454,7 @@ func TestAdminCannedResponses(t *testing.T) {
 	for _, r := range replies {
 		got[r.Title] = r
 	}
-	if s := got["Scheduled"]; s.Language != "es" || !strings.HasPrefix(s.Text, "El reporte #"+id+" (Pothole en 1735 Montgomery Street) está en proceso; terminaremos para el ") {
+	if s := got["Scheduled"]; s.Language != "es" || !strings.HasPrefix(s.Text, "El reporte #"+id+" (Bache en 1735 Montgomery Street) está en proceso; terminaremos para el ") {
 		t.Errorf("in Spanish: %+v", s)
 	}
 	if s := got["Thanks"]; s.Language != "en" || s.Text != "Thank you for reporting #"+id+"." {
