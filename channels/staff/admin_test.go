@@ -478,7 +478,7 @@ func TestAdminCannedResponses(t *testing.T) {
 	}
 	_, body = b.get(admin, "/staff/admin/canned/"+m[1])
 	if !strings.Contains(body, "Request #1234 (Pothole at 1735 Montgomery Street) is in progress") ||
-		!strings.Contains(body, "está en proceso") {
+		!strings.Contains(body, "(Bache en 1735 Montgomery Street) está en proceso") {
 		t.Errorf("the preview is not filled:\n%s", body)
 	}
 	if code, _ := b.post(admin, "/staff/admin/canned/"+m[1]+"/delete", nil); code != 303 {
