@@ -81,7 +81,7 @@ func TestConversationRules(t *testing.T) {
 	// gone is of a service the city file no longer has: it keeps its name.
 	gone := requestBrief{ID: 998, Service: "weeds", ServiceName: "Weeds", Open: true, RequestedAt: now.Add(-96 * time.Hour)}
 	menu := "reply ask.service [1 Pothole] [2 Streetlight] [3 Graffiti on public property] [4 Illegal dumping] [5 Abandoned vehicle] [6 Homeless encampment] [7 Stray, loose or injured animal] [8 Dead animal] [9 Damaged or missing sign] [0 Something else]"
-	menuES := "reply ask.service [1 Bache] [2 Luz de la calle] [3 Grafiti en propiedad pública] [4 Basura tirada ilegalmente] [5 Vehículo abandonado] [6 Campamento de personas sin hogar] [7 Animal suelto, callejero o herido] [8 Animal muerto] [9 Señal de tránsito dañada o faltante] [0 Otra cosa]"
+	menuES := "reply ask.service [1 Bache] [2 Luz de la calle] [3 Grafiti en propiedad pública] [4 Basura tirada ilegalmente] [5 Vehículo abandonado] [6 Campamento de personas sin hogar] [7 Animal suelto, callejero o herido] [8 Animal muerto] [9 Señal dañada o faltante] [0 Otra cosa]"
 
 	tests := []struct {
 		name     string
