@@ -528,7 +528,7 @@ var spanishMonths = [...]string{"enero", "febrero", "marzo", "abril", "mayo", "j
 // messages say it) and expected date. One without a value (no address,
 // no expected date) becomes empty; anything else in braces stays as it is.
 func (c *Core) FillPlaceholders(text string, r Request, lang string) string {
-	d := c.requestData(r)
+	d := c.requestData(r, lang)
 	status := string(r.Status)
 	if _, s, err := templates.Message(lang, "status", r.Status); err == nil {
 		status = s

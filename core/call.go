@@ -168,7 +168,7 @@ func (c *Core) AcceptTexts(ctx context.Context, phone string, requestID int64) e
 			return err
 		}
 		_, err = c.enqueueFor(ctx, t, ct, outMsg{
-			RequestID: r.ID, Origin: ChannelVoice, Kind: "ack", Data: c.requestData(r), Auto: true,
+			RequestID: r.ID, Origin: ChannelVoice, Kind: "ack", Data: c.requestData(r, ct.Language), Auto: true,
 		})
 		return err
 	})

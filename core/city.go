@@ -64,16 +64,32 @@ type District struct {
 
 // Department receives requests.
 type Department struct {
-	Code, Name, Email, Phone string // Phone in E.164 when set
+	Code, Name, Email, Phone string  // Phone in E.164 when set
+	ES                       Spanish // a department has only a Spanish Name
 }
 
 // Service is one kind of request residents can make (Open311 service).
 type Service struct {
 	Code, Name, Group, Description, Department string
+	ES                                         Spanish
 	Keywords                                   map[string][]string // language -> keywords
 	SLA                                        time.Duration       // 0 = none
 	Attributes                                 []Attribute         // sorted by Order
 	Routes                                     []Route
+}
+
+// Spanish is how the city file names a service, its group or a
+// department in Spanish, for residents who write or call in Spanish. The
+// city file may leave any of it out; the English stands in.
+type Spanish struct{ Name, Group, Description string }
+
+// NameIn is the service's name as a resident reads or hears it in lang
+// ("en", "es"): its Spanish name when the city file gives one.
+func (s Service) NameIn(lang string) string {
+	if lang == "es" && s.ES.Name != "" {
+		return s.ES.Name
+	}
+	return s.Name
 }
 
 // Attribute is an Open311 service attribute (a question asked with a request).
@@ -99,6 +115,16 @@ func (c *City) Service(code string) (Service, bool) {
 		}
 	}
 	return Service{}, false
+}
+
+// ServiceName is the name of the service with code in lang, or stored
+// (the name a request kept when it was filed) for a service the city
+// file no longer has.
+func (c *City) ServiceName(code, stored, lang string) string {
+	if s, ok := c.Service(code); ok {
+		return s.NameIn(lang)
+	}
+	return stored
 }
 
 // Department returns the department with code.

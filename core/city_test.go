@@ -54,8 +54,8 @@ func TestCityOrovilleLoads(t *testing.T) {
 	var depts []string
 	for _, d := range c.Departments {
 		depts = append(depts, d.Code)
-		if d.Name == "" || d.Email == "" || d.Phone == "" {
-			t.Errorf("department %q lacks a name, email or phone: %+v", d.Code, d)
+		if d.Name == "" || d.Email == "" || d.Phone == "" || d.ES.Name == "" {
+			t.Errorf("department %q lacks a name, Spanish name, email or phone: %+v", d.Code, d)
 		}
 	}
 	if want := []string{"public-works", "code-enforcement", "police", "animal-control", "parks-trees", "other"}; !slices.Equal(depts, want) {
@@ -70,6 +70,9 @@ func TestCityOrovilleLoads(t *testing.T) {
 		services = append(services, s.Code)
 		if s.Name == "" || s.Group == "" || s.Description == "" {
 			t.Errorf("service %q lacks a name, group or description", s.Code)
+		}
+		if s.ES.Name == "" || s.ES.Group == "" || s.ES.Description == "" || s.ES.Name == s.Name {
+			t.Errorf("service %q lacks its name, group or description in Spanish: %+v", s.Code, s.ES)
 		}
 		if s.SLA <= 0 {
 			t.Errorf("service %q has no SLA", s.Code)

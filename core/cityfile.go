@@ -88,8 +88,11 @@ type cityDistrictJSON struct {
 }
 
 type cityDepartmentJSON struct {
-	Code  string `json:"code"`
-	Name  string `json:"name"`
+	Code string `json:"code"`
+	Name string `json:"name"`
+	ES   *struct {
+		Name string `json:"name"`
+	} `json:"es"`
 	Email string `json:"email"`
 	Phone string `json:"phone"`
 }
@@ -99,11 +102,20 @@ type cityServiceJSON struct {
 	Name        string              `json:"name"`
 	Group       string              `json:"group"`
 	Description string              `json:"description"`
+	ES          *citySpanishJSON    `json:"es"`
 	Department  string              `json:"department"`
 	SLA         string              `json:"sla"`
 	Keywords    map[string][]string `json:"keywords"`
 	Attributes  []cityAttributeJSON `json:"attributes"`
 	Routes      []cityRouteJSON     `json:"routes"`
+}
+
+// citySpanishJSON is a service's "es": its name, group and description
+// in Spanish.
+type citySpanishJSON struct {
+	Name        string `json:"name"`
+	Group       string `json:"group"`
+	Description string `json:"description"`
 }
 
 type cityAttributeJSON struct {
@@ -289,6 +301,11 @@ func (ck *cityCheck) city(f *cityJSON) *City {
 		if dep.Name == "" {
 			ck.missing(p, label, "name", "")
 		}
+		if d.ES != nil {
+			if dep.ES.Name = strings.TrimSpace(d.ES.Name); dep.ES.Name == "" {
+				ck.missing(p+"/es", label+": es", "name", " (the department's name in Spanish)")
+			}
+		}
 		if dep.Email != "" {
 			if a, err := mail.ParseAddress(dep.Email); err != nil || a.Address != dep.Email {
 				ck.add(p+"/email", fmt.Sprintf("%s: email %q is not an address like name@example.org", label, dep.Email))
@@ -301,6 +318,9 @@ func (ck *cityCheck) city(f *cityJSON) *City {
 	}
 
 	services := ck.codes("services", "service", cityCodeRE, cityCodeChars)
+	// A group's Spanish name, given on any of its services, is the
+	// group's: the services that leave it out share it.
+	groupsES := map[string]cityGroupES{}
 	for i, s := range f.Services {
 		p := fmt.Sprintf("services/%d", i)
 		code, label := services.check(i, s.Code)
@@ -314,6 +334,9 @@ func (ck *cityCheck) city(f *cityJSON) *City {
 		}
 		if svc.Name == "" {
 			ck.missing(p, label, "name", "")
+		}
+		if s.ES != nil {
+			svc.ES = ck.spanish(p, label, svc.Group, s.ES, groupsES)
 		}
 		ck.reference(p, label, "department", svc.Department, departments, false)
 		sla, err := citySLA(s.SLA)
@@ -348,6 +371,12 @@ func (ck *cityCheck) city(f *cityJSON) *City {
 		c.Services = append(c.Services, svc)
 	}
 
+	for i := range c.Services {
+		if s := &c.Services[i]; s.ES.Group == "" {
+			s.ES.Group = groupsES[s.Group].name
+		}
+	}
+
 	if len(f.Menu) > 9 {
 		ck.add("menu", fmt.Sprintf("menu lists %d services; at most 9 fit a phone keypad", len(f.Menu)))
 	}
@@ -362,6 +391,29 @@ func (ck *cityCheck) city(f *cityJSON) *City {
 		return fmt.Sprintf("streets: name %d is empty", i+1)
 	})
 	return c
+}
+
+// cityGroupES is a group's Spanish name and the service that gave it.
+type cityGroupES struct{ name, by string }
+
+// spanish checks the "es" of the service at p, called label, in group.
+// groups holds the Spanish names of groups seen so far: one given twice
+// must read the same.
+func (ck *cityCheck) spanish(p, label, group string, es *citySpanishJSON, groups map[string]cityGroupES) Spanish {
+	out := Spanish{Name: strings.TrimSpace(es.Name), Group: strings.TrimSpace(es.Group), Description: strings.TrimSpace(es.Description)}
+	if out.Name == "" {
+		ck.missing(p+"/es", label+": es", "name", " (the service's name in Spanish)")
+	}
+	switch seen, ok := groups[group]; {
+	case out.Group == "":
+	case group == "":
+		ck.add(p+"/es/group", label+`: es: a Spanish "group" needs the English "group" too`)
+	case ok && seen.name != out.Group:
+		ck.add(p+"/es/group", fmt.Sprintf("%s: es: group %q is %q in Spanish for %s, not %q", label, group, seen.name, seen.by, out.Group))
+	case !ok:
+		groups[group] = cityGroupES{name: out.Group, by: label}
+	}
+	return out
 }
 
 func (ck *cityCheck) officeHours(h *cityHoursJSON) OfficeHours {

@@ -35,7 +35,7 @@ func TestCityBadFiles(t *testing.T) {
 			`:4:4: invalid JSON: invalid character '"' after object key:value pair (is a comma missing before it?)`,
 		}},
 		{"bad_unknown_field.json", []string{
-			`:10:7: unknown field "colour" in services[0]; known fields are attributes, code, department, description, group, keywords, name, routes, sla`,
+			`:10:7: unknown field "colour" in services[0]; known fields are attributes, code, department, description, es, group, keywords, name, routes, sla`,
 		}},
 		{"bad_unknown_department.json", []string{
 			`:12: service "pothole": department "pw" is not defined`,
@@ -132,6 +132,22 @@ func TestCityInlineErrors(t *testing.T) {
 		{`{"name": "x", "timezone": "UTC", "services": [{"code": "s", "name": "S", "attributes": [{"code": "a", "description": "A", "datatype": "singlevaluelist", "values": [{"key": "k", "name": "K"}, {"key": "k"}]}]}]}`,
 			"x.json:1: service \"s\": attribute \"a\": value 2: \"name\" is required\n" +
 				`x.json:1: service "s": attribute "a": value key "k" is used twice`},
+		{`{"name": "x", "timezone": "UTC", "services": [{"code": "s", "name": "S", "es": {"description": "D"}}]}`,
+			`x.json:1: service "s": es: "name" is required (the service's name in Spanish)`},
+		{`{"name": "x", "timezone": "UTC", "services": [{"code": "s", "name": "S", "es": "Ese"}]}`,
+			`x.json:1:74: services[0].es: expected an object, found a string`},
+		{`{"name": "x", "timezone": "UTC", "services": [{"code": "s", "name": "S", "es": {"nombre": "Ese"}}]}`,
+			"x.json:1:81: unknown field \"nombre\" in services[0].es; known fields are description, group, name"},
+		{`{"name": "x", "timezone": "UTC", "services": [{"code": "s", "name": "S", "es": {"name": "Ese", "group": "Calles"}}]}`,
+			`x.json:1: service "s": es: a Spanish "group" needs the English "group" too`},
+		{"{\"name\": \"x\", \"timezone\": \"UTC\", \"services\": [\n" +
+			"{\"code\": \"a\", \"name\": \"A\", \"group\": \"Streets\", \"es\": {\"name\": \"Á\", \"group\": \"Calles\"}},\n" +
+			"{\"code\": \"b\", \"name\": \"B\", \"group\": \"Streets\", \"es\": {\"name\": \"Be\", \"group\": \"Vías\"}}]}",
+			`x.json:3: service "b": es: group "Streets" is "Calles" in Spanish for service "a", not "Vías"`},
+		{`{"name": "x", "timezone": "UTC", "departments": [{"code": "d", "name": "D", "es": {"name": " "}}]}`,
+			`x.json:1: department "d": es: "name" is required (the department's name in Spanish)`},
+		{`{"name": "x", "timezone": "UTC", "departments": [{"code": "d", "name": "D", "es": {"name": "De", "group": "G"}}]}`,
+			"x.json:1:98: unknown field \"group\" in departments[0].es; known fields are name"},
 	}
 	for _, tt := range tests {
 		c, err := LoadCity("x.json", []byte(tt.data))
@@ -199,5 +215,40 @@ func TestCitySLA(t *testing.T) {
 		if got, err := citySLA(in); err == nil {
 			t.Errorf("citySLA(%q) = %v, want an error", in, got)
 		}
+	}
+}
+
+// What the city file leaves out in Spanish is read in English: a service
+// without "es", and a group whose Spanish name another service gives.
+func TestCitySpanishFallsBack(t *testing.T) {
+	c, err := LoadCity("x.json", []byte(`{"name": "x", "timezone": "UTC",
+		"departments": [{"code": "pw", "name": "Public Works", "es": {"name": "Obras Públicas"}}, {"code": "pd", "name": "Police"}],
+		"services": [
+			{"code": "pothole", "name": "Pothole", "group": "Streets", "es": {"name": "Bache", "group": "Calles"}},
+			{"code": "light", "name": "Streetlight", "group": "Streets", "es": {"name": "Luz de la calle"}},
+			{"code": "sewer", "name": "Sewer", "group": "Drains"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ code, lang, name, group string }{
+		{"pothole", "es", "Bache", "Calles"}, {"pothole", "en", "Pothole", "Calles"},
+		{"light", "es", "Luz de la calle", "Calles"}, {"sewer", "es", "Sewer", ""}, {"sewer", "", "Sewer", ""},
+	} {
+		s, _ := c.Service(tc.code)
+		if got := s.NameIn(tc.lang); got != tc.name || s.ES.Group != tc.group {
+			t.Errorf("%s in %q: %q in %q, want %q in %q", tc.code, tc.lang, got, s.ES.Group, tc.name, tc.group)
+		}
+	}
+	if got := c.ServiceName("pothole", "Old name", "es"); got != "Bache" {
+		t.Errorf("a service of the file is named %q, want Bache", got)
+	}
+	if got := c.ServiceName("weeds", "Weeds", "es"); got != "Weeds" {
+		t.Errorf("a service the file no longer has is named %q, want the name it kept", got)
+	}
+	if pw, _ := c.Department("pw"); pw.ES.Name != "Obras Públicas" {
+		t.Errorf("department pw in Spanish = %q", pw.ES.Name)
+	}
+	if pd, _ := c.Department("pd"); pd.ES.Name != "" {
+		t.Errorf("department pd, given no Spanish, has %q", pd.ES.Name)
 	}
 }

@@ -76,9 +76,12 @@ func TestConversationRules(t *testing.T) {
 	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	lat, lng := 39.5138, -121.5564 // downtown Oroville
 	recent := requestBrief{ID: 1001, Service: "pothole", ServiceName: "Pothole", Open: true, RequestedAt: now.Add(-5 * time.Minute)}
-	older := requestBrief{ID: 1000, Service: "graffiti-public", ServiceName: "Graffiti", Open: true, RequestedAt: now.Add(-48 * time.Hour)}
-	oldest := requestBrief{ID: 999, Service: "sign", ServiceName: "", Open: true, RequestedAt: now.Add(-72 * time.Hour)}
+	older := requestBrief{ID: 1000, Service: "graffiti-public", ServiceName: "Graffiti on public property", Open: true, RequestedAt: now.Add(-48 * time.Hour)}
+	oldest := requestBrief{ID: 999, Service: "", ServiceName: "", Open: true, RequestedAt: now.Add(-72 * time.Hour)}
+	// gone is of a service the city file no longer has: it keeps its name.
+	gone := requestBrief{ID: 998, Service: "weeds", ServiceName: "Weeds", Open: true, RequestedAt: now.Add(-96 * time.Hour)}
 	menu := "reply ask.service [1 Pothole] [2 Streetlight] [3 Graffiti on public property] [4 Illegal dumping] [5 Abandoned vehicle] [6 Homeless encampment] [7 Stray, loose or injured animal] [8 Dead animal] [9 Damaged or missing sign] [0 Something else]"
+	menuES := "reply ask.service [1 Bache] [2 Luz de la calle] [3 Grafiti en propiedad pública] [4 Basura tirada ilegalmente] [5 Vehículo abandonado] [6 Campamento de personas sin hogar] [7 Animal suelto, callejero o herido] [8 Animal muerto] [9 Señal dañada o faltante] [0 Otra cosa]"
 
 	tests := []struct {
 		name     string
@@ -94,6 +97,9 @@ func TestConversationRules(t *testing.T) {
 			want: []string{"reply ask.place"}, awaiting: "place"},
 		{name: "a report without a service offers the menu", text: "something at 1735 Montgomery Street",
 			want: []string{menu}, awaiting: "service"},
+		{name: "a report in Spanish without a service offers the menu in Spanish", text: "hay algo raro en la calle Bird y la quinta",
+			setup: func(d *dialogue) { d.contact.Language = "es" },
+			want:  []string{menuES}, awaiting: "service"},
 		{name: "the place answers the question", text: "Bird and 5th",
 			setup: func(d *dialogue) { d.draft = &draft{Service: "pothole", Messages: []int64{6}, Awaiting: "place"} },
 			want:  []string{`file "pothole" at "Bird Street & 5th Avenue" from [6 7]`}, awaiting: "-"},
@@ -178,7 +184,10 @@ func TestConversationRules(t *testing.T) {
 			want: []string{"reply ask.place"}, awaiting: "place"},
 		{name: "which report, when there are several", text: "still there",
 			setup: func(d *dialogue) { d.open = []requestBrief{older, oldest} },
-			want:  []string{"reply ask.which [1 1000 Graffiti] [2 999 Report]"}, awaiting: "which"},
+			want:  []string{"reply ask.which [1 1000 Graffiti on public property] [2 999 Report]"}, awaiting: "which"},
+		{name: "which report, in Spanish", text: "sigue ahí",
+			setup: func(d *dialogue) { d.contact.Language = "es"; d.open = []requestBrief{older, gone} },
+			want:  []string{"reply ask.which [1 1000 Grafiti en propiedad pública] [2 998 Weeds]"}, awaiting: "which"},
 		{name: "the answer picks the report", text: "2",
 			setup: func(d *dialogue) {
 				d.draft = &draft{Messages: []int64{6}, Awaiting: "which", Choices: []string{"1000", "999"}}

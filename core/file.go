@@ -101,7 +101,7 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 	}
 	if f.ack && ct.ID != 0 {
 		// The acknowledgment is built from what is in hand: no re-reading.
-		data := c.requestData(r)
+		data := c.requestData(r, ct.Language)
 		data.Note = f.note
 		if _, err := c.enqueueFor(ctx, t, ct, outMsg{
 			RequestID: r.ID, Origin: r.Channel, Kind: "ack", Data: data, Auto: true,

@@ -414,7 +414,7 @@ func (c *Core) replyStatus(ctx context.Context, t *txn, conv *conversation, id i
 		}
 		r.Status, r.StatusNotes = p.Status, p.StatusNotes
 	}
-	_, err = c.enqueueFor(ctx, t, ct, outMsg{RequestID: r.ID, Origin: conv.Channel, Kind: "status.reply", Data: c.requestData(r), Auto: true})
+	_, err = c.enqueueFor(ctx, t, ct, outMsg{RequestID: r.ID, Origin: conv.Channel, Kind: "status.reply", Data: c.requestData(r, ct.Language), Auto: true})
 	return err
 }
 

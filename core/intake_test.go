@@ -200,15 +200,15 @@ func TestSpanishTextGetsSpanishAnswers(t *testing.T) {
 	c, sms, _ := smsCore(t)
 	p := &phone{t: t, c: c, number: "+15305550104"}
 	p.text("hay un bache enorme en la calle Myers y quinta")
-	if ack := p.waitAnswer(sms, 1); !strings.Contains(ack, "recibido") {
-		t.Errorf("confirmation = %q, want Spanish", ack)
+	if ack := p.waitAnswer(sms, 1); !strings.Contains(ack, "recibido, Bache en ") {
+		t.Errorf("confirmation = %q, want Spanish, the service named in Spanish", ack)
 	}
 	p.text("ENGLISH")
 	if got := p.waitAnswer(sms, 2); !strings.Contains(got, "English") {
 		t.Errorf("language answer = %q", got)
 	}
 	p.text("hay otro bache en la calle Bird y Oak Street")
-	if ack := p.waitAnswer(sms, 3); !strings.Contains(ack, "got it") {
+	if ack := p.waitAnswer(sms, 3); !strings.Contains(ack, "got it") || !strings.Contains(ack, "Pothole") {
 		t.Errorf("after ENGLISH the answer is %q, want English", ack)
 	}
 	p.text("AYUDA")

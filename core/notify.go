@@ -54,7 +54,7 @@ func (c *Core) ReplyFrame(r Request, ct Contact) (ReplyFrame, error) {
 		return ReplyFrame{}, nil
 	}
 	const words = "\x00"
-	data := c.requestData(r)
+	data := c.requestData(r, ct.Language)
 	data.City, data.Note = c.city.Name, words
 	subject, body, err := templates.Message(ct.Language, "reply."+string(ch), data)
 	if err != nil {
@@ -157,20 +157,25 @@ func (c *Core) notifyIssue(ctx context.Context, t *txn, requestID int64, kind st
 
 // queueMessage queues a message about a request to one of its reporters.
 func (c *Core) queueMessage(ctx context.Context, t *txn, r Request, contactID int64, kind string, note *string, userID *int64) (int64, error) {
-	data := c.requestData(r)
+	ct, err := t.q.GetContact(ctx, contactID)
+	if err != nil {
+		return 0, fmt.Errorf("contact %d: %w", contactID, notFound(err))
+	}
+	data := c.requestData(r, ct.Language)
 	if note != nil {
 		data.Note = *note
 	}
-	return c.enqueue(ctx, t, contactID, outMsg{
+	return c.enqueueFor(ctx, t, contactFromDB(ct), outMsg{
 		RequestID: r.ID, UserID: userID, Origin: r.Channel, Kind: kind, Data: data,
 		Auto: kind == "ack" || kind == "added",
 	})
 }
 
-// requestData fills the template data that describes a request.
-func (c *Core) requestData(r Request) messageData {
+// requestData fills the template data that describes a request to a
+// reader of lang.
+func (c *Core) requestData(r Request, lang string) messageData {
 	d := messageData{
-		ID: r.ID, Service: r.ServiceName, Address: r.Address, Status: r.Status,
+		ID: r.ID, Service: c.city.ServiceName(r.ServiceCode, r.ServiceName, lang), Address: r.Address, Status: r.Status,
 		URL: c.TrackingURL(r.ID), City: c.city.Name, Note: r.StatusNotes,
 	}
 	if d.Service == "" {
@@ -185,19 +190,10 @@ func (c *Core) requestData(r Request) messageData {
 	return d
 }
 
-// enqueue writes an outbound message and, when it can be sent, its
-// delivery job, in the caller's transaction: both commit or neither does.
-// It returns the message id, or 0 when the contact cannot be reached over
-// the route their channel implies.
-func (c *Core) enqueue(ctx context.Context, t *txn, contactID int64, m outMsg) (int64, error) {
-	ct, err := t.q.GetContact(ctx, contactID)
-	if err != nil {
-		return 0, fmt.Errorf("contact %d: %w", contactID, notFound(err))
-	}
-	return c.enqueueFor(ctx, t, contactFromDB(ct), m)
-}
-
-// enqueueFor is enqueue for a contact already read in this transaction.
+// enqueueFor writes an outbound message to ct and, when it can be sent,
+// its delivery job, in the caller's transaction: both commit or neither
+// does. It returns the message id, or 0 when the contact cannot be reached
+// over the route their channel implies.
 func (c *Core) enqueueFor(ctx context.Context, t *txn, ct Contact, m outMsg) (int64, error) {
 	ch, _ := ReplyRoute(m.Origin, ct)
 	if ch == "" {

@@ -863,3 +863,29 @@ func TestEveryOptOutWord(t *testing.T) {
 		}
 	}
 }
+
+// A resident who writes in Spanish reads the service's Spanish name in
+// every mail: the acknowledgment and each later update.
+func TestSpanishMailNamesTheServiceInSpanish(t *testing.T) {
+	t.Parallel()
+	c := filingCore(t)
+	ctx := context.Background()
+	nr := newPothole("ana@example.com")
+	nr.Reporter.Language = "es"
+	r, err := c.CreateRequest(ctx, nr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ChangeStatus(ctx, r.ID, core.StatusChange{To: core.StatusInProgress, Note: "Lo tapamos el lunes.", Public: true}); err != nil {
+		t.Fatal(err)
+	}
+	out := outbound(t, c, r.ID)
+	if len(out) != 2 {
+		t.Fatalf("outbound = %+v, want the acknowledgment and the update", out)
+	}
+	for i, want := range []string{"Recibimos su reporte: Bache [#", "Novedades de su reporte: Bache [#"} {
+		if !strings.HasPrefix(out[i].Subject, want) || !strings.Contains(out[i].Body, "Bache") || strings.Contains(out[i].Body, "Pothole") {
+			t.Errorf("mail %d = %q / %q, want %q and the Spanish name", i+1, out[i].Subject, out[i].Body, want)
+		}
+	}
+}

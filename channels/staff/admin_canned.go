@@ -43,10 +43,12 @@ func (h *Handler) adminCannedEdit(w http.ResponseWriter, r *http.Request) {
 	h.cannedPage(w, r, http.StatusOK, cr, "")
 }
 
-// exampleRequest is what a response's preview is filled from.
+// exampleRequest is what a response's preview is filled from. Its
+// service code names it in Spanish in the Spanish preview, as residents
+// will read it.
 func exampleRequest() core.Request {
 	expected := time.Now().AddDate(0, 0, 3)
-	return core.Request{ID: 1234, ServiceName: "Pothole", Address: "1735 Montgomery Street",
+	return core.Request{ID: 1234, ServiceCode: "pothole", ServiceName: "Pothole", Address: "1735 Montgomery Street",
 		Status: core.StatusInProgress, ExpectedAt: &expected}
 }
 

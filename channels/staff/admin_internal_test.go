@@ -53,7 +53,7 @@ func TestCannedBox(t *testing.T) {
 
 	q := url.Values{"canned": {fmt.Sprint(id)}, "body": {"Hola Ana."}, "seen": {"1"}}
 	_, draft, err = h.canned(httptest.NewRequest("GET", path+q.Encode(), nil), req)
-	if want := fmt.Sprintf("Hola Ana.\n\nRecibimos el #%d, Pothole: recibido.", req.ID); err != nil || draft != want {
+	if want := fmt.Sprintf("Hola Ana.\n\nRecibimos el #%d, Bache: recibido.", req.ID); err != nil || draft != want {
 		t.Errorf("inserted: %q, %v; want %q", draft, err, want)
 	}
 	q.Set("canned", "999999")

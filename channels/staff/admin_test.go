@@ -454,7 +454,7 @@ func TestAdminCannedResponses(t *testing.T) {
 	for _, r := range replies {
 		got[r.Title] = r
 	}
-	if s := got["Scheduled"]; s.Language != "es" || !strings.HasPrefix(s.Text, "El reporte #"+id+" (Pothole en 1735 Montgomery Street) está en proceso; terminaremos para el ") {
+	if s := got["Scheduled"]; s.Language != "es" || !strings.HasPrefix(s.Text, "El reporte #"+id+" (Bache en 1735 Montgomery Street) está en proceso; terminaremos para el ") {
 		t.Errorf("in Spanish: %+v", s)
 	}
 	if s := got["Thanks"]; s.Language != "en" || s.Text != "Thank you for reporting #"+id+"." {
@@ -478,7 +478,7 @@ func TestAdminCannedResponses(t *testing.T) {
 	}
 	_, body = b.get(admin, "/staff/admin/canned/"+m[1])
 	if !strings.Contains(body, "Request #1234 (Pothole at 1735 Montgomery Street) is in progress") ||
-		!strings.Contains(body, "está en proceso") {
+		!strings.Contains(body, "(Bache en 1735 Montgomery Street) está en proceso") {
 		t.Errorf("the preview is not filled:\n%s", body)
 	}
 	if code, _ := b.post(admin, "/staff/admin/canned/"+m[1]+"/delete", nil); code != 303 {

@@ -36,10 +36,7 @@ func (t *turn) lookup(ctx context.Context) error {
 	}
 	w := t.words()
 	w.ID, w.Address, w.Status, w.Reason, w.Note = r.ID, r.PublicAddress(), r.Status, r.CloseReason, r.StatusNotes
-	w.Service = r.ServiceName
-	if svc, ok := t.h.core.City().Service(r.ServiceCode); ok {
-		w.Service = serviceLabel(svc, t.call.Lang)
-	}
+	w.Service = t.h.core.City().ServiceName(r.ServiceCode, r.ServiceName, t.call.Lang)
 	t.r.say("lookup.found", w)
 	t.askNext()
 	return nil

@@ -114,7 +114,7 @@ func TestReportInSpanish(t *testing.T) {
 	}
 
 	must(t, call.Press("1"))
-	hears(t, call, "¿Qué tipo de problema es?", "Para bache, oprima 1", "Para animal muerto, oprima 8", "Para otra cosa, oprima 0")
+	hears(t, call, "¿Qué tipo de problema es?", "Para Bache, oprima 1", "Para Animal muerto, oprima 8", "Para otra cosa, oprima 0")
 	must(t, call.Press("8"))
 	hears(t, call, "díganos cuál es el problema")
 	waits(t, call, "Gather", "input", "speech", "language", "es-US")
@@ -153,7 +153,7 @@ func TestReportInSpanish(t *testing.T) {
 	must(t, call.Press("1")) // back to the main menu
 	must(t, call.Press("2"))
 	must(t, call.Press(strings.ReplaceAll(num, ", ", "")+"#"))
-	hears(t, call, "El reporte número "+num+", animal muerto, en Oro Dam Boulevard & Feather River Boulevard, está recibido.")
+	hears(t, call, "El reporte número "+num+", Animal muerto, en Oro Dam Boulevard & Feather River Boulevard, está recibido.")
 }
 
 // Every key of the city's menu files its service, the ninth included; a

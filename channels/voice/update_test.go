@@ -95,9 +95,10 @@ func TestUpdateCall(t *testing.T) {
 	}
 }
 
-// A caller who chose Spanish hears their update in Spanish, again in
-// Spanish when they press 1. The replay says only an update call's own
-// words: never what a caller said, nor a message that does not exist.
+// A caller who chose Spanish hears their update in Spanish, the service
+// by its Spanish name, and again in Spanish when they press 1. The replay
+// says only an update call's own words: never what a caller said, nor a
+// message that does not exist.
 func TestUpdateCallInSpanish(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -127,7 +128,7 @@ func TestUpdateCallInSpanish(t *testing.T) {
 	must(t, err)
 	spanish := func() {
 		t.Helper()
-		hears(t, phone, "La cuadrilla lo arregla el lunes.", "Para escuchar este mensaje de nuevo, oprima 1.")
+		hears(t, phone, ", Bache. Ahora está", "La cuadrilla lo arregla el lunes.", "Para escuchar este mensaje de nuevo, oprima 1.")
 		for _, s := range phone.Heard() {
 			if s.Language != "es-US" {
 				t.Errorf("%q spoken in %s", s.Text, s.Language)

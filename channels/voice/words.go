@@ -69,18 +69,6 @@ func clockOf(d time.Duration) clock {
 	return clock{Hour: h, Hour12: h12, Minute: m}
 }
 
-// serviceLabel is how a service is named aloud. The city file names
-// services in English only; in Spanish the first Spanish keyword
-// ("bache", "animal muerto") names it, which callers recognise.
-func serviceLabel(svc core.Service, lang string) string {
-	if lang != "en" {
-		if kw := svc.Keywords[lang]; len(kw) > 0 {
-			return kw[0]
-		}
-	}
-	return svc.Name
-}
-
 // menuChoices are the kinds of problem offered by key: the city's menu,
 // at most nine.
 func menuChoices(city *core.City, lang string) []choice {
@@ -90,7 +78,7 @@ func menuChoices(city *core.City, lang string) []choice {
 		if !ok || i == 9 {
 			continue
 		}
-		out = append(out, choice{Key: string(rune('1' + i)), Label: serviceLabel(svc, lang)})
+		out = append(out, choice{Key: string(rune('1' + i)), Label: svc.NameIn(lang)})
 	}
 	return out
 }

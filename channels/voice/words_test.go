@@ -2,6 +2,7 @@ package voice
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,20 +61,23 @@ func TestSpokenHours(t *testing.T) {
 	}
 }
 
-// A service is named aloud by its name in English, and in Spanish by its
-// first Spanish keyword, or by its name when it has none.
-func TestServiceLabel(t *testing.T) {
+// The menu names each service in the caller's language, as the city
+// file names it.
+func TestMenuChoices(t *testing.T) {
 	t.Parallel()
-	svc := core.Service{Name: "Pothole", Keywords: map[string][]string{"en": {"pothole"}, "es": {"bache", "hoyo"}}}
-	bare := core.Service{Name: "Sewer", Keywords: map[string][]string{"en": {"sewer"}, "es": {}}}
-	for _, tc := range []struct {
-		svc        core.Service
-		lang, want string
-	}{
-		{svc, "en", "Pothole"}, {svc, "es", "bache"}, {bare, "es", "Sewer"}, {bare, "en", "Sewer"},
+	city, err := core.ReadCity("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lang, want := range map[string][]string{
+		"en": {"Pothole", "Streetlight", "Graffiti on public property"},
+		"es": {"Bache", "Luz de la calle", "Grafiti en propiedad pública"},
 	} {
-		if got := serviceLabel(tc.svc, tc.lang); got != tc.want {
-			t.Errorf("%s in %s: %q, want %q", tc.svc.Name, tc.lang, got, tc.want)
+		got := menuChoices(city, lang)
+		for i, w := range want {
+			if got[i].Key != strconv.Itoa(i+1) || got[i].Label != w {
+				t.Errorf("%s choice %d = %+v, want %q", lang, i+1, got[i], w)
+			}
 		}
 	}
 }
