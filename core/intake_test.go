@@ -522,3 +522,22 @@ func TestDeliveryReceipts(t *testing.T) {
 		t.Errorf("after the carrier's refusal: %s %q, opted out %v", m.State, m.Error, optedOut)
 	}
 }
+
+// "It's really deep" right after a report is about that report only when
+// it is the same kind: after a pothole and then graffiti, more about the
+// pothole does not join the graffiti.
+func TestMoreWordsJoinTheLatestOnlyWhenAlike(t *testing.T) {
+	t.Parallel()
+	c, sms, _ := smsCore(t)
+	p := &phone{t: t, c: c, number: "+15305550131"}
+	hole := p.text("pothole at 100 Bird Street").RequestID
+	p.waitAnswer(sms, 1)
+	paint := p.text("graffiti at 200 Bird Street").RequestID
+	p.waitAnswer(sms, 2)
+	if hole == 0 || paint == 0 || hole == paint {
+		t.Fatalf("two reports filed as %d and %d", hole, paint)
+	}
+	if res := p.text("the pothole is really deep"); res.RequestID == paint {
+		t.Errorf("more about the pothole joined the graffiti report #%d", paint)
+	}
+}
