@@ -18,12 +18,16 @@ type City struct {
 	Location                    *time.Location // from timezone
 	PhoneRegion                 string         // ISO region for phone parsing, default "US"
 	Contact                     string
-	OfficeHours                 OfficeHours
-	Greeting                    map[string]string // by language "en","es"
-	Boundary                    orb.Geometry      // orb.Polygon or orb.MultiPolygon (nil = no boundary check)
-	Districts                   []District
-	Departments                 []Department
-	Services                    []Service
+	// ReopenOnComment lets a reporter's comment relayed by an Open311
+	// client (FixMyStreet's "not fixed") reopen their closed request;
+	// otherwise such a comment is only flagged for staff.
+	ReopenOnComment bool
+	OfficeHours     OfficeHours
+	Greeting        map[string]string // by language "en","es"
+	Boundary        orb.Geometry      // orb.Polygon or orb.MultiPolygon (nil = no boundary check)
+	Districts       []District
+	Departments     []Department
+	Services        []Service
 	// Menu is the short list of services offered by number over SMS and
 	// the phone menu: at most nine, in the order they are read out.
 	Menu []string

@@ -59,20 +59,21 @@ func ReadCity(path string) (*City, error) {
 // ---- the file as JSON ----
 
 type cityJSON struct {
-	Name           string               `json:"name"`
-	State          string               `json:"state"`
-	JurisdictionID string               `json:"jurisdiction_id"`
-	Timezone       string               `json:"timezone"`
-	PhoneRegion    string               `json:"phone_region"`
-	Contact        string               `json:"contact"`
-	OfficeHours    *cityHoursJSON       `json:"office_hours"`
-	Greeting       map[string]string    `json:"greeting"`
-	Boundary       json.RawMessage      `json:"boundary"`
-	Districts      []cityDistrictJSON   `json:"districts"`
-	Departments    []cityDepartmentJSON `json:"departments"`
-	Services       []cityServiceJSON    `json:"services"`
-	Menu           []string             `json:"menu"`
-	Streets        []string             `json:"streets"`
+	Name            string               `json:"name"`
+	State           string               `json:"state"`
+	JurisdictionID  string               `json:"jurisdiction_id"`
+	Timezone        string               `json:"timezone"`
+	PhoneRegion     string               `json:"phone_region"`
+	Contact         string               `json:"contact"`
+	ReopenOnComment bool                 `json:"reopen_on_comment"`
+	OfficeHours     *cityHoursJSON       `json:"office_hours"`
+	Greeting        map[string]string    `json:"greeting"`
+	Boundary        json.RawMessage      `json:"boundary"`
+	Districts       []cityDistrictJSON   `json:"districts"`
+	Departments     []cityDepartmentJSON `json:"departments"`
+	Services        []cityServiceJSON    `json:"services"`
+	Menu            []string             `json:"menu"`
+	Streets         []string             `json:"streets"`
 }
 
 type cityHoursJSON struct {
@@ -229,12 +230,13 @@ func LoadCity(name string, data []byte) (*City, error) {
 // city validates f and converts it, recording problems in ck.
 func (ck *cityCheck) city(f *cityJSON) *City {
 	c := &City{
-		Name:           strings.TrimSpace(f.Name),
-		State:          strings.TrimSpace(f.State),
-		JurisdictionID: strings.TrimSpace(f.JurisdictionID),
-		PhoneRegion:    strings.TrimSpace(f.PhoneRegion),
-		Contact:        strings.TrimSpace(f.Contact),
-		Greeting:       map[string]string{},
+		Name:            strings.TrimSpace(f.Name),
+		State:           strings.TrimSpace(f.State),
+		JurisdictionID:  strings.TrimSpace(f.JurisdictionID),
+		PhoneRegion:     strings.TrimSpace(f.PhoneRegion),
+		Contact:         strings.TrimSpace(f.Contact),
+		ReopenOnComment: f.ReopenOnComment,
+		Greeting:        map[string]string{},
 	}
 	if c.Name == "" {
 		ck.add("name", `"name" is required (the city's name)`)

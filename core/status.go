@@ -71,29 +71,32 @@ func (c *Core) ChangeStatus(ctx context.Context, id int64, ch StatusChange) erro
 	if err := checkText("note", ch.Note, MaxDescription); err != nil {
 		return err
 	}
-	err := c.tx(ctx, func(t *txn) error {
-		s, err := t.q.LockRequestStatus(ctx, id)
-		if err != nil {
-			return notFound(err)
-		}
-		from := Status(s)
-		if err := CheckTransition(from, ch.To, ch.Reason); err != nil {
-			return err
-		}
-		if err := t.q.SetRequestStatus(ctx, db.SetRequestStatusParams{
-			ID: id, Status: string(ch.To), CloseReason: string(ch.Reason),
-		}); err != nil {
-			return err
-		}
-		if err := insertEvent(ctx, t.q, id, ch.By, from, ch.To, ch.Reason, ch.Note, ch.Public); err != nil {
-			return err
-		}
-		return c.notifyIssue(ctx, t, id, "status", ch.publicNote())
-	})
+	err := c.tx(ctx, func(t *txn) error { return c.changeStatus(ctx, t, id, ch) })
 	if err != nil {
 		return fmt.Errorf("request %d: %w", id, err)
 	}
 	return nil
+}
+
+// changeStatus is ChangeStatus in the caller's transaction.
+func (c *Core) changeStatus(ctx context.Context, t *txn, id int64, ch StatusChange) error {
+	s, err := t.q.LockRequestStatus(ctx, id)
+	if err != nil {
+		return notFound(err)
+	}
+	from := Status(s)
+	if err := CheckTransition(from, ch.To, ch.Reason); err != nil {
+		return err
+	}
+	if err := t.q.SetRequestStatus(ctx, db.SetRequestStatusParams{
+		ID: id, Status: string(ch.To), CloseReason: string(ch.Reason),
+	}); err != nil {
+		return err
+	}
+	if err := insertEvent(ctx, t.q, id, ch.By, from, ch.To, ch.Reason, ch.Note, ch.Public); err != nil {
+		return err
+	}
+	return c.notifyIssue(ctx, t, id, "status", ch.publicNote())
 }
 
 func (ch StatusChange) publicNote() *string {

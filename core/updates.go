@@ -55,8 +55,9 @@ type Comment struct {
 	Author   Reporter // who wrote it: staff only
 	At       time.Time
 	// Closed says the client holds the issue closed, in its words
-	// (ClientStatus, such as FIXED), which staff read. It changes nothing
-	// here: a request is closed by staff, not by a comment.
+	// (ClientStatus, such as FIXED), which staff read. A request is
+	// closed by staff, never by a comment; the reporter's own comment
+	// saying open reopens theirs where the city file allows it.
 	Closed       bool
 	ClientStatus string
 }
@@ -74,8 +75,11 @@ const maxCommentID = 100
 // AddComment stores a comment as an inbound message on its request, for
 // staff to read in the request's timeline, flagged when it says the issue
 // stands otherwise than the request does or comes from someone other
-// than the reporter. The same client and ID give back the first
-// comment's message, even when two deliveries race.
+// than the reporter. The reporter's own comment on their closed request
+// saying it is open reopens it, publicly and with word to its reporters,
+// where the city file allows it (ReopenOnComment). The same client and ID
+// give back the first comment's message, even when two deliveries race,
+// and reopen nothing more.
 func (c *Core) AddComment(ctx context.Context, cm Comment) (CommentResult, error) {
 	cm.Text = strings.TrimSpace(cm.Text)
 	cm.MediaURL = strings.TrimSpace(cm.MediaURL)
@@ -119,17 +123,25 @@ func (c *Core) AddComment(ctx context.Context, cm Comment) (CommentResult, error
 			return err
 		}
 		var flags []string
+		fromReporter := r.ContactID != nil && *r.ContactID == ct.ID
+		reopen := false
 		switch {
 		case cm.Closed && r.Status.Open():
 			flags = append(flags, "says the issue is closed ("+cm.ClientStatus+"); status not changed")
+		case !cm.Closed && !r.Status.Open() && fromReporter && c.city.ReopenOnComment:
+			reopen = true
 		case !cm.Closed && !r.Status.Open():
 			flags = append(flags, "says the issue is open ("+cm.ClientStatus+"); status not changed")
 		}
-		if r.ContactID == nil || *r.ContactID != ct.ID {
+		if !fromReporter {
 			flags = append(flags, "not from the request's reporter")
 		}
 		res.MessageID, err = t.q.InsertComment(ctx, db.InsertCommentParams{RequestID: r.ID, ContactID: ct.ID,
 			ProviderID: key, Subject: subject, Body: body, Flag: strings.Join(flags, "; ")})
+		if err == nil && reopen {
+			return c.changeStatus(ctx, t, r.ID, StatusChange{To: StatusInProgress, Public: true,
+				Note: "Reopened: the reporter says it is not fixed.", By: Actor{Name: "open311:" + cm.Client}})
+		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}

@@ -3,6 +3,8 @@ package core_test
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -83,5 +85,75 @@ func TestAddCommentOnce(t *testing.T) {
 	cm.RequestID, cm.ID = r.ID+1000, "502"
 	if _, err := c.AddComment(ctx, cm); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("a comment on no request: %v", err)
+	}
+}
+
+// Where the city file allows it, the reporter's own "not fixed" comment
+// reopens their closed request, once, in public, and tells them; a
+// stranger's is only flagged. Without the setting, nothing reopens.
+func TestCommentReopens(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, allowed := range []bool{true, false} {
+		c := testenv.Core(t, func(o *core.Options) {
+			o.Workers = 0
+			o.City.ReopenOnComment = allowed
+			o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: &fakeSender{}}
+		})
+		r, err := c.CreateRequest(ctx, newPothole("ana@example.com"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ChangeStatus(ctx, r.ID, core.StatusChange{To: core.StatusClosed, Reason: core.ReasonResolved}); err != nil {
+			t.Fatal(err)
+		}
+		stranger := core.Comment{RequestID: r.ID, Client: "FixMyStreet", ID: "600", Text: "Still there.", At: time.Now(),
+			Author: core.Reporter{Email: "ben@example.com"}, ClientStatus: "OPEN"}
+		own := stranger
+		own.ID, own.Text, own.Author = "601", "Not fixed, the hole is back.", core.Reporter{Email: "ana@example.com"}
+		for _, cm := range []core.Comment{stranger, own, own} {
+			if _, err := c.AddComment(ctx, cm); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := c.Request(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist, err := c.History(ctx, r.ID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := hist[len(hist)-1]
+		if allowed && (got.Status != core.StatusInProgress || last.Note != "Reopened: the reporter says it is not fixed." ||
+			len(hist) != 3) {
+			t.Errorf("allowed: %s, public history %+v", got.Status, hist)
+		}
+		if !allowed && got.Status != core.StatusClosed {
+			t.Errorf("not allowed, yet %s", got.Status)
+		}
+		msgs, err := c.Messages(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var flags, told []string
+		for _, m := range msgs {
+			if m.Direction == "in" && m.Channel == core.ChannelOpen311 {
+				flags = append(flags, m.Flag)
+			}
+			if m.Direction == "out" && strings.Contains(m.Body, "Reopened") {
+				told = append(told, m.Body)
+			}
+		}
+		wantFlags := []string{"says the issue is open (OPEN); status not changed; not from the request's reporter", ""}
+		if !allowed {
+			wantFlags[1] = "says the issue is open (OPEN); status not changed"
+		}
+		if !slices.Equal(flags, wantFlags) {
+			t.Errorf("allowed %v: flags %q, want %q", allowed, flags, wantFlags)
+		}
+		if allowed != (len(told) == 1) {
+			t.Errorf("allowed %v: the reporter was told %q", allowed, told)
+		}
 	}
 }

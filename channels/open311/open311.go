@@ -49,8 +49,11 @@
 //	                            media_url), stored once per client and
 //	                            update_id as a message staff read on the
 //	                            request; its status is recorded for staff,
-//	                            never applied; the answer's update_id is
-//	                            "c" and the message's number
+//	                            not applied (but for the reporter's own
+//	                            "open" on their closed request, which
+//	                            reopens it where the city file says
+//	                            reopen_on_comment); the answer's update_id
+//	                            is "c" and the message's number
 //
 // No response ever carries who reported a request: name, email, phone,
 // device id and account id are accepted on POST and kept for staff only.
