@@ -121,6 +121,14 @@ func (c *City) Service(code string) (Service, bool) {
 	return Service{}, false
 }
 
+// unclassified names, in a resident's language, a request of no service.
+func unclassified(lang string) string {
+	if lang == "es" {
+		return "Reporte"
+	}
+	return "Report"
+}
+
 // ServiceName is the name of the service with code in lang, or stored
 // (the name a request kept when it was filed) for a service the city
 // file no longer has.

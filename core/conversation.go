@@ -433,7 +433,7 @@ func (d *dialogue) askWhich(open []requestBrief) {
 	var opts []choice
 	for i, r := range open {
 		d.draft.Choices = append(d.draft.Choices, strconv.FormatInt(r.ID, 10))
-		opts = append(opts, choice{Key: strconv.Itoa(i + 1), Label: fmt.Sprintf("%d %s", r.ID, cmp.Or(d.city.ServiceName(r.Service, r.ServiceName, d.contact.Language), "Report"))})
+		opts = append(opts, choice{Key: strconv.Itoa(i + 1), Label: fmt.Sprintf("%d %s", r.ID, cmp.Or(d.city.ServiceName(r.Service, r.ServiceName, d.contact.Language), unclassified(d.contact.Language)))})
 	}
 	d.do(reply{kind: "ask.which", data: messageData{Choices: opts}})
 }

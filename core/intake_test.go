@@ -541,3 +541,21 @@ func TestMoreWordsJoinTheLatestOnlyWhenAlike(t *testing.T) {
 		t.Errorf("more about the pothole joined the graffiti report #%d", paint)
 	}
 }
+
+// A request of no service is a "Reporte" to a Spanish speaker.
+func TestSpanishUnclassifiedIsAReporte(t *testing.T) {
+	t.Parallel()
+	c, sms, _ := smsCore(t)
+	testenv.WaitJob(t, c.Pool(), "expire_drafts", nil) // the next run is a minute away
+	p := &phone{t: t, c: c, number: "+15305550132"}
+	p.text("hola, hay un problema en la calle Myers")
+	p.waitAnswer(sms, 1)
+	if _, err := c.Pool().Exec(context.Background(), `UPDATE conversations SET expires_at = now() - interval '1 minute'`); err != nil {
+		t.Fatal(err)
+	}
+	p.text("hola?") // finds the draft expired, files it, and joins it
+	p.waitAnswer(sms, 3)
+	if !slices.ContainsFunc(p.answers(sms), func(a string) bool { return strings.Contains(a, "recibido, Reporte en") }) {
+		t.Errorf("no acknowledgment names a Reporte: %q", p.answers(sms))
+	}
+}

@@ -179,7 +179,7 @@ func (c *Core) requestData(r Request, lang string) messageData {
 		URL: c.TrackingURL(r.ID), City: c.city.Name, Note: r.StatusNotes,
 	}
 	if d.Service == "" {
-		d.Service = "Report"
+		d.Service = unclassified(lang)
 	}
 	if r.DuplicateOf != nil {
 		d.Parent = *r.DuplicateOf
