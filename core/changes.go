@@ -55,18 +55,18 @@ func (c *Core) ChangesSince(ctx context.Context, since time.Time, limit int) (ch
 
 // ListenChanges calls changed for every change committed from now on, on
 // any instance, until ctx ends. It holds a connection of its own (not one
-// of the pool's). When that connection is lost it calls gap — changes
-// made meanwhile are not heard — and connects again, until ctx ends.
-func (c *Core) ListenChanges(ctx context.Context, changed func(Change), gap func()) {
+// of the pool's), and connects again when it is lost. It calls listening
+// each time it starts to listen, the first time too: changes committed
+// before that were not heard (ChangesSince has them).
+func (c *Core) ListenChanges(ctx context.Context, changed func(Change), listening func()) {
 	const maxWait = 30 * time.Second
 	wait := time.Second
 	for {
-		err := c.listen(ctx, changed, func() { wait = time.Second })
+		err := c.listen(ctx, changed, func() { wait = time.Second; listening() })
 		if ctx.Err() != nil {
 			return
 		}
 		c.log.Warn("live updates: lost the database; trying again", "in", wait, "err", err)
-		gap()
 		select {
 		case <-ctx.Done():
 			return

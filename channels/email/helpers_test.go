@@ -104,7 +104,7 @@ func newMemServerOn(t testing.TB, addr string, m *memServer) *memServer {
 	t.Helper()
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return m.mem.NewSession(), nil, nil
+			return idleSession{m.mem.NewSession().(imapserver.SessionIMAP4rev2)}, nil, nil
 		},
 		Caps:         m.caps,
 		InsecureAuth: true,
@@ -117,6 +117,27 @@ func newMemServerOn(t testing.TB, addr string, m *memServer) *memServer {
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	return &memServer{addr: l.Addr().String(), user: m.user, mem: m.mem, caps: m.caps, srv: srv}
+}
+
+// idleSession mends a missed wakeup in the in-memory server: mail
+// appended between a command's end and IDLE's start waited for the next
+// news. It looks at its queue every 20 ms while idle instead; Dovecot
+// sends such news at once.
+type idleSession struct{ imapserver.SessionIMAP4rev2 }
+
+func (s idleSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if err := s.Poll(w, true); err != nil {
+			return err
+		}
+		select {
+		case <-stop:
+			return nil
+		case <-tick.C:
+		}
+	}
 }
 
 func (m *memServer) url(mailbox string) string {

@@ -30,6 +30,9 @@ const (
 	// streamBuffer is how many changes wait for a slow page before it is
 	// told to reload instead.
 	streamBuffer = 64
+	// listenWait is how long a new stream waits for the listener to start
+	// before it replays what the page missed and goes on without it.
+	listenWait = 5 * time.Second
 )
 
 // hub passes the database's changes to the open streams. Its listener runs
@@ -39,13 +42,14 @@ type hub struct {
 	mu      sync.Mutex
 	streams map[*stream]struct{}
 	stop    context.CancelFunc // the listener's; nil when none runs
+	ready   chan struct{}      // closed when the listener listens
 	closed  chan struct{}      // closed by drain: every stream ends
 }
 
 type stream struct {
 	user    core.User
 	changes chan core.Change
-	missed  atomic.Bool   // a change did not fit, or the listener lost the database
+	missed  atomic.Bool   // a change did not fit, or the listener was away
 	wake    chan struct{} // tells the stream it missed something
 }
 
@@ -61,17 +65,21 @@ func newHub(c *core.Core) *hub {
 	return &hub{core: c, streams: map[*stream]struct{}{}, closed: make(chan struct{})}
 }
 
-func (hb *hub) subscribe(u core.User) *stream {
-	s := &stream{user: u, changes: make(chan core.Change, streamBuffer), wake: make(chan struct{}, 1)}
+// subscribe adds a stream, starting the listener if none runs; ready is
+// closed once the listener listens, so that what the stream replays
+// reaches up to what it hears.
+func (hb *hub) subscribe(u core.User) (s *stream, ready <-chan struct{}) {
+	s = &stream{user: u, changes: make(chan core.Change, streamBuffer), wake: make(chan struct{}, 1)}
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
 	hb.streams[s] = struct{}{}
 	if hb.stop == nil {
 		ctx, stop := context.WithCancel(context.Background())
-		hb.stop = stop
-		go hb.core.ListenChanges(ctx, hb.publish, hb.gap)
+		ready := make(chan struct{})
+		hb.stop, hb.ready = stop, ready
+		go hb.core.ListenChanges(ctx, hb.publish, func() { hb.listening(ready) })
 	}
-	return s
+	return s, hb.ready
 }
 
 func (hb *hub) unsubscribe(s *stream) {
@@ -99,11 +107,19 @@ func (hb *hub) publish(c core.Change) {
 	}
 }
 
-func (hb *hub) gap() {
+// listening is called each time a listener starts to listen. The first
+// time, streams waiting on ready go on; after a lost connection, every
+// stream missed what changed meanwhile and its page fetches itself again.
+func (hb *hub) listening(ready chan struct{}) {
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
-	for s := range hb.streams {
-		s.miss()
+	select {
+	case <-ready:
+		for s := range hb.streams {
+			s.miss()
+		}
+	default:
+		close(ready)
 	}
 }
 
@@ -132,8 +148,14 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	default:
 	}
 	u := user(r)
-	s := h.hub.subscribe(u) // before the replay, so that nothing falls between
+	s, ready := h.hub.subscribe(u) // before the replay, so that nothing falls between
 	defer h.hub.unsubscribe(s)
+	select {
+	case <-ready:
+	case <-time.After(listenWait): // the database is away: the replay says so
+	case <-r.Context().Done():
+		return
+	}
 	rc := http.NewResponseController(w)
 	// The server's read limit would otherwise end a stream that outlives it.
 	rc.SetReadDeadline(time.Time{})
@@ -150,7 +172,13 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	if !send("retry: 2000\n\n") {
 		return
 	}
-	if last, err := strconv.ParseInt(r.Header.Get("Last-Event-ID"), 10, 64); err == nil {
+	// A reconnecting stream replays what came after its last event; a
+	// page's first stream, what came after the page was made.
+	since := r.Header.Get("Last-Event-ID")
+	if since == "" {
+		since = r.URL.Query().Get("since")
+	}
+	if last, err := strconv.ParseInt(since, 10, 64); err == nil {
 		changes, complete, err := h.core.ChangesSince(r.Context(), time.UnixMicro(last).Add(-replayMargin), replayLimit)
 		if err != nil {
 			h.log.Warn("staff: live updates: replay", "err", err)

@@ -165,10 +165,13 @@ func user(r *http.Request) core.User { u, _ := r.Context().Value(userKey{}).(cor
 type page struct {
 	City, Title, Problem, Flash string
 	User                        core.User
+	// Made is when the page was made, in Unix microseconds: its live
+	// stream replays what changed after.
+	Made int64
 }
 
 func (h *Handler) newPage(r *http.Request) page {
-	return page{City: h.core.City().Name, User: user(r)}
+	return page{City: h.core.City().Name, User: user(r), Made: time.Now().UnixMicro()}
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {

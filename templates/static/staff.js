@@ -37,7 +37,7 @@
   // Changes come in bursts (a reply, then its delivery receipts): one fetch.
   function schedule() { clearTimeout(timer); timer = setTimeout(refresh, 250); }
 
-  const events = new EventSource('/staff/events');
+  const events = new EventSource('/staff/events?since=' + encodeURIComponent(main.dataset.since || ''));
   // The page says on its root whether it is live (tests wait for it).
   events.addEventListener('open', () => { document.documentElement.dataset.live = 'on'; });
   events.addEventListener('error', () => { document.documentElement.dataset.live = 'off'; });
