@@ -52,14 +52,20 @@ func waitFor(t *testing.T, what string, ok func() bool, log *syncBuffer) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
+// freeAddrs returns n distinct unused loopback addresses: the listeners
+// are held until all are found, so the kernel cannot hand out one twice.
+func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var addrs []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		addrs = append(addrs, ln.Addr().String())
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addrs
 }
 
 // On SIGTERM serve stops in order: /readyz, the listeners, HTTP requests
@@ -76,7 +82,8 @@ func TestServeShutsDownInOrder(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	key := lines[len(lines)-1]
 
-	addr, metricsAddr := freeAddr(t), freeAddr(t)
+	addrs := freeAddrs(t, 2)
+	addr, metricsAddr := addrs[0], addrs[1]
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--metrics-addr", metricsAddr)
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+db, "TOWNLINE_DATA="+t.TempDir())
 	var stderr syncBuffer
