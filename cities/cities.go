@@ -12,3 +12,13 @@ const OrovilleName = "oroville.json"
 //
 //go:embed oroville.json
 var Oroville []byte
+
+// OrovillePlacesName is the sample places' file name: their source when loaded.
+const OrovillePlacesName = "oroville-places.geojson"
+
+// OrovillePlaces is a small synthetic sample of GIS layers for the
+// Oroville example (a downtown grid's address points and centerlines, two
+// arterials): what `townline places load` takes from a real city.
+//
+//go:embed oroville-places.geojson
+var OrovillePlaces []byte

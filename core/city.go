@@ -6,6 +6,7 @@ package core
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +35,8 @@ type City struct {
 	// Streets are the city's street names, e.g. "Montgomery Street", used
 	// to recognise places in what residents text and say.
 	Streets []string
+	// Landmarks are places residents name instead of an address.
+	Landmarks []Landmark
 
 	vocabOnce  sync.Once
 	vocabulary *vocabulary
@@ -147,4 +150,37 @@ func (c *City) Department(code string) (Department, bool) {
 		}
 	}
 	return Department{}, false
+}
+
+// Landmark is a place residents name instead of an address: "the post
+// office", "el correo".
+type Landmark struct {
+	Name, Address string   // "Post Office", "1701 Robinson Street" (may be empty)
+	Words         []string // folded: what residents call it
+	Lat, Lng      float64
+}
+
+// label is how a report placed at the landmark names its place.
+func (l Landmark) label() string {
+	if l.Address == "" {
+		return l.Name
+	}
+	return l.Name + ", " + l.Address
+}
+
+// landmarkIn finds the first landmark whose words text mentions, the
+// longest words first where two match ("oficina de correos" over
+// "correos").
+func (c *City) landmarkIn(text string) (Landmark, bool) {
+	t := " " + fold(text) + " "
+	var best Landmark
+	longest := 0
+	for _, l := range c.Landmarks {
+		for _, w := range l.Words {
+			if len(w) > longest && strings.Contains(t, " "+w+" ") {
+				best, longest = l, len(w)
+			}
+		}
+	}
+	return best, longest > 0
 }

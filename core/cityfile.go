@@ -74,6 +74,15 @@ type cityJSON struct {
 	Services        []cityServiceJSON    `json:"services"`
 	Menu            []string             `json:"menu"`
 	Streets         []string             `json:"streets"`
+	Landmarks       []cityLandmarkJSON   `json:"landmarks"`
+}
+
+type cityLandmarkJSON struct {
+	Name    string   `json:"name"`
+	Address string   `json:"address"`
+	Words   []string `json:"words"`
+	Lat     *float64 `json:"lat"`
+	Lng     *float64 `json:"lng"`
 }
 
 type cityHoursJSON struct {
@@ -392,7 +401,42 @@ func (ck *cityCheck) city(f *cityJSON) *City {
 	c.Streets = ck.nonEmpty("streets", f.Streets, func(i int) string {
 		return fmt.Sprintf("streets: name %d is empty", i+1)
 	})
+	for i, l := range f.Landmarks {
+		c.Landmarks = append(c.Landmarks, ck.landmark(c, fmt.Sprintf("landmarks/%d", i), l))
+	}
 	return c
+}
+
+// landmark checks the landmark at p: a name, where it is (inside the
+// city), and the words residents call it by (its name when none).
+func (ck *cityCheck) landmark(c *City, p string, l cityLandmarkJSON) Landmark {
+	lm := Landmark{Name: strings.TrimSpace(l.Name), Address: strings.TrimSpace(l.Address)}
+	label := "landmark " + strconv.Quote(lm.Name)
+	if lm.Name == "" {
+		label = "a landmark"
+		ck.missing(p, label, "name", "")
+	}
+	switch {
+	case l.Lat == nil || l.Lng == nil:
+		ck.add(p, label+`: "lat" and "lng" are required`)
+	case !validPosition(*l.Lat, *l.Lng):
+		ck.add(p, fmt.Sprintf("%s: %v, %v is not a latitude and a longitude", label, *l.Lat, *l.Lng))
+	default:
+		lm.Lat, lm.Lng = *l.Lat, *l.Lng
+		if c.Boundary != nil && !c.Contains(orb.Point{lm.Lng, lm.Lat}) {
+			ck.add(p, fmt.Sprintf("%s: %v, %v is outside the city's boundary", label, lm.Lat, lm.Lng))
+		}
+	}
+	words := l.Words
+	if len(words) == 0 {
+		words = []string{lm.Name}
+	}
+	for _, w := range ck.nonEmpty(p+"/words", words, func(i int) string {
+		return fmt.Sprintf("%s: word %d is empty", label, i+1)
+	}) {
+		lm.Words = append(lm.Words, fold(w))
+	}
+	return lm
 }
 
 // cityGroupES is a group's Spanish name and the service that gave it.

@@ -60,6 +60,7 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 			return r, err
 		}
 		// One statement, no transaction: the fastest intake there is.
+		c.place(ctx, c.q, &f)
 		r, err := c.insertRequest(ctx, c.q, f, svc)
 		if err != nil {
 			return Request{}, dbErr(err)
@@ -76,9 +77,7 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 		f.contact = &ct
 	}
 	ct := *f.contact
-	if f.Lat == nil {
-		c.placeByPhoto(&f)
-	}
+	c.place(ctx, t.q, &f)
 	r, err := c.insertRequest(ctx, t.q, f, svc)
 	if err != nil {
 		return Request{}, err
@@ -119,17 +118,45 @@ func (c *Core) created(r Request) {
 	c.log.Info("request created", "id", r.ID, "service", r.ServiceCode, "channel", r.Channel, "department", r.Department)
 }
 
-// placeByPhoto places a report that nothing else placed at the position
-// of its first photo (or shared location card) taken inside the city.
-func (c *Core) placeByPhoto(f *filing) {
-	for _, u := range append(f.Photos, f.files...) {
-		if p := c.mediaPlace(u); p != nil {
-			f.Lat, f.Lng = p.Lat, p.Lng
-			if f.Address == "" {
-				f.Address = p.Address
+// place finds where a report is when its reporter gave no coordinates:
+// the position of its first photo (or shared location card) taken inside
+// the city, or else its address placed by the city's places and
+// landmarks. A position without an address is named by the address
+// nearest it ("near 1735 Montgomery Street"), or by its coordinates. A
+// geocoder that fails leaves the report as it was: it is filed all the
+// same.
+func (c *Core) place(ctx context.Context, q *db.Queries, f *filing) {
+	if f.Lat == nil {
+		for _, u := range append(f.Photos, f.files...) {
+			if p := c.mediaPlace(u); p != nil {
+				f.Lat, f.Lng = p.Lat, p.Lng
+				break
 			}
-			return
 		}
+	}
+	if f.Lat == nil && f.Address != "" {
+		loc, ok, err := c.geocode(ctx, q, f.Address)
+		if err != nil {
+			c.log.Warn("geocoding failed; filed without a position", "address", f.Address, "err", err)
+		}
+		if ok && c.city.Contains(orb.Point{loc.Lng, loc.Lat}) {
+			f.Lat, f.Lng, f.Address = &loc.Lat, &loc.Lng, loc.Address
+		}
+	}
+	if f.Lat == nil {
+		return
+	}
+	coords := fmt.Sprintf("%.5f, %.5f", *f.Lat, *f.Lng)
+	if f.Address != "" && f.Address != coords {
+		return
+	}
+	f.Address = coords
+	near, ok, err := nearAddress(ctx, q, *f.Lat, *f.Lng)
+	if err != nil {
+		c.log.Warn("naming the nearest address failed", "err", err)
+	}
+	if ok {
+		f.Address = "near " + near
 	}
 }
 

@@ -165,7 +165,7 @@ type Place struct {
 }
 
 var (
-	coordsRE  = regexp.MustCompile(`(?:ll=|q=|@|loc:|^|\s)(-?\d{1,2}\.\d{3,})\s*,\s*(-?\d{1,3}\.\d{3,})`)
+	coordsRE  = regexp.MustCompile(`(?:ll=|q=|query=|@|loc:|geo:|place/|search/|^|\s)(-?\d{1,2}\.\d{3,})\s*,\s*(-?\d{1,3}\.\d{3,})`)
 	addressRE = regexp.MustCompile(`(?i)\b(\d{1,6})\s+((?:[nsew]\.?\s+)?[a-z0-9][a-z0-9 .']{1,40}?\s(?:street|st|avenue|ave|av|boulevard|blvd|road|rd|drive|dr|lane|ln|way|court|ct|place|pl|highway|hwy|parkway|pkwy|circle|cir))\b\.?`)
 )
 
@@ -253,9 +253,14 @@ func (c *City) FindPlace(text string) Place {
 			return Place{Address: words[h.pos-1] + " " + h.name, Clear: true}
 		}
 	}
-	switch {
-	case len(hits) >= 2:
+	if len(hits) >= 2 {
 		return Place{Address: hits[0].name + " & " + hits[1].name, Clear: true}
+	}
+	// "by the post office" says more than the street it is on.
+	if l, ok := c.landmarkIn(text); ok {
+		return Place{Address: l.label(), Lat: &l.Lat, Lng: &l.Lng, Clear: true}
+	}
+	switch {
 	case len(hits) == 1:
 		return Place{Address: hits[0].name}
 	}

@@ -62,6 +62,10 @@ func TestFindPlace(t *testing.T) {
 		{"pothole on lincoln blvd", "Lincoln Boulevard", false},
 		{"crack on the montgomery street bridge", "Montgomery Street Bridge", false},
 		{"pothole 40th montgomery", "Montgomery Street", false}, // an ordinal is no house number
+		// A landmark says more than the street it is on, less than an address.
+		{"theres a huge pothole on montgomery by the post office", "Post Office, 1650 Montgomery Street", true},
+		{"grafiti en la pared de la Biblioteca", "Library, 1820 Mitchell Avenue", true},
+		{"streetlight out at 1735 Montgomery by city hall", "1735 Montgomery Street", true},
 		{"the grass is high and the oak is dying", "", false},
 		{"pothole", "", false},
 	}
@@ -83,9 +87,22 @@ func TestFindPlace(t *testing.T) {
 			t.Errorf("FindPlace(%q) = %+v, want coordinates %v", tc.text, p, tc.clear)
 		}
 	}
-	p := c.FindPlace("here: https://maps.google.com/?q=39.51380,-121.55640")
-	if p.Lat == nil || *p.Lat != 39.5138 || *p.Lng != -121.5564 || !p.Clear {
-		t.Errorf("shared location = %+v", p)
+	// Map links and geo: URIs as phones share them.
+	for _, shared := range []string{
+		"here: https://maps.google.com/?q=39.51380,-121.55640",
+		"https://www.google.com/maps/place/39.51380,-121.55640",
+		"https://www.google.com/maps/search/?api=1&query=39.51380,-121.55640",
+		"https://www.google.com/maps/@39.5138,-121.5564,17z",
+		"https://maps.apple.com/?ll=39.51380,-121.55640&q=Dropped%20Pin",
+		"my location geo:39.5138,-121.5564",
+	} {
+		p := c.FindPlace(shared)
+		if p.Lat == nil || *p.Lat != 39.5138 || *p.Lng != -121.5564 || !p.Clear {
+			t.Errorf("FindPlace(%q) = %+v, want 39.5138, -121.5564", shared, p)
+		}
+	}
+	if p := c.FindPlace("the post office"); p.Lat == nil || *p.Lat != 39.5139 || *p.Lng != -121.55915 {
+		t.Errorf("a landmark's position = %+v, want the city file's", p)
 	}
 }
 

@@ -82,13 +82,20 @@ func TestBrowserDispatcherWorksEveryChannel(t *testing.T) {
 			return err
 		})
 	}
-	tab := testenv.Browser(t)
-	tab, cancel := context.WithTimeout(tab, 90*time.Second)
+	browser := testenv.Browser(t)
+	// A budget for a machine busy with every other package's tests too,
+	// not a measure of speed.
+	tab, cancel := context.WithTimeout(browser, 4*time.Minute)
 	defer cancel()
 	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(tab, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
+			// Say where the browser was and what it showed.
+			look, cancel := context.WithTimeout(browser, 10*time.Second)
+			defer cancel()
+			url, _ := chromedp.Run(look, chromedp.Location())
+			body, _ := chromedp.Run(look, chromedp.Text(chromedp.CSS("body")))
+			t.Fatalf("%s: %v\nat %s, showing:\n%s", what, err, url, body)
 		}
 	}
 

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"townline/core"
@@ -118,6 +119,46 @@ func user(args []string) error {
 	fmt.Printf("created %s %s (id %d)\n", u.Role, u.Email, u.ID)
 	if generated {
 		fmt.Printf("password: %s\n", pw)
+	}
+	return nil
+}
+
+func places(args []string) error {
+	const use = `usage: townline places load FILE...`
+	if len(args) == 0 || args[0] != "load" {
+		return errors.New(use)
+	}
+	fs := flag.NewFlagSet("places load", flag.ExitOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: townline places load [flags] FILE...\n\n"+
+			"Loads the city's address points and street centerlines (GeoJSON, or an\n"+
+			"address CSV such as OpenAddresses') for placing what residents write.\n"+
+			"A file loaded again replaces what it loaded before.")
+		fs.PrintDefaults()
+	}
+	ctx := context.Background()
+	e, c, err := admin(ctx, fs, args[1:])
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	files := fs.Args()
+	if len(files) == 0 {
+		fs.Usage()
+		os.Exit(2)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		// The file's name is its source: loading it again replaces it.
+		n, err := c.LoadPlaces(ctx, filepath.Base(f), data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		fmt.Printf("%s: %d address points, %d street segments (the city has %d and %d in all)\n",
+			f, n.Addresses, n.Segments, n.AllAddresses, n.AllSegments)
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ Commands:
   apikey add NAME       create an Open311 API key (printed alone on the last line)
   user add --email E --role admin|dispatcher|staff [--department CODE] [--password P]
                         create a staff account (prints a generated password without --password)
+  places load FILE...   load the city's address points and street centerlines (GeoJSON or CSV)
 
 Every command reads the same environment as serve; run "townline COMMAND --help" for its flags.
 `
@@ -44,6 +45,8 @@ func main() {
 		err = apikey(args)
 	case "user":
 		err = user(args)
+	case "places":
+		err = places(args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return

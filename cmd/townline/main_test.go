@@ -8,11 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"townline/cities"
 	"townline/internal/testenv"
 )
 
@@ -82,6 +84,22 @@ func TestAdminCommands(t *testing.T) {
 	}
 	if _, stderr, err = run(t, db, "user", "add", "--email", "y@cityoforoville.org", "--role", "staff", "--department", "public-works", "--password", "short"); err == nil || !strings.Contains(stderr, "10 characters") {
 		t.Errorf("short password: %v %s", err, stderr)
+	}
+	// The city's places: loaded, loaded again (replaced, not doubled), and
+	// a bad file refused with its line.
+	sample := filepath.Join(t.TempDir(), "oroville-places.geojson")
+	os.WriteFile(sample, cities.OrovillePlaces, 0o644)
+	for range 2 {
+		out, stderr, err = run(t, db, "places", "load", sample)
+		m := regexp.MustCompile(`: (\d+) address points, (\d+) street segments \(the city has (\d+) and (\d+) in all\)`).FindStringSubmatch(out)
+		if err != nil || m == nil || m[1] == "0" || m[1] != m[3] || m[2] != m[4] {
+			t.Fatalf("places load: %v %s %s", err, out, stderr)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "addresses.csv")
+	os.WriteFile(bad, []byte("number,street,lat,lon\n1,A Street,39.51,-121.56\n2,,39.51,-121.56\n"), 0o644)
+	if _, stderr, err = run(t, db, "places", "load", bad); err == nil || !strings.Contains(stderr, "addresses.csv: places: line 3") {
+		t.Errorf("bad places file: %v %s", err, stderr)
 	}
 	if _, stderr, err = run(t, db, "frobnicate"); err == nil || !strings.Contains(stderr, "unknown command") {
 		t.Errorf("unknown command: %v %s", err, stderr)

@@ -65,6 +65,9 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := e.LoadSamplePlaces(ctx, c); err != nil {
+		return err
+	}
 	// The job queue and the channels run in a context no signal cancels
 	// (River would cancel the sends in flight with it): the shutdown
 	// sequence stops them, in order.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"townline/cities"
 	"townline/core"
 	"townline/internal/config"
 	"townline/internal/localpg"
@@ -95,6 +96,17 @@ func (e *Env) Core(ctx context.Context, workers int, senders map[core.Channel]co
 		Workers:     workers,
 		Logger:      e.Log,
 	})
+}
+
+// LoadSamplePlaces loads the bundled example's sample places when the
+// city is the bundled example, so that it places addresses out of the
+// box; a city of its own loads its own layers (`townline places load`).
+func (e *Env) LoadSamplePlaces(ctx context.Context, c *core.Core) error {
+	if e.cfg.City != "" {
+		return nil
+	}
+	_, err := c.LoadPlaces(ctx, cities.OrovillePlacesName, cities.OrovillePlaces)
+	return err
 }
 
 // Close closes the database and stops the private cluster.

@@ -54,6 +54,9 @@ func startTownline(ctx context.Context, cfg *config.Config, ln net.Listener, log
 	if err != nil {
 		return nil, err
 	}
+	if err := e.LoadSamplePlaces(ctx, c); err != nil {
+		return nil, err
+	}
 	if err := c.Start(ctx); err != nil {
 		return nil, err
 	}

@@ -142,6 +142,31 @@ type Message struct {
 	Search         interface{}
 }
 
+type PlaceAddress struct {
+	ID        int64
+	Source    string
+	Number    int32
+	Street    string
+	StreetKey string
+	Lat       float64
+	Lng       float64
+}
+
+type PlaceSegment struct {
+	ID         int64
+	Source     string
+	Street     string
+	StreetKey  string
+	FromNumber *int32
+	ToNumber   *int32
+	Line       []byte
+}
+
+type PlaceStreet struct {
+	StreetKey string
+	Street    string
+}
+
 type Request struct {
 	ID             int64
 	Token          string
