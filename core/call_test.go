@@ -27,17 +27,14 @@ func callReport(sid string, seq int, phone string) core.CallReport {
 // waitSent waits for n messages through a fake sender.
 func waitSent(t *testing.T, f *fakeSender, n int) []core.Outbound {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	ctx, cancel := context.WithTimeout(t.Context(), sendWait)
+	defer cancel()
+	if _, err := f.Next(ctx, n-1); err != nil {
 		sent, _ := f.snapshot()
-		if len(sent) >= n {
-			return sent
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d messages sent, want %d", len(sent), n)
-		}
-		time.Sleep(5 * time.Millisecond)
+		t.Fatalf("%d messages sent after %v, want %d", len(sent), sendWait, n)
 	}
+	sent, _ := f.snapshot()
+	return sent
 }
 
 // Webhooks delivered at once file one request; the next report of the

@@ -87,15 +87,18 @@ func (p *phone) answers(sms *fakeSender) []string {
 // waitAnswer waits for the n-th answer (1-based) and returns it.
 func (p *phone) waitAnswer(sms *fakeSender, n int) string {
 	p.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if a := p.answers(sms); len(a) >= n {
-			return a[n-1]
-		}
-		if time.Now().After(deadline) {
+	ctx, cancel := context.WithTimeout(p.t.Context(), sendWait)
+	defer cancel()
+	for i, seen := 0, 0; ; i++ {
+		m, err := sms.Next(ctx, i)
+		if err != nil {
 			p.t.Fatalf("answer %d never came; got %q", n, p.answers(sms))
 		}
-		time.Sleep(10 * time.Millisecond)
+		if m.To == p.number {
+			if seen++; seen == n {
+				return m.Body
+			}
+		}
 	}
 }
 
@@ -447,10 +450,10 @@ func TestFloodGetsOneWarningThenSilence(t *testing.T) {
 	for i := range 30 {
 		p.text(fmt.Sprintf("auto-reply %d: I am away from my desk", i))
 	}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if slices.ContainsFunc(p.answers(sms), func(a string) bool { return strings.Contains(a, "paused") }) {
-			break
-		}
+	ctx, cancel := context.WithTimeout(t.Context(), sendWait)
+	defer cancel()
+	if _, err := sms.Wait(ctx, func(m core.Outbound) bool { return m.To == p.number && strings.Contains(m.Body, "paused") }); err != nil {
+		t.Fatalf("no warning that replies are paused after %v: %q", sendWait, p.answers(sms))
 	}
 	testenv.WaitJobsIdle(t, c.Pool())
 	answers := p.answers(sms)
@@ -475,15 +478,10 @@ func TestDeliveryReceipts(t *testing.T) {
 	c, sms, _ := smsCore(t)
 	ctx := context.Background()
 	p := &phone{t: t, c: c, number: "+15305550112"}
-	p.text("pothole at 100 Bird Street")
+	res := p.text("pothole at 100 Bird Street")
 	p.waitAnswer(sms, 1)
-	var id int64
-	var sid string
-	deadline := time.Now().Add(5 * time.Second)
-	for sid == "" && time.Now().Before(deadline) {
-		c.Pool().QueryRow(ctx, `SELECT id, COALESCE(provider_id, '') FROM messages WHERE direction = 'out' AND state = 'sent'`).Scan(&id, &sid)
-		time.Sleep(10 * time.Millisecond)
-	}
+	ack := waitMessage(t, c, outbound(t, c, res.RequestID)[0].ID, "sent")
+	id, sid := ack.ID, ack.ProviderID
 	for _, s := range []core.DeliveryState{core.DeliveryDelivered, core.DeliverySent, core.DeliveryDelivered, core.DeliveryQueued} { // out of order, repeated
 		if err := c.RecordDelivery(ctx, core.ChannelSMS, core.Receipt{ProviderID: sid, State: s}); err != nil {
 			t.Fatal(err)
@@ -504,13 +502,10 @@ func TestDeliveryReceipts(t *testing.T) {
 	// A text the carrier refused because the resident unsubscribed there:
 	// failed, with the carrier's code for staff, and the number opted out.
 	gone := &phone{t: t, c: c, number: "+15305550113"}
-	gone.text("graffiti at 200 Bird Street")
+	res = gone.text("graffiti at 200 Bird Street")
 	gone.waitAnswer(sms, 1)
-	sid = ""
-	for deadline := time.Now().Add(5 * time.Second); sid == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		c.Pool().QueryRow(ctx, `SELECT m.id, COALESCE(m.provider_id, '') FROM messages m JOIN contacts ct ON ct.id = m.contact_id
-			WHERE ct.phone = $1 AND m.direction = 'out' AND m.state = 'sent'`, gone.number).Scan(&id, &sid)
-	}
+	ack = waitMessage(t, c, outbound(t, c, res.RequestID)[0].ID, "sent")
+	id, sid = ack.ID, ack.ProviderID
 	if err := c.RecordDelivery(ctx, core.ChannelSMS, core.Receipt{ProviderID: sid, State: core.DeliveryFailed,
 		ErrorCode: "21610", OptedOut: true}); err != nil {
 		t.Fatal(err)

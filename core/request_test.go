@@ -18,18 +18,25 @@ import (
 )
 
 // fakeSender records what it sends and fails the first failures calls.
+// Next and Wait wait on its sends, in the shapes of faketwilio's Next and
+// smtpsink's Wait.
 type fakeSender struct {
 	mu       sync.Mutex
 	failures int
 	err      error // returned while failing; a plain error by default
 	sent     []core.Outbound
 	calls    int
+	more     chan struct{} // closed, and replaced, at each call; made on first use
 }
 
 func (f *fakeSender) Send(ctx context.Context, m core.Outbound) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	if f.more != nil {
+		close(f.more)
+		f.more = nil
+	}
 	if f.failures > 0 {
 		f.failures--
 		if f.err != nil {
@@ -46,6 +53,44 @@ func (f *fakeSender) snapshot() ([]core.Outbound, int) {
 	defer f.mu.Unlock()
 	return append([]core.Outbound(nil), f.sent...), f.calls
 }
+
+// Next waits for the i-th message sent (from 0) and returns it, or ctx's
+// error: a reader keeps its own index and never misses one.
+func (f *fakeSender) Next(ctx context.Context, i int) (core.Outbound, error) {
+	for {
+		f.mu.Lock()
+		if i < len(f.sent) {
+			m := f.sent[i]
+			f.mu.Unlock()
+			return m, nil
+		}
+		if f.more == nil {
+			f.more = make(chan struct{})
+		}
+		more := f.more
+		f.mu.Unlock()
+		select {
+		case <-more:
+		case <-ctx.Done():
+			return core.Outbound{}, ctx.Err()
+		}
+	}
+}
+
+// Wait waits until a message for which match is true has been sent, and
+// returns the first, or ctx's error.
+func (f *fakeSender) Wait(ctx context.Context, match func(core.Outbound) bool) (core.Outbound, error) {
+	for i := 0; ; i++ {
+		m, err := f.Next(ctx, i)
+		if err != nil || match(m) {
+			return m, err
+		}
+	}
+}
+
+// sendWait bounds a test's wait on a fake sender: it only keeps a broken
+// test from hanging.
+const sendWait = 10 * time.Second
 
 func ptr[T any](v T) *T { return &v }
 
@@ -64,25 +109,21 @@ func newPothole(email string) core.NewRequest {
 	}
 }
 
-// waitMessage polls until message id reaches a final state.
+// waitMessage waits until message id is in one of states.
 func waitMessage(t *testing.T, c *core.Core, id int64, states ...string) core.Message {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		m, err := c.Message(context.Background(), id)
-		if err != nil {
+	var m core.Message
+	testenv.WaitFor(t, c, func() error {
+		var err error
+		if m, err = c.Message(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
-		for _, s := range states {
-			if m.State == s {
-				return m
-			}
+		if !slices.Contains(states, m.State) {
+			return fmt.Errorf("message %d is %s (%s), want one of %v", id, m.State, m.Error, states)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("message %d is %s (%s), want one of %v", id, m.State, m.Error, states)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return m
 }
 
 func outbound(t *testing.T, c *core.Core, requestID int64) []core.Message {
@@ -356,17 +397,15 @@ func TestDeliveryBacksOff(t *testing.T) {
 		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: &fakeSender{failures: 1000}}
 		o.RetryBase = time.Minute
 	})
+	// Idle once every message has failed an attempt: each next one is a
+	// minute or more away.
+	testenv.WaitJobsIdle(t, c.Pool())
 	for id, before := range spent {
 		var wait time.Duration
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			err := c.Pool().QueryRow(ctx, `SELECT scheduled_at - attempted_at FROM river_job
-				WHERE kind = 'deliver' AND (args->>'message_id')::bigint = $1 AND state = 'retryable'`, id).Scan(&wait)
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("message %d never failed an attempt: %v", id, err)
-			}
+		err := c.Pool().QueryRow(ctx, `SELECT scheduled_at - attempted_at FROM river_job
+			WHERE kind = 'deliver' AND (args->>'message_id')::bigint = $1 AND state = 'retryable'`, id).Scan(&wait)
+		if err != nil {
+			t.Fatalf("message %d never failed an attempt: %v", id, err)
 		}
 		base := min(time.Minute<<before, time.Hour)
 		if wait < base || wait > base*5/4+5*time.Second {

@@ -72,15 +72,19 @@ func (w *world) text(p *faketwilio.Phone, body string, media ...faketwilio.Media
 // answer waits for the n-th text (from 1) the city sends p.
 func (w *world) answer(p *faketwilio.Phone, n int) faketwilio.Message {
 	w.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if got := p.Received(); len(got) >= n {
-			return got[n-1]
+	ctx, cancel := context.WithTimeout(w.t.Context(), 10*time.Second)
+	defer cancel()
+	for i, seen := 0, 0; ; i++ {
+		m, err := w.fake.Next(ctx, i)
+		if err != nil {
+			w.t.Fatalf("answer %d never came; got %+v", n, p.Received())
 		}
-		time.Sleep(5 * time.Millisecond)
+		if m.To == p.Number {
+			if seen++; seen == n {
+				return m
+			}
+		}
 	}
-	w.t.Fatalf("answer %d never came; got %+v", n, p.Received())
-	return faketwilio.Message{}
 }
 
 // quiet checks that p received exactly n texts, once no job can still
@@ -101,16 +105,6 @@ func (w *world) rows() (n int) {
 		w.t.Fatal(err)
 	}
 	return n
-}
-
-func (w *world) eventually(what string, ok func() bool) {
-	w.t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if ok() {
-			return
-		}
-	}
-	w.t.Fatalf("%s: never", what)
 }
 
 func requestNumber(t *testing.T, body string) int64 {
@@ -146,24 +140,27 @@ func TestTextWithPhotoBecomesARequest(t *testing.T) {
 		t.Errorf("confirmation %+v", ack)
 	}
 	ctx := context.Background()
-	w.eventually("the photo is stored with the request", func() bool {
-		r, err := w.c.Request(ctx, id)
-		return err == nil && r.PhotoID != 0
-	})
+	testenv.WaitJob(t, w.c.Pool(), "fetch_media", nil)
 	r, _ := w.c.Request(ctx, id)
+	if r.PhotoID == 0 {
+		t.Fatal("the photo is not stored with the request")
+	}
 	if r.ServiceCode != "pothole" || r.Channel != core.ChannelSMS {
 		t.Errorf("request %+v", r)
 	}
 
 	// Twilio's signed status callbacks reach core.
-	w.eventually("the confirmation is marked delivered", func() bool {
+	testenv.WaitFor(t, w.c, func() error {
 		ms, _ := w.c.Messages(ctx, id)
 		for _, m := range ms {
 			if m.Direction == "out" && m.ProviderID == ack.Sid {
-				return m.State == "delivered"
+				if m.State != "delivered" {
+					return fmt.Errorf("the confirmation is %s, want delivered", m.State)
+				}
+				return nil
 			}
 		}
-		return false
+		return fmt.Errorf("no confirmation sent as %s", ack.Sid)
 	})
 	for _, cb := range w.fake.Callbacks() {
 		if cb.Err != nil || cb.Code/100 != 2 {
@@ -184,12 +181,12 @@ func TestRedeliveredTextChangesNothing(t *testing.T) {
 	p := w.phone("+15305550121")
 	w.text(p, "graffiti at 200 Myers Street", photo(t))
 	w.answer(p, 1)
-	w.eventually("the photo is stored", func() bool {
-		var n int
-		w.c.Pool().QueryRow(context.Background(), `SELECT count(*) FROM attachments`).Scan(&n)
-		return n == 1
-	})
 	testenv.WaitJobsIdle(t, w.c.Pool()) // let the jobs finish
+	var n int
+	w.c.Pool().QueryRow(context.Background(), `SELECT count(*) FROM attachments`).Scan(&n)
+	if n != 1 {
+		t.Fatalf("%d photos stored, want 1", n)
+	}
 	before := w.rows()
 	for range 2 {
 		resp, err := p.Resend(p.LastSid())
@@ -279,14 +276,16 @@ func TestStaffReplyAndOptOut(t *testing.T) {
 	// Twilio refuses with 21610 (the number texted STOP to Twilio itself):
 	// core marks the contact opted out and sends it nothing more.
 	w.fake.FailNext(1, 400, 21610)
-	if _, err := w.c.Reply(ctx, id, "Fixed?", core.Actor{Name: "dispatcher"}); err != nil {
+	fixed, err := w.c.Reply(ctx, id, "Fixed?", core.Actor{Name: "dispatcher"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	w.eventually("the number is opted out", func() bool {
-		var out bool
-		w.c.Pool().QueryRow(ctx, `SELECT opted_out_at IS NOT NULL FROM contacts WHERE phone = $1`, p.Number).Scan(&out)
-		return out
-	})
+	testenv.WaitJob(t, w.c.Pool(), "deliver", map[string]any{"message_id": fixed})
+	var out bool
+	w.c.Pool().QueryRow(ctx, `SELECT opted_out_at IS NOT NULL FROM contacts WHERE phone = $1`, p.Number).Scan(&out)
+	if !out {
+		t.Fatal("the number is not opted out")
+	}
 	if err := w.c.ChangeStatus(ctx, id, core.StatusChange{To: core.StatusInProgress, Public: true, Note: "On it."}); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package voice_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 
 	"townline/core"
 	"townline/internal/faketwilio"
+	"townline/internal/testenv"
 )
 
 // A caller who did not take texts hears an update by a daytime call: the
@@ -79,20 +81,16 @@ func TestUpdateCall(t *testing.T) {
 	}
 
 	// The fake's "completed" callback is the delivery receipt.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testenv.WaitFor(t, w.c, func() error {
 		m, err := w.c.Message(ctx, msgID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m.State == "delivered" && m.ProviderID == c.Sid {
-			break
+		if m.State != "delivered" || m.ProviderID != c.Sid {
+			return fmt.Errorf("message %+v never delivered", m)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("message %+v never delivered", m)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // A caller who chose Spanish hears their update in Spanish, the service

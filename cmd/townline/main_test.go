@@ -12,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"townline/cities"
 	"townline/internal/testenv"
@@ -127,7 +126,7 @@ func TestServeAndStop(t *testing.T) {
 	ln.Close()
 	cmd := exec.Command(bin, "serve", "--addr", addr)
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+db, "TOWNLINE_DATA="+t.TempDir())
-	var stderr strings.Builder
+	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -135,16 +134,10 @@ func TestServeAndStop(t *testing.T) {
 	defer cmd.Process.Kill()
 
 	var resp *http.Response
-	for deadline := time.Now().Add(20 * time.Second); ; {
+	waitFor(t, "the server comes up", func() bool {
 		resp, err = http.Get("http://" + addr + "/open311/v2/services.json")
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not come up: %v\n%s", err, stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil
+	}, &stderr)
 	var services []struct {
 		Code string `json:"service_code"`
 	}

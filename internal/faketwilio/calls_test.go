@@ -68,6 +68,7 @@ func TestCallStatusCallbacks(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	got := map[string][]string{}
+	arrived := make(chan struct{}, 16)
 	v := client.NewRequestValidator(token)
 	var cb *httptest.Server
 	cb = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -82,6 +83,7 @@ func TestCallStatusCallbacks(t *testing.T) {
 		mu.Lock()
 		got[r.PostForm.Get("CallSid")] = append(got[r.PostForm.Get("CallSid")], r.PostForm.Get("CallStatus"))
 		mu.Unlock()
+		arrived <- struct{}{}
 	}))
 	defer cb.Close()
 	s := faketwilio.New(sid, token)
@@ -95,21 +97,12 @@ func TestCallStatusCallbacks(t *testing.T) {
 	if plain["status"] != "queued" || !strings.HasPrefix(plain["sid"].(string), "CA") {
 		t.Errorf("created %v", plain)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		mu.Lock()
-		a, b := slices.Clone(got[plain["sid"].(string)]), slices.Clone(got[all["sid"].(string)])
-		mu.Unlock()
-		if len(a) == 1 && len(b) == 4 {
-			if a[0] != "completed" || !slices.Equal(b, []string{"initiated", "ringing", "in-progress", "completed"}) {
-				t.Errorf("callbacks %v and %v", a, b)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("callbacks %v and %v", a, b)
-		}
-		time.Sleep(5 * time.Millisecond)
+	awaitCallbacks(t, arrived, 5) // the plain call's end, and the other's four
+	mu.Lock()
+	a, b := slices.Clone(got[plain["sid"].(string)]), slices.Clone(got[all["sid"].(string)])
+	mu.Unlock()
+	if len(a) != 1 || a[0] != "completed" || !slices.Equal(b, []string{"initiated", "ringing", "in-progress", "completed"}) {
+		t.Errorf("callbacks %v and %v", a, b)
 	}
 	if calls, err := s.WaitCalls(2, time.Second); err != nil || calls[0].Status != "completed" {
 		t.Errorf("calls %+v, %v", calls, err)

@@ -62,11 +62,27 @@ func post(t *testing.T, s *faketwilio.Server, user, pass string, form url.Values
 	return resp, body
 }
 
+// awaitCallbacks waits for n callbacks to arrive, each signalled on
+// arrived by the test's callback handler.
+func awaitCallbacks(t *testing.T, arrived <-chan struct{}, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	for i := range n {
+		select {
+		case <-arrived:
+		case <-ctx.Done():
+			t.Fatalf("%d callbacks arrived in 5s, want %d", i, n)
+		}
+	}
+}
+
 func TestCreateMessage(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	var got []url.Values
 	var sigOK []bool
+	arrived := make(chan struct{}, 16)
 	cb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.ParseForm()
 		v := client.NewRequestValidator(token)
@@ -78,6 +94,7 @@ func TestCreateMessage(t *testing.T) {
 		got = append(got, r.PostForm)
 		sigOK = append(sigOK, v.Validate("http://"+r.Host+r.URL.RequestURI(), params, r.Header.Get("X-Twilio-Signature")))
 		mu.Unlock()
+		arrived <- struct{}{}
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer cb.Close()
@@ -105,10 +122,7 @@ func TestCreateMessage(t *testing.T) {
 	if m := ms[0]; m.To != "+15305550100" || m.From != "+15305551311" || m.Body != "hi" || m.Sid != body["sid"] {
 		t.Errorf("recorded %+v", m)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(s.Callbacks()) < 3 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	awaitCallbacks(t, arrived, 3)
 	mu.Lock()
 	defer mu.Unlock()
 	if len(got) != 3 {
