@@ -37,6 +37,11 @@ type City struct {
 	Streets []string
 	// Landmarks are places residents name instead of an address.
 	Landmarks []Landmark
+	// Agencies are those outside the city that handle some reports: a
+	// route may refer to one (Caltrans for State Route 70), and Outside
+	// names the one for places beyond the boundary ("" refuses them).
+	Agencies []Agency
+	Outside  string
 
 	vocabOnce  sync.Once
 	vocabulary *vocabulary
@@ -112,7 +117,71 @@ type Attribute struct {
 type AttributeValue struct{ Key, Name string }
 
 // Route sends a service's requests made inside District to Department.
-type Route struct{ District, Department string }
+type Route struct{ District, Department, Agency string }
+
+// Agency is an outside agency a report may be referred to.
+type Agency struct {
+	Code, Name string
+	Contact    string // how residents reach it: "call 530-741-4233 or report at csr.dot.ca.gov"
+	ES         struct{ Name, Contact string }
+	// Area is where the agency answers for places outside the city (the
+	// county, say); nil is anywhere.
+	Area orb.Geometry
+}
+
+// In returns the agency's name and contact in lang, English when the city
+// file gives no Spanish.
+func (a Agency) In(lang string) (name, contact string) {
+	if lang == "es" && a.ES.Name != "" {
+		return a.ES.Name, a.ES.Contact
+	}
+	return a.Name, a.Contact
+}
+
+// outsideAgency is the agency for a place beyond the city's boundary:
+// the city's Outside agency, if p is in its area.
+func (c *City) outsideAgency(p orb.Point) (Agency, bool) {
+	for _, a := range c.Agencies {
+		if c.Outside != "" && a.Code == c.Outside && (a.Area == nil || cityAreaContains(a.Area, p)) {
+			return a, true
+		}
+	}
+	return Agency{}, false
+}
+
+// refers says whether a place beyond the boundary has an agency to refer
+// it to (else it is refused: a report from far away is a mistake).
+func (c *City) refers(p orb.Point) bool {
+	_, ok := c.outsideAgency(p)
+	return ok
+}
+
+// Referral returns the outside agency a report of serviceCode at a place
+// goes to: the city's Outside agency beyond the boundary, or the agency of
+// the first route of the service whose district holds the place.
+func (c *City) Referral(serviceCode string, at *orb.Point) (Agency, bool) {
+	if at == nil {
+		return Agency{}, false
+	}
+	if !c.Contains(*at) {
+		return c.outsideAgency(*at)
+	}
+	code := ""
+	if svc, ok := c.Service(serviceCode); ok {
+		for _, r := range svc.Routes {
+			if c.inDistrict(r.District, *at) {
+				code = r.Agency
+				break
+			}
+		}
+	}
+	for _, a := range c.Agencies {
+		if code != "" && a.Code == code {
+			return a, true
+		}
+	}
+	return Agency{}, false
+}
 
 // Service returns the service with code.
 func (c *City) Service(code string) (Service, bool) {

@@ -75,6 +75,19 @@ type cityJSON struct {
 	Menu            []string             `json:"menu"`
 	Streets         []string             `json:"streets"`
 	Landmarks       []cityLandmarkJSON   `json:"landmarks"`
+	Agencies        []cityAgencyJSON     `json:"agencies"`
+	Outside         string               `json:"outside"`
+}
+
+type cityAgencyJSON struct {
+	Code    string `json:"code"`
+	Name    string `json:"name"`
+	Contact string `json:"contact"`
+	ES      *struct {
+		Name    string `json:"name"`
+		Contact string `json:"contact"`
+	} `json:"es"`
+	Area json.RawMessage `json:"area"`
 }
 
 type cityLandmarkJSON struct {
@@ -147,6 +160,7 @@ type cityAttrValueJSON struct {
 type cityRouteJSON struct {
 	District   string `json:"district"`
 	Department string `json:"department"`
+	Agency     string `json:"agency"`
 }
 
 var (
@@ -328,6 +342,32 @@ func (ck *cityCheck) city(f *cityJSON) *City {
 		c.Departments = append(c.Departments, dep)
 	}
 
+	agencies := ck.codes("agencies", "agency", cityCodeRE, cityCodeChars)
+	for i, a := range f.Agencies {
+		p := fmt.Sprintf("agencies/%d", i)
+		code, label := agencies.check(i, a.Code)
+		ag := Agency{Code: code, Name: strings.TrimSpace(a.Name), Contact: strings.TrimSpace(a.Contact)}
+		if ag.Name == "" {
+			ck.missing(p, label, "name", "")
+		}
+		if ag.Contact == "" {
+			ck.missing(p, label, "contact", " (how residents reach the agency: a phone number, a web address)")
+		}
+		if a.ES != nil {
+			ag.ES.Name, ag.ES.Contact = strings.TrimSpace(a.ES.Name), strings.TrimSpace(a.ES.Contact)
+			if ag.ES.Name == "" || ag.ES.Contact == "" {
+				ck.add(p+"/es", label+`: es: "name" and "contact" are both required`)
+			}
+		}
+		if !cityAbsent(a.Area) {
+			ag.Area = ck.geometry(p+"/area", a.Area, label+": area", true)
+		}
+		c.Agencies = append(c.Agencies, ag)
+	}
+	if c.Outside = strings.TrimSpace(f.Outside); c.Outside != "" && !agencies.has(c.Outside) {
+		ck.add("outside", fmt.Sprintf("outside: agency %q is not defined", c.Outside))
+	}
+
 	services := ck.codes("services", "service", cityCodeRE, cityCodeChars)
 	// A group's Spanish name, given on any of its services, is the
 	// group's: the services that leave it out share it.
@@ -374,9 +414,11 @@ func (ck *cityCheck) city(f *cityJSON) *City {
 		for r, rt := range s.Routes {
 			rp := fmt.Sprintf("%s/routes/%d", p, r)
 			rl := fmt.Sprintf("%s: route %d", label, r+1)
-			route := Route{District: strings.TrimSpace(rt.District), Department: strings.TrimSpace(rt.Department)}
+			route := Route{District: strings.TrimSpace(rt.District), Department: strings.TrimSpace(rt.Department),
+				Agency: strings.TrimSpace(rt.Agency)}
 			ck.reference(rp, rl, "district", route.District, districts, true)
 			ck.reference(rp, rl, "department", route.Department, departments, true)
+			ck.reference(rp, rl, "agency", route.Agency, agencies, false)
 			svc.Routes = append(svc.Routes, route)
 		}
 		c.Services = append(c.Services, svc)

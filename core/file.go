@@ -30,6 +30,7 @@ type filing struct {
 	lenient      bool   // assembled by a conversation: see validateNew
 	ack          bool   // acknowledge it to the reporter
 	note         string // added to the acknowledgment: files refused, say
+	placed       bool   // place has run
 }
 
 // file is the one way a report becomes a request, whatever the channel:
@@ -44,12 +45,25 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 		return Request{}, err
 	}
 	f.NewRequest = in
+	if !f.placed {
+		q := c.q
+		if t != nil {
+			q = t.q
+		}
+		c.place(ctx, q, &f)
+		f.placed = true
+	}
+	var at *orb.Point
+	if f.Lat != nil {
+		at = &orb.Point{*f.Lng, *f.Lat}
+	}
+	agency, referred := c.city.Referral(f.ServiceCode, at)
 	if t == nil {
 		// The one statement finds or creates a contact by one phone number
 		// or one email address; a reporter known by both, or by a name
-		// alone, needs upsertContact.
+		// alone, needs upsertContact. A referral closes what it files.
 		rep := f.Reporter
-		if len(f.Photos) > 0 || len(f.messages) > 0 || f.contact != nil ||
+		if referred || len(f.Photos) > 0 || len(f.messages) > 0 || f.contact != nil ||
 			(f.ack && c.canAnswer(f.Channel)) || (rep.Phone != "" && rep.Email != "") ||
 			(rep.Name != "" && rep.Phone == "" && rep.Email == "") {
 			var r Request
@@ -60,7 +74,6 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 			return r, err
 		}
 		// One statement, no transaction: the fastest intake there is.
-		c.place(ctx, c.q, &f)
 		r, err := c.insertRequest(ctx, c.q, f, svc)
 		if err != nil {
 			return Request{}, dbErr(err)
@@ -77,7 +90,6 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 		f.contact = &ct
 	}
 	ct := *f.contact
-	c.place(ctx, t.q, &f)
 	r, err := c.insertRequest(ctx, t.q, f, svc)
 	if err != nil {
 		return Request{}, err
@@ -98,12 +110,28 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 			r.PhotoID = aid
 		}
 	}
+	kind := "ack"
+	if referred {
+		// Kept, so that staff see it, and closed: it is the agency's.
+		r.Status, r.CloseReason = StatusClosed, ReasonReferred
+		if err := t.q.SetRequestStatus(ctx, db.SetRequestStatusParams{
+			ID: r.ID, Status: string(r.Status), CloseReason: string(r.CloseReason),
+		}); err != nil {
+			return Request{}, err
+		}
+		r.StatusNotes = fmt.Sprintf("Referred to %s: %s.", agency.Name, agency.Contact)
+		if err := insertEvent(ctx, t.q, r.ID, Actor{}, StatusNew, StatusClosed, ReasonReferred, r.StatusNotes, true); err != nil {
+			return Request{}, err
+		}
+		kind = "referred"
+	}
 	if f.ack && ct.ID != 0 {
 		// The acknowledgment is built from what is in hand: no re-reading.
 		data := c.requestData(r, ct.Language)
 		data.Note = f.note
+		data.Agency, data.AgencyContact = agency.In(ct.Language)
 		if _, err := c.enqueueFor(ctx, t, ct, outMsg{
-			RequestID: r.ID, Origin: r.Channel, Kind: "ack", Data: data, Auto: true,
+			RequestID: r.ID, Origin: r.Channel, Kind: kind, Data: data, Auto: true,
 		}); err != nil {
 			return Request{}, err
 		}
@@ -116,6 +144,15 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 func (c *Core) created(r Request) {
 	c.metrics.requests.WithLabelValues(string(r.Channel), r.ServiceCode).Inc()
 	c.log.Info("request created", "id", r.ID, "service", r.ServiceCode, "channel", r.Channel, "department", r.Department)
+}
+
+// ReferredTo is the outside agency a request was referred to when it
+// was filed, as the city file says now.
+func (c *Core) ReferredTo(r Request) (Agency, bool) {
+	if r.CloseReason != ReasonReferred || r.Lat == nil {
+		return Agency{}, false
+	}
+	return c.city.Referral(r.ServiceCode, &orb.Point{*r.Lng, *r.Lat})
 }
 
 // place finds where a report is when its reporter gave no coordinates:
@@ -139,7 +176,7 @@ func (c *Core) place(ctx context.Context, q *db.Queries, f *filing) {
 		if err != nil {
 			c.log.Warn("geocoding failed; filed without a position", "address", f.Address, "err", err)
 		}
-		if ok && c.city.Contains(orb.Point{loc.Lng, loc.Lat}) {
+		if p := (orb.Point{loc.Lng, loc.Lat}); ok && (c.city.Contains(p) || c.city.refers(p)) {
 			f.Lat, f.Lng, f.Address = &loc.Lat, &loc.Lng, loc.Address
 		}
 	}

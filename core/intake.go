@@ -345,8 +345,8 @@ func (c *Core) apply(ctx context.Context, t *txn, conv *conversation, d *dialogu
 func (c *Core) draftFiling(conv *conversation, a file) filing {
 	dr := a.draft
 	lat, lng := dr.Lat, dr.Lng
-	if lat != nil && !c.city.Contains(orb.Point{*lng, *lat}) {
-		lat, lng = nil, nil // outside the city: keep the words, not the point
+	if lat != nil && !c.city.Contains(orb.Point{*lng, *lat}) && !c.city.refers(orb.Point{*lng, *lat}) {
+		lat, lng = nil, nil // outside the city, and no one to refer it to: keep the words, not the point
 	}
 	ct := conv.Contact
 	return filing{

@@ -154,7 +154,7 @@ func (c *Core) validateNew(in NewRequest, lenient bool) (NewRequest, Service, er
 		if math.IsNaN(lng) || lng < -180 || lng > 180 {
 			return in, svc, invalid("long", "%v is not a longitude between -180 and 180", lng)
 		}
-		if !c.city.Contains(orb.Point{lng, lat}) {
+		if p := (orb.Point{lng, lat}); !c.city.Contains(p) && !c.city.refers(p) {
 			return in, svc, invalid("lat", "%v,%v is outside %s", lat, lng, c.city.Name)
 		}
 	}

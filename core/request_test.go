@@ -216,7 +216,7 @@ func TestCreateRequestValidation(t *testing.T) {
 		{"past the date line", func(r *core.NewRequest) { r.Lng = ptr(-180.5) }, "long", "is not a longitude"},
 		{"no service", func(r *core.NewRequest) { r.ServiceCode = "" }, "service_code", ""},
 		{"unknown service", func(r *core.NewRequest) { r.ServiceCode = "unicorns" }, "service_code", ""},
-		{"outside the city", func(r *core.NewRequest) { r.Lat, r.Lng = ptr(40.7128), ptr(-74.0060) }, "lat", ""},
+		{"outside the city, and the county", func(r *core.NewRequest) { r.Lat, r.Lng = ptr(40.7128), ptr(-74.0060) }, "lat", "is outside Oroville"},
 		{"lat without long", func(r *core.NewRequest) { r.Lng = nil }, "lat", ""},
 		{"long description", func(r *core.NewRequest) { r.Description = strings.Repeat("x", 4001) }, "description", ""},
 		{"bad email", func(r *core.NewRequest) { r.Reporter.Email = "not an address" }, "email", ""},

@@ -191,6 +191,10 @@ func (t *turn) file(ctx context.Context) error {
 	w := t.words()
 	w.ID = f.Request.ID
 	t.r.say("filed", w)
+	if a, ok := t.h.core.ReferredTo(f.Request); ok {
+		w.Agency, w.AgencyContact = a.In(c.Lang)
+		t.r.say("referred", w)
+	}
 	if f.OfferTexts {
 		t.ask("texts", 0, keys(1), t.r.prompt(c.Lang, "texts.offer", nil))
 		return nil

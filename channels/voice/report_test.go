@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"townline/cities"
 	"townline/core"
 )
 
@@ -208,5 +209,31 @@ func TestReportFromNumbersWithoutTexts(t *testing.T) {
 		if r := w.only(); (r.ContactID != nil) != tc.calls {
 			t.Errorf("%s: contact %v", tc.number, r.ContactID)
 		}
+	}
+}
+
+// A caller reporting what is an outside agency's hears, after their
+// number, whom to call instead: a dead animal on State Route 70 is
+// Caltrans's.
+func TestReportReferred(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	if _, err := w.c.LoadPlaces(context.Background(), cities.OrovillePlacesName, cities.OrovillePlaces); err != nil {
+		t.Fatal(err)
+	}
+	call := w.call("+15305550101")
+	must(t, call.Dial())
+	must(t, call.Press("1"))
+	must(t, call.Press("8"))
+	must(t, call.Speak("a dead deer on Oro Dam Boulevard at Highway 70", 0.92))
+	hears(t, call, "I heard: Oro Dam Boulevard & Highway 70.")
+	must(t, call.Press("1"))
+	hears(t, call, "Your request number is", "This is for Caltrans District 3, not the city: please call 530-741-4233")
+	r := w.only()
+	if r.Status != core.StatusClosed || r.CloseReason != core.ReasonReferred || r.Department != "other" {
+		t.Errorf("request %s (%s) in %q, want closed as referred, kept by the 311 desk", r.Status, r.CloseReason, r.Department)
+	}
+	if n := len(w.fake.Messages()); n != 0 {
+		t.Errorf("%d texts sent: the caller heard the referral on the call", n)
 	}
 }

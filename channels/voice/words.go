@@ -22,6 +22,8 @@ type words struct {
 	Hours   hours
 	Contact string
 	Notices []string
+	// Agency handles a referred report; AgencyContact is how to reach it.
+	Agency, AgencyContact string
 }
 
 // choice is one key of a spoken list: "For pothole, press 1".

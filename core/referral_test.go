@@ -1,0 +1,82 @@
+package core_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"townline/core"
+)
+
+// A report that is an outside agency's — a State Route 70 pothole is
+// Caltrans's, a place beyond the city limits Butte County's — is kept,
+// closed as referred with a public note, and its reporter told whom to
+// contact, in their language, over the channel they used.
+func TestReferral(t *testing.T) {
+	t.Parallel()
+	c := filingCore(t)
+	ctx := context.Background()
+	referred := func(what string, id int64, channel core.Channel, words ...string) {
+		t.Helper()
+		r, err := c.Request(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != core.StatusClosed || r.CloseReason != core.ReasonReferred || !strings.HasPrefix(r.StatusNotes, "Referred to ") {
+			t.Errorf("%s: %s (%s) %q, want closed as referred with a public note", what, r.Status, r.CloseReason, r.StatusNotes)
+		}
+		out := outbound(t, c, id)
+		if len(out) != 1 || out[0].Channel != channel {
+			t.Fatalf("%s: %d messages out, want one referral over %s", what, len(out), channel)
+		}
+		for _, w := range words {
+			if !strings.Contains(out[0].Body, w) {
+				t.Errorf("%s: the reporter was told %q, without %q", what, out[0].Body, w)
+			}
+		}
+	}
+
+	// By text, on SR 70, in English and in Spanish.
+	res := (&phone{t: t, c: c, number: "+15305550221"}).text(fmt.Sprintf("pothole at %.4f, %.4f", sr70Lat, sr70Lng))
+	referred("text", res.RequestID, core.ChannelSMS, "is for Caltrans District 3, not the city", "530-741-4233")
+	res = (&phone{t: t, c: c, number: "+15305550222"}).text(fmt.Sprintf("hay un bache en %.4f, %.4f", sr70Lat, sr70Lng))
+	referred("Spanish text", res.RequestID, core.ChannelSMS, "le corresponde a Caltrans Distrito 3", "llame al 530-741-4233")
+
+	// Over Open311, just outside the city limits but in the county.
+	in := newPothole("county@example.com")
+	in.Lat, in.Lng = ptr(39.4300), ptr(-121.5300)
+	r, err := c.CreateRequest(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	referred("Open311", r.ID, core.ChannelEmail, "Butte County Public Works looks after it", "530-552-3700")
+
+	// By mail, an address the county's layer places outside the city.
+	if _, err := c.LoadPlaces(ctx, "county.csv", []byte("number,street,lat,lon\n2000,Palermo Road,39.4300,-121.5300\n")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelEmail, From: "palermo@example.com", To: "311@example.gov",
+		Subject: "Pothole", Text: "A pothole in front of 2000 Palermo Rd.", ProviderID: "<palermo-1@example.com>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	referred("mail", got.RequestID, core.ChannelEmail, "Butte County Public Works")
+
+	// A route refers only the services it belongs to: graffiti on SR 70
+	// is the city's.
+	in = newPothole("graffiti@example.com")
+	in.ServiceCode, in.Lat, in.Lng = "graffiti-public", ptr(sr70Lat), ptr(sr70Lng)
+	if r, err = c.CreateRequest(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != core.StatusNew {
+		t.Errorf("graffiti on SR 70: %s (%s), want new: no route refers it", r.Status, r.CloseReason)
+	}
+	// Far beyond the county there is no one to refer to: refused, as before.
+	in = newPothole("far@example.com")
+	in.Lat, in.Lng = ptr(37.7749), ptr(-122.4194)
+	if _, err := c.CreateRequest(ctx, in); err == nil || !strings.Contains(err.Error(), "outside Oroville") {
+		t.Errorf("a report from San Francisco: %v, want refused as outside Oroville", err)
+	}
+}
