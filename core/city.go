@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
+	"github.com/robfig/cron/v3"
 )
 
 // City is a validated city file.
@@ -24,11 +25,20 @@ type City struct {
 	// otherwise such a comment is only flagged for staff.
 	ReopenOnComment bool
 	OfficeHours     OfficeHours
-	Greeting        map[string]string // by language "en","es"
-	Boundary        orb.Geometry      // orb.Polygon or orb.MultiPolygon (nil = no boundary check)
-	Districts       []District
-	Departments     []Department
-	Services        []Service
+	// Holidays are the days ("2026-12-25", in the city's time) the
+	// offices are closed though OfficeHours say open.
+	Holidays map[string]bool
+	// Digest is when each department is mailed its digest (a cron
+	// schedule in the city's time); nil is never.
+	Digest cron.Schedule
+	// Retention is how long after their last request closed a reporter's
+	// details are kept.
+	Retention   time.Duration
+	Greeting    map[string]string // by language "en","es"
+	Boundary    orb.Geometry      // orb.Polygon or orb.MultiPolygon (nil = no boundary check)
+	Districts   []District
+	Departments []Department
+	Services    []Service
 	// Menu is the short list of services offered by number over SMS and
 	// the phone menu: at most nine, in the order they are read out.
 	Menu []string
@@ -86,6 +96,7 @@ type Service struct {
 	ES                                         Spanish
 	Keywords                                   map[string][]string // language -> keywords
 	SLA                                        time.Duration       // 0 = none
+	Emergency                                  bool                // its SLA runs round the clock
 	Attributes                                 []Attribute         // sorted by Order
 	Routes                                     []Route
 }
@@ -252,4 +263,47 @@ func (c *City) landmarkIn(text string) (Landmark, bool) {
 		}
 	}
 	return best, longest > 0
+}
+
+// Due is when a request of svc made at from is due: its SLA counted in
+// business time — office hours, not on holidays, in the city's time zone;
+// a whole number of days is that many business days — or round the clock
+// for an emergency service or a city without office hours. nil when the
+// service has no SLA.
+func (c *City) Due(from time.Time, svc Service) *time.Time {
+	if svc.SLA <= 0 {
+		return nil
+	}
+	h := c.OfficeHours
+	day := h.Close - h.Open
+	if svc.Emergency || len(h.Days) == 0 || day <= 0 || c.Location == nil {
+		t := from.Add(svc.SLA)
+		return &t
+	}
+	left := svc.SLA
+	if svc.SLA%(24*time.Hour) == 0 {
+		left = time.Duration(svc.SLA/(24*time.Hour)) * day
+	}
+	wall := func(y int, m time.Month, d int, since time.Duration) time.Time {
+		return time.Date(y, m, d, int(since/time.Hour), int(since%time.Hour/time.Minute), 0, 0, c.Location)
+	}
+	t := from.In(c.Location)
+	for range 3660 { // ten years of days: past any SLA
+		y, m, d := t.Date()
+		open, close := wall(y, m, d, h.Open), wall(y, m, d, h.Close)
+		if slices.Contains(h.Days, t.Weekday()) && !c.Holidays[t.Format(time.DateOnly)] {
+			start := t
+			if start.Before(open) {
+				start = open
+			}
+			if start.Before(close) {
+				if due := start.Add(left); !due.After(close) {
+					return &due
+				}
+				left -= close.Sub(start)
+			}
+		}
+		t = time.Date(y, m, d+1, 0, 0, 0, 0, c.Location)
+	}
+	return &t
 }

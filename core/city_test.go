@@ -163,3 +163,46 @@ func TestOfficeHoursIsOpen(t *testing.T) {
 		t.Error("00:00-24:00 is not open all day")
 	}
 }
+
+// A service's target counts in business time: Oroville's office hours
+// (Monday to Friday, 8 to 5, Pacific time), skipping its holidays, a day
+// being a business day; an emergency service's round the clock.
+func TestDue(t *testing.T) {
+	c, err := ReadCity("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	la := c.Location
+	at := func(s string) time.Time {
+		t.Helper()
+		tm, err := time.ParseInLocation("2006-01-02 15:04", s, la)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	for _, tc := range []struct {
+		what, from string
+		sla        time.Duration
+		emergency  bool
+		want       string
+	}{
+		{"a day from Friday afternoon: an hour on Friday, eight on Monday", "2026-12-04 16:00", 24 * time.Hour, false, "2026-12-07 16:00"},
+		{"36 hours from Saturday: four business days from Monday's opening", "2026-12-05 10:00", 36 * time.Hour, false, "2026-12-10 17:00"},
+		{"over Thanksgiving and the day after", "2026-11-25 12:00", 24 * time.Hour, false, "2026-11-30 12:00"},
+		{"three days from before opening", "2026-12-01 06:30", 72 * time.Hour, false, "2026-12-03 17:00"},
+		{"across the end of daylight saving time, by the wall clock", "2026-10-30 16:00", 24 * time.Hour, false, "2026-11-02 16:00"},
+		{"an emergency, round the clock", "2026-12-05 10:00", 24 * time.Hour, true, "2026-12-06 10:00"},
+	} {
+		due := c.Due(at(tc.from), Service{SLA: tc.sla, Emergency: tc.emergency})
+		if due == nil || !due.Equal(at(tc.want)) {
+			t.Errorf("%s: due %v, want %s", tc.what, due, tc.want)
+		}
+	}
+	if due := c.Due(at("2026-12-04 16:00"), Service{}); due != nil {
+		t.Errorf("a service without a target is due %v, want never", due)
+	}
+	if svc, _ := c.Service("sewer"); !svc.Emergency {
+		t.Error("Oroville's sewer service is not an emergency")
+	}
+}

@@ -23,6 +23,7 @@ import (
 	_ "time/tzdata" // the city's time zone must load on machines without zoneinfo
 
 	"github.com/paulmach/orb"
+	"github.com/robfig/cron/v3"
 
 	"townline/cities"
 	"townline/internal/jsonpos"
@@ -77,6 +78,9 @@ type cityJSON struct {
 	Landmarks       []cityLandmarkJSON   `json:"landmarks"`
 	Agencies        []cityAgencyJSON     `json:"agencies"`
 	Outside         string               `json:"outside"`
+	Holidays        []string             `json:"holidays"`
+	Digest          string               `json:"digest"`
+	Retention       string               `json:"retention"`
 }
 
 type cityAgencyJSON struct {
@@ -128,6 +132,7 @@ type cityServiceJSON struct {
 	ES          *citySpanishJSON    `json:"es"`
 	Department  string              `json:"department"`
 	SLA         string              `json:"sla"`
+	Emergency   bool                `json:"emergency"`
 	Keywords    map[string][]string `json:"keywords"`
 	Attributes  []cityAttributeJSON `json:"attributes"`
 	Routes      []cityRouteJSON     `json:"routes"`
@@ -287,6 +292,30 @@ func (ck *cityCheck) city(f *cityJSON) *City {
 	if f.OfficeHours != nil {
 		c.OfficeHours = ck.officeHours(f.OfficeHours)
 	}
+	if expr := strings.TrimSpace(f.Digest); expr != "" && c.Location != nil {
+		sched, err := cron.ParseStandard("CRON_TZ=" + c.Location.String() + " " + expr)
+		if err != nil {
+			ck.add("digest", fmt.Sprintf("digest %q is not a cron schedule such as \"0 7 * * 1-5\" (7 am on weekdays): %v", expr, err))
+		}
+		c.Digest = sched
+	}
+	c.Retention = DefaultRetention
+	if r := strings.TrimSpace(f.Retention); r != "" {
+		d, err := citySLA(r)
+		if err != nil || d < 24*time.Hour {
+			ck.add("retention", fmt.Sprintf(`retention %q is not a time of a day or more, such as "730d"`, r))
+		} else {
+			c.Retention = d
+		}
+	}
+	c.Holidays = map[string]bool{}
+	for i, d := range f.Holidays {
+		if _, err := time.Parse(time.DateOnly, strings.TrimSpace(d)); err != nil {
+			ck.add(fmt.Sprintf("holidays/%d", i), fmt.Sprintf("holiday %q is not a date like 2026-12-25", d))
+			continue
+		}
+		c.Holidays[strings.TrimSpace(d)] = true
+	}
 
 	for lang, text := range f.Greeting {
 		text = strings.TrimSpace(text)
@@ -394,7 +423,7 @@ func (ck *cityCheck) city(f *cityJSON) *City {
 		if err != nil {
 			ck.add(p+"/sla", fmt.Sprintf("%s: sla %q %v", label, s.SLA, err))
 		}
-		svc.SLA = sla
+		svc.SLA, svc.Emergency = sla, s.Emergency
 
 		for lang, words := range s.Keywords {
 			lp := p + "/keywords/" + lang

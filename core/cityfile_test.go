@@ -35,7 +35,7 @@ func TestCityBadFiles(t *testing.T) {
 			`:4:4: invalid JSON: invalid character '"' after object key:value pair (is a comma missing before it?)`,
 		}},
 		{"bad_unknown_field.json", []string{
-			`:10:7: unknown field "colour" in services[0]; known fields are attributes, code, department, description, es, group, keywords, name, routes, sla`,
+			`:10:7: unknown field "colour" in services[0]; known fields are attributes, code, department, description, emergency, es, group, keywords, name, routes, sla`,
 		}},
 		{"bad_unknown_department.json", []string{
 			`:12: service "pothole": department "pw" is not defined`,

@@ -127,6 +127,8 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Core, error) {
 	river.AddWorker(workers, &fetchMediaWorker{core: c})
 	river.AddWorker(workers, &expireDraftsWorker{core: c})
 	river.AddWorker(workers, &sweepBlobsWorker{core: c})
+	river.AddWorker(workers, &digestWorker{core: c})
+	river.AddWorker(workers, &purgeContactsWorker{core: c})
 	cfg := &river.Config{
 		Workers:           workers,
 		Logger:            opts.Logger.With("component", "jobs"),
@@ -140,7 +142,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Core, error) {
 	}
 	if opts.Workers > 0 {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
-		cfg.PeriodicJobs = periodicJobs()
+		cfg.PeriodicJobs = c.periodicJobs()
 	}
 	c.river, err = river.NewClient(riverpgxv5.New(pool), cfg)
 	if err != nil {

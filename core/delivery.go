@@ -224,13 +224,22 @@ func (c *Core) SweepBlobs(ctx context.Context) error {
 	return err
 }
 
-// periodicJobs are the jobs the elected leader runs on a schedule.
-func periodicJobs() []*river.PeriodicJob {
-	return []*river.PeriodicJob{
+// periodicJobs are the jobs the elected leader runs on a schedule: one
+// instance of many runs each.
+func (c *Core) periodicJobs() []*river.PeriodicJob {
+	jobs := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) { return expireDraftsArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return sweepBlobsArgs{}, nil }, nil),
+		river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return purgeContactsArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
 	}
+	if c.city.Digest != nil {
+		jobs = append(jobs, river.NewPeriodicJob(c.city.Digest,
+			func() (river.JobArgs, *river.InsertOpts) { return digestArgs{}, nil }, nil))
+	}
+	return jobs
 }

@@ -30,8 +30,20 @@ type filing struct {
 	lenient      bool   // assembled by a conversation: see validateNew
 	ack          bool   // acknowledge it to the reporter
 	note         string // added to the acknowledgment: files refused, say
-	placed       bool   // place has run
+	// triaged: place, the referral and the same issue have been looked
+	// for (once, though file runs again inside its transaction).
+	triaged  bool
+	agency   Agency // the outside agency it is referred to, when referred
+	referred bool
+	parent   int64 // the open request of the same issue it joins, or 0
 }
+
+// The same issue reported again joins the first report, without asking,
+// when it is of the same service, this close, and that recent.
+const (
+	SameIssueRadius = 50 // meters
+	SameIssueWindow = 30 * 24 * time.Hour
+)
 
 // file is the one way a report becomes a request, whatever the channel:
 // validate, find or create the contact, place it by a photo's position
@@ -45,25 +57,20 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 		return Request{}, err
 	}
 	f.NewRequest = in
-	if !f.placed {
+	if !f.triaged {
 		q := c.q
 		if t != nil {
 			q = t.q
 		}
-		c.place(ctx, q, &f)
-		f.placed = true
+		c.triage(ctx, q, &f)
 	}
-	var at *orb.Point
-	if f.Lat != nil {
-		at = &orb.Point{*f.Lng, *f.Lat}
-	}
-	agency, referred := c.city.Referral(f.ServiceCode, at)
 	if t == nil {
 		// The one statement finds or creates a contact by one phone number
 		// or one email address; a reporter known by both, or by a name
-		// alone, needs upsertContact. A referral closes what it files.
+		// alone, needs upsertContact. A referral, or a join, closes what
+		// it files.
 		rep := f.Reporter
-		if referred || len(f.Photos) > 0 || len(f.messages) > 0 || f.contact != nil ||
+		if f.referred || f.parent != 0 || len(f.Photos) > 0 || len(f.messages) > 0 || f.contact != nil ||
 			(f.ack && c.canAnswer(f.Channel)) || (rep.Phone != "" && rep.Email != "") ||
 			(rep.Name != "" && rep.Phone == "" && rep.Email == "") {
 			var r Request
@@ -110,8 +117,9 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 			r.PhotoID = aid
 		}
 	}
-	kind := "ack"
-	if referred {
+	kind, issue := "ack", r
+	switch {
+	case f.referred:
 		// Kept, so that staff see it, and closed: it is the agency's.
 		r.Status, r.CloseReason = StatusClosed, ReasonReferred
 		if err := t.q.SetRequestStatus(ctx, db.SetRequestStatusParams{
@@ -119,17 +127,23 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 		}); err != nil {
 			return Request{}, err
 		}
-		r.StatusNotes = fmt.Sprintf("Referred to %s: %s.", agency.Name, agency.Contact)
+		r.StatusNotes = fmt.Sprintf("Referred to %s: %s.", f.agency.Name, f.agency.Contact)
 		if err := insertEvent(ctx, t.q, r.ID, Actor{}, StatusNew, StatusClosed, ReasonReferred, r.StatusNotes, true); err != nil {
 			return Request{}, err
 		}
 		kind = "referred"
+	case f.parent != 0:
+		if issue, err = c.join(ctx, t, &r, f.parent); err != nil {
+			return Request{}, err
+		}
+		kind = "joined"
 	}
 	if f.ack && ct.ID != 0 {
 		// The acknowledgment is built from what is in hand: no re-reading.
 		data := c.requestData(r, ct.Language)
 		data.Note = f.note
-		data.Agency, data.AgencyContact = agency.In(ct.Language)
+		data.Agency, data.AgencyContact = f.agency.In(ct.Language)
+		data.Reports, data.URL = issue.Reports, c.TrackingURL(issue.ID)
 		if _, err := c.enqueueFor(ctx, t, ct, outMsg{
 			RequestID: r.ID, Origin: r.Channel, Kind: kind, Data: data, Auto: true,
 		}); err != nil {
@@ -144,6 +158,66 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 func (c *Core) created(r Request) {
 	c.metrics.requests.WithLabelValues(string(r.Channel), r.ServiceCode).Inc()
 	c.log.Info("request created", "id", r.ID, "service", r.ServiceCode, "channel", r.Channel, "department", r.Department)
+}
+
+// triage places f, and looks for the agency it is referred to or the
+// open request of the same issue it joins.
+func (c *Core) triage(ctx context.Context, q *db.Queries, f *filing) {
+	f.triaged = true
+	c.place(ctx, q, f)
+	if f.Lat == nil {
+		return
+	}
+	if f.agency, f.referred = c.city.Referral(f.ServiceCode, &orb.Point{*f.Lng, *f.Lat}); f.referred || f.ServiceCode == "" {
+		return
+	}
+	var err error
+	if f.parent, err = sameIssue(ctx, q, f.ServiceCode, *f.Lat, *f.Lng); err != nil {
+		c.log.Warn("looking for the same issue failed; filed as a new one", "err", err)
+	}
+}
+
+// SameIssue returns the open request of a service within SameIssueRadius
+// of a place, reported within SameIssueWindow, the nearest: the issue a
+// new report there joins. 0 when there is none.
+func (c *Core) SameIssue(ctx context.Context, service string, lat, lng float64) (int64, error) {
+	return sameIssue(ctx, c.q, service, lat, lng)
+}
+
+func sameIssue(ctx context.Context, q *db.Queries, service string, lat, lng float64) (int64, error) {
+	b := boxAround(lat, lng, SameIssueRadius)
+	same, err := q.SameIssue(ctx, db.SameIssueParams{West: b.west, South: b.south, East: b.east, North: b.north,
+		Service: service, Within: SameIssueWindow, Lat: lat, Lng: lng})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, dbErr(err)
+	case meters(lat, lng, same.Lat, same.Lng) > SameIssueRadius:
+		return 0, nil // in the box's corner
+	}
+	return same.ID, nil
+}
+
+// join closes r, just filed, as a duplicate of parent, the open request
+// of the same issue: from now on r's reporter hears the parent's
+// updates. It returns the parent as it now is.
+func (c *Core) join(ctx context.Context, t *txn, r *Request, parent int64) (Request, error) {
+	if err := t.q.CloseAsDuplicate(ctx, db.CloseAsDuplicateParams{ID: r.ID, Parent: parent}); err != nil {
+		return Request{}, err
+	}
+	r.Status, r.CloseReason, r.DuplicateOf = StatusClosed, ReasonDuplicate, &parent
+	note := fmt.Sprintf("Same issue as request #%d, reported within %d m: joined to it.", parent, SameIssueRadius)
+	if err := insertEvent(ctx, t.q, r.ID, Actor{}, StatusNew, StatusClosed, ReasonDuplicate, note, true); err != nil {
+		return Request{}, err
+	}
+	if _, err := t.q.TouchRequest(ctx, parent); err != nil {
+		return Request{}, err
+	}
+	if err := insertEvent(ctx, t.q, parent, Actor{}, "", "", "", fmt.Sprintf("Request #%d joined: the same issue, reported again.", r.ID), false); err != nil {
+		return Request{}, err
+	}
+	return c.requestOn(ctx, t.q, parent)
 }
 
 // ReferredTo is the outside agency a request was referred to when it
@@ -218,10 +292,7 @@ func (c *Core) insertRequest(ctx context.Context, q *db.Queries, f filing, svc S
 	if err != nil {
 		return r, err
 	}
-	if svc.SLA > 0 {
-		t := time.Now().Add(svc.SLA)
-		r.ExpectedAt = &t
-	}
+	r.ExpectedAt = c.city.Due(time.Now(), svc)
 	note := "routed to " + r.Department
 	if r.Department == "" {
 		note = "no department: waiting in the triage queue"

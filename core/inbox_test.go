@@ -251,8 +251,9 @@ func TestReclassify(t *testing.T) {
 	if got.ServiceCode != "sign" || got.Department != "public-works" || got.AssigneeID == nil || *got.AssigneeID != roads.ID {
 		t.Errorf("after a reclassification within the department: %s, %s, assignee %v", got.ServiceCode, got.Department, got.AssigneeID)
 	}
-	if got.ExpectedAt == nil || !got.ExpectedAt.Equal(got.RequestedAt.Add(48*time.Hour)) {
-		t.Errorf("expected %v, want two days (a sign's SLA) after %v", got.ExpectedAt, got.RequestedAt)
+	sign, _ := c.City().Service("sign")
+	if due := c.City().Due(got.RequestedAt, sign); got.ExpectedAt == nil || !got.ExpectedAt.Equal(*due) {
+		t.Errorf("expected %v, want two business days (a sign's SLA) after %v: %v", got.ExpectedAt, got.RequestedAt, due)
 	}
 
 	// To another department's service: routed there, unassigned.

@@ -31,13 +31,10 @@ func (c *Core) NearbyRequests(ctx context.Context, u User, r Request) ([]Nearby,
 			services = append(services, s.Code)
 		}
 	}
-	const metersPerDegree = 111_320.0
-	scale := math.Cos(*r.Lat * math.Pi / 180)
-	dLat := NearbyRadius / metersPerDegree
-	dLng := dLat / scale
+	b := boxAround(*r.Lat, *r.Lng, NearbyRadius)
 	rows, err := c.q.NearbyOpenRequests(ctx, db.NearbyOpenRequestsParams{
-		South: *r.Lat - dLat, North: *r.Lat + dLat, West: *r.Lng - dLng, East: *r.Lng + dLng,
-		Services: services, ID: r.ID, Lat: *r.Lat, Lng: *r.Lng, LngScale: scale,
+		South: b.south, North: b.north, West: b.west, East: b.east,
+		Services: services, ID: r.ID, Lat: *r.Lat, Lng: *r.Lng, LngScale: b.lngScale,
 	})
 	if err != nil {
 		return nil, dbErr(err)
@@ -54,6 +51,21 @@ func (c *Core) NearbyRequests(ctx context.Context, u User, r Request) ([]Nearby,
 		}
 	}
 	return out, nil
+}
+
+// box is the box around a point that holds every point within some
+// meters of it.
+type box struct {
+	south, north, west, east float64
+	lngScale                 float64 // a degree of longitude in degrees of latitude, there
+}
+
+func boxAround(lat, lng, m float64) box {
+	const metersPerDegree = 111_320.0
+	scale := math.Cos(lat * math.Pi / 180)
+	dLat := m / metersPerDegree
+	dLng := dLat / scale
+	return box{south: lat - dLat, north: lat + dLat, west: lng - dLng, east: lng + dLng, lngScale: scale}
 }
 
 // meters is the great-circle distance between two points.

@@ -100,6 +100,7 @@ type messageData struct {
 	Choices  []choice // numbered options offered in a question
 	// Agency handles a referred report; AgencyContact is how to reach it.
 	Agency, AgencyContact string
+	Reports               int // people who reported the issue
 }
 
 // choice is one numbered option: "1 Pothole", "2 for #1234 Pothole".
@@ -204,8 +205,8 @@ func (c *Core) enqueueFor(ctx context.Context, t *txn, ct Contact, m outMsg) (in
 	if c.opts.Senders[ch] == nil {
 		return 0, nil // the city has not connected this channel: nothing to write
 	}
-	if ch == ChannelVoice && (m.Kind == "ack" || m.Kind == "referred") {
-		return 0, nil // the caller heard their number, and whom to call, on the call
+	if ch == ChannelVoice && (m.Kind == "ack" || m.Kind == "referred" || m.Kind == "joined") {
+		return 0, nil // the caller heard their number, and what became of it, on the call
 	}
 	m.Data.City = c.city.Name
 	subject, body, err := templates.Message(ct.Language, m.Kind+"."+string(ch), m.Data)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,12 +98,20 @@ func ptr[T any](v T) *T { return &v }
 // downtown is a point in Historic Downtown Oroville.
 var downtownLat, downtownLng = 39.5138, -121.5564
 
+// potholes counts newPothole's reports: each is placed apart from the
+// last (80 to 100 m, on a downtown grid of 40 places), so that separate
+// reports never join as the same issue unless a test places them so.
+var potholes atomic.Int64
+
 func newPothole(email string) core.NewRequest {
+	n := potholes.Add(1) - 1
+	lat := downtownLat + float64(n%8-4)*0.0008
+	lng := downtownLng + float64(n/8%5-2)*0.0012
 	return core.NewRequest{
 		Channel:     core.ChannelOpen311,
 		ServiceCode: "pothole",
 		Description: "Deep pothole in the right lane",
-		Lat:         ptr(downtownLat), Lng: ptr(downtownLng),
+		Lat:         ptr(lat), Lng: ptr(lng),
 		Address:  "Montgomery St & Myers St",
 		Reporter: core.Reporter{Name: "Ana Reyes", Email: email},
 		Actor:    "test",

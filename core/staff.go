@@ -423,10 +423,7 @@ func (c *Core) Reclassify(ctx context.Context, id int64, service, department str
 		if department == was.Department {
 			p.AssigneeID = was.AssigneeID
 		}
-		if svc.SLA > 0 {
-			due := was.RequestedAt.Add(svc.SLA)
-			p.ExpectedAt = &due
-		}
+		p.ExpectedAt = c.city.Due(was.RequestedAt, svc)
 		if err := t.q.ReclassifyRequest(ctx, p); err != nil {
 			return err
 		}

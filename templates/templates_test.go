@@ -11,7 +11,7 @@ var sample = map[string]any{
 	"Status": "in_progress", "Note": "Crew scheduled.", "URL": "https://311.cityoforoville.org/requests/1234",
 	"Expected": "Dec 1", "City": "Oroville", "Parent": int64(1200),
 	"Choices": []map[string]string{{"Key": "1", "Label": "Pothole"}},
-	"Agency":  "Caltrans District 3", "AgencyContact": "call 530-741-4233",
+	"Agency":  "Caltrans District 3", "AgencyContact": "call 530-741-4233", "Reports": 3,
 }
 
 // Every kind renders in every language, for each channel it exists on.
@@ -52,8 +52,8 @@ func TestEmailHTMLEscapesAndLinks(t *testing.T) {
 // The kinds core can send on each channel all exist, with a subject for mail.
 func TestEveryChannelHasItsKinds(t *testing.T) {
 	kinds := map[string][]string{
-		"sms":   {"ack", "referred", "status", "note", "duplicate", "reply", "flood", "added", "help", "lang", "status.reply", "status.none", "ask.service", "ask.place", "ask.which", "ask.new"},
-		"email": {"ack", "referred", "status", "note", "duplicate", "reply", "flood"},
+		"sms":   {"ack", "referred", "joined", "status", "note", "duplicate", "reply", "flood", "added", "help", "lang", "status.reply", "status.none", "ask.service", "ask.place", "ask.which", "ask.new"},
+		"email": {"ack", "referred", "joined", "status", "note", "duplicate", "reply", "flood"},
 		"voice": {"status", "note", "duplicate", "reply"},
 	}
 	for _, lang := range Languages {

@@ -37,7 +37,8 @@ func (b *testBundle) ids(t *testing.T, path string) []string {
 
 func (b *testBundle) createService(t *testing.T, code string, attrs ...string) string {
 	t.Helper()
-	form := url.Values{"api_key": {b.key}, "service_code": {code}, "lat": {testLat}, "long": {testLong}}
+	lat, long := b.spot()
+	form := url.Values{"api_key": {b.key}, "service_code": {code}, "lat": {lat}, "long": {long}}
 	for i := 0; i+1 < len(attrs); i += 2 {
 		form.Set("attribute["+attrs[i]+"]", attrs[i+1])
 	}

@@ -79,6 +79,7 @@ func TestUpdates(t *testing.T) {
 	form.Set("email", "zelda.q@example.net")
 	form.Set("phone", "+15305550123")
 	id1, _ := b.create(t, form)
+	b.respot(form) // a report of its own, merged by staff below
 	id2, _ := b.create(t, form)
 	r1, r2 := mustID(t, id1), mustID(t, id2)
 	// Filed by another channel, not by this client: its updates are

@@ -141,7 +141,7 @@ func (h *Handler) adminUsers(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	p.Flash = h.sessions.PopString(r.Context(), "flash")
+	p.Flash = h.flash(r)
 	h.render(w, r, http.StatusOK, "admin_users", p)
 }
 
@@ -207,7 +207,7 @@ func (h *Handler) adminUser(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	p.Flash = h.sessions.PopString(r.Context(), "flash")
+	p.Flash = h.flash(r)
 	h.render(w, r, http.StatusOK, "admin_user", p)
 }
 

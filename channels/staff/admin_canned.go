@@ -66,7 +66,7 @@ func (h *Handler) cannedPage(w http.ResponseWriter, r *http.Request, status int,
 			return
 		}
 	}
-	p.Flash = h.sessions.PopString(r.Context(), "flash")
+	p.Flash = h.flash(r)
 	h.render(w, r, status, "admin_canned", p)
 }
 

@@ -30,7 +30,7 @@ func (h *Handler) adminKeys(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	p.Flash = h.sessions.PopString(r.Context(), "flash")
+	p.Flash = h.flash(r)
 	h.render(w, r, http.StatusOK, "admin_keys", p)
 }
 

@@ -15,7 +15,7 @@ import (
 func TestRequestPageShowsAnswers(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	lat, lng := 39.5138, -121.5564
+	lat, lng := spot(1)
 	r, err := b.c.CreateRequest(context.Background(), core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
 		Description: "Deep one", Lat: &lat, Lng: &lng,
 		Attributes: map[string][]string{"in_lane": {"yes"}, "size": {"large"}, "fixmystreet_id": {"7000100"}},

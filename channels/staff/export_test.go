@@ -17,9 +17,9 @@ func TestExportView(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	lat, lng := 39.5138, -121.5564
 	const more = 205 // past one page of the export
 	for i := range more {
+		lat, lng := spot(1 + i)
 		desc := fmt.Sprintf("Pothole number %d", i)
 		if i == 0 {
 			desc = `=HYPERLINK("http://evil.example","click")`

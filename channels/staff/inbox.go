@@ -136,7 +136,7 @@ func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) {
 		p.Queues = append(p.Queues, queueTab{Name: name, Label: queueLabels[name], Count: queueCount(counts[name]), On: name == q.Queue,
 			Link: "/staff/?" + tab.Encode()})
 	}
-	p.Flash = h.sessions.PopString(r.Context(), "flash")
+	p.Flash = h.flash(r)
 	v := r.URL.Query()
 	v.Del("after")
 	p.Export = "/staff/export.csv?" + v.Encode()

@@ -3,7 +3,9 @@ package staff_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -192,5 +194,28 @@ func TestLiveStreamRefusals(t *testing.T) {
 	}
 	if code, _ := b.listen(roads, ""); code != http.StatusServiceUnavailable {
 		t.Errorf("while draining: %d, want 503", code)
+	}
+}
+
+// The message an action leaves for the next page (a flash) waits for the
+// page the user goes to: the live script's fetch of the page behind it,
+// which may come first, leaves it there.
+func TestFlashOutlivesLiveFetch(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	roads := b.signIn("roads@oroville.test")
+	page := fmt.Sprintf("/staff/requests/%d", b.pothole.ID)
+	if code, _ := b.post(roads, page+"/note", url.Values{"note": {"Crew scheduled."}, "seen": {b.seen(roads, b.pothole.ID)}}); code != 303 {
+		t.Fatalf("note: %d", code)
+	}
+	req, _ := http.NewRequest("GET", b.srv.URL+page, nil)
+	req.Header.Set("X-Townline-Live", "1")
+	resp, err := roads.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, shown := b.get(roads, page); !strings.Contains(shown, `class="flash"`) {
+		t.Error("the page the user went to shows no flash")
 	}
 }

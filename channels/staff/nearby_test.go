@@ -34,13 +34,14 @@ func TestNearbyAndMerge(t *testing.T) {
 	light := file("streetlight", -1.6*north50) // 80 m, the same group
 	file("graffiti-public", 0.6*north50)       // 30 m, another group
 	file("pothole", 20*north50)                // a kilometer away
-	closed := file("pothole", 0.4*north50)     // 20 m, but closed
+	closed := file("pothole", -1.3*north50)    // 65 m, but closed
 	if err := b.c.ChangeStatus(ctx, closed.ID, core.StatusChange{To: core.StatusClosed, Reason: core.ReasonResolved,
 		By: core.Actor{Name: "test"}}); err != nil {
 		t.Fatal(err)
 	}
-	// A resident texts the same pothole from fifty meters away.
-	sLat := lat + north50
+	// A resident texts the same pothole from sixty meters away (nearer
+	// would have joined it without asking).
+	sLat := lat + 1.2*north50
 	res, err := b.c.Intake(ctx, core.Inbound{Channel: core.ChannelSMS, From: "+15305550166", To: "+15305550000",
 		Text: "pothole right here", Lat: &sLat, Lng: &lng, ProviderID: "SMnear1"})
 	if err != nil || res.RequestID == 0 {
@@ -63,9 +64,9 @@ func TestNearbyAndMerge(t *testing.T) {
 		listed = append(listed, m[1])
 	}
 	if want := []string{fmt.Sprint(text), fmt.Sprint(light.ID)}; fmt.Sprint(listed) != fmt.Sprint(want) {
-		t.Errorf("nearby lists %v, want %v (the text 50 m away, then the streetlight 80 m away)", listed, want)
+		t.Errorf("nearby lists %v, want %v (the text 60 m away, then the streetlight 80 m away)", listed, want)
 	}
-	if !strings.Contains(page, "50 m away") || !strings.Contains(page, fmt.Sprintf(`id="map" class="map" data-lat="%v" data-lng="%v" data-tiles="%s"`, lat, lng, testTiles)) {
+	if !strings.Contains(page, "60 m away") || !strings.Contains(page, fmt.Sprintf(`id="map" class="map" data-lat="%v" data-lng="%v" data-tiles="%s"`, lat, lng, testTiles)) {
 		t.Error("the page shows no distance, or no map at the request's place")
 	}
 

@@ -21,7 +21,7 @@ func TestVoicemailPlays(t *testing.T) {
 	ctx := context.Background()
 	// A caller with an open pothole request leaves a voicemail: it joins it.
 	const caller = "+15305550177"
-	lat, lng := 39.5138, -121.5564
+	lat, lng := spot(1)
 	req, err := b.c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
 		Description: "Hole", Lat: &lat, Lng: &lng, Reporter: core.Reporter{Phone: caller}})
 	if err != nil {

@@ -95,7 +95,7 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	p.Flash = h.sessions.PopString(r.Context(), "flash")
+	p.Flash = h.flash(r)
 	h.renderWithNames(w, r, http.StatusOK, "request", p)
 }
 

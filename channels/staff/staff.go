@@ -117,8 +117,17 @@ func (h *Handler) Register(mux *http.ServeMux) {
 // wrap gives every staff route its headers, refuses cross-origin posts,
 // and loads the session.
 func (h *Handler) wrap(next http.HandlerFunc) http.Handler {
-	inner := h.cross.Handler(h.sessions.LoadAndSave(next))
+	saved, peeked := h.cross.Handler(h.sessions.LoadAndSave(next)), h.cross.Handler(h.peekSession(next))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Every request saves the session as it answers (the idle timeout
+		// moves on), writing back what it read when it began. The live
+		// stream and the live script's fetches run beside the user's posts:
+		// saving, they would undo what a post did meanwhile (the message it
+		// left for the next page). They only read it.
+		inner := saved
+		if r.URL.Path == "/staff/events" || r.Header.Get(liveHeader) != "" {
+			inner = peeked
+		}
 		hd := w.Header()
 		hd.Set("Content-Security-Policy", h.policy)
 		hd.Set("Cache-Control", "no-store")
@@ -126,6 +135,22 @@ func (h *Handler) wrap(next http.HandlerFunc) http.Handler {
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Referrer-Policy", "same-origin")
 		inner.ServeHTTP(w, r)
+	})
+}
+
+// peekSession loads the session for next and never saves it.
+func (h *Handler) peekSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var token string
+		if c, err := r.Cookie(h.sessions.Cookie.Name); err == nil {
+			token = c.Value
+		}
+		ctx, err := h.sessions.Load(r.Context(), token)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -172,6 +197,16 @@ type page struct {
 
 func (h *Handler) newPage(r *http.Request) page {
 	return page{City: h.core.City().Name, User: user(r), Made: time.Now().UnixMicro()}
+}
+
+// liveHeader marks the live script's fetch of the page it shows
+// (static/staff.js).
+const liveHeader = "X-Townline-Live"
+
+// flash takes the message an action left for the user's next page (a
+// live fetch of it does not save the session: it stays for the page).
+func (h *Handler) flash(r *http.Request) string {
+	return h.sessions.PopString(r.Context(), "flash")
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {

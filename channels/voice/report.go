@@ -195,6 +195,9 @@ func (t *turn) file(ctx context.Context) error {
 		w.Agency, w.AgencyContact = a.In(c.Lang)
 		t.r.say("referred", w)
 	}
+	if p := f.Request.DuplicateOf; p != nil {
+		t.r.say("joined", words{ID: *p})
+	}
 	if f.OfferTexts {
 		t.ask("texts", 0, keys(1), t.r.prompt(c.Lang, "texts.offer", nil))
 		return nil

@@ -237,3 +237,28 @@ func TestReportReferred(t *testing.T) {
 		t.Errorf("%d texts sent: the caller heard the referral on the call", n)
 	}
 }
+
+// A caller reporting what a neighbour already reported nearby hears, after
+// their number, that it joined the first report.
+func TestReportJoinsTheSameIssue(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	if _, err := w.c.LoadPlaces(ctx, cities.OrovillePlacesName, cities.OrovillePlaces); err != nil {
+		t.Fatal(err)
+	}
+	lat, lng := 39.5138, -121.5564 // Montgomery Street & 5th Avenue
+	first, err := w.c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "animal-dead",
+		Description: "Dead cat", Lat: &lat, Lng: &lng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := w.call("+15305550102")
+	must(t, call.Dial())
+	must(t, call.Press("1"))
+	must(t, call.Press("8"))
+	must(t, call.Speak("a dead cat at montgomery and fifth", 0.92))
+	hears(t, call, "I heard: Montgomery Street & 5th Avenue.")
+	must(t, call.Press("1"))
+	hears(t, call, "Your request number is", "This was already reported, as request number "+spelled(first.ID))
+}

@@ -79,3 +79,13 @@ ON CONFLICT (phone) DO UPDATE SET texts_ok = EXCLUDED.texts_ok;
 
 -- name: SetClientAccount :exec
 UPDATE contacts SET client_account = @account::text WHERE id = @id;
+
+-- name: PurgeContacts :execrows
+-- Forget the details of reporters whose every request was closed before
+-- @closed_before (and of contacts who never filed one, made before it):
+-- the contact stays, nameless and unreachable, so that the requests, their
+-- history and the count of people who reported each issue stay as they were.
+UPDATE contacts c SET phone = NULL, email = NULL, name = '', client_account = '', purged_at = now()
+WHERE c.purged_at IS NULL AND c.created_at < @closed_before::timestamptz
+  AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.contact_id = c.id
+      AND (r.status <> 'closed' OR r.closed_at >= @closed_before::timestamptz));

@@ -153,3 +153,24 @@ SELECT description FROM requests WHERE id = $1 FOR UPDATE;
 
 -- name: SetRequestDescription :exec
 UPDATE requests SET description = $2, updated_at = now() WHERE id = $1;
+
+-- name: SameIssue :one
+-- The open request of a service nearest a point, within a box around it
+-- (the caller checks the distance): the issue a new report joins. Not a
+-- duplicate itself, and reported within the window.
+SELECT id, lat::float8 AS lat, lng::float8 AS lng FROM requests
+WHERE status <> 'closed' AND lat IS NOT NULL
+  AND point(lng, lat) <@ box(point(@west::float8, @south::float8), point(@east::float8, @north::float8))
+  AND service_code = @service::text AND duplicate_of IS NULL
+  AND requested_at > now() - @within::interval
+ORDER BY point(lng, lat) <-> point(@lng::float8, @lat::float8)
+LIMIT 1;
+
+-- name: DigestRequests :many
+-- A department's open requests that are overdue or due by @until, and
+-- those it received since @since: its daily digest.
+SELECT id, service_code, address, requested_at, expected_at FROM requests
+WHERE department_code = @department::text AND status <> 'closed'
+  AND (expected_at < @until::timestamptz OR requested_at >= @since::timestamptz)
+ORDER BY expected_at NULLS LAST, id
+LIMIT 1000;

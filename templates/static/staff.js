@@ -14,7 +14,8 @@
     if (busy) { again = true; return; }
     busy = true;
     try {
-      const res = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'text/html' } });
+      // The header keeps a message left for the page (a flash) for it.
+      const res = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'text/html', 'X-Townline-Live': '1' } });
       if (!res.ok) return;
       const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
       for (const el of document.querySelectorAll('[data-live]')) {

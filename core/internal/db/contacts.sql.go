@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 const clearBouncing = `-- name: ClearBouncing :exec
@@ -216,6 +217,25 @@ UPDATE contacts SET bouncing_at = now() WHERE email = $1::text
 
 func (q *Queries) MarkBouncing(ctx context.Context, dollar_1 string) (int64, error) {
 	result, err := q.db.Exec(ctx, markBouncing, dollar_1)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const purgeContacts = `-- name: PurgeContacts :execrows
+UPDATE contacts c SET phone = NULL, email = NULL, name = '', client_account = '', purged_at = now()
+WHERE c.purged_at IS NULL AND c.created_at < $1::timestamptz
+  AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.contact_id = c.id
+      AND (r.status <> 'closed' OR r.closed_at >= $1::timestamptz))
+`
+
+// Forget the details of reporters whose every request was closed before
+// @closed_before (and of contacts who never filed one, made before it):
+// the contact stays, nameless and unreachable, so that the requests, their
+// history and the count of people who reported each issue stay as they were.
+func (q *Queries) PurgeContacts(ctx context.Context, closedBefore time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, purgeContacts, closedBefore)
 	if err != nil {
 		return 0, err
 	}

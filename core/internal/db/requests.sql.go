@@ -62,6 +62,56 @@ func (q *Queries) ContactRequests(ctx context.Context, arg ContactRequestsParams
 	return items, nil
 }
 
+const digestRequests = `-- name: DigestRequests :many
+SELECT id, service_code, address, requested_at, expected_at FROM requests
+WHERE department_code = $1::text AND status <> 'closed'
+  AND (expected_at < $2::timestamptz OR requested_at >= $3::timestamptz)
+ORDER BY expected_at NULLS LAST, id
+LIMIT 1000
+`
+
+type DigestRequestsParams struct {
+	Department string
+	Until      time.Time
+	Since      time.Time
+}
+
+type DigestRequestsRow struct {
+	ID          int64
+	ServiceCode *string
+	Address     string
+	RequestedAt time.Time
+	ExpectedAt  *time.Time
+}
+
+// A department's open requests that are overdue or due by @until, and
+// those it received since @since: its daily digest.
+func (q *Queries) DigestRequests(ctx context.Context, arg DigestRequestsParams) ([]DigestRequestsRow, error) {
+	rows, err := q.db.Query(ctx, digestRequests, arg.Department, arg.Until, arg.Since)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []DigestRequestsRow
+	for rows.Next() {
+		var i DigestRequestsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.ServiceCode,
+			&i.Address,
+			&i.RequestedAt,
+			&i.ExpectedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getRequest = `-- name: GetRequest :one
 SELECT id, token, service_code, description, attributes, lat, lng, address, address_id, zipcode, media_url, status, close_reason, department_code, assignee_id, duplicate_of, channel, contact_id, device_id, requested_at, updated_at, expected_at, closed_at, service_name, reports, status_notes, photo_id FROM request_details WHERE id = $1
 `
@@ -641,6 +691,52 @@ func (q *Queries) PlaceRequest(ctx context.Context, arg PlaceRequestParams) erro
 		arg.ID,
 	)
 	return err
+}
+
+const sameIssue = `-- name: SameIssue :one
+SELECT id, lat::float8 AS lat, lng::float8 AS lng FROM requests
+WHERE status <> 'closed' AND lat IS NOT NULL
+  AND point(lng, lat) <@ box(point($1::float8, $2::float8), point($3::float8, $4::float8))
+  AND service_code = $5::text AND duplicate_of IS NULL
+  AND requested_at > now() - $6::interval
+ORDER BY point(lng, lat) <-> point($7::float8, $8::float8)
+LIMIT 1
+`
+
+type SameIssueParams struct {
+	West    float64
+	South   float64
+	East    float64
+	North   float64
+	Service string
+	Within  time.Duration
+	Lng     float64
+	Lat     float64
+}
+
+type SameIssueRow struct {
+	ID  int64
+	Lat float64
+	Lng float64
+}
+
+// The open request of a service nearest a point, within a box around it
+// (the caller checks the distance): the issue a new report joins. Not a
+// duplicate itself, and reported within the window.
+func (q *Queries) SameIssue(ctx context.Context, arg SameIssueParams) (SameIssueRow, error) {
+	row := q.db.QueryRow(ctx, sameIssue,
+		arg.West,
+		arg.South,
+		arg.East,
+		arg.North,
+		arg.Service,
+		arg.Within,
+		arg.Lng,
+		arg.Lat,
+	)
+	var i SameIssueRow
+	err := row.Scan(&i.ID, &i.Lat, &i.Lng)
+	return i, err
 }
 
 const setRequestDescription = `-- name: SetRequestDescription :exec

@@ -181,6 +181,36 @@ func run(ctx context.Context, requests, runs int) error {
 		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%.0f\t\n", p.name, mark, p.who, ms(took[0]), ms(took[1]),
 			float64(took[0])/float64(selectOne[0]))
 	}
+	// The lookup every placed report makes as it is filed: an open request
+	// of its service within 50 m, the same issue. At the places of open
+	// potholes (found) and beside them (not).
+	var spots [][2]float64
+	rows, err := pool.Query(ctx, `SELECT lat, lng FROM requests WHERE status <> 'closed' AND service_code = 'pothole'
+		AND lat IS NOT NULL ORDER BY id DESC LIMIT 50`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var p [2]float64
+		if err := rows.Scan(&p[0], &p[1]); err != nil {
+			return err
+		}
+		spots = append(spots, p, [2]float64{p[0] + 0.0003, p[1]})
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	i := 0
+	took, err := timeIt(runs, func() error {
+		p := spots[i%len(spots)]
+		i++
+		_, err := c.SameIssue(ctx, "pothole", p[0], p[1])
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(tw, "same-issue lookup (filing)\t\t%s\t%s\t%.0f\t\n", ms(took[0]), ms(took[1]), float64(took[0])/float64(selectOne[0]))
 	tw.Flush()
 	fmt.Printf("\n%d of %d pages over %s at p50\n", missed, len(pages), target)
 	return nil

@@ -1,0 +1,91 @@
+package core_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"townline/core"
+	"townline/internal/testenv"
+)
+
+// Each department with an address gets one digest a day: its overdue
+// requests, those due today and those new since yesterday.
+func TestDigest(t *testing.T) {
+	t.Parallel()
+	mail := &fakeSender{}
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Workers = 0
+		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: mail}
+	})
+	ctx := context.Background()
+	la := c.City().Location
+	y, m, d := time.Now().In(la).Date()
+	now := time.Date(y, m, d, 9, 0, 0, 0, la)
+	file := func(expected, requested time.Time) int64 {
+		t.Helper()
+		r, err := c.CreateRequest(ctx, newPothole(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Pool().Exec(ctx, `UPDATE requests SET expected_at = $2, requested_at = $3 WHERE id = $1`,
+			r.ID, expected, requested); err != nil {
+			t.Fatal(err)
+		}
+		return r.ID
+	}
+	old := now.AddDate(0, 0, -3)
+	overdue := file(now.Add(-time.Hour), old)
+	today := file(now.Add(6*time.Hour), old)
+	fresh := file(now.AddDate(0, 0, 3), now.Add(-time.Hour))
+	file(now.AddDate(0, 0, 3), old) // neither: not listed
+
+	if err := c.SendDigests(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	sent, _ := mail.snapshot()
+	var pw *core.Outbound
+	for i := range sent {
+		if sent[i].To == "publicworks@cityoforoville.org" {
+			pw = &sent[i]
+		}
+	}
+	departments := 0
+	for _, dep := range c.City().Departments {
+		if dep.Email != "" {
+			departments++
+		}
+	}
+	if pw == nil || len(sent) != departments {
+		t.Fatalf("sent %d digests, want one to each of the %d departments with an address, Public Works' among them", len(sent), departments)
+	}
+	if pw.Subject != "Public Works 311 digest: 1 overdue, 1 due today, 1 new" {
+		t.Errorf("subject %q", pw.Subject)
+	}
+	sections := map[string]int64{"Overdue: 1": overdue, "Due today: 1": today, "New since yesterday: 1": fresh}
+	for head, id := range sections {
+		i := strings.Index(pw.Body, head)
+		if i < 0 || !strings.HasPrefix(strings.TrimSpace(pw.Body[i+len(head):]), fmt.Sprintf("#%d Pothole", id)) {
+			t.Errorf("the digest does not list #%d under %q:\n%s", id, head, pw.Body)
+		}
+	}
+	if strings.Contains(pw.Body, "Ana Reyes") || strings.Contains(pw.Body, "@example") {
+		t.Errorf("the digest names a reporter:\n%s", pw.Body)
+	}
+
+	// Once a day, however often the job runs; the next day, again.
+	if err := c.SendDigests(ctx, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := mail.snapshot(); len(again) != departments {
+		t.Errorf("a second run the same day sent %d more", len(again)-departments)
+	}
+	if err := c.SendDigests(ctx, now.AddDate(0, 0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if next, _ := mail.snapshot(); len(next) != 2*departments {
+		t.Errorf("the next day sent %d, want %d", len(next)-departments, departments)
+	}
+}
