@@ -115,20 +115,23 @@ func TestCityOrovilleLoads(t *testing.T) {
 	}
 }
 
+// wallClock reads "2026-12-04 16:00" in loc.
+func wallClock(t *testing.T, s string, loc *time.Location) time.Time {
+	t.Helper()
+	tm, err := time.ParseInLocation("2006-01-02 15:04", s, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
 func TestOfficeHoursIsOpen(t *testing.T) {
 	la, err := time.LoadLocation("America/Los_Angeles")
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := cityOroville(t).OfficeHours
-	at := func(s string) time.Time {
-		t.Helper()
-		tm, err := time.ParseInLocation("2006-01-02 15:04", s, la)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tm
-	}
+	at := func(s string) time.Time { return wallClock(t, s, la) }
 	tests := []struct {
 		t    time.Time
 		loc  *time.Location
@@ -173,14 +176,7 @@ func TestDue(t *testing.T) {
 		t.Fatal(err)
 	}
 	la := c.Location
-	at := func(s string) time.Time {
-		t.Helper()
-		tm, err := time.ParseInLocation("2006-01-02 15:04", s, la)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tm
-	}
+	at := func(s string) time.Time { return wallClock(t, s, la) }
 	for _, tc := range []struct {
 		what, from string
 		sla        time.Duration
