@@ -123,9 +123,13 @@ func TestEndToEnd(t *testing.T) {
 	if id, _ := newTokens([]byte(testSecret)).tag(cityAddr, replyTo); id != reqID {
 		t.Errorf("Reply-To %q names request %d, want %d", replyTo, id, reqID)
 	}
-	if got := queryInt(t, b.c, `SELECT count(*) FROM messages WHERE direction = 'out' AND provider_id = $1 AND state = 'sent'`, ackID); got != 1 {
-		t.Errorf("the acknowledgment's Message-ID is not stored as sent")
-	}
+	// The server has it before the job records it as sent.
+	testenv.WaitFor(t, b.c, func() error {
+		if got := queryInt(t, b.c, `SELECT count(*) FROM messages WHERE direction = 'out' AND provider_id = $1 AND state = 'sent'`, ackID); got != 1 {
+			return fmt.Errorf("the acknowledgment's Message-ID %s is not stored as sent", ackID)
+		}
+		return nil
+	})
 
 	// The resident's reply joins the request; its quote is trimmed.
 	b.append(t, rawMail(map[string]string{
