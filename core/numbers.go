@@ -81,3 +81,25 @@ func (c *Core) ChannelWeeks(ctx context.Context) ([]ChannelWeek, error) {
 	}
 	return out, nil
 }
+
+// Classified is how well townline read one channel's reports within a
+// window: of the requests it filed from residents' words, how many it
+// gave a service, and how many of those staff then moved to another.
+type Classified struct {
+	Channel                         Channel
+	Requests, Classified, Corrected int64
+}
+
+// Classification returns, per channel whose reports townline classifies
+// from words (texts, mail, the web), how it did within the last window.
+func (c *Core) Classification(ctx context.Context, window time.Duration) ([]Classified, error) {
+	rows, err := c.q.Classification(ctx, window)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	out := make([]Classified, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, Classified{Channel: Channel(r.Channel), Requests: r.Requests, Classified: r.Classified, Corrected: r.Corrected})
+	}
+	return out, nil
+}

@@ -276,3 +276,47 @@ func TestDuplicateRules(t *testing.T) {
 		t.Errorf("a closed request as a duplicate: %v", err)
 	}
 }
+
+// How well townline read residents' words: of the reports made in words,
+// those it gave a service, and those staff moved to another; a request
+// staff took out of triage is not counted as read wrong, nor is one filed
+// by an Open311 client.
+func TestClassificationFigures(t *testing.T) {
+	t.Parallel()
+	c := filingCore(t)
+	ctx := context.Background()
+	desk, err := c.AddUser(ctx, "desk@oroville.test", "dispatcher", "", "a long enough password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := core.Actor{UserID: &desk.ID, Name: desk.Email}
+	mail := func(id, subject, text string) int64 {
+		t.Helper()
+		res, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelEmail, From: id + "@example.com", To: "311@example.gov",
+			Subject: subject, Text: text, ProviderID: "<" + id + "@example.com>"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.RequestID
+	}
+	wrong := mail("wrong", "Pothole", "A pothole at 1735 Montgomery Street.")
+	mail("right", "Streetlight", "The streetlight is out at 1520 Myers Street.")
+	triage := mail("triage", "Hello", "Something needs looking at near my house.")
+	if err := c.Reclassify(ctx, wrong, "sign", "", by); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Reclassify(ctx, triage, "pothole", "", by); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateRequest(ctx, newPothole("client@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Classification(ctx, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []core.Classified{{Channel: core.ChannelEmail, Requests: 3, Classified: 2, Corrected: 1}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("classification %+v, want %+v", got, want)
+	}
+}

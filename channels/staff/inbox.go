@@ -59,6 +59,8 @@ func (h *Handler) funcs() template.FuncMap {
 			return code
 		},
 		"duration": duration,
+		"percent":  percent,
+		"sub":      func(a, b int64) int64 { return a - b },
 		"day":      func(t time.Time) string { return t.In(loc).Format("Jan 2, 2006") },
 	}
 }

@@ -16,6 +16,7 @@ type numbersPage struct {
 	Weeks    []time.Time
 	Channels []core.Channel
 	PerWeek  map[time.Time]map[core.Channel]int64
+	Words    []core.Classified // the last 30 days
 }
 
 type timesWindow struct {
@@ -45,6 +46,10 @@ func (h *Handler) numbers(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Windows = append(p.Windows, timesWindow{Label: fmt.Sprintf("last %d days", days), Rows: rows})
 	}
+	if p.Words, err = h.core.Classification(ctx, 30*24*time.Hour); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	weeks, err := h.core.ChannelWeeks(ctx)
 	if err != nil {
 		h.fail(w, r, err)
@@ -62,6 +67,14 @@ func (h *Handler) numbers(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.Sort(p.Channels)
 	h.render(w, r, http.StatusOK, "numbers", p)
+}
+
+// percent is part of whole for people: "87 %", or "—" of nothing.
+func percent(part, whole int64) string {
+	if whole == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%d %%", (part*100+whole/2)/whole)
 }
 
 // duration reads a median for people: "3h 20m", "2d 4h", or "—".

@@ -36,3 +36,23 @@ FROM requests
 WHERE requested_at > now() - interval '12 weeks'
 GROUP BY 1, 2
 ORDER BY 1, 2;
+
+-- name: Classification :many
+-- Per channel, for requests made within the window from residents' own
+-- words (texts, mail, the web): how many, how many townline filed with a
+-- service, and how many of those staff then moved to another service.
+SELECT channel, count(*) AS requests,
+    count(*) FILTER (WHERE first_service <> '') AS classified,
+    count(*) FILTER (WHERE first_service <> '' AND corrected) AS corrected
+FROM (
+    SELECT q.channel,
+        COALESCE((SELECT COALESCE(e.from_service, '') FROM request_events e
+            WHERE e.request_id = q.id AND e.to_service IS NOT NULL ORDER BY e.at, e.id LIMIT 1),
+            q.service_code, '') AS first_service,
+        EXISTS (SELECT 1 FROM request_events e WHERE e.request_id = q.id AND e.user_id IS NOT NULL
+            AND e.from_service IS NOT NULL AND e.to_service IS NOT NULL) AS corrected
+    FROM requests q
+    WHERE q.requested_at > now() - @within::interval AND q.channel IN ('sms', 'email', 'web')
+) r
+GROUP BY channel
+ORDER BY channel;

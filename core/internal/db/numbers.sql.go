@@ -46,6 +46,59 @@ func (q *Queries) ChannelWeeks(ctx context.Context, zone string) ([]ChannelWeeks
 	return items, nil
 }
 
+const classification = `-- name: Classification :many
+SELECT channel, count(*) AS requests,
+    count(*) FILTER (WHERE first_service <> '') AS classified,
+    count(*) FILTER (WHERE first_service <> '' AND corrected) AS corrected
+FROM (
+    SELECT q.channel,
+        COALESCE((SELECT COALESCE(e.from_service, '') FROM request_events e
+            WHERE e.request_id = q.id AND e.to_service IS NOT NULL ORDER BY e.at, e.id LIMIT 1),
+            q.service_code, '') AS first_service,
+        EXISTS (SELECT 1 FROM request_events e WHERE e.request_id = q.id AND e.user_id IS NOT NULL
+            AND e.from_service IS NOT NULL AND e.to_service IS NOT NULL) AS corrected
+    FROM requests q
+    WHERE q.requested_at > now() - $1::interval AND q.channel IN ('sms', 'email', 'web')
+) r
+GROUP BY channel
+ORDER BY channel
+`
+
+type ClassificationRow struct {
+	Channel    string
+	Requests   int64
+	Classified int64
+	Corrected  int64
+}
+
+// Per channel, for requests made within the window from residents' own
+// words (texts, mail, the web): how many, how many townline filed with a
+// service, and how many of those staff then moved to another service.
+func (q *Queries) Classification(ctx context.Context, within time.Duration) ([]ClassificationRow, error) {
+	rows, err := q.db.Query(ctx, classification, within)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ClassificationRow
+	for rows.Next() {
+		var i ClassificationRow
+		if err := rows.Scan(
+			&i.Channel,
+			&i.Requests,
+			&i.Classified,
+			&i.Corrected,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const departmentLoad = `-- name: DepartmentLoad :many
 SELECT COALESCE(department_code, '')::text AS department,
     count(*) FILTER (WHERE status <> 'closed') AS open,
