@@ -54,6 +54,8 @@ type Options struct {
 	Senders map[Channel]Sender
 	// Fetchers download the media that inbound messages point at.
 	Fetchers map[Channel]MediaFetcher
+	// Geocoder places what the city's own layers do not (nil: nothing).
+	Geocoder Geocoder
 
 	// RetryBase is the first delay before an outbound message is retried;
 	// it doubles with every attempt, up to an hour. MaxAttempts bounds them.

@@ -6,6 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type Metrics struct {
 	requests *prometheus.CounterVec
 	jobs     *prometheus.CounterVec
+	geocoder *prometheus.CounterVec
 }
 
 func newMetrics() *Metrics {
@@ -18,10 +19,14 @@ func newMetrics() *Metrics {
 			Name: "townline_jobs_total",
 			Help: "Job outcomes by kind: sent, retry, failed, unknown, skipped.",
 		}, []string{"kind", "outcome"}),
+		geocoder: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "townline_geocoder_requests_total",
+			Help: "Questions to the outside geocoder (GEOCODER_URL), by outcome: found, unknown, failed.",
+		}, []string{"outcome"}),
 	}
 }
 
 // Collectors returns the collectors to register.
 func (m *Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.requests, m.jobs}
+	return []prometheus.Collector{m.requests, m.jobs, m.geocoder}
 }

@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
@@ -329,12 +330,65 @@ func (c *Core) geocode(ctx context.Context, q *db.Queries, address string) (loc 
 	}
 	if m := numberedRE.FindStringSubmatch(address); m != nil {
 		n, _ := houseNumber(m[1])
-		return geocodeNumber(ctx, q, n, m[2])
+		loc, ok, err = geocodeNumber(ctx, q, n, m[2])
+	} else if m := intersectionRE.FindStringSubmatch(address); m != nil {
+		loc, ok, err = geocodeIntersection(ctx, q, m[1], m[2])
+	} else {
+		return Located{}, false, nil // a street, a word: nothing to ask anyone
 	}
-	if m := intersectionRE.FindStringSubmatch(address); m != nil {
-		return geocodeIntersection(ctx, q, m[1], m[2])
+	if ok || err != nil || c.opts.Geocoder == nil {
+		return loc, ok, err
 	}
-	return Located{}, false, nil
+	return c.geocodeOutside(ctx, q, address)
+}
+
+// Geocoder places an address the city's own layers do not know: an outside
+// service (GEOCODER_URL). ok is false when it does not know it either.
+type Geocoder interface {
+	Geocode(ctx context.Context, address string) (loc Located, ok bool, err error)
+}
+
+// Asking the outside geocoder: how long a filing waits for it, and how
+// long its answer (or its not knowing) is kept.
+const (
+	geocoderWait  = 2 * time.Second
+	geocoderCache = 30 * 24 * time.Hour
+)
+
+// geocodeOutside asks the outside geocoder, once a month at most for an
+// address. A geocoder that fails or is slow leaves the address unplaced,
+// and is asked again next time.
+func (c *Core) geocodeOutside(ctx context.Context, q *db.Queries, address string) (Located, bool, error) {
+	key := fold(address)
+	hit, err := q.CachedGeocode(ctx, db.CachedGeocodeParams{Query: key, Within: geocoderCache})
+	if err == nil {
+		return Located{Lat: hit.Lat, Lng: hit.Lng, Address: hit.Address}, hit.Found, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return Located{}, false, dbErr(err)
+	}
+	ask, cancel := context.WithTimeout(ctx, geocoderWait)
+	defer cancel()
+	loc, ok, err := c.opts.Geocoder.Geocode(ask, address)
+	c.metrics.geocoder.WithLabelValues(geocoderOutcome(ok, err)).Inc()
+	if err != nil {
+		c.log.Warn("the geocoder failed; the report is filed unplaced", "address", address, "err", err)
+		return Located{}, false, nil
+	}
+	if err := q.CacheGeocode(ctx, db.CacheGeocodeParams{Query: key, Found: ok, Lat: loc.Lat, Lng: loc.Lng, Address: loc.Address}); err != nil {
+		return Located{}, false, dbErr(err)
+	}
+	return loc, ok, nil
+}
+
+func geocoderOutcome(ok bool, err error) string {
+	switch {
+	case err != nil:
+		return "failed"
+	case ok:
+		return "found"
+	}
+	return "unknown"
 }
 
 // street finds the loaded street a resident's spelling means.

@@ -2,8 +2,11 @@ package core_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 
 	"townline/cities"
@@ -196,5 +199,70 @@ func TestFilingPlacedByAddress(t *testing.T) {
 	}
 	if r.Lat != nil || r.Address != "2100 Fake Rd" {
 		t.Errorf("an unknown address: %v %q, want kept as written, unplaced", r.Lat, r.Address)
+	}
+}
+
+// fakeGeocoder answers from its table and counts what it is asked.
+type fakeGeocoder struct {
+	mu    sync.Mutex
+	known map[string]core.Located
+	fail  bool
+	asked []string
+}
+
+func (g *fakeGeocoder) Geocode(ctx context.Context, address string) (core.Located, bool, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.asked = append(g.asked, address)
+	if g.fail {
+		return core.Located{}, false, errors.New("503 from the geocoder")
+	}
+	loc, ok := g.known[address]
+	return loc, ok, nil
+}
+
+// What the city's layers do not know is asked of the outside geocoder,
+// once: its answer, and its not knowing, are kept; a failure is not, and
+// leaves the report unplaced. What the layers know is never asked.
+func TestOutsideGeocoder(t *testing.T) {
+	t.Parallel()
+	geo := &fakeGeocoder{known: map[string]core.Located{
+		"1740 Acacia Ave": {Lat: 39.5200, Lng: -121.5450, Address: "1740 Acacia Avenue"},
+	}}
+	c := testenv.Core(t, func(o *core.Options) { o.Geocoder = geo; o.Workers = 0 })
+	ctx := context.Background()
+	if _, err := c.LoadPlaces(ctx, cities.OrovillePlacesName, cities.OrovillePlaces); err != nil {
+		t.Fatal(err)
+	}
+	file := func(address string) core.Request {
+		t.Helper()
+		in := newPothole("")
+		in.Lat, in.Lng, in.Address = nil, nil, address
+		r, err := c.CreateRequest(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for range 2 {
+		if r := file("1740 Acacia Ave"); r.Lat == nil || *r.Lat != 39.52 || r.Address != "1740 Acacia Avenue" {
+			t.Errorf("placed by the geocoder: %v %q", r.Lat, r.Address)
+		}
+		if r := file("12 Nowhere Lane"); r.Lat != nil {
+			t.Errorf("an address no one knows was placed at %v", *r.Lat)
+		}
+	}
+	file("1735 Montgomery Street") // the city's own layers know it
+	if want := []string{"1740 Acacia Ave", "12 Nowhere Lane"}; fmt.Sprint(geo.asked) != fmt.Sprint(want) {
+		t.Errorf("the geocoder was asked %q, want %q once each", geo.asked, want)
+	}
+	geo.fail = true
+	if r := file("99 Elsewhere Road"); r.Lat != nil {
+		t.Error("placed by a failing geocoder")
+	}
+	geo.fail = false
+	file("99 Elsewhere Road")
+	if n := len(geo.asked); n != 4 {
+		t.Errorf("after a failure the address was not asked again: %q", geo.asked)
 	}
 }

@@ -48,3 +48,11 @@ LIMIT 1;
 
 -- name: CountPlaces :one
 SELECT (SELECT count(*) FROM place_addresses) AS addresses, (SELECT count(*) FROM place_segments) AS segments;
+
+-- name: CachedGeocode :one
+SELECT found, lat, lng, address FROM geocode_cache WHERE query = $1 AND at > now() - @within::interval;
+
+-- name: CacheGeocode :exec
+INSERT INTO geocode_cache (query, found, lat, lng, address) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (query) DO UPDATE SET found = EXCLUDED.found, lat = EXCLUDED.lat, lng = EXCLUDED.lng,
+    address = EXCLUDED.address, at = now();

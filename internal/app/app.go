@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"townline/cities"
 	"townline/core"
 	"townline/internal/config"
+	"townline/internal/geocoder"
 	"townline/internal/localpg"
 	"townline/migrations"
 )
@@ -85,7 +87,16 @@ func (e *Env) Ready(ctx context.Context, migrate bool) error {
 
 // Core builds the domain service on the database.
 func (e *Env) Core(ctx context.Context, workers int, senders map[core.Channel]core.Sender, fetchers map[core.Channel]core.MediaFetcher) (*core.Core, error) {
+	var geo core.Geocoder
+	if e.cfg.GeocoderURL != "" {
+		g, err := geocoder.New(e.cfg.GeocoderURL, e.City.Name, e.City.State, &http.Client{})
+		if err != nil {
+			return nil, err
+		}
+		geo = g
+	}
 	return core.New(ctx, e.pool, core.Options{
+		Geocoder:    geo,
 		City:        e.City,
 		PublicURL:   e.cfg.PublicURL,
 		DataDir:     e.cfg.Data,

@@ -39,6 +39,9 @@ type Config struct {
 	EmailFrom string
 
 	MapTiles string // a tile URL template ({z}/{x}/{y}); empty: maps without tiles
+	// GeocoderURL is a Nominatim server or the US Census Geocoder, asked
+	// for what the city's own layers do not place; empty: none.
+	GeocoderURL string
 
 	LogFormat string // text or json
 	LogLevel  slog.Level
@@ -59,6 +62,7 @@ var vars = []struct{ env, flag, usage, def string }{
 	{"TWILIO_FROM", "twilio-from", "sending number (E.164) or Messaging Service SID", ""},
 	{"TWILIO_API_URL", "twilio-api-url", "Twilio REST base URL", "https://api.twilio.com"},
 	{"TOWNLINE_MAP_TILES", "map-tiles", "map tile URL template, {z}/{x}/{y} (empty: maps show no tiles)", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"},
+	{"GEOCODER_URL", "geocoder-url", "a Nominatim server or the US Census Geocoder, for addresses the city's own layers do not know (empty: none)", ""},
 	{"TOWNLINE_STAFF_PHONE", "staff-phone", "number callers reach with 0 during office hours (empty: they leave a message)", ""},
 	{"IMAP_URL", "imap-url", "imaps://user:pass@host:993/INBOX (empty: email off)", ""},
 	{"SMTP_URL", "smtp-url", "smtp://user:pass@host:587", ""},
@@ -130,6 +134,7 @@ func (f *Flags) Config() (*Config, error) {
 		SMTPURL:          get("SMTP_URL"),
 		EmailFrom:        get("EMAIL_FROM"),
 		MapTiles:         get("TOWNLINE_MAP_TILES"),
+		GeocoderURL:      get("GEOCODER_URL"),
 		LogFormat:        get("TOWNLINE_LOG_FORMAT"),
 	}
 	var errs []error

@@ -114,6 +114,15 @@ type Department struct {
 	Phone string
 }
 
+type GeocodeCache struct {
+	Query   string
+	Found   bool
+	Lat     float64
+	Lng     float64
+	Address string
+	At      time.Time
+}
+
 type InboundKey struct {
 	Key       string
 	MessageID int64

@@ -7,7 +7,62 @@ package db
 
 import (
 	"context"
+
+	"time"
 )
+
+const cacheGeocode = `-- name: CacheGeocode :exec
+INSERT INTO geocode_cache (query, found, lat, lng, address) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (query) DO UPDATE SET found = EXCLUDED.found, lat = EXCLUDED.lat, lng = EXCLUDED.lng,
+    address = EXCLUDED.address, at = now()
+`
+
+type CacheGeocodeParams struct {
+	Query   string
+	Found   bool
+	Lat     float64
+	Lng     float64
+	Address string
+}
+
+func (q *Queries) CacheGeocode(ctx context.Context, arg CacheGeocodeParams) error {
+	_, err := q.db.Exec(ctx, cacheGeocode,
+		arg.Query,
+		arg.Found,
+		arg.Lat,
+		arg.Lng,
+		arg.Address,
+	)
+	return err
+}
+
+const cachedGeocode = `-- name: CachedGeocode :one
+SELECT found, lat, lng, address FROM geocode_cache WHERE query = $1 AND at > now() - $2::interval
+`
+
+type CachedGeocodeParams struct {
+	Query  string
+	Within time.Duration
+}
+
+type CachedGeocodeRow struct {
+	Found   bool
+	Lat     float64
+	Lng     float64
+	Address string
+}
+
+func (q *Queries) CachedGeocode(ctx context.Context, arg CachedGeocodeParams) (CachedGeocodeRow, error) {
+	row := q.db.QueryRow(ctx, cachedGeocode, arg.Query, arg.Within)
+	var i CachedGeocodeRow
+	err := row.Scan(
+		&i.Found,
+		&i.Lat,
+		&i.Lng,
+		&i.Address,
+	)
+	return i, err
+}
 
 const clearPlaceStreets = `-- name: ClearPlaceStreets :exec
 DELETE FROM place_streets
