@@ -14,6 +14,15 @@ func PhotoGPS(img []byte) (lat, lng float64, ok bool) {
 	if err != nil {
 		return 0, 0, false
 	}
+	return tiffGPS(tiff)
+}
+
+// tiffGPS reads the GPS position in an EXIF block's TIFF structure, from
+// a JPEG or a HEIF photo.
+func tiffGPS(tiff []byte) (lat, lng float64, ok bool) {
+	if len(tiff) < 8 {
+		return 0, 0, false
+	}
 	var order binary.ByteOrder
 	switch string(tiff[:2]) {
 	case "II":

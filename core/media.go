@@ -167,6 +167,11 @@ func (c *Core) mediaPlace(u Upload) *Place {
 		if lat, lng, ok = PhotoGPS(head); !ok {
 			return nil
 		}
+	case u.Blob.ContentType == "image/heic":
+		var ok bool
+		if lat, lng, ok = heifGPS(f); !ok {
+			return nil
+		}
 	case isVCard(u.Blob.ContentType):
 		m := mapsLinkRE.FindSubmatch(head)
 		if m == nil {
