@@ -13,6 +13,9 @@ var (
 	phoneRE = regexp.MustCompile(`\+?\(?\d[\d\s().-]{5,}\d`)
 	dateRE  = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 	zip4RE  = regexp.MustCompile(`^\d{5}-\d{4}$`) // ZIP+4, never a phone number
+	// A position, "39.51380, -121.55640": five decimals or more, which no
+	// phone number written with dots has.
+	coordsTextRE = regexp.MustCompile(`^-?\d{1,3}\.\d{5,}(?:,\s*-?\d{1,3}\.\d{5,})?$`)
 	// A link: its digits are a path or a query (a report on another
 	// site, https://fms.example/report/7000100), not a phone number.
 	linkRE = regexp.MustCompile(`(?i)\b(?:https?://|www\.)[^\s<>"']+`)
@@ -71,7 +74,7 @@ func maskPhones(s string) string {
 				digits++
 			}
 		}
-		if digits < 7 || dateRE.MatchString(m) || zip4RE.MatchString(m) {
+		if digits < 7 || dateRE.MatchString(m) || zip4RE.MatchString(m) || coordsTextRE.MatchString(strings.TrimSpace(m)) {
 			return m
 		}
 		return "[phone removed]"

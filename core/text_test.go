@@ -327,6 +327,10 @@ func TestPublicText(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ in, want string }{
 		{"call me at 530-555-0123", "call me at [phone removed]"},
+		// A position is no phone number; a number with dots is.
+		{"39.51380, -121.55640", "39.51380, -121.55640"},
+		{"near 39.43000, -121.53000 by the ditch", "near 39.43000, -121.53000 by the ditch"},
+		{"call 530.555.0123", "call [phone removed]"},
 		{"(530) 555-0123 or +1 530 555 0123", "[phone removed] or [phone removed]"},
 		{"530.555.0123", "[phone removed]"},
 		{"5305550123", "[phone removed]"},
