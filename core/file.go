@@ -47,11 +47,11 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 	if t == nil {
 		// The one statement finds or creates a contact by one phone number
 		// or one email address; a reporter known by both, or by a name
-		// alone, needs upsertContact.
+		// alone, or with an account at the client, needs upsertContact.
 		rep := f.Reporter
 		if len(f.Photos) > 0 || len(f.messages) > 0 || f.contact != nil ||
 			(f.ack && c.canAnswer(f.Channel)) || (rep.Phone != "" && rep.Email != "") ||
-			(rep.Name != "" && rep.Phone == "" && rep.Email == "") {
+			(rep.Name != "" && rep.Phone == "" && rep.Email == "") || rep.AccountID != "" {
 			var r Request
 			err := c.tx(ctx, func(t *txn) error {
 				r, err = c.file(ctx, t, f)

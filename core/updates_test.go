@@ -111,10 +111,19 @@ func TestCommentReopens(t *testing.T) {
 			Author: core.Reporter{Email: "ben@example.com"}, ClientStatus: "OPEN"}
 		own := stranger
 		own.ID, own.Text, own.Author = "601", "Not fixed, the hole is back.", core.Reporter{Email: "ana@example.com"}
-		for _, cm := range []core.Comment{stranger, own, own} {
-			if _, err := c.AddComment(ctx, cm); err != nil {
+		var first core.CommentResult
+		for _, cm := range []core.Comment{stranger, own} {
+			if first, err = c.AddComment(ctx, cm); err != nil {
 				t.Fatal(err)
 			}
+		}
+		// Reopened by the first delivery, not by a second one.
+		if got, err := c.Request(ctx, r.ID); err != nil || allowed != (got.Status == core.StatusInProgress) {
+			t.Errorf("allowed %v: after the reporter's comment the request is %s, %v", allowed, got.Status, err)
+		}
+		again, err := c.AddComment(ctx, own)
+		if err != nil || !again.Duplicate || again.MessageID != first.MessageID {
+			t.Errorf("the comment again: %+v, %v; want the first's message %d, a duplicate", again, err, first.MessageID)
 		}
 		got, err := c.Request(ctx, r.ID)
 		if err != nil {
