@@ -240,3 +240,14 @@ func TestClientAccountKeptWithContact(t *testing.T) {
 		}
 	}
 }
+
+// A new reporter who gives a phone and an email is one contact with both.
+func TestNewReporterWithPhoneAndEmail(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	r := file(t, c, "pothole", "Pothole on Myers", core.Reporter{Phone: "530-555-0177", Email: "Bo@Example.com"})
+	ct, err := c.Contact(context.Background(), *r.ContactID)
+	if err != nil || ct.Phone != "+15305550177" || ct.Email != "bo@example.com" {
+		t.Errorf("contact %+v, %v", ct, err)
+	}
+}
