@@ -405,3 +405,43 @@ func TestPhotoGPSMalformedBlock(t *testing.T) {
 		}
 	}
 }
+
+// Many phones write EXIF little-endian ("II"): its position reads as well.
+func TestPhotoGPSLittleEndian(t *testing.T) {
+	le := binary.LittleEndian
+	tiff := []byte("II\x2a\x00\x08\x00\x00\x00")
+	entry := func(tag, typ uint16, count, value uint32) {
+		tiff = le.AppendUint16(tiff, tag)
+		tiff = le.AppendUint16(tiff, typ)
+		tiff = le.AppendUint32(tiff, count)
+		tiff = le.AppendUint32(tiff, value)
+	}
+	tiff = le.AppendUint16(tiff, 1)
+	entry(0x8825, 4, 1, 26)
+	tiff = le.AppendUint32(tiff, 0)
+	tiff = le.AppendUint16(tiff, 4)
+	entry(1, 2, 2, 'S')
+	entry(2, 5, 3, 80)
+	entry(3, 2, 2, 'E')
+	entry(4, 5, 3, 104)
+	tiff = le.AppendUint32(tiff, 0)
+	for _, r := range []uint32{33, 1, 52, 1, 76, 10, 151, 1, 12, 1, 335, 10} { // 33°52'7.6" S, 151°12'33.5" E
+		tiff = le.AppendUint32(tiff, r)
+	}
+	body := append([]byte("Exif\x00\x00"), tiff...)
+	exif := append([]byte{0xFF, 0xE1, 0, byte(len(body) + 2)}, body...)
+	lat, lng, ok := core.PhotoGPS(withExif(testJPEG(t), exif))
+	wantLat, wantLng := -(33 + 52.0/60 + 7.6/3600), 151+12.0/60+33.5/3600
+	if !ok || math.Abs(lat-wantLat) > 1e-6 || math.Abs(lng-wantLng) > 1e-6 {
+		t.Errorf("PhotoGPS = %v, %v, %v; want %v, %v", lat, lng, ok, wantLat, wantLng)
+	}
+}
+
+// A PNG chunk whose checksum is wrong is refused, not published.
+func TestStripMetadataPNGBadChecksum(t *testing.T) {
+	in := testPNG(t)
+	in[20]++ // in the IHDR chunk's data
+	if _, err := core.StripMetadata(in); err == nil {
+		t.Error("a PNG with a bad checksum was stripped")
+	}
+}
