@@ -126,6 +126,9 @@ func TestClassifyUnsure(t *testing.T) {
 			t.Errorf("Classification(%q) = %+v, want below %v", text, cl, SureScore)
 		}
 	}
+	if cl := c.Classification("hello"); cl != (Classification{}) {
+		t.Errorf(`Classification("hello") = %+v, want nothing, sure 0`, cl)
+	}
 }
 
 // What people do to words: each of these is one keyword of the city file
@@ -148,8 +151,8 @@ func TestClassifyForgives(t *testing.T) {
 		"loud noise every night":         "other",            // "night" is not "light"
 		"when is trash pickup on myers?": "other",            // "trash" inside a longer keyword
 	} {
-		if cl := c.Classification(text); cl.Service != want || cl.Score < SureScore {
-			t.Errorf("Classification(%q) = %+v, want %s", text, cl, want)
+		if cl := c.Classification(text); cl.Service != want || cl.Score < SureScore || cl.Score > 1 {
+			t.Errorf("Classification(%q) = %+v, want %s, sure at most 1", text, cl, want)
 		}
 	}
 }
