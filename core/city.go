@@ -73,6 +73,8 @@ func (h OfficeHours) IsOpen(t time.Time, loc *time.Location) bool {
 	if !slices.Contains(h.Days, t.Weekday()) {
 		return false
 	}
+	// Hours open and close on the minute (the city file's HH:MM): seconds
+	// read as 0 (Second()/time.Second) would change no answer.
 	since := time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute +
 		time.Duration(t.Second())*time.Second + time.Duration(t.Nanosecond())
 	return since >= h.Open && since < h.Close

@@ -165,6 +165,17 @@ func TestOfficeHoursIsOpen(t *testing.T) {
 	if !allDay.IsOpen(at("2025-03-09 23:59"), la) || !allDay.IsOpen(at("2025-03-09 00:00"), la) {
 		t.Error("00:00-24:00 is not open all day")
 	}
+	// Minutes, seconds and their fractions count: a desk that opens at 08:30.
+	half := OfficeHours{Days: []time.Weekday{time.Monday}, Open: 8*time.Hour + 30*time.Minute, Close: 17 * time.Hour}
+	for _, tc := range []struct {
+		h, m, s, ns int
+		open        bool
+	}{{8, 29, 59, 999_999_999, false}, {8, 30, 0, 0, true}, {8, 30, 0, 500_000_000, true}, {8, 30, 30, 0, true}, {8, 45, 0, 0, true}} {
+		at := time.Date(2025, 3, 3, tc.h, tc.m, tc.s, tc.ns, la)
+		if got := half.IsOpen(at, la); got != tc.open {
+			t.Errorf("open at 08:30: IsOpen(%s) = %v", at.Format("15:04:05.999999999"), got)
+		}
+	}
 }
 
 // A service's target counts in business time: Oroville's office hours

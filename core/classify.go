@@ -273,8 +273,8 @@ func typos(a, b string) int {
 func stem(w string) string {
 	if n := len(w); n > 3 && w[n-1] == 's' && w[n-2] != 's' {
 		w = w[:n-1]
-		if strings.HasSuffix(w, "ie") && len(w) > 4 {
-			w = w[:len(w)-2] + "y" // "puppies"
+		if strings.HasSuffix(w, "ie") && len(w) >= 4 {
+			w = w[:len(w)-2] + "y" // "puppies", "flies"; never "ties"
 		}
 	}
 	if n := len(w); n > 3 && w[n-1] == w[n-2] && !strings.ContainsRune("aeiouls", rune(w[n-1])) {

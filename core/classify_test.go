@@ -126,6 +126,9 @@ func TestClassifyUnsure(t *testing.T) {
 			t.Errorf("Classification(%q) = %+v, want below %v", text, cl, SureScore)
 		}
 	}
+	if cl := c.Classification("hello"); cl != (Classification{}) {
+		t.Errorf(`Classification("hello") = %+v, want nothing, sure 0`, cl)
+	}
 }
 
 // What people do to words: each of these is one keyword of the city file
@@ -148,8 +151,8 @@ func TestClassifyForgives(t *testing.T) {
 		"loud noise every night":         "other",            // "night" is not "light"
 		"when is trash pickup on myers?": "other",            // "trash" inside a longer keyword
 	} {
-		if cl := c.Classification(text); cl.Service != want || cl.Score < SureScore {
-			t.Errorf("Classification(%q) = %+v, want %s", text, cl, want)
+		if cl := c.Classification(text); cl.Service != want || cl.Score < SureScore || cl.Score > 1 {
+			t.Errorf("Classification(%q) = %+v, want %s, sure at most 1", text, cl, want)
 		}
 	}
 }
@@ -158,6 +161,7 @@ func TestStem(t *testing.T) {
 	for in, want := range map[string]string{
 		"potholes": "pothol", "pothole": "pothol", "muertas": "muert", "muerto": "muert",
 		"puppies": "puppy", "dogg": "dog", "grass": "grass", "tree": "tree", "trees": "tree", "tres": "tre",
+		"bus": "bus", "cats": "cat", "egg": "egg", "eggs": "egg", "bache": "bach", "baches": "bach", "ponies": "pony", "flies": "fly", "skies": "sky", "ties": "tie",
 	} {
 		if got := stem(in); got != want {
 			t.Errorf("stem(%q) = %q, want %q", in, got, want)
@@ -172,9 +176,23 @@ func TestTypos(t *testing.T) {
 	}{
 		{"pothol", "pothol", 0}, {"pothold", "pothol", 1}, {"grafitti", "graffiti", 2},
 		{"sewar", "sewer", 1}, {"teh", "the", 1}, {"abc", "abcdef", 3},
+		{"hte", "the", 1}, {"abcdef", "abcd", 2}, {"abcd", "abcdef", 2}, {"abcdefg", "abcd", 3},
 	} {
 		if got := typos(tc.a, tc.b); got != tc.want {
 			t.Errorf("typos(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// Words shorter than five letters must be spelled right; five to seven
+// forgive one typo, eight and more two.
+func TestAllowedTypos(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{{"dogs", "dogz", 0}, {"abcde", "abcdx", 1}, {"abcdefg", "abcdefx", 1}, {"abcdefgh", "abcdefgx", 2}, {"abcdefgh", "abcd", 0}} {
+		if got := allowedTypos(tc.a, tc.b); got != tc.want {
+			t.Errorf("allowedTypos(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
 		}
 	}
 }

@@ -134,8 +134,9 @@ func upsertContactBoth(ctx context.Context, q *db.Queries, r Reporter) (db.Conta
 	id, err := q.LockContactByAddress(ctx, db.LockContactByAddressParams{Phone: r.Phone, Email: r.Email})
 	if errors.Is(err, pgx.ErrNoRows) {
 		ct, err := q.InsertContact(ctx, db.InsertContactParams{Phone: r.Phone, Email: r.Email, Name: r.Name, Language: r.Language})
+		// Another intake created the same contact a moment ago: try again.
+		// (Trying again after a success would find the contact just made.)
 		if errors.Is(err, pgx.ErrNoRows) {
-			// Another intake created the same contact a moment ago.
 			return upsertContactBoth(ctx, q, r)
 		}
 		return ct, err

@@ -74,6 +74,8 @@ func exifBlock(img []byte) ([]byte, error) {
 	if !bytes.HasPrefix(img, []byte{0xFF, 0xD8}) {
 		return nil, errNotPhoto
 	}
+	// With four bytes left only an empty segment fits, never an EXIF
+	// block: i+4 < len(img) would find the same.
 	for i := 2; i+4 <= len(img) && img[i] == 0xFF; {
 		marker := img[i+1]
 		if marker == 0xDA || marker == 0xD9 {
@@ -84,6 +86,9 @@ func exifBlock(img []byte) ([]byte, error) {
 			break
 		}
 		seg := img[i+4 : i+2+n]
+		// 14 bytes hold the TIFF header and no directory: with > 14 such a
+		// block is skipped instead, and gives no position either (unless a
+		// second EXIF block follows, which no camera writes).
 		if marker == 0xE1 && bytes.HasPrefix(seg, []byte("Exif\x00\x00")) && len(seg) >= 14 {
 			return seg[6:], nil
 		}
@@ -92,6 +97,11 @@ func exifBlock(img []byte) ([]byte, error) {
 	return nil, errors.New("no EXIF block")
 }
 
+// entries reads the number of entries of the directory at off. A
+// directory of two bytes at the very end holds none: refusing it (>=
+// below) or reading it as empty finds no value either way. One whose
+// entries end exactly at the end lacks the next directory's offset every
+// TIFF directory ends with: malformed, and never written so by a camera.
 func entries(tiff []byte, order binary.ByteOrder, off uint32) (int, bool) {
 	if int(off)+2 > len(tiff) {
 		return 0, false
@@ -145,7 +155,7 @@ func ExifWithGPS(lat, lng float64) []byte {
 	t = order.AppendUint32(t, 0)
 	// GPS IFD at 26: four entries, then the rationals at 26+2+48+4 = 80.
 	latRef, lngRef := byte('N'), byte('E')
-	if lat < 0 {
+	if lat < 0 { // 0° reads the same north or south, east or west
 		latRef, lat = 'S', -lat
 	}
 	if lng < 0 {
@@ -159,6 +169,8 @@ func ExifWithGPS(lat, lng float64) []byte {
 	t = order.AppendUint32(t, 0)
 	for _, v := range []float64{lat, lng} {
 		d := int(v)
+		// Minutes of 0 (v-d / 60) would move them into the seconds: the
+		// same position read back.
 		m := int((v - float64(d)) * 60)
 		s := ((v-float64(d))*60 - float64(m)) * 60 * 10000
 		for _, r := range [][2]uint32{{uint32(d), 1}, {uint32(m), 1}, {uint32(s), 10000}} {
@@ -167,6 +179,8 @@ func ExifWithGPS(lat, lng float64) []byte {
 		}
 	}
 	seg := append([]byte("Exif\x00\x00"), t...)
+	// Its length, 136, is under 256: the high byte is 0 however it is
+	// computed.
 	return append([]byte{0xFF, 0xE1, byte((len(seg) + 2) >> 8), byte(len(seg) + 2)}, seg...)
 }
 

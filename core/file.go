@@ -67,12 +67,12 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 	if t == nil {
 		// The one statement finds or creates a contact by one phone number
 		// or one email address; a reporter known by both, or by a name
-		// alone, needs upsertContact. A referral, or a join, closes what
-		// it files.
+		// alone, or with an account at the client, needs upsertContact. A
+		// referral, or a join, closes what it files.
 		rep := f.Reporter
 		if f.referred || f.parent != 0 || len(f.Photos) > 0 || len(f.messages) > 0 || f.contact != nil ||
 			(f.ack && c.canAnswer(f.Channel)) || (rep.Phone != "" && rep.Email != "") ||
-			(rep.Name != "" && rep.Phone == "" && rep.Email == "") {
+			(rep.Name != "" && rep.Phone == "" && rep.Email == "") || rep.AccountID != "" {
 			var r Request
 			err := c.tx(ctx, func(t *txn) error {
 				r, err = c.file(ctx, t, f)

@@ -224,3 +224,30 @@ func TestFilingCall(t *testing.T) {
 	}
 	ackedInSameTransaction(t, c, f.Request.ID, core.ChannelSMS)
 }
+
+// The reporter's account at the Open311 client stays with their contact,
+// for staff: a later report without one keeps it, one with another
+// replaces it.
+func TestClientAccountKeptWithContact(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	for _, step := range []struct{ sent, want string }{{"fms-42", "fms-42"}, {"", "fms-42"}, {"fms-43", "fms-43"}} {
+		r := file(t, c, "pothole", "Pothole on Myers", core.Reporter{Email: "ana@example.com", AccountID: step.sent})
+		ct, err := c.Contact(ctx, *r.ContactID)
+		if err != nil || ct.ClientAccount != step.want {
+			t.Errorf("after a report with account %q: contact's account %q, %v; want %q", step.sent, ct.ClientAccount, err, step.want)
+		}
+	}
+}
+
+// A new reporter who gives a phone and an email is one contact with both.
+func TestNewReporterWithPhoneAndEmail(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	r := file(t, c, "pothole", "Pothole on Myers", core.Reporter{Phone: "530-555-0177", Email: "Bo@Example.com"})
+	ct, err := c.Contact(context.Background(), *r.ContactID)
+	if err != nil || ct.Phone != "+15305550177" || ct.Email != "bo@example.com" {
+		t.Errorf("contact %+v, %v", ct, err)
+	}
+}

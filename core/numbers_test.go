@@ -161,12 +161,8 @@ func TestNotes(t *testing.T) {
 // and then the same for every instance, under each name its own.
 func TestBouncingAndSecrets(t *testing.T) {
 	t.Parallel()
-	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	c, r := filedPothole(t)
 	ctx := context.Background()
-	r, err := c.CreateRequest(ctx, newPothole("ana@example.com"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var invalid *core.ValidationError
 	if err := c.MarkBouncing(ctx, "not an address", "550 no such user"); !errors.As(err, &invalid) {
 		t.Errorf("a bounce for no address: %v", err)

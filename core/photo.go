@@ -30,6 +30,8 @@ func stripJPEG(img []byte) ([]byte, error) {
 	out.Write(img[:2])
 	i := 2
 	for {
+		// i+4 >= len(img) differs only for a JPEG cut two bytes into its
+		// start of scan, which holds no image either way.
 		if i+4 > len(img) || img[i] != 0xFF {
 			return nil, errors.New("malformed JPEG")
 		}
@@ -43,6 +45,8 @@ func stripJPEG(img []byte) ([]byte, error) {
 			return out.Bytes(), nil
 		}
 		n := int(binary.BigEndian.Uint16(img[i+2 : i+4]))
+		// A segment ending at the very end (>= instead of >) leaves no start
+		// of scan: the next turn refuses it with the same error.
 		if n < 2 || i+2+n > len(img) {
 			return nil, errors.New("malformed JPEG")
 		}

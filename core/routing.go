@@ -58,7 +58,8 @@ func (c *City) inDistrict(code string, p orb.Point) bool {
 }
 
 // cityAreaContains reports whether the polygon or multipolygon g contains
-// p (points on an edge count as inside); false for any other geometry.
+// p (points on an edge count as inside); false for any other geometry (a
+// city file yields no other).
 func cityAreaContains(g orb.Geometry, p orb.Point) bool {
 	switch g := g.(type) {
 	case orb.Polygon:
@@ -70,10 +71,6 @@ func cityAreaContains(g orb.Geometry, p orb.Point) bool {
 			}
 		}
 		return false
-	case orb.Ring:
-		return len(g) > 0 && planar.RingContains(g, p)
-	case orb.Bound:
-		return g.Contains(p)
 	}
 	return false
 }

@@ -345,6 +345,11 @@ func TestPublicText(t *testing.T) {
 		{"https://fms.example/r/7000100 5305550123", "https://fms.example/r/7000100 [phone removed]"},
 		{"5305550123 https://fms.example/r/7000100", "[phone removed] https://fms.example/r/7000100"},
 		{"https://fms.example/?who=ana@example.com", "https://fms.example/?who=[email removed]"},
+		// A local number of seven digits is a phone number, whatever its digits.
+		{"call 555-0123 after six", "call [phone removed] after six"},
+		{"or 555-0199", "or [phone removed]"},
+		// Every link keeps its digits, not only the first.
+		{"https://a.example/r/7000100 and https://b.example/r/7000200", "https://a.example/r/7000100 and https://b.example/r/7000200"},
 	} {
 		if got := core.PublicText(tc.in); got != tc.want {
 			t.Errorf("PublicText(%q)\n got %q\nwant %q", tc.in, got, tc.want)

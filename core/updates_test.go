@@ -41,16 +41,23 @@ func TestUpdatesLimit(t *testing.T) {
 	}
 }
 
+// filedPothole is a core that sends nothing, and a pothole Ana reported.
+func filedPothole(t *testing.T) (*core.Core, core.Request) {
+	t.Helper()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	r, err := c.CreateRequest(context.Background(), newPothole("ana@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, r
+}
+
 // The same comment delivered twice at once is stored once, and both
 // deliveries get its message; a comment on no request is not stored.
 func TestAddCommentOnce(t *testing.T) {
 	t.Parallel()
-	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	c, r := filedPothole(t)
 	ctx := context.Background()
-	r, err := c.CreateRequest(ctx, newPothole("ana@example.com"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	cm := core.Comment{RequestID: r.ID, Client: "FixMyStreet", ID: "501", Text: "Still there.", At: time.Now(),
 		Author: core.Reporter{Name: "Ben Ode", Email: "ben@example.com"}, ClientStatus: "OPEN"}
 	var wg sync.WaitGroup
@@ -111,10 +118,19 @@ func TestCommentReopens(t *testing.T) {
 			Author: core.Reporter{Email: "ben@example.com"}, ClientStatus: "OPEN"}
 		own := stranger
 		own.ID, own.Text, own.Author = "601", "Not fixed, the hole is back.", core.Reporter{Email: "ana@example.com"}
-		for _, cm := range []core.Comment{stranger, own, own} {
-			if _, err := c.AddComment(ctx, cm); err != nil {
+		var first core.CommentResult
+		for _, cm := range []core.Comment{stranger, own} {
+			if first, err = c.AddComment(ctx, cm); err != nil {
 				t.Fatal(err)
 			}
+		}
+		// Reopened by the first delivery, not by a second one.
+		if got, err := c.Request(ctx, r.ID); err != nil || allowed != (got.Status == core.StatusInProgress) {
+			t.Errorf("allowed %v: after the reporter's comment the request is %s, %v", allowed, got.Status, err)
+		}
+		again, err := c.AddComment(ctx, own)
+		if err != nil || !again.Duplicate || again.MessageID != first.MessageID {
+			t.Errorf("the comment again: %+v, %v; want the first's message %d, a duplicate", again, err, first.MessageID)
 		}
 		got, err := c.Request(ctx, r.ID)
 		if err != nil {
@@ -155,5 +171,54 @@ func TestCommentReopens(t *testing.T) {
 		if allowed != (len(told) == 1) {
 			t.Errorf("allowed %v: the reporter was told %q", allowed, told)
 		}
+	}
+}
+
+// A comment needs its client's id and words or a photo; a photo alone is
+// linked for staff; one saying the issue is closed, on an open request,
+// is flagged and closes nothing.
+func TestCommentChecks(t *testing.T) {
+	t.Parallel()
+	c, r := filedPothole(t)
+	ctx := context.Background()
+	base := core.Comment{RequestID: r.ID, Client: "FixMyStreet", ID: "700", Text: "Still there.", At: time.Now(),
+		Author: core.Reporter{Email: "ana@example.com"}}
+	var invalid *core.ValidationError
+	for _, bad := range []func(*core.Comment){
+		func(cm *core.Comment) { cm.ID = "" },
+		func(cm *core.Comment) { cm.Text = "  " },
+		func(cm *core.Comment) { cm.Author.Email = "not an address" },
+	} {
+		cm := base
+		bad(&cm)
+		if _, err := c.AddComment(ctx, cm); !errors.As(err, &invalid) {
+			t.Errorf("comment %+v: %v, want a validation error", cm, err)
+		}
+	}
+	photo := base
+	photo.Text, photo.MediaURL = "", "https://fms.example/photo/700.jpeg"
+	closed := base
+	closed.ID, closed.Closed, closed.ClientStatus = "701", true, "FIXED"
+	for _, cm := range []core.Comment{photo, closed} {
+		if _, err := c.AddComment(ctx, cm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	ms, err := c.Messages(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Direction == "in" {
+			got = append(got, m.Body+" | "+m.Flag)
+		}
+	}
+	want := []string{"Photo: https://fms.example/photo/700.jpeg | ", "Still there. | says the issue is closed (FIXED); status not changed"}
+	if !slices.Equal(got, want) {
+		t.Errorf("comments %q, want %q", got, want)
+	}
+	if now, err := c.Request(ctx, r.ID); err != nil || now.Status != core.StatusNew {
+		t.Errorf("after a comment saying closed: %s, %v", now.Status, err)
 	}
 }
