@@ -78,6 +78,10 @@ func exifBlock(img []byte) ([]byte, error) {
 	// block: i+4 < len(img) would find the same.
 	for i := 2; i+4 <= len(img) && img[i] == 0xFF; {
 		marker := img[i+1]
+		if marker == 0xFF { // a fill byte before the marker
+			i++
+			continue
+		}
 		if marker == 0xDA || marker == 0xD9 {
 			break
 		}

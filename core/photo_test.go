@@ -235,6 +235,11 @@ func TestPhotoGPS(t *testing.T) {
 	if _, _, ok := core.PhotoGPS(img); ok {
 		t.Error("a photo without GPS gave a position")
 	}
+	// Fill bytes may come before any marker.
+	filled := append(append(append([]byte{}, img[:2]...), 0xFF, 0xFF), withGPS[2:]...)
+	if lat, _, ok := core.PhotoGPS(filled); !ok || lat < 39.51379 || lat > 39.51381 {
+		t.Errorf("after fill bytes: PhotoGPS = %v, %v", lat, ok)
+	}
 	stripped, err := core.StripMetadata(withGPS)
 	if err != nil {
 		t.Fatal(err)
