@@ -150,6 +150,17 @@ func trimmed(vs []string) []string {
 
 // valueKey finds the list value v names: by key, then by key or name
 // ignoring case.
+// ValueName is how staff read a stored answer: the name of the value
+// whose key it is ("Larger than a tire, or deep"), or the answer itself.
+func (a Attribute) ValueName(key string) string {
+	for _, x := range a.Values {
+		if x.Key == key {
+			return x.Name
+		}
+	}
+	return key
+}
+
 func (a Attribute) valueKey(v string) (string, bool) {
 	for _, x := range a.Values {
 		if x.Key == v {

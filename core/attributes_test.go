@@ -138,3 +138,23 @@ func TestValidateAttributesOroville(t *testing.T) {
 		}
 	}
 }
+
+// A stored answer reads as its value's name; an answer of no listed value
+// reads as it is.
+func TestValueName(t *testing.T) {
+	c, err := ReadCity("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, _ := c.Service("pothole")
+	size := svc.Attribute("size")
+	if size == nil {
+		t.Fatal("the pothole service has no size question")
+	}
+	if got := size.ValueName("large"); got != "Larger than a tire, or deep" {
+		t.Errorf("ValueName(large) = %q", got)
+	}
+	if got := size.ValueName("enormous"); got != "enormous" {
+		t.Errorf("ValueName(enormous) = %q, want it as it is", got)
+	}
+}

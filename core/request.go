@@ -101,6 +101,9 @@ type Upload struct {
 	Blob     Blob
 	Filename string
 	Private  bool // staff only, never published (a raw email, a document)
+	// Field is the form field it came in (an Open311 client's multipart
+	// part, "photo1"), for naming it in an error; "" is "media".
+	Field string
 }
 
 // CreateRequest files a report made in one piece (an Open311 client's):
@@ -189,7 +192,11 @@ func (c *Core) validateNew(in NewRequest, lenient bool) (NewRequest, Service, er
 			return in, svc, err
 		}
 		if !IsImage(p.Blob.ContentType) {
-			return in, svc, invalid("media", "is %s, not a photo (JPEG, PNG, GIF, WebP or HEIC)", p.Blob.ContentType)
+			field := p.Field
+			if field == "" {
+				field = "media"
+			}
+			return in, svc, invalid(field, "is %s, not a photo (JPEG, PNG, GIF, WebP or HEIC)", p.Blob.ContentType)
 		}
 	}
 	return in, svc, nil

@@ -255,7 +255,8 @@ func (p *postParse) store(ph *postPhoto) error {
 	return p.put(ph, ph.spool)
 }
 
-// put stores a photo's content and checks that it is one.
+// put stores a photo's content; core checks that it is one, naming its
+// part.
 func (p *postParse) put(ph *postPhoto, r io.Reader) error {
 	blob, err := p.h.core.Blobs().Put(r)
 	if errors.Is(err, core.ErrTooLarge) {
@@ -264,10 +265,7 @@ func (p *postParse) put(ph *postPhoto, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if !core.IsImage(blob.ContentType) {
-		return badRequest("%s: is %s, not a photo (JPEG, PNG, GIF, WebP or HEIC)", ph.part, blob.ContentType)
-	}
-	ph.upload.Blob = blob
+	ph.upload.Blob, ph.upload.Field = blob, ph.part
 	return nil
 }
 

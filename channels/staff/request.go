@@ -66,12 +66,7 @@ func (h *Handler) answers(req core.Request) []answer {
 		if vals := req.Attributes[a.Code]; len(vals) > 0 {
 			names := make([]string, len(vals))
 			for i, v := range vals {
-				names[i] = v
-				for _, x := range a.Values {
-					if x.Key == v {
-						names[i] = x.Name
-					}
-				}
+				names[i] = a.ValueName(v)
 			}
 			out = append(out, answer{Question: a.Description, Value: strings.Join(names, ", ")})
 		}
