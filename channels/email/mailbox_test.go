@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"strings"
@@ -281,7 +282,7 @@ func hangingServer(l net.Listener, greet bool) {
 		go func() {
 			defer conn.Close()
 			if !greet {
-				time.Sleep(time.Minute)
+				io.Copy(io.Discard, conn) // silent until the watchdog hangs up
 				return
 			}
 			fmt.Fprint(conn, "* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n")

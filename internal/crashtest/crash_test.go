@@ -7,14 +7,11 @@ import (
 	"townline/internal/testenv"
 )
 
-// How long the load runs around each crash: long enough that the crash
-// lands among requests and sends in flight, short enough for make test.
+// The load around each crash: each part runs until the senders have met
+// the server in that state loadAnswers times.
 const (
-	loadBefore = 1500 * time.Millisecond // before the crash
-	loadDuring = 500 * time.Millisecond  // while the server is gone
-	loadAfter  = time.Second             // once it is back
-	texters    = 4
-	filers     = 2
+	texters = 4
+	filers  = 2
 )
 
 // A server killed with SIGKILL under load, and started again on the same
@@ -31,17 +28,17 @@ func TestKillUnderLoad(t *testing.T) {
 	h.start()
 	l := h.startLoad(texters, filers)
 
-	time.Sleep(loadBefore)
+	l.await(loadAnswers, "200", "201")
 	taken, untaken := h.waitSends()
 	l.setPhase("crash")
 	h.kill9()
 	t.Logf("sends in flight at the kill: %d taken by Twilio, %d not yet", taken, untaken)
 
-	time.Sleep(loadDuring)
+	l.await(loadAnswers, "error", "503") // the senders met the server gone
 	l.setPhase("restart")
 	h.start()
 	l.setPhase("after")
-	time.Sleep(loadAfter)
+	l.await(loadAnswers, "200", "201")
 	l.halt()
 	t.Log(l.summary())
 
@@ -61,7 +58,7 @@ func TestTerminateDuringSends(t *testing.T) {
 	h.start()
 	l := h.startLoad(texters, filers)
 
-	time.Sleep(loadBefore)
+	l.await(loadAnswers, "200", "201")
 	taken, untaken := h.waitSends()
 	l.setPhase("stop")
 	h.terminate()
@@ -70,11 +67,11 @@ func TestTerminateDuringSends(t *testing.T) {
 		t.Errorf("SIGTERM left %d sends claimed and unrecorded: the sends in flight should finish before the server exits\n%s", n, h.claimed())
 	}
 
-	time.Sleep(loadDuring)
+	l.await(loadAnswers, "error", "503") // the senders met the server gone
 	l.setPhase("restart")
 	h.start()
 	l.setPhase("after")
-	time.Sleep(loadAfter)
+	l.await(loadAnswers, "200", "201")
 	l.halt()
 	t.Log(l.summary())
 

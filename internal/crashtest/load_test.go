@@ -31,7 +31,8 @@ type load struct {
 	posts map[string]int64             // answered 2xx: description -> service_request_id
 	// answers counts outcomes by phase, channel and HTTP status or "error".
 	answers map[string]int
-	bad     []string // answers that are neither success, 503 nor a connection error
+	bad     []string   // answers that are neither success, 503 nor a connection error
+	more    *sync.Cond // on mu: signalled at each answer
 }
 
 // startLoad starts texters and Open311 clients against the server.
@@ -43,6 +44,7 @@ func (h *harness) startLoad(texters, filers int) *load {
 		posts:   map[string]int64{},
 		answers: map[string]int{},
 	}
+	l.more = sync.NewCond(&l.mu)
 	l.phase.Store("before")
 	for range texters {
 		l.wg.Add(1)
@@ -85,6 +87,38 @@ func (l *load) halt() {
 	l.wg.Wait()
 }
 
+// loadAnswers is how many answers of a kind each part of a test waits
+// for: enough for every sender to have met the server in that state.
+const loadAnswers = 40
+
+// await waits until the current phase has n answers whose outcome (the
+// status, or "error") is one of outcomes: the load has run long enough in
+// that state. It fails the test after a minute.
+func (l *load) await(n int, outcomes ...string) {
+	l.h.t.Helper()
+	phase := l.phase.Load().(string)
+	count := func() (c int) {
+		for key, v := range l.answers {
+			f := strings.Fields(key)
+			if f[0] == phase && slices.Contains(outcomes, f[2]) {
+				c += v
+			}
+		}
+		return c
+	}
+	timeout := time.AfterFunc(time.Minute, func() { l.mu.Lock(); l.more.Broadcast(); l.mu.Unlock() })
+	defer timeout.Stop()
+	deadline := time.Now().Add(time.Minute)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for count() < n {
+		if time.Now().After(deadline) {
+			l.h.t.Fatalf("%s: %d answers %v after a minute, want %d", phase, count(), outcomes, n)
+		}
+		l.more.Wait()
+	}
+}
+
 // setPhase names the part of the test the next answers belong to.
 func (l *load) setPhase(p string) { l.phase.Store(p) }
 
@@ -94,6 +128,7 @@ func (l *load) record(channel string, status int, err error, body string) bool {
 	phase := l.phase.Load().(string)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	defer l.more.Broadcast()
 	if err != nil {
 		l.answers[phase+" "+channel+" error"]++
 		return false

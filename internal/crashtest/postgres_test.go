@@ -37,20 +37,20 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 	h.start()
 	l := h.startLoad(texters, filers)
 
-	time.Sleep(loadBefore)
+	l.await(loadAnswers, "200", "201")
 	taken, untaken := h.waitSends()
 	l.setPhase("outage")
 	if err := cluster.Stop(); err != nil {
 		t.Fatalf("stop PostgreSQL: %v", err)
 	}
 	t.Logf("PostgreSQL stopped; sends in flight: %d taken by Twilio, %d not yet", taken, untaken)
-	time.Sleep(loadDuring)
+	l.await(loadAnswers, "503", "error") // the senders met the database gone
 	cluster = startCluster(t, dir)
 	fwd.setTarget(cluster.Port())
 	h.db = clusterPool(t, cluster)
 	l.setPhase("after")
 	t.Log("PostgreSQL started again")
-	time.Sleep(loadAfter)
+	l.await(loadAnswers, "200", "201")
 	l.halt()
 	t.Log(l.summary())
 
