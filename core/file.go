@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -238,7 +239,7 @@ func (c *Core) ReferredTo(r Request) (Agency, bool) {
 // same.
 func (c *Core) place(ctx context.Context, q *db.Queries, f *filing) {
 	if f.Lat == nil {
-		for _, u := range append(f.Photos, f.files...) {
+		for _, u := range slices.Concat(f.Photos, f.files) {
 			if p := c.mediaPlace(u); p != nil {
 				f.Lat, f.Lng = p.Lat, p.Lng
 				break

@@ -1,10 +1,12 @@
 package core_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -89,7 +91,8 @@ func TestGeocode(t *testing.T) {
 	}
 }
 
-// A layer loaded again replaces itself; a bad file changes nothing and
+// A layer loaded again as it was changes nothing; changed, it replaces
+// itself; a bad file changes nothing and
 // says what is wrong where; OpenAddresses' CSV loads too.
 func TestLoadPlaces(t *testing.T) {
 	t.Parallel()
@@ -99,9 +102,18 @@ func TestLoadPlaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.AllAddresses != again.Addresses || again.AllSegments != again.Segments {
-		t.Errorf("loaded again: %+v, want the file's places once", again)
+	if !again.Unchanged || again.Addresses != 0 || again.AllAddresses < 300 {
+		t.Errorf("loaded again as it was: %+v, want nothing done and the places there", again)
 	}
+	// Changed (one address point fewer), it replaces what it loaded.
+	lastPoint := bytes.LastIndex(cities.OrovillePlaces, []byte(`{"type":"Feature","properties":{"number"`))
+	end := lastPoint + bytes.Index(cities.OrovillePlaces[lastPoint:], []byte("\n"))
+	fewer := slices.Concat(cities.OrovillePlaces[:lastPoint], cities.OrovillePlaces[end+1:])
+	changed, err := c.LoadPlaces(ctx, cities.OrovillePlacesName, fewer)
+	if err != nil || changed.Unchanged || changed.AllAddresses != again.AllAddresses-1 || changed.AllAddresses != changed.Addresses {
+		t.Fatalf("loaded changed: %+v, %v; want one address point fewer in all", changed, err)
+	}
+	again = changed
 	for _, tc := range []struct{ data, want string }{
 		{`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"street":"Myers Street"},"geometry":{"type":"Point","coordinates":[-121.56,39.51]}}]}`,
 			`feature 1: an address point needs a house number and a street (has "", "Myers Street")`},

@@ -157,6 +157,11 @@ func places(args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", f, err)
 		}
+		if n.Unchanged {
+			fmt.Printf("%s: loaded before as it is; nothing to do (the city has %d address points and %d street segments in all)\n",
+				f, n.AllAddresses, n.AllSegments)
+			continue
+		}
 		fmt.Printf("%s: %d address points, %d street segments (the city has %d and %d in all)\n",
 			f, n.Addresses, n.Segments, n.AllAddresses, n.AllSegments)
 	}
