@@ -33,10 +33,9 @@ type filing struct {
 	note         string // added to the acknowledgment: files refused, say
 	// triaged: place, the referral and the same issue have been looked
 	// for (once, though file runs again inside its transaction).
-	triaged  bool
-	agency   Agency // the outside agency it is referred to, when referred
-	referred bool
-	parent   int64 // the open request of the same issue it joins, or 0
+	triaged bool
+	agency  Agency // the outside agency it is referred to; zero when it is the city's
+	parent  int64  // the open request of the same issue it joins, or 0
 }
 
 // The same issue reported again joins the first report, without asking,
@@ -71,7 +70,7 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 		// alone, or with an account at the client, needs upsertContact. A
 		// referral, or a join, closes what it files.
 		rep := f.Reporter
-		if f.referred || f.parent != 0 || len(f.Photos) > 0 || len(f.messages) > 0 || f.contact != nil ||
+		if f.agency.Code != "" || f.parent != 0 || len(f.Photos) > 0 || len(f.messages) > 0 || f.contact != nil ||
 			(f.ack && c.canAnswer(f.Channel)) || (rep.Phone != "" && rep.Email != "") ||
 			(rep.Name != "" && rep.Phone == "" && rep.Email == "") || rep.AccountID != "" {
 			var r Request
@@ -120,7 +119,7 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 	}
 	kind, issue := "ack", r
 	switch {
-	case f.referred:
+	case f.agency.Code != "":
 		// Kept, so that staff see it, and closed: it is the agency's.
 		r.Status, r.CloseReason = StatusClosed, ReasonReferred
 		if err := t.q.SetRequestStatus(ctx, db.SetRequestStatusParams{
@@ -169,7 +168,7 @@ func (c *Core) triage(ctx context.Context, q *db.Queries, f *filing) {
 	if f.Lat == nil {
 		return
 	}
-	if f.agency, f.referred = c.city.Referral(f.ServiceCode, &orb.Point{*f.Lng, *f.Lat}); f.referred || f.ServiceCode == "" {
+	if f.agency, _ = c.city.Referral(f.ServiceCode, &orb.Point{*f.Lng, *f.Lat}); f.agency.Code != "" || f.ServiceCode == "" {
 		return
 	}
 	var err error

@@ -109,14 +109,19 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /staff/recordings/{id}", h.wrap(h.signedIn(h.recording)))
 	mux.Handle("GET /staff/numbers", h.wrap(h.signedIn(h.numbers)))
 	mux.Handle("GET /staff/export.csv", h.wrap(h.signedIn(h.export)))
-	mux.Handle("GET /staff/events", h.wrap(h.signedIn(h.events)))
+	mux.Handle("GET /staff/events", h.wrapStream(h.signedIn(h.events)))
 	mux.Handle("POST /staff/segments", h.wrap(h.signedIn(h.segments)))
 	h.registerAdmin(mux) // admin.go: users, API keys, canned responses, /staff/jobs
 }
 
 // wrap gives every staff route its headers, refuses cross-origin posts,
 // and loads the session.
-func (h *Handler) wrap(next http.HandlerFunc) http.Handler {
+func (h *Handler) wrap(next http.HandlerFunc) http.Handler { return h.wrapWith(next, false) }
+
+// wrapStream is wrap for the live stream: it only reads the session.
+func (h *Handler) wrapStream(next http.HandlerFunc) http.Handler { return h.wrapWith(next, true) }
+
+func (h *Handler) wrapWith(next http.HandlerFunc, stream bool) http.Handler {
 	saved, peeked := h.cross.Handler(h.sessions.LoadAndSave(next)), h.cross.Handler(h.peekSession(next))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Every request saves the session as it answers (the idle timeout
@@ -125,7 +130,7 @@ func (h *Handler) wrap(next http.HandlerFunc) http.Handler {
 		// saving, they would undo what a post did meanwhile (the message it
 		// left for the next page). They only read it.
 		inner := saved
-		if r.URL.Path == "/staff/events" || r.Header.Get(liveHeader) != "" {
+		if stream || r.Header.Get(liveHeader) != "" {
 			inner = peeked
 		}
 		hd := w.Header()
