@@ -24,12 +24,13 @@ test: $(WITHPG) ## run every test against a throwaway PostgreSQL (or the one in 
 	$(GO) vet ./...
 	./$(WITHPG) -- $(GO) test -race -shuffle=on -count=1 ./...
 
-bench: $(WITHPG) build ## Go benchmarks, then the intake load test beside pgbench
+bench: $(WITHPG) build ## Go benchmarks, the intake load test beside pgbench, page timings, import beside COPY
 	./$(WITHPG) -- $(GO) test -run='^$$' -bench=. -benchmem -skip='Backlog|IdleDelay' ./...
 	./$(WITHPG) -- $(GO) test -run='^$$' -bench='^BenchmarkBacklog$$' -benchtime=1000x ./channels/email/
 	./$(WITHPG) -- $(GO) test -run='^$$' -bench='^BenchmarkIdleDelay$$' -benchtime=100x ./channels/email/
 	$(GO) run ./internal/cmd/intakebench -townline $(BIN)
 	./$(WITHPG) -- $(GO) run ./internal/cmd/pagebench
+	./$(WITHPG) -- $(GO) run ./internal/cmd/importbench -townline $(BIN)
 
 FUZZTIME ?= 20s
 FUZZ := core:FuzzStripMetadata core:FuzzPhotoGPS channels/open311:FuzzParseFilter channels/open311:FuzzPostParams \

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/riverqueue/river"
 
 	"townline/core/internal/db"
@@ -79,8 +78,7 @@ func (c *Core) AddAccount(ctx context.Context, a NewAccount, by Actor) (User, er
 		}
 		return adminLog(ctx, t, by, "user.add", email, accessWords(u.Role, u.Departments))
 	})
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+	if isUniqueViolation(err) {
 		return User{}, invalid("email", "%s already has an account", email)
 	}
 	if err != nil {

@@ -30,10 +30,13 @@ const (
 	ChannelEmail   Channel = "email"
 	ChannelWeb     Channel = "web"
 	ChannelOpen311 Channel = "open311"
+	// ChannelImport is a request of the city's history, imported from the
+	// system before, which did not say how it came.
+	ChannelImport Channel = "import"
 )
 
 // Channels are every channel a request may come by.
-var Channels = []Channel{ChannelSMS, ChannelEmail, ChannelVoice, ChannelOpen311, ChannelWeb}
+var Channels = []Channel{ChannelSMS, ChannelEmail, ChannelVoice, ChannelOpen311, ChannelWeb, ChannelImport}
 
 // ErrNotFound is returned when the thing asked for does not exist.
 var ErrNotFound = errors.New("not found")
@@ -197,6 +200,10 @@ type txn struct {
 	pgx.Tx
 	q        *db.Queries
 	onCommit []func()
+	// at dates what the transaction writes to requests and their
+	// history: nil is now; a request of the city's history (an import)
+	// is written at its own times.
+	at *time.Time
 }
 
 // tx runs f in a transaction, marking connection failures as ErrUnavailable.

@@ -47,3 +47,10 @@ func dbErr(err error) error {
 	}
 	return err
 }
+
+// isUniqueViolation reports whether err is PostgreSQL refusing a second
+// row with the same unique key.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}

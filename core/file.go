@@ -36,6 +36,9 @@ type filing struct {
 	triaged bool
 	agency  Agency // the outside agency it is referred to; zero when it is the city's
 	parent  int64  // the open request of the same issue it joins, or 0
+	// past is a request of the city's history (an import): filed as of
+	// its own time, with the status it has there, and told to no one.
+	past *Imported
 }
 
 // The same issue reported again joins the first report, without asking,
@@ -70,7 +73,7 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 		// alone, or with an account at the client, needs upsertContact. A
 		// referral, or a join, closes what it files.
 		rep := f.Reporter
-		if f.agency.Code != "" || f.parent != 0 || len(f.Photos) > 0 || len(f.messages) > 0 || f.contact != nil ||
+		if f.agency.Code != "" || f.parent != 0 || f.past != nil || len(f.Photos) > 0 || len(f.messages) > 0 || f.contact != nil ||
 			(f.ack && c.canAnswer(f.Channel)) || (rep.Phone != "" && rep.Email != "") ||
 			(rep.Name != "" && rep.Phone == "" && rep.Email == "") || rep.AccountID != "" {
 			var r Request
@@ -97,6 +100,10 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 		f.contact = &ct
 	}
 	ct := *f.contact
+	if f.past != nil {
+		t.at = &f.past.At
+		defer func() { t.at = nil }()
+	}
 	r, err := c.insertRequest(ctx, t.q, f, svc)
 	if err != nil {
 		return Request{}, err
@@ -123,12 +130,12 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 		// Kept, so that staff see it, and closed: it is the agency's.
 		r.Status, r.CloseReason = StatusClosed, ReasonReferred
 		if err := t.q.SetRequestStatus(ctx, db.SetRequestStatusParams{
-			ID: r.ID, Status: string(r.Status), CloseReason: string(r.CloseReason),
+			Dated: t.at, ID: r.ID, Status: string(r.Status), CloseReason: string(r.CloseReason),
 		}); err != nil {
 			return Request{}, err
 		}
 		r.StatusNotes = fmt.Sprintf("Referred to %s: %s.", f.agency.Name, f.agency.Contact)
-		if err := insertEvent(ctx, t.q, r.ID, Actor{}, StatusNew, StatusClosed, ReasonReferred, r.StatusNotes, true); err != nil {
+		if err := insertEvent(ctx, t, r.ID, Actor{}, StatusNew, StatusClosed, ReasonReferred, r.StatusNotes, true); err != nil {
 			return Request{}, err
 		}
 		kind = "referred"
@@ -137,6 +144,20 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 			return Request{}, err
 		}
 		kind = "joined"
+	case f.past != nil && f.past.Status != StatusNew:
+		// Where the request stands in the history, as of its last change.
+		if f.past.Status == StatusClosed {
+			r.CloseReason = ReasonResolved
+		}
+		r.Status, r.StatusNotes, t.at = f.past.Status, f.past.Notes, &f.past.Changed
+		if err := t.q.SetRequestStatus(ctx, db.SetRequestStatusParams{
+			Dated: t.at, ID: r.ID, Status: string(r.Status), CloseReason: string(r.CloseReason),
+		}); err != nil {
+			return Request{}, err
+		}
+		if err := insertEvent(ctx, t, r.ID, Actor{Name: f.Actor}, StatusNew, r.Status, r.CloseReason, r.StatusNotes, true); err != nil {
+			return Request{}, err
+		}
 	}
 	if f.ack && ct.ID != 0 {
 		// The acknowledgment is built from what is in hand: no re-reading.
@@ -150,7 +171,9 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 			return Request{}, err
 		}
 	}
-	t.onCommit = append(t.onCommit, func() { c.created(r) })
+	if f.past == nil { // the city's history is not news: not counted, not logged
+		t.onCommit = append(t.onCommit, func() { c.created(r) })
+	}
 	return r, nil
 }
 
@@ -171,8 +194,12 @@ func (c *Core) triage(ctx context.Context, q *db.Queries, f *filing) {
 	if f.agency, _ = c.city.Referral(f.ServiceCode, &orb.Point{*f.Lng, *f.Lat}); f.agency.Code != "" || f.ServiceCode == "" {
 		return
 	}
+	var asOf *time.Time
+	if f.past != nil {
+		asOf = &f.past.At
+	}
 	var err error
-	if f.parent, err = sameIssue(ctx, q, f.ServiceCode, *f.Lat, *f.Lng); err != nil {
+	if f.parent, err = sameIssue(ctx, q, f.ServiceCode, *f.Lat, *f.Lng, asOf); err != nil {
 		c.log.Warn("looking for the same issue failed; filed as a new one", "err", err)
 	}
 }
@@ -181,13 +208,24 @@ func (c *Core) triage(ctx context.Context, q *db.Queries, f *filing) {
 // of a place, reported within SameIssueWindow, the nearest: the issue a
 // new report there joins. 0 when there is none.
 func (c *Core) SameIssue(ctx context.Context, service string, lat, lng float64) (int64, error) {
-	return sameIssue(ctx, c.q, service, lat, lng)
+	return sameIssue(ctx, c.q, service, lat, lng, nil)
 }
 
-func sameIssue(ctx context.Context, q *db.Queries, service string, lat, lng float64) (int64, error) {
+// sameIssue looks among the requests open now, or, given a time of the
+// city's history (an import), among those open then.
+func sameIssue(ctx context.Context, q *db.Queries, service string, lat, lng float64, asOf *time.Time) (int64, error) {
 	b := boxAround(lat, lng, SameIssueRadius)
-	same, err := q.SameIssue(ctx, db.SameIssueParams{West: b.west, South: b.south, East: b.east, North: b.north,
-		Service: service, Within: SameIssueWindow, Lat: lat, Lng: lng})
+	var same db.SameIssueRow
+	var err error
+	if asOf == nil {
+		same, err = q.SameIssue(ctx, db.SameIssueParams{West: b.west, South: b.south, East: b.east, North: b.north,
+			Service: service, Within: SameIssueWindow, Lat: lat, Lng: lng})
+	} else {
+		var then db.SameIssueAsOfRow
+		then, err = q.SameIssueAsOf(ctx, db.SameIssueAsOfParams{West: b.west, South: b.south, East: b.east, North: b.north,
+			Service: service, Since: asOf.Add(-SameIssueWindow), Until: *asOf, Lat: lat, Lng: lng})
+		same = db.SameIssueRow(then)
+	}
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return 0, nil
@@ -203,18 +241,18 @@ func sameIssue(ctx context.Context, q *db.Queries, service string, lat, lng floa
 // of the same issue: from now on r's reporter hears the parent's
 // updates. It returns the parent as it now is.
 func (c *Core) join(ctx context.Context, t *txn, r *Request, parent int64) (Request, error) {
-	if err := t.q.CloseAsDuplicate(ctx, db.CloseAsDuplicateParams{ID: r.ID, Parent: parent}); err != nil {
+	if err := t.q.CloseAsDuplicate(ctx, db.CloseAsDuplicateParams{Dated: t.at, ID: r.ID, Parent: parent}); err != nil {
 		return Request{}, err
 	}
 	r.Status, r.CloseReason, r.DuplicateOf = StatusClosed, ReasonDuplicate, &parent
 	note := fmt.Sprintf("Same issue as request #%d, reported within %d m: joined to it.", parent, SameIssueRadius)
-	if err := insertEvent(ctx, t.q, r.ID, Actor{}, StatusNew, StatusClosed, ReasonDuplicate, note, true); err != nil {
+	if err := insertEvent(ctx, t, r.ID, Actor{}, StatusNew, StatusClosed, ReasonDuplicate, note, true); err != nil {
 		return Request{}, err
 	}
-	if _, err := t.q.TouchRequest(ctx, parent); err != nil {
+	if _, err := t.q.TouchRequest(ctx, db.TouchRequestParams{ID: parent, Dated: t.at}); err != nil {
 		return Request{}, err
 	}
-	if err := insertEvent(ctx, t.q, parent, Actor{}, "", "", "", fmt.Sprintf("Request #%d joined: the same issue, reported again.", r.ID), false); err != nil {
+	if err := insertEvent(ctx, t, parent, Actor{}, "", "", "", fmt.Sprintf("Request #%d joined: the same issue, reported again.", r.ID), false); err != nil {
 		return Request{}, err
 	}
 	return c.requestOn(ctx, t.q, parent)
@@ -292,7 +330,11 @@ func (c *Core) insertRequest(ctx context.Context, q *db.Queries, f filing, svc S
 	if err != nil {
 		return r, err
 	}
-	r.ExpectedAt = c.city.Due(time.Now(), svc)
+	now, dated, source := time.Now(), (*time.Time)(nil), ""
+	if f.past != nil {
+		now, dated, source = f.past.At, &f.past.At, f.past.Source
+	}
+	r.ExpectedAt = c.city.Due(now, svc)
 	note := "routed to " + r.Department
 	if r.Department == "" {
 		note = "no department: waiting in the triage queue"
@@ -309,6 +351,7 @@ func (c *Core) insertRequest(ctx context.Context, q *db.Queries, f filing, svc S
 			Lat: r.Lat, Lng: r.Lng, Address: r.Address, AddressID: r.AddressID, Zipcode: r.Zipcode,
 			MediaUrl: r.MediaURL, Department: r.Department, Channel: string(r.Channel),
 			DeviceID: r.DeviceID, ExpectedAt: r.ExpectedAt, Actor: actor, Note: note,
+			Dated: dated, Source: source,
 		}
 		if f.contact != nil {
 			p.ContactID = f.contact.ID

@@ -209,7 +209,7 @@ func (c *Core) recordMedia(ctx context.Context, t *txn, msgID int64, files []fet
 	}
 	if rid != 0 {
 		if len(refused) > 0 {
-			if err := insertEvent(ctx, t.q, rid, Actor{Name: "system"}, "", "", "", joinLines(refused), false); err != nil {
+			if err := insertEvent(ctx, t, rid, Actor{Name: "system"}, "", "", "", joinLines(refused), false); err != nil {
 				return err
 			}
 		}

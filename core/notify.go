@@ -15,7 +15,8 @@ import (
 // ReplyRoute picks how a reporter hears back: over the channel they used,
 // and the address it goes to.
 // Callers hear back by text when they accepted texts, else by a call; web
-// and Open311 reporters by email when they gave one, else not at all.
+// and Open311 reporters, and those of an imported request, by email when
+// they gave one, else not at all.
 func ReplyRoute(origin Channel, ct Contact) (Channel, string) {
 	switch origin {
 	case ChannelSMS:
@@ -29,7 +30,7 @@ func ReplyRoute(origin Channel, ct Contact) (Channel, string) {
 		case ct.Phone != "":
 			return ChannelVoice, ct.Phone
 		}
-	case ChannelEmail, ChannelWeb, ChannelOpen311:
+	case ChannelEmail, ChannelWeb, ChannelOpen311, ChannelImport:
 		if ct.Email != "" {
 			return ChannelEmail, ct.Email
 		}
@@ -72,6 +73,7 @@ var answerChannels = map[Channel][]Channel{
 	ChannelEmail:   {ChannelEmail},
 	ChannelWeb:     {ChannelEmail},
 	ChannelOpen311: {ChannelEmail},
+	ChannelImport:  {ChannelEmail},
 }
 
 // canAnswer reports whether a reporter who came by origin could be sent

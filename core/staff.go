@@ -372,7 +372,7 @@ func (c *Core) Assign(ctx context.Context, id int64, department string, assignee
 		if name != "" {
 			note += ", " + name
 		}
-		return insertEventDept(ctx, t.q, id, by, department, note)
+		return insertEventDept(ctx, t, id, by, department, note)
 	})
 	if err != nil {
 		return fmt.Errorf("request %d: %w", id, err)
@@ -521,10 +521,10 @@ func (c *Core) senderFlag(ctx context.Context, requestID int64, by Actor, change
 		if err != nil {
 			return err
 		}
-		if _, err := t.q.TouchRequest(ctx, requestID); err != nil {
+		if _, err := t.q.TouchRequest(ctx, db.TouchRequestParams{ID: requestID, Dated: t.at}); err != nil {
 			return err
 		}
-		return insertEvent(ctx, t.q, requestID, by, "", "", "", note, false)
+		return insertEvent(ctx, t, requestID, by, "", "", "", note, false)
 	})
 	if err != nil {
 		return fmt.Errorf("request %d: %w", requestID, err)

@@ -89,11 +89,11 @@ func (c *Core) changeStatus(ctx context.Context, t *txn, id int64, ch StatusChan
 		return err
 	}
 	if err := t.q.SetRequestStatus(ctx, db.SetRequestStatusParams{
-		ID: id, Status: string(ch.To), CloseReason: string(ch.Reason),
+		Dated: t.at, ID: id, Status: string(ch.To), CloseReason: string(ch.Reason),
 	}); err != nil {
 		return err
 	}
-	if err := insertEvent(ctx, t.q, id, ch.By, from, ch.To, ch.Reason, ch.Note, ch.Public); err != nil {
+	if err := insertEvent(ctx, t, id, ch.By, from, ch.To, ch.Reason, ch.Note, ch.Public); err != nil {
 		return err
 	}
 	return c.notifyIssue(ctx, t, id, "status", ch.publicNote())
@@ -133,14 +133,14 @@ func (c *Core) MarkDuplicate(ctx context.Context, id, parent int64, by Actor) er
 		if err := t.q.MoveDuplicates(ctx, db.MoveDuplicatesParams{ID: id, Parent: parent}); err != nil {
 			return err
 		}
-		if err := t.q.CloseAsDuplicate(ctx, db.CloseAsDuplicateParams{ID: id, Parent: parent}); err != nil {
+		if err := t.q.CloseAsDuplicate(ctx, db.CloseAsDuplicateParams{Dated: t.at, ID: id, Parent: parent}); err != nil {
 			return err
 		}
 		note := fmt.Sprintf("Same issue as request #%d.", parent)
-		if err := insertEvent(ctx, t.q, id, by, Status(child.Status), StatusClosed, ReasonDuplicate, note, true); err != nil {
+		if err := insertEvent(ctx, t, id, by, Status(child.Status), StatusClosed, ReasonDuplicate, note, true); err != nil {
 			return err
 		}
-		if _, err := t.q.TouchRequest(ctx, parent); err != nil {
+		if _, err := t.q.TouchRequest(ctx, db.TouchRequestParams{ID: parent, Dated: t.at}); err != nil {
 			return err
 		}
 		return c.notifyIssue(ctx, t, id, "duplicate", nil)
@@ -161,14 +161,14 @@ func (c *Core) AddNote(ctx context.Context, id int64, note string, public bool, 
 		return err
 	}
 	err := c.tx(ctx, func(t *txn) error {
-		n, err := t.q.TouchRequest(ctx, id)
+		n, err := t.q.TouchRequest(ctx, db.TouchRequestParams{ID: id, Dated: t.at})
 		if err != nil {
 			return err
 		}
 		if n == 0 {
 			return ErrNotFound
 		}
-		if err := insertEvent(ctx, t.q, id, by, "", "", "", note, public); err != nil {
+		if err := insertEvent(ctx, t, id, by, "", "", "", note, public); err != nil {
 			return err
 		}
 		if public {
@@ -183,19 +183,20 @@ func (c *Core) AddNote(ctx context.Context, id int64, note string, public bool, 
 }
 
 // insertEventDept records a change of department (and assignee).
-func insertEventDept(ctx context.Context, q *db.Queries, id int64, by Actor, department, note string) error {
+func insertEventDept(ctx context.Context, t *txn, id int64, by Actor, department, note string) error {
 	if by.Name == "" {
 		by.Name = "system"
 	}
-	return q.InsertEvent(ctx, db.InsertEventParams{RequestID: id, UserID: by.UserID, Actor: by.Name, Department: department, Note: note})
+	return t.q.InsertEvent(ctx, db.InsertEventParams{RequestID: id, Dated: t.at, UserID: by.UserID, Actor: by.Name,
+		Department: department, Note: note})
 }
 
-func insertEvent(ctx context.Context, q *db.Queries, id int64, by Actor, from, to Status, reason CloseReason, note string, public bool) error {
+func insertEvent(ctx context.Context, t *txn, id int64, by Actor, from, to Status, reason CloseReason, note string, public bool) error {
 	if by.Name == "" {
 		by.Name = "system"
 	}
-	return q.InsertEvent(ctx, db.InsertEventParams{
-		RequestID: id, UserID: by.UserID, Actor: by.Name, FromStatus: string(from), ToStatus: string(to),
+	return t.q.InsertEvent(ctx, db.InsertEventParams{
+		RequestID: id, Dated: t.at, UserID: by.UserID, Actor: by.Name, FromStatus: string(from), ToStatus: string(to),
 		CloseReason: string(reason), Note: note, Public: public,
 	})
 }

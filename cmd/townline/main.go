@@ -23,6 +23,7 @@ Commands:
   user add --email E --role admin|dispatcher|staff [--department CODE] [--password P]
                         create a staff account (prints a generated password without --password)
   places load FILE...   load the city's address points and street centerlines (GeoJSON or CSV)
+  import FILE           load the city's history: an Open311 server's requests.json, or a CSV export
 
 Every command reads the same environment as serve; run "townline COMMAND --help" for its flags.
 `
@@ -47,6 +48,8 @@ func main() {
 		err = user(args)
 	case "places":
 		err = places(args)
+	case "import":
+		err = importHistory(args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return

@@ -107,6 +107,32 @@ func TestAdminCommands(t *testing.T) {
 	}
 }
 
+// A history file is imported with its progress shown, its bad rows
+// listed by line, and nothing filed a second time.
+func TestImportCommand(t *testing.T) {
+	t.Parallel()
+	pool := testenv.Pool(t)
+	db := testenv.URL(pool)
+	file := filepath.Join(t.TempDir(), "history.csv")
+	os.WriteFile(file, []byte("Case,Type,Details,Where,State,Opened\n"+
+		"A-1,Pothole,hole,1747 Montgomery St,Open,2025-05-01 08:00\n"+
+		"A-2,Graffiti,tags,1735 Montgomery St,Closed,2025-05-02 08:00\n"+
+		"A-3,Pothole,when?,1747 Montgomery St,Open,someday\n"), 0o644)
+	args := []string{"import", file, "--source", "crm", "--map", "id=Case", "--map", "address=Where", "--map", "status=State"}
+	out, stderr, err := run(t, db, args...)
+	if err != nil || !strings.Contains(out, "history.csv:4: skipped: requested_datetime") ||
+		!strings.Contains(out, "3 rows: 2 filed, 0 imported before, 1 skipped") || !strings.Contains(stderr, "3/3 rows (100%)") {
+		t.Fatalf("import: %v\n%s\n%s", err, out, stderr)
+	}
+	var placed int
+	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM requests WHERE source LIKE 'crm:A-%' AND lat IS NOT NULL").Scan(&placed); err != nil || placed != 2 {
+		t.Errorf("%d imported requests placed by their address (%v), want 2", placed, err)
+	}
+	if out, stderr, err = run(t, db, args...); err != nil || !strings.Contains(out, "3 rows: 0 filed, 2 imported before, 1 skipped") {
+		t.Errorf("import again: %v\n%s\n%s", err, out, stderr)
+	}
+}
+
 func TestBadCityFileStopsStartup(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "city.json")

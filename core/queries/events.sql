@@ -2,8 +2,9 @@
 SELECT status FROM requests WHERE id = $1 FOR UPDATE;
 
 -- name: SetRequestStatus :exec
-UPDATE requests SET status = @status, close_reason = NULLIF(@close_reason::text, ''), updated_at = now(),
-    closed_at = CASE WHEN @status = 'closed' THEN now() END
+UPDATE requests SET status = @status, close_reason = NULLIF(@close_reason::text, ''),
+    updated_at = COALESCE(sqlc.narg(dated)::timestamptz, now()),
+    closed_at = CASE WHEN @status = 'closed' THEN COALESCE(sqlc.narg(dated)::timestamptz, now()) END
 WHERE id = @id;
 
 -- name: LockRequestsForMerge :many
@@ -17,13 +18,14 @@ UPDATE requests SET duplicate_of = @parent::bigint, updated_at = now() WHERE dup
 
 -- name: CloseAsDuplicate :exec
 UPDATE requests SET status = 'closed', close_reason = 'duplicate', duplicate_of = @parent::bigint,
-    closed_at = now(), updated_at = now()
+    closed_at = COALESCE(sqlc.narg(dated)::timestamptz, now()), updated_at = COALESCE(sqlc.narg(dated)::timestamptz, now())
 WHERE id = @id;
 
 -- name: InsertEvent :exec
-INSERT INTO request_events (request_id, user_id, actor, from_status, to_status, close_reason, department_code,
+INSERT INTO request_events (request_id, at, user_id, actor, from_status, to_status, close_reason, department_code,
     from_service, to_service, note, public)
-VALUES (@request_id, sqlc.narg(user_id), @actor, NULLIF(@from_status::text, ''), NULLIF(@to_status::text, ''),
+VALUES (@request_id, COALESCE(sqlc.narg(dated)::timestamptz, now()), sqlc.narg(user_id), @actor,
+    NULLIF(@from_status::text, ''), NULLIF(@to_status::text, ''),
     NULLIF(@close_reason::text, ''), NULLIF(@department::text, ''), NULLIF(@from_service::text, ''),
     NULLIF(@to_service::text, ''), @note, @public);
 

@@ -1,16 +1,20 @@
 -- name: InsertRequest :one
--- A request and its first history entry, for a known contact or none.
+-- A request and its first history entry, for a known contact or none;
+-- one of the city's history (an import) at its own time, with the
+-- source's id for it.
 WITH r AS (
     INSERT INTO requests (token, service_code, description, attributes, lat, lng,
         address, address_id, zipcode, media_url, department_code, channel,
-        contact_id, device_id, expected_at)
+        contact_id, device_id, expected_at, requested_at, updated_at, source)
     VALUES (@token, NULLIF(@service_code::text, ''), @description, @attributes, sqlc.narg(lat)::float8, sqlc.narg(lng)::float8,
         @address, @address_id, @zipcode, @media_url, NULLIF(@department::text, ''), @channel,
-        NULLIF(@contact_id::bigint, 0), @device_id, sqlc.narg(expected_at)::timestamptz)
+        NULLIF(@contact_id::bigint, 0), @device_id, sqlc.narg(expected_at)::timestamptz,
+        COALESCE(sqlc.narg(dated)::timestamptz, now()), COALESCE(sqlc.narg(dated)::timestamptz, now()),
+        NULLIF(@source::text, ''))
     RETURNING id, requested_at, contact_id),
 e AS (
-    INSERT INTO request_events (request_id, actor, to_status, department_code, note)
-    SELECT r.id, @actor, 'new', NULLIF(@department::text, ''), @note FROM r)
+    INSERT INTO request_events (request_id, at, actor, to_status, department_code, note)
+    SELECT r.id, r.requested_at, @actor, 'new', NULLIF(@department::text, ''), @note FROM r)
 SELECT r.id, r.requested_at, COALESCE(r.contact_id, 0)::bigint AS contact_id FROM r;
 
 -- name: InsertRequestByPhone :one
@@ -140,7 +144,9 @@ UPDATE attachments SET request_id = @request_id::bigint
 WHERE message_id = ANY(@message_ids::bigint[]) AND request_id IS NULL;
 
 -- name: TouchRequest :execrows
-UPDATE requests SET updated_at = now() WHERE id = $1;
+-- A request changed: now, or at a time of the city's history (never
+-- earlier than it already was).
+UPDATE requests SET updated_at = GREATEST(updated_at, COALESCE(sqlc.narg(dated)::timestamptz, now())) WHERE id = @id;
 
 -- name: PlaceRequest :exec
 -- A position found later (a photo's) places a request that had none.
@@ -165,6 +171,21 @@ WHERE status <> 'closed' AND lat IS NOT NULL
   AND requested_at > now() - @within::interval
 ORDER BY point(lng, lat) <-> point(@lng::float8, @lat::float8)
 LIMIT 1;
+
+-- name: SameIssueAsOf :one
+-- SameIssue at a time of the city's history (an import): open then,
+-- reported within the window before it.
+SELECT id, lat::float8 AS lat, lng::float8 AS lng FROM requests
+WHERE lat IS NOT NULL AND service_code = @service::text AND duplicate_of IS NULL
+  AND requested_at BETWEEN @since::timestamptz AND @until::timestamptz
+  AND (closed_at IS NULL OR closed_at > @until::timestamptz)
+  AND point(lng, lat) <@ box(point(@west::float8, @south::float8), point(@east::float8, @north::float8))
+ORDER BY point(lng, lat) <-> point(@lng::float8, @lat::float8)
+LIMIT 1;
+
+-- name: RequestBySource :one
+-- The request an import filed for a source's id.
+SELECT id FROM requests WHERE source = @source::text;
 
 -- name: DigestRequests :many
 -- A department's open requests that are overdue or due by @until, and

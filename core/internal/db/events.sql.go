@@ -12,17 +12,18 @@ import (
 
 const closeAsDuplicate = `-- name: CloseAsDuplicate :exec
 UPDATE requests SET status = 'closed', close_reason = 'duplicate', duplicate_of = $1::bigint,
-    closed_at = now(), updated_at = now()
-WHERE id = $2
+    closed_at = COALESCE($2::timestamptz, now()), updated_at = COALESCE($2::timestamptz, now())
+WHERE id = $3
 `
 
 type CloseAsDuplicateParams struct {
 	Parent int64
+	Dated  *time.Time
 	ID     int64
 }
 
 func (q *Queries) CloseAsDuplicate(ctx context.Context, arg CloseAsDuplicateParams) error {
-	_, err := q.db.Exec(ctx, closeAsDuplicate, arg.Parent, arg.ID)
+	_, err := q.db.Exec(ctx, closeAsDuplicate, arg.Parent, arg.Dated, arg.ID)
 	return err
 }
 
@@ -89,15 +90,17 @@ func (q *Queries) History(ctx context.Context, arg HistoryParams) ([]HistoryRow,
 }
 
 const insertEvent = `-- name: InsertEvent :exec
-INSERT INTO request_events (request_id, user_id, actor, from_status, to_status, close_reason, department_code,
+INSERT INTO request_events (request_id, at, user_id, actor, from_status, to_status, close_reason, department_code,
     from_service, to_service, note, public)
-VALUES ($1, $2, $3, NULLIF($4::text, ''), NULLIF($5::text, ''),
-    NULLIF($6::text, ''), NULLIF($7::text, ''), NULLIF($8::text, ''),
-    NULLIF($9::text, ''), $10, $11)
+VALUES ($1, COALESCE($2::timestamptz, now()), $3, $4,
+    NULLIF($5::text, ''), NULLIF($6::text, ''),
+    NULLIF($7::text, ''), NULLIF($8::text, ''), NULLIF($9::text, ''),
+    NULLIF($10::text, ''), $11, $12)
 `
 
 type InsertEventParams struct {
 	RequestID   int64
+	Dated       *time.Time
 	UserID      *int64
 	Actor       string
 	FromStatus  string
@@ -113,6 +116,7 @@ type InsertEventParams struct {
 func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) error {
 	_, err := q.db.Exec(ctx, insertEvent,
 		arg.RequestID,
+		arg.Dated,
 		arg.UserID,
 		arg.Actor,
 		arg.FromStatus,
@@ -294,18 +298,25 @@ func (q *Queries) RequestReporter(ctx context.Context, id int64) ([]RequestRepor
 }
 
 const setRequestStatus = `-- name: SetRequestStatus :exec
-UPDATE requests SET status = $1, close_reason = NULLIF($2::text, ''), updated_at = now(),
-    closed_at = CASE WHEN $1 = 'closed' THEN now() END
-WHERE id = $3
+UPDATE requests SET status = $1, close_reason = NULLIF($2::text, ''),
+    updated_at = COALESCE($3::timestamptz, now()),
+    closed_at = CASE WHEN $1 = 'closed' THEN COALESCE($3::timestamptz, now()) END
+WHERE id = $4
 `
 
 type SetRequestStatusParams struct {
 	Status      string
 	CloseReason string
+	Dated       *time.Time
 	ID          int64
 }
 
 func (q *Queries) SetRequestStatus(ctx context.Context, arg SetRequestStatusParams) error {
-	_, err := q.db.Exec(ctx, setRequestStatus, arg.Status, arg.CloseReason, arg.ID)
+	_, err := q.db.Exec(ctx, setRequestStatus,
+		arg.Status,
+		arg.CloseReason,
+		arg.Dated,
+		arg.ID,
+	)
 	return err
 }

@@ -201,6 +201,7 @@ type Request struct {
 	ExpectedAt     *time.Time
 	ClosedAt       *time.Time
 	Search         interface{}
+	Source         *string
 }
 
 type RequestChange struct {

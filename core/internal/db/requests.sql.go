@@ -194,14 +194,16 @@ const insertRequest = `-- name: InsertRequest :one
 WITH r AS (
     INSERT INTO requests (token, service_code, description, attributes, lat, lng,
         address, address_id, zipcode, media_url, department_code, channel,
-        contact_id, device_id, expected_at)
+        contact_id, device_id, expected_at, requested_at, updated_at, source)
     VALUES ($1, NULLIF($2::text, ''), $3, $4, $5::float8, $6::float8,
         $7, $8, $9, $10, NULLIF($11::text, ''), $12,
-        NULLIF($13::bigint, 0), $14, $15::timestamptz)
+        NULLIF($13::bigint, 0), $14, $15::timestamptz,
+        COALESCE($16::timestamptz, now()), COALESCE($16::timestamptz, now()),
+        NULLIF($17::text, ''))
     RETURNING id, requested_at, contact_id),
 e AS (
-    INSERT INTO request_events (request_id, actor, to_status, department_code, note)
-    SELECT r.id, $16, 'new', NULLIF($11::text, ''), $17 FROM r)
+    INSERT INTO request_events (request_id, at, actor, to_status, department_code, note)
+    SELECT r.id, r.requested_at, $18, 'new', NULLIF($11::text, ''), $19 FROM r)
 SELECT r.id, r.requested_at, COALESCE(r.contact_id, 0)::bigint AS contact_id FROM r
 `
 
@@ -221,6 +223,8 @@ type InsertRequestParams struct {
 	ContactID   int64
 	DeviceID    string
 	ExpectedAt  *time.Time
+	Dated       *time.Time
+	Source      string
 	Actor       string
 	Note        string
 }
@@ -231,7 +235,9 @@ type InsertRequestRow struct {
 	ContactID   int64
 }
 
-// A request and its first history entry, for a known contact or none.
+// A request and its first history entry, for a known contact or none;
+// one of the city's history (an import) at its own time, with the
+// source's id for it.
 func (q *Queries) InsertRequest(ctx context.Context, arg InsertRequestParams) (InsertRequestRow, error) {
 	row := q.db.QueryRow(ctx, insertRequest,
 		arg.Token,
@@ -249,6 +255,8 @@ func (q *Queries) InsertRequest(ctx context.Context, arg InsertRequestParams) (I
 		arg.ContactID,
 		arg.DeviceID,
 		arg.ExpectedAt,
+		arg.Dated,
+		arg.Source,
 		arg.Actor,
 		arg.Note,
 	)
@@ -693,6 +701,18 @@ func (q *Queries) PlaceRequest(ctx context.Context, arg PlaceRequestParams) erro
 	return err
 }
 
+const requestBySource = `-- name: RequestBySource :one
+SELECT id FROM requests WHERE source = $1::text
+`
+
+// The request an import filed for a source's id.
+func (q *Queries) RequestBySource(ctx context.Context, source string) (int64, error) {
+	row := q.db.QueryRow(ctx, requestBySource, source)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
 const sameIssue = `-- name: SameIssue :one
 SELECT id, lat::float8 AS lat, lng::float8 AS lng FROM requests
 WHERE status <> 'closed' AND lat IS NOT NULL
@@ -739,6 +759,53 @@ func (q *Queries) SameIssue(ctx context.Context, arg SameIssueParams) (SameIssue
 	return i, err
 }
 
+const sameIssueAsOf = `-- name: SameIssueAsOf :one
+SELECT id, lat::float8 AS lat, lng::float8 AS lng FROM requests
+WHERE lat IS NOT NULL AND service_code = $1::text AND duplicate_of IS NULL
+  AND requested_at BETWEEN $2::timestamptz AND $3::timestamptz
+  AND (closed_at IS NULL OR closed_at > $3::timestamptz)
+  AND point(lng, lat) <@ box(point($4::float8, $5::float8), point($6::float8, $7::float8))
+ORDER BY point(lng, lat) <-> point($8::float8, $9::float8)
+LIMIT 1
+`
+
+type SameIssueAsOfParams struct {
+	Service string
+	Since   time.Time
+	Until   time.Time
+	West    float64
+	South   float64
+	East    float64
+	North   float64
+	Lng     float64
+	Lat     float64
+}
+
+type SameIssueAsOfRow struct {
+	ID  int64
+	Lat float64
+	Lng float64
+}
+
+// SameIssue at a time of the city's history (an import): open then,
+// reported within the window before it.
+func (q *Queries) SameIssueAsOf(ctx context.Context, arg SameIssueAsOfParams) (SameIssueAsOfRow, error) {
+	row := q.db.QueryRow(ctx, sameIssueAsOf,
+		arg.Service,
+		arg.Since,
+		arg.Until,
+		arg.West,
+		arg.South,
+		arg.East,
+		arg.North,
+		arg.Lng,
+		arg.Lat,
+	)
+	var i SameIssueAsOfRow
+	err := row.Scan(&i.ID, &i.Lat, &i.Lng)
+	return i, err
+}
+
 const setRequestDescription = `-- name: SetRequestDescription :exec
 UPDATE requests SET description = $2, updated_at = now() WHERE id = $1
 `
@@ -754,11 +821,18 @@ func (q *Queries) SetRequestDescription(ctx context.Context, arg SetRequestDescr
 }
 
 const touchRequest = `-- name: TouchRequest :execrows
-UPDATE requests SET updated_at = now() WHERE id = $1
+UPDATE requests SET updated_at = GREATEST(updated_at, COALESCE($1::timestamptz, now())) WHERE id = $2
 `
 
-func (q *Queries) TouchRequest(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.Exec(ctx, touchRequest, id)
+type TouchRequestParams struct {
+	Dated *time.Time
+	ID    int64
+}
+
+// A request changed: now, or at a time of the city's history (never
+// earlier than it already was).
+func (q *Queries) TouchRequest(ctx context.Context, arg TouchRequestParams) (int64, error) {
+	result, err := q.db.Exec(ctx, touchRequest, arg.Dated, arg.ID)
 	if err != nil {
 		return 0, err
 	}
