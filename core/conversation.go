@@ -42,6 +42,7 @@ type requestBrief struct {
 	ServiceName string
 	Open        bool
 	RequestedAt time.Time
+	Offered     int64 // the request its reporter was offered to follow instead, unanswered
 }
 
 // message is an inbound message as the rules see it.
@@ -75,6 +76,9 @@ type dialogue struct {
 	// request takes more words).
 	open      []requestBrief
 	lastBrief *requestBrief
+	// offered is the newest of them whose reporter was asked whether it
+	// repeats another, and has not answered.
+	offered *requestBrief
 	// owned are the requests the message names ("#1234") that are the
 	// resident's own.
 	owned []int64
@@ -109,6 +113,11 @@ type (
 	}
 	// replyStatus answers STATUS about request id, or the latest when 0.
 	replyStatus struct{ id int64 }
+	// answerOffer answers the offer to follow another request instead.
+	answerOffer struct {
+		request int64
+		follow  bool
+	}
 	// attach joins messages (and their files) to a request.
 	attach struct {
 		request  int64
@@ -132,6 +141,7 @@ func (flagContact) isAction() {}
 func (useLanguage) isAction() {}
 func (reply) isAction()       {}
 func (replyStatus) isAction() {}
+func (answerOffer) isAction() {}
 func (attach) isAction()      {}
 func (file) isAction()        {}
 func (flagMessage) isAction() {}
@@ -148,7 +158,11 @@ var (
 	langWords  = map[string]string{"espanol": "es", "spanish": "es", "english": "en", "ingles": "en"}
 	statusRE   = regexp.MustCompile(`^(?:status|estado)(?:\s+#?\s*(\d{1,12}))?$`)
 	newWords   = map[string]bool{"new": true, "nuevo": true, "nueva": true}
-	refRE      = regexp.MustCompile(`#\s?(\d{3,12})\b`)
+	// offerAnswers answer "reply YES to follow #1230 instead, NO to keep
+	// yours": whether to follow.
+	offerAnswers = map[string]bool{"yes": true, "y": true, "yeah": true, "yep": true, "si": true,
+		"no": false, "n": false, "nope": false}
+	refRE = regexp.MustCompile(`#\s?(\d{3,12})\b`)
 )
 
 // requestRefs are the request numbers a message names ("#1234").
@@ -177,7 +191,9 @@ func (d *dialogue) text() {
 		d.do(optOut{true})
 		return
 	}
-	if startWords[words] {
+	// YES also opts in again; to someone not opted out and asked a
+	// question, it is the answer.
+	if startWords[words] && (d.contact.OptedOut || d.offered == nil) {
 		d.do(optOut{false})
 		return
 	}
@@ -199,6 +215,10 @@ func (d *dialogue) text() {
 	if lang, ok := langWords[words]; ok {
 		d.setLanguage(lang, true)
 		d.do(reply{kind: "lang"})
+		return
+	}
+	if follow, ok := offerAnswers[words]; ok && d.offered != nil {
+		d.answerOffer(follow)
 		return
 	}
 	if m := statusRE.FindStringSubmatch(words); m != nil {
@@ -263,6 +283,14 @@ func (d *dialogue) setLanguage(lang string, chosen bool) {
 func (d *dialogue) addTo(id int64) {
 	d.do(attach{id, []int64{d.msg.ID}}, reply{kind: "added", data: messageData{ID: id}})
 	d.last = id
+}
+
+// answerOffer takes the message as the answer to the offer to follow
+// another request instead.
+func (d *dialogue) answerOffer(follow bool) {
+	id := d.offered.ID
+	d.do(attach{id, []int64{d.msg.ID}}, answerOffer{id, follow})
+	d.last, d.offered = id, nil
 }
 
 // startReport handles a message outside any draft.
@@ -507,6 +535,14 @@ func (d *dialogue) mail() {
 		return
 	}
 	if d.thread != 0 {
+		// "Yes" to the acknowledgment's offer to follow another request.
+		if w := strings.Fields(fold(m.Text)); d.threadFromReporter && d.offered != nil && d.offered.ID == d.thread &&
+			len(w) > 0 && len(w) <= 8 {
+			if follow, ok := offerAnswers[w[0]]; ok {
+				d.answerOffer(follow)
+				return
+			}
+		}
 		if !d.threadFromReporter {
 			// Someone else wrote into the thread (a forward, a neighbour):
 			// staff decide; it is not the reporter's word.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -36,6 +37,9 @@ type filing struct {
 	triaged bool
 	agency  Agency // the outside agency it is referred to; zero when it is the city's
 	parent  int64  // the open request of the same issue it joins, or 0
+	// offer is the open request, farther away, that it may repeat: its
+	// reporter is asked whether to follow that one instead.
+	offer Nearby
 	// past is a request of the city's history (an import): filed as of
 	// its own time, with the status it has there, and told to no one.
 	past *Imported
@@ -144,6 +148,13 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 			return Request{}, err
 		}
 		kind = "joined"
+	case f.offer.ID != 0:
+		if err := t.q.InsertSameOffer(ctx, db.InsertSameOfferParams{
+			RequestID: r.ID, ParentID: f.offer.ID, Meters: int32(f.offer.Meters),
+		}); err != nil {
+			return Request{}, err
+		}
+		kind = "maybe"
 	case f.past != nil && f.past.Status != StatusNew:
 		// Where the request stands in the history, as of its last change.
 		if f.past.Status == StatusClosed {
@@ -165,6 +176,10 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 		data.Note = f.note
 		data.Agency, data.AgencyContact = f.agency.In(ct.Language)
 		data.Reports, data.URL = issue.Reports, c.TrackingURL(issue.ID)
+		if f.offer.ID != 0 {
+			data.Parent, data.Meters = f.offer.ID, f.offer.Meters
+			data.ParentService = c.city.ServiceName(f.offer.ServiceCode, f.offer.ServiceName, ct.Language)
+		}
 		if _, err := c.enqueueFor(ctx, t, ct, outMsg{
 			RequestID: r.ID, Origin: r.Channel, Kind: kind, Data: data, Auto: true,
 		}); err != nil {
@@ -202,6 +217,47 @@ func (c *Core) triage(ctx context.Context, q *db.Queries, f *filing) {
 	if f.parent, err = sameIssue(ctx, q, f.ServiceCode, *f.Lat, *f.Lng, asOf); err != nil {
 		c.log.Warn("looking for the same issue failed; filed as a new one", "err", err)
 	}
+	if f.parent != 0 || !f.ack || !slices.Contains(askedChannels, f.Channel) {
+		return
+	}
+	if f.offer, err = c.mayRepeat(ctx, q, f.ServiceCode, *f.Lat, *f.Lng); err != nil {
+		c.log.Warn("looking for a request the report may repeat failed", "err", err)
+	}
+}
+
+// SameOfferRadius is how far the open request a report may repeat can
+// be for its reporter to be asked whether to follow that one instead.
+const SameOfferRadius = 150 // meters
+
+// askedChannels are those whose reporters can answer whether their report
+// repeats another: by text, by a reply to the acknowledgment, or on the
+// call.
+var askedChannels = []Channel{ChannelSMS, ChannelEmail, ChannelVoice}
+
+// mayRepeat returns the nearest open request, of the service or another
+// of its group, within SameOfferRadius of a place, reported within
+// SameIssueWindow: the one a new report there may repeat. Its ID is 0
+// when there is none.
+func (c *Core) mayRepeat(ctx context.Context, q *db.Queries, service string, lat, lng float64) (Nearby, error) {
+	b := boxAround(lat, lng, SameOfferRadius)
+	rows, err := q.NearbyOpenRequests(ctx, db.NearbyOpenRequestsParams{
+		South: b.south, North: b.north, West: b.west, East: b.east,
+		Services: c.city.related(service), Lat: lat, Lng: lng, LngScale: b.lngScale,
+	})
+	if err != nil {
+		return Nearby{}, dbErr(err)
+	}
+	found, err := requestsFromDB(rows)
+	if err != nil {
+		return Nearby{}, err
+	}
+	for _, r := range found {
+		m := meters(lat, lng, *r.Lat, *r.Lng)
+		if m <= SameOfferRadius && r.RequestedAt.After(time.Now().Add(-SameIssueWindow)) {
+			return Nearby{Request: r, Meters: int(math.Round(m))}, nil
+		}
+	}
+	return Nearby{}, nil
 }
 
 // SameIssue returns the open request of a service within SameIssueRadius

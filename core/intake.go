@@ -252,10 +252,14 @@ func (c *Core) dialogue(ctx context.Context, t *txn, conv *conversation) (*dialo
 		return nil, err
 	}
 	for _, r := range rows {
-		b := requestBrief{ID: r.ID, Service: r.ServiceCode, ServiceName: r.ServiceName, Open: true, RequestedAt: r.RequestedAt}
+		b := requestBrief{ID: r.ID, Service: r.ServiceCode, ServiceName: r.ServiceName, Open: true, RequestedAt: r.RequestedAt,
+			Offered: r.Offered}
 		d.open = append(d.open, b)
 		if b.ID == d.last {
 			d.lastBrief = &b
+		}
+		if b.Offered != 0 && d.offered == nil {
+			d.offered = &b
 		}
 	}
 	return d, nil
@@ -317,6 +321,16 @@ func (c *Core) apply(ctx context.Context, t *txn, conv *conversation, d *dialogu
 			_, err = c.enqueueFor(ctx, t, *ct, outMsg{RequestID: a.data.ID, Origin: conv.Channel, Kind: a.kind, Data: a.data, Auto: true})
 		case replyStatus:
 			err = c.replyStatus(ctx, t, conv, a.id)
+		case answerOffer:
+			var answered bool
+			answered, err = c.answerSameOffer(ctx, t, a.request, a.follow, Actor{Name: string(conv.Channel)})
+			if err == nil && answered && !a.follow {
+				r, e := c.requestOn(ctx, t.q, a.request)
+				if err = e; err == nil {
+					_, err = c.enqueueFor(ctx, t, *ct, outMsg{RequestID: r.ID, Origin: conv.Channel, Kind: "kept",
+						Data: c.requestData(r, ct.Language), Auto: true})
+				}
+			}
 		case attach:
 			err = t.q.AttachMessages(ctx, db.AttachMessagesParams{RequestID: a.request, ConversationID: conv.ID, MessageIds: a.messages})
 			requestID = a.request

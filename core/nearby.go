@@ -25,16 +25,10 @@ func (c *Core) NearbyRequests(ctx context.Context, u User, r Request) ([]Nearby,
 	if r.Lat == nil || r.Lng == nil || !ok {
 		return nil, nil
 	}
-	services := []string{svc.Code}
-	for _, s := range c.city.Services {
-		if s.Group != "" && s.Group == svc.Group && s.Code != svc.Code {
-			services = append(services, s.Code)
-		}
-	}
 	b := boxAround(*r.Lat, *r.Lng, NearbyRadius)
 	rows, err := c.q.NearbyOpenRequests(ctx, db.NearbyOpenRequestsParams{
 		South: b.south, North: b.north, West: b.west, East: b.east,
-		Services: services, ID: r.ID, Lat: *r.Lat, Lng: *r.Lng, LngScale: b.lngScale,
+		Services: c.city.related(svc.Code), ID: r.ID, Lat: *r.Lat, Lng: *r.Lng, LngScale: b.lngScale,
 	})
 	if err != nil {
 		return nil, dbErr(err)
@@ -51,6 +45,19 @@ func (c *Core) NearbyRequests(ctx context.Context, u User, r Request) ([]Nearby,
 		}
 	}
 	return out, nil
+}
+
+// related are a service and the others of its group: what a report of
+// it may repeat.
+func (c *City) related(code string) []string {
+	svc, _ := c.Service(code)
+	services := []string{code}
+	for _, s := range c.Services {
+		if s.Group != "" && s.Group == svc.Group && s.Code != code {
+			services = append(services, s.Code)
+		}
+	}
+	return services
 }
 
 // box is the box around a point that holds every point within some

@@ -103,6 +103,9 @@ type messageData struct {
 	// Agency handles a referred report; AgencyContact is how to reach it.
 	Agency, AgencyContact string
 	Reports               int // people who reported the issue
+	// A request the report may repeat (Parent): how far, and its service.
+	Meters        int
+	ParentService string
 }
 
 // choice is one numbered option: "1 Pothole", "2 for #1234 Pothole".
@@ -207,7 +210,7 @@ func (c *Core) enqueueFor(ctx context.Context, t *txn, ct Contact, m outMsg) (in
 	if c.opts.Senders[ch] == nil {
 		return 0, nil // the city has not connected this channel: nothing to write
 	}
-	if ch == ChannelVoice && (m.Kind == "ack" || m.Kind == "referred" || m.Kind == "joined") {
+	if ch == ChannelVoice && (m.Kind == "ack" || m.Kind == "referred" || m.Kind == "joined" || m.Kind == "maybe") {
 		return 0, nil // the caller heard their number, and what became of it, on the call
 	}
 	m.Data.City = c.city.Name

@@ -84,3 +84,100 @@ func TestSameIssueJoins(t *testing.T) {
 		}
 	}
 }
+
+// A report 100 m from an open one of its kind may be the same: too far
+// to join at once, so its reporter is asked, and their answer decides.
+// By text: YES follows the other request, NO keeps theirs. By mail: a
+// reply starting "Yes" follows it. An Open311 client, which cannot
+// answer, is not asked.
+func TestSameOffer(t *testing.T) {
+	t.Parallel()
+	c := filingCore(t)
+	ctx := context.Background()
+	lat, lng := 39.5060, -121.5600 // a spot of its own
+	first, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
+		Description: "Pothole", Lat: &lat, Lng: &lng, Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(meters float64) string { return fmt.Sprintf("%.5f, %.5f", lat+meters/111_000, lng) }
+	offered := func(id int64) int64 {
+		t.Helper()
+		parent, meters, err := c.SameOffer(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if parent != 0 && (meters < 90 || meters > 110) {
+			t.Errorf("#%d: offered #%d %d m away, want about 100 m", id, parent, meters)
+		}
+		return parent
+	}
+
+	for _, tc := range []struct {
+		number, answer string
+		follows        bool
+		told           string
+	}{
+		{"+15305550241", "YES", true, fmt.Sprintf("we are tracking it as #%d", first.ID)},
+		{"+15305550242", "no", false, "it stays a report of its own"},
+	} {
+		p := &phone{t: t, c: c, number: tc.number}
+		res := p.text("pothole at " + at(100))
+		r, _ := c.Request(ctx, res.RequestID)
+		if r.Status != core.StatusNew || offered(r.ID) != first.ID {
+			t.Fatalf("a pothole 100 m away: %s, offered #%d; want filed new, and #%d offered", r.Status, offered(r.ID), first.ID)
+		}
+		out := outbound(t, c, r.ID)
+		if len(out) != 1 || !strings.Contains(out[0].Body, fmt.Sprintf("#%d, a Pothole 100 m away, may be the same: reply YES to follow #%d instead", first.ID, first.ID)) {
+			t.Fatalf("the acknowledgment: %+v", out)
+		}
+		p.text(tc.answer)
+		r, _ = c.Request(ctx, r.ID)
+		if follows := r.DuplicateOf != nil && *r.DuplicateOf == first.ID; follows != tc.follows || offered(r.ID) != 0 {
+			t.Errorf("answered %s: duplicate of %v, offer %d; want following #%d %v, and the offer gone", tc.answer, r.DuplicateOf, offered(r.ID), first.ID, tc.follows)
+		}
+		out = outbound(t, c, r.ID)
+		if last := out[len(out)-1]; len(out) != 2 || !strings.Contains(last.Body, tc.told) {
+			t.Errorf("answered %s, then told %+v; want %q", tc.answer, out, tc.told)
+		}
+		// Answered once: the same word again is not an answer any more.
+		p.text(tc.answer)
+		n := 0
+		for _, m := range outbound(t, c, r.ID) {
+			if strings.Contains(m.Body, tc.told) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("a second %s: told %q %d times, want once", tc.answer, tc.told, n)
+		}
+	}
+
+	// By mail: the acknowledgment asks, a reply saying yes follows.
+	res, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelEmail, From: "dora@example.com", To: "311@example.gov",
+		Subject: "Pothole", Text: "Big pothole at " + at(-100) + ".", ProviderID: "<offer-1@example.com>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if offered(res.RequestID) != first.ID {
+		t.Fatalf("a mailed pothole 100 m away: not offered #%d", first.ID)
+	}
+	if out := outbound(t, c, res.RequestID); len(out) != 1 || !strings.Contains(out[0].Body, "reply YES to this email") {
+		t.Fatalf("the mailed acknowledgment: %+v", out)
+	}
+	if _, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelEmail, From: "dora@example.com", To: "311@example.gov",
+		Subject: "Re: Pothole", Text: "Yes, that is the one.", ProviderID: "<offer-2@example.com>", RequestRef: res.RequestID}); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := c.Request(ctx, res.RequestID); r.DuplicateOf == nil || *r.DuplicateOf != first.ID {
+		t.Errorf("the mail's reporter said yes: duplicate of %v, want #%d", r.DuplicateOf, first.ID)
+	}
+
+	// Open311 clients are not asked.
+	lat2 := lat + 100.0/111_000
+	r, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
+		Description: "Pothole", Lat: &lat2, Lng: &lng, Reporter: core.Reporter{Email: "app@example.com"}, Actor: "test"})
+	if err != nil || offered(r.ID) != 0 {
+		t.Errorf("an Open311 report: offered %d, %v; want nothing offered", offered(r.ID), err)
+	}
+}

@@ -112,43 +112,46 @@ func (c *Core) MarkDuplicate(ctx context.Context, id, parent int64, by Actor) er
 	if id == parent {
 		return fmt.Errorf("request %d: %w: a request cannot duplicate itself", id, ErrTransition)
 	}
-	err := c.tx(ctx, func(t *txn) error {
-		got, err := t.q.LockRequestsForMerge(ctx, []int64{id, parent})
-		if err != nil {
-			return err
-		}
-		if len(got) != 2 {
-			return ErrNotFound
-		}
-		child, par := got[0], got[1]
-		if child.ID != id {
-			child, par = par, child
-		}
-		if par.DuplicateOf != nil {
-			return fmt.Errorf("%w: %d is itself a duplicate of %d; use that one", ErrTransition, parent, *par.DuplicateOf)
-		}
-		if Status(child.Status) == StatusClosed {
-			return fmt.Errorf("%w: request %d is already closed", ErrTransition, id)
-		}
-		if err := t.q.MoveDuplicates(ctx, db.MoveDuplicatesParams{ID: id, Parent: parent}); err != nil {
-			return err
-		}
-		if err := t.q.CloseAsDuplicate(ctx, db.CloseAsDuplicateParams{Dated: t.at, ID: id, Parent: parent}); err != nil {
-			return err
-		}
-		note := fmt.Sprintf("Same issue as request #%d.", parent)
-		if err := insertEvent(ctx, t, id, by, Status(child.Status), StatusClosed, ReasonDuplicate, note, true); err != nil {
-			return err
-		}
-		if _, err := t.q.TouchRequest(ctx, db.TouchRequestParams{ID: parent, Dated: t.at}); err != nil {
-			return err
-		}
-		return c.notifyIssue(ctx, t, id, "duplicate", nil)
-	})
+	err := c.tx(ctx, func(t *txn) error { return c.markDuplicate(ctx, t, id, parent, by) })
 	if err != nil {
 		return fmt.Errorf("request %d: %w", id, err)
 	}
 	return nil
+}
+
+// markDuplicate is MarkDuplicate in the caller's transaction.
+func (c *Core) markDuplicate(ctx context.Context, t *txn, id, parent int64, by Actor) error {
+	got, err := t.q.LockRequestsForMerge(ctx, []int64{id, parent})
+	if err != nil {
+		return err
+	}
+	if len(got) != 2 {
+		return ErrNotFound
+	}
+	child, par := got[0], got[1]
+	if child.ID != id {
+		child, par = par, child
+	}
+	if par.DuplicateOf != nil {
+		return fmt.Errorf("%w: %d is itself a duplicate of %d; use that one", ErrTransition, parent, *par.DuplicateOf)
+	}
+	if Status(child.Status) == StatusClosed {
+		return fmt.Errorf("%w: request %d is already closed", ErrTransition, id)
+	}
+	if err := t.q.MoveDuplicates(ctx, db.MoveDuplicatesParams{ID: id, Parent: parent}); err != nil {
+		return err
+	}
+	if err := t.q.CloseAsDuplicate(ctx, db.CloseAsDuplicateParams{Dated: t.at, ID: id, Parent: parent}); err != nil {
+		return err
+	}
+	note := fmt.Sprintf("Same issue as request #%d.", parent)
+	if err := insertEvent(ctx, t, id, by, Status(child.Status), StatusClosed, ReasonDuplicate, note, true); err != nil {
+		return err
+	}
+	if _, err := t.q.TouchRequest(ctx, db.TouchRequestParams{ID: parent, Dated: t.at}); err != nil {
+		return err
+	}
+	return c.notifyIssue(ctx, t, id, "duplicate", nil)
 }
 
 // AddNote records a note on a request: a private one for staff, or a public

@@ -13,7 +13,7 @@ var promptSample = map[string]any{
 	"Hours": map[string]any{"Known": true, "Days": []int{1, 3}, "Range": false, "First": 1, "Last": 3,
 		"Open": map[string]int{"Hour": 8, "Hour12": 8, "Minute": 0}, "Close": map[string]int{"Hour": 17, "Hour12": 5, "Minute": 30}},
 	"Contact": "(530) 538-2401", "Notices": []string{"The cooling center is open."},
-	"Agency": "Caltrans District 3", "AgencyContact": "call 530-741-4233",
+	"Agency": "Caltrans District 3", "AgencyContact": "call 530-741-4233", "Meters": 120,
 }
 
 // Every prompt exists and renders in every language, as one line.

@@ -198,17 +198,60 @@ func (t *turn) file(ctx context.Context) error {
 	if p := f.Request.DuplicateOf; p != nil {
 		t.r.say("joined", words{ID: *p})
 	}
-	if f.OfferTexts {
-		t.ask("texts", 0, keys(1), t.r.prompt(c.Lang, "texts.offer", nil))
+	c.OfferTexts, c.TextsOK = f.OfferTexts, f.TextsOK
+	parent, meters, err := t.h.core.SameOffer(ctx, f.Request.ID)
+	if err != nil {
+		return err
+	}
+	if parent != 0 {
+		p, err := t.h.core.Request(ctx, parent)
+		if err != nil {
+			return err
+		}
+		w := t.words()
+		w.ID, w.Meters = parent, meters
+		w.Service = t.h.core.City().ServiceName(p.ServiceCode, p.ServiceName, c.Lang)
+		t.ask("same", 0, keys(1), t.r.prompt(c.Lang, "maybe", w))
 		return nil
 	}
-	if f.TextsOK {
+	t.afterReport()
+	return nil
+}
+
+// same follows the offer to follow another request instead: 1 follows
+// it; 2, another key or silence keeps the report as it is.
+func (t *turn) same(ctx context.Context) error {
+	if t.call.Request == 0 {
+		t.askNext()
+		return nil
+	}
+	follow := t.in.Digits == "1"
+	answered, err := t.h.core.AnswerSameOffer(ctx, t.call.Request, follow, core.Actor{Name: "voice"})
+	if err != nil {
+		return err
+	}
+	if parent, _ := t.h.core.Request(ctx, t.call.Request); answered && follow && parent.DuplicateOf != nil {
+		t.r.say("joined", words{ID: *parent.DuplicateOf})
+	} else if answered {
+		t.r.say("kept", nil)
+	}
+	t.afterReport()
+	return nil
+}
+
+// afterReport offers texts to a caller who can take them, or says how
+// they will hear back, then offers the menu again.
+func (t *turn) afterReport() {
+	if t.call.OfferTexts {
+		t.ask("texts", 0, keys(1), t.r.prompt(t.call.Lang, "texts.offer", nil))
+		return
+	}
+	if t.call.TextsOK {
 		t.r.say("texts.yes", nil)
-	} else if rep.Phone != "" { // not a switch: see serveStep
+	} else if t.reporter().Phone != "" { // not a switch: see serveStep
 		t.r.say("calls", nil)
 	}
 	t.askNext()
-	return nil
 }
 
 // reporter is the caller as core knows them: a withheld or foreign-looking

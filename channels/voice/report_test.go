@@ -262,3 +262,45 @@ func TestReportJoinsTheSameIssue(t *testing.T) {
 	must(t, call.Press("1"))
 	hears(t, call, "Your request number is", "This was already reported, as request number "+spelled(first.ID))
 }
+
+// A report 100 m from an open one of its kind may be the same: the
+// caller hears which, and chooses to follow it (1) or keep their own (2).
+func TestReportMayRepeatAnother(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	if _, err := w.c.LoadPlaces(ctx, cities.OrovillePlacesName, cities.OrovillePlaces); err != nil {
+		t.Fatal(err)
+	}
+	lat, lng := 39.5138+0.0009, -121.5564 // 100 m north of Montgomery Street & 5th Avenue
+	first, err := w.c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "animal-dead",
+		Description: "Dead cat", Lat: &lat, Lng: &lng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		from, key, hear string
+		follows         bool
+	}{
+		{"+15305550103", "1", "This was already reported, as request number " + spelled(first.ID), true},
+		{"+15305550104", "2", "Your report stays a report of its own.", false},
+	} {
+		call := w.call(tc.from)
+		must(t, call.Dial())
+		must(t, call.Press("1"))
+		must(t, call.Press("8"))
+		must(t, call.Speak("a dead cat at montgomery and fifth", 0.92))
+		must(t, call.Press("1"))
+		hears(t, call, "Your request number is", "Request number "+spelled(first.ID)+", Dead animal, 100 meters away",
+			"To follow it instead, press 1.")
+		must(t, call.Press(tc.key))
+		hears(t, call, tc.hear)
+		var dup *int64
+		if err := w.c.Pool().QueryRow(ctx, `SELECT duplicate_of FROM requests WHERE id = (SELECT max(id) FROM requests)`).Scan(&dup); err != nil {
+			t.Fatal(err)
+		}
+		if follows := dup != nil && *dup == first.ID; follows != tc.follows {
+			t.Errorf("pressing %s: duplicate of %v, want following #%d: %v", tc.key, dup, first.ID, tc.follows)
+		}
+	}
+}

@@ -30,6 +30,10 @@ type callState struct {
 	SaidWhere  string   `json:"said_where,omitempty"`
 	Recordings []string `json:"recordings,omitempty"` // RecordingSids of this report's recorded answers
 	Request    int64    `json:"request,omitempty"`    // the request filed last
+	// How the caller of the request filed last hears back: by text
+	// (TextsOK), or they may be offered texts.
+	TextsOK    bool `json:"texts_ok,omitempty"`
+	OfferTexts bool `json:"offer_texts,omitempty"`
 }
 
 // newReport forgets the last report's answers and starts another.

@@ -86,6 +86,7 @@ func NewHandler(c *core.Core, cfg Config, logger *slog.Logger) *Handler {
 		"confirm":   (*turn).confirm,
 		"recorded":  (*turn).recorded,
 		"texts":     (*turn).texts,
+		"same":      (*turn).same,
 		"lookup":    (*turn).lookup,
 		"dialed":    (*turn).dialed,
 		"voicemail": (*turn).voicemail,

@@ -24,6 +24,7 @@ type words struct {
 	Notices []string
 	// Agency handles a referred report; AgencyContact is how to reach it.
 	Agency, AgencyContact string
+	Meters                int // how far a request the report may repeat is
 }
 
 // choice is one key of a spoken list: "For pothole, press 1".

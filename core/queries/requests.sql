@@ -114,9 +114,11 @@ SELECT id FROM requests WHERE id = ANY(@ids::bigint[]) AND contact_id = @contact
 SELECT id FROM requests WHERE contact_id = $1::bigint ORDER BY requested_at DESC, id DESC LIMIT 1;
 
 -- name: OpenRequestsOf :many
--- A contact's open requests, newest first: what a message may be about.
-SELECT r.id, COALESCE(r.service_code, '')::text AS service_code, COALESCE(s.name, '')::text AS service_name, r.requested_at
-FROM requests r LEFT JOIN services s ON s.code = r.service_code
+-- A contact's open requests, newest first: what a message may be about;
+-- with the request each was offered to follow instead, unanswered.
+SELECT r.id, COALESCE(r.service_code, '')::text AS service_code, COALESCE(s.name, '')::text AS service_name, r.requested_at,
+    COALESCE(o.parent_id, 0)::bigint AS offered
+FROM requests r LEFT JOIN services s ON s.code = r.service_code LEFT JOIN same_offers o ON o.request_id = r.id
 WHERE r.contact_id = $1::bigint AND r.status <> 'closed'
 ORDER BY r.requested_at DESC, r.id DESC
 LIMIT 5;
@@ -195,3 +197,16 @@ WHERE department_code = @department::text AND status <> 'closed'
   AND (expected_at < @until::timestamptz OR requested_at >= @since::timestamptz)
 ORDER BY expected_at NULLS LAST, id
 LIMIT 1000;
+
+-- name: InsertSameOffer :exec
+INSERT INTO same_offers (request_id, parent_id, meters) VALUES (@request_id, @parent_id, @meters);
+
+-- name: SameOffer :one
+-- The open request a report's reporter was offered to follow instead,
+-- and how far it is.
+SELECT o.parent_id, o.meters FROM same_offers o JOIN requests p ON p.id = o.parent_id
+WHERE o.request_id = $1 AND p.status <> 'closed';
+
+-- name: TakeSameOffer :one
+-- The offer answered: gone, whatever the answer.
+DELETE FROM same_offers WHERE request_id = $1 RETURNING parent_id;

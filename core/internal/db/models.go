@@ -257,6 +257,13 @@ type RequestEvent struct {
 	ToService      *string
 }
 
+type SameOffer struct {
+	RequestID int64
+	ParentID  int64
+	Meters    int32
+	OfferedAt time.Time
+}
+
 type Service struct {
 	Code           string
 	Name           string

@@ -433,6 +433,21 @@ func (q *Queries) InsertRequestByPhone(ctx context.Context, arg InsertRequestByP
 	return i, err
 }
 
+const insertSameOffer = `-- name: InsertSameOffer :exec
+INSERT INTO same_offers (request_id, parent_id, meters) VALUES ($1, $2, $3)
+`
+
+type InsertSameOfferParams struct {
+	RequestID int64
+	ParentID  int64
+	Meters    int32
+}
+
+func (q *Queries) InsertSameOffer(ctx context.Context, arg InsertSameOfferParams) error {
+	_, err := q.db.Exec(ctx, insertSameOffer, arg.RequestID, arg.ParentID, arg.Meters)
+	return err
+}
+
 const latestOpenRequestOf = `-- name: LatestOpenRequestOf :one
 SELECT id FROM requests WHERE contact_id = $1::bigint AND status <> 'closed'
 ORDER BY requested_at DESC, id DESC LIMIT 1
@@ -637,8 +652,9 @@ func (q *Queries) LockRequestDescription(ctx context.Context, id int64) (string,
 }
 
 const openRequestsOf = `-- name: OpenRequestsOf :many
-SELECT r.id, COALESCE(r.service_code, '')::text AS service_code, COALESCE(s.name, '')::text AS service_name, r.requested_at
-FROM requests r LEFT JOIN services s ON s.code = r.service_code
+SELECT r.id, COALESCE(r.service_code, '')::text AS service_code, COALESCE(s.name, '')::text AS service_name, r.requested_at,
+    COALESCE(o.parent_id, 0)::bigint AS offered
+FROM requests r LEFT JOIN services s ON s.code = r.service_code LEFT JOIN same_offers o ON o.request_id = r.id
 WHERE r.contact_id = $1::bigint AND r.status <> 'closed'
 ORDER BY r.requested_at DESC, r.id DESC
 LIMIT 5
@@ -649,9 +665,11 @@ type OpenRequestsOfRow struct {
 	ServiceCode string
 	ServiceName string
 	RequestedAt time.Time
+	Offered     int64
 }
 
-// A contact's open requests, newest first: what a message may be about.
+// A contact's open requests, newest first: what a message may be about;
+// with the request each was offered to follow instead, unanswered.
 func (q *Queries) OpenRequestsOf(ctx context.Context, dollar_1 int64) ([]OpenRequestsOfRow, error) {
 	rows, err := q.db.Query(ctx, openRequestsOf, dollar_1)
 	if err != nil {
@@ -666,6 +684,7 @@ func (q *Queries) OpenRequestsOf(ctx context.Context, dollar_1 int64) ([]OpenReq
 			&i.ServiceCode,
 			&i.ServiceName,
 			&i.RequestedAt,
+			&i.Offered,
 		); err != nil {
 			return nil, err
 		}
@@ -806,6 +825,25 @@ func (q *Queries) SameIssueAsOf(ctx context.Context, arg SameIssueAsOfParams) (S
 	return i, err
 }
 
+const sameOffer = `-- name: SameOffer :one
+SELECT o.parent_id, o.meters FROM same_offers o JOIN requests p ON p.id = o.parent_id
+WHERE o.request_id = $1 AND p.status <> 'closed'
+`
+
+type SameOfferRow struct {
+	ParentID int64
+	Meters   int32
+}
+
+// The open request a report's reporter was offered to follow instead,
+// and how far it is.
+func (q *Queries) SameOffer(ctx context.Context, requestID int64) (SameOfferRow, error) {
+	row := q.db.QueryRow(ctx, sameOffer, requestID)
+	var i SameOfferRow
+	err := row.Scan(&i.ParentID, &i.Meters)
+	return i, err
+}
+
 const setRequestDescription = `-- name: SetRequestDescription :exec
 UPDATE requests SET description = $2, updated_at = now() WHERE id = $1
 `
@@ -818,6 +856,18 @@ type SetRequestDescriptionParams struct {
 func (q *Queries) SetRequestDescription(ctx context.Context, arg SetRequestDescriptionParams) error {
 	_, err := q.db.Exec(ctx, setRequestDescription, arg.ID, arg.Description)
 	return err
+}
+
+const takeSameOffer = `-- name: TakeSameOffer :one
+DELETE FROM same_offers WHERE request_id = $1 RETURNING parent_id
+`
+
+// The offer answered: gone, whatever the answer.
+func (q *Queries) TakeSameOffer(ctx context.Context, requestID int64) (int64, error) {
+	row := q.db.QueryRow(ctx, takeSameOffer, requestID)
+	var parent_id int64
+	err := row.Scan(&parent_id)
+	return parent_id, err
 }
 
 const touchRequest = `-- name: TouchRequest :execrows
