@@ -108,6 +108,15 @@ type Service struct {
 // city file may leave any of it out; the English stands in.
 type Spanish struct{ Name, Group, Description string }
 
+// NameIn is the department's name in a language (English when the city
+// file gives none in it).
+func (d Department) NameIn(lang string) string {
+	if lang == "es" && d.ES.Name != "" {
+		return d.ES.Name
+	}
+	return d.Name
+}
+
 // NameIn is the service's name as a resident reads or hears it in lang
 // ("en", "es"): its Spanish name when the city file gives one.
 func (s Service) NameIn(lang string) string {

@@ -118,6 +118,12 @@ type (
 		request int64
 		follow  bool
 	}
+	// classify gives an unclassified request the service its reporter
+	// picked.
+	classify struct {
+		request int64
+		service string
+	}
 	// attach joins messages (and their files) to a request.
 	attach struct {
 		request  int64
@@ -142,6 +148,7 @@ func (useLanguage) isAction() {}
 func (reply) isAction()       {}
 func (replyStatus) isAction() {}
 func (answerOffer) isAction() {}
+func (classify) isAction()    {}
 func (attach) isAction()      {}
 func (file) isAction()        {}
 func (flagMessage) isAction() {}
@@ -421,19 +428,8 @@ func (d *dialogue) advance(hasMedia bool) {
 	switch {
 	case dr.Service == "" && dr.Asked < 2:
 		dr.Awaiting = "service"
-		dr.Choices = d.city.Menu
-		if !slices.Contains(dr.Choices, "other") {
-			dr.Choices = append(slices.Clone(dr.Choices), "other")
-		}
 		var opts []choice
-		for i, code := range dr.Choices {
-			key := strconv.Itoa(i + 1)
-			if code == "other" {
-				key = "0"
-			}
-			svc, _ := d.city.Service(code)
-			opts = append(opts, choice{Key: key, Label: svc.NameIn(d.contact.Language)})
-		}
+		dr.Choices, opts = d.city.menu(d.contact.Language)
 		d.do(reply{kind: "ask.service", data: messageData{Choices: opts}})
 	case !dr.PlaceClear && hasMedia && dr.Awaiting != "media":
 		// A photo may carry its GPS position: the photos, once downloaded,
@@ -449,6 +445,25 @@ func (d *dialogue) advance(hasMedia bool) {
 	default:
 		d.fileDraft(true, "")
 	}
+}
+
+// menu is the list of services a resident picks from by number: the
+// city file's menu, "other" last (as 0), and how each is offered.
+func (c *City) menu(lang string) ([]string, []choice) {
+	codes := c.Menu
+	if !slices.Contains(codes, "other") {
+		codes = append(slices.Clone(codes), "other")
+	}
+	var opts []choice
+	for i, code := range codes {
+		key := strconv.Itoa(i + 1)
+		if code == "other" {
+			key = "0"
+		}
+		svc, _ := c.Service(code)
+		opts = append(opts, choice{Key: key, Label: svc.NameIn(lang)})
+	}
+	return codes, opts
 }
 
 // fileDraft files the draft as it is.
@@ -541,6 +556,18 @@ func (d *dialogue) mail() {
 			if follow, ok := offerAnswers[w[0]]; ok {
 				d.answerOffer(follow)
 				return
+			}
+		}
+		// A number, the answer to the acknowledgment's question which
+		// kind of problem an unclassified report is.
+		if i := slices.IndexFunc(d.open, func(r requestBrief) bool { return r.ID == d.thread }); i >= 0 &&
+			d.threadFromReporter && d.open[i].Service == "" {
+			codes, _ := d.city.menu(d.contact.Language)
+			if w := strings.Fields(m.Text); len(w) > 0 {
+				if n, ok := pick(w[0], len(codes)); ok {
+					d.do(attach{d.thread, []int64{m.ID}}, classify{d.thread, codes[n]})
+					return
+				}
 			}
 		}
 		if !d.threadFromReporter {

@@ -176,6 +176,11 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 		data.Note = f.note
 		data.Agency, data.AgencyContact = f.agency.In(ct.Language)
 		data.Reports, data.URL = issue.Reports, c.TrackingURL(issue.ID)
+		if kind == "ack" && r.ServiceCode == "" && f.Channel == ChannelEmail {
+			// A mail is filed at once, and the question which kind of
+			// problem it is goes with its acknowledgment.
+			_, data.Choices = c.city.menu(ct.Language)
+		}
 		if f.offer.ID != 0 {
 			data.Parent, data.Meters = f.offer.ID, f.offer.Meters
 			data.ParentService = c.city.ServiceName(f.offer.ServiceCode, f.offer.ServiceName, ct.Language)

@@ -331,6 +331,17 @@ func (c *Core) apply(ctx context.Context, t *txn, conv *conversation, d *dialogu
 						Data: c.requestData(r, ct.Language), Auto: true})
 				}
 			}
+		case classify:
+			if err = c.reclassify(ctx, t, a.request, a.service, "", Actor{Name: string(conv.Channel)}); err == nil {
+				var r Request
+				if r, err = c.requestOn(ctx, t.q, a.request); err == nil {
+					data := c.requestData(r, ct.Language)
+					if d, ok := c.city.Department(r.Department); ok {
+						data.Department = d.NameIn(ct.Language)
+					}
+					_, err = c.enqueueFor(ctx, t, *ct, outMsg{RequestID: r.ID, Origin: conv.Channel, Kind: "classified", Data: data, Auto: true})
+				}
+			}
 		case attach:
 			err = t.q.AttachMessages(ctx, db.AttachMessagesParams{RequestID: a.request, ConversationID: conv.ID, MessageIds: a.messages})
 			requestID = a.request

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"townline/core"
@@ -58,5 +59,58 @@ func TestMailThreadsAndCopies(t *testing.T) {
 	}
 	if in != 3 {
 		t.Errorf("the request has %d mails, want 3: %+v", in, ms)
+	}
+}
+
+// A mail townline cannot classify is filed at once, and its
+// acknowledgment asks which kind of problem it is: its reporter's reply
+// with a number classifies and routes it. Anyone else's reply, or a
+// number about a classified request, is only added to it.
+func TestMailAnswersWhichKind(t *testing.T) {
+	t.Parallel()
+	c := filingCore(t)
+	ctx := context.Background()
+	mail := func(from, id, text string, ref int64) core.IntakeResult {
+		t.Helper()
+		res, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelEmail, From: from, To: "311@example.gov",
+			Subject: "Problem", Text: text, ProviderID: id, RequestRef: ref})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res := mail("eve@example.com", "<kind-1@example.com>", "Something is wrong outside 1747 Montgomery Street.", 0)
+	r, _ := c.Request(ctx, res.RequestID)
+	if r.ServiceCode != "" || r.Department != "" {
+		t.Fatalf("unclear mail: service %q, department %q; want the triage queue", r.ServiceCode, r.Department)
+	}
+	out := outbound(t, c, r.ID)
+	if len(out) != 1 || !strings.Contains(out[0].Body, "Reply to this email with its number") ||
+		!strings.Contains(out[0].Body, "  2  Streetlight\n") {
+		t.Fatalf("the acknowledgment: %+v", out)
+	}
+
+	mail("frank@example.com", "<kind-2@example.com>", "2", r.ID) // not the reporter
+	if r, _ = c.Request(ctx, r.ID); r.ServiceCode != "" {
+		t.Errorf("a stranger's number classified it as %q", r.ServiceCode)
+	}
+	mail("eve@example.com", "<kind-3@example.com>", "2\n\nOn Monday you wrote: …", r.ID)
+	r, _ = c.Request(ctx, r.ID)
+	if r.ServiceCode != "streetlight" || r.Department != "public-works" || r.ExpectedAt == nil {
+		t.Errorf("answered 2: service %q, department %q, due %v; want a streetlight, routed and due", r.ServiceCode, r.Department, r.ExpectedAt)
+	}
+	out = outbound(t, c, r.ID)
+	if last := out[len(out)-1]; !strings.Contains(last.Body, "is filed as Streetlight and sent to Public Works") {
+		t.Errorf("told %q", last.Body)
+	}
+	hist, _ := c.History(ctx, r.ID, false)
+	if last := hist[len(hist)-1]; last.FromService != "" || last.ToService != "streetlight" || last.Actor != "email" {
+		t.Errorf("history %+v, want the reporter's reclassification", last)
+	}
+	// Classified now: a number is words like any other.
+	n := len(outbound(t, c, r.ID))
+	mail("eve@example.com", "<kind-4@example.com>", "3", r.ID)
+	if r, _ = c.Request(ctx, r.ID); r.ServiceCode != "streetlight" || len(outbound(t, c, r.ID)) != n {
+		t.Errorf("a number about a classified request: service %q", r.ServiceCode)
 	}
 }

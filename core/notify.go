@@ -106,6 +106,7 @@ type messageData struct {
 	// A request the report may repeat (Parent): how far, and its service.
 	Meters        int
 	ParentService string
+	Department    string // the department a request went to
 }
 
 // choice is one numbered option: "1 Pothole", "2 for #1234 Pothole".

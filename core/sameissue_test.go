@@ -128,7 +128,7 @@ func TestSameOffer(t *testing.T) {
 			t.Fatalf("a pothole 100 m away: %s, offered #%d; want filed new, and #%d offered", r.Status, offered(r.ID), first.ID)
 		}
 		out := outbound(t, c, r.ID)
-		if len(out) != 1 || !strings.Contains(out[0].Body, fmt.Sprintf("#%d, a Pothole 100 m away, may be the same: reply YES to follow #%d instead", first.ID, first.ID)) {
+		if len(out) != 1 || !strings.Contains(out[0].Body, fmt.Sprintf("#%d (Pothole, 100 m away) may be the same: reply YES to follow #%d instead", first.ID, first.ID)) {
 			t.Fatalf("the acknowledgment: %+v", out)
 		}
 		p.text(tc.answer)

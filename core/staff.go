@@ -395,8 +395,7 @@ func (c *Core) Reclassify(ctx context.Context, id int64, service, department str
 	if err := c.checkFields(textField{"service", service, 100}, textField{"department", department, 100}); err != nil {
 		return err
 	}
-	svc, ok := c.city.Service(service)
-	if !ok {
+	if _, ok := c.city.Service(service); !ok {
 		return invalid("service", "%q is not a service of %s", service, c.city.Name)
 	}
 	if department != "" {
@@ -404,55 +403,59 @@ func (c *Core) Reclassify(ctx context.Context, id int64, service, department str
 			return invalid("department", "%q is not a department of %s", department, c.city.Name)
 		}
 	}
-	err := c.tx(ctx, func(t *txn) error {
-		was, err := t.q.LockRequestClass(ctx, id)
-		if err != nil {
-			return notFound(err)
-		}
-		if was.ServiceCode == service {
-			return invalid("service", "the request is already %s", svc.Name)
-		}
-		if department == "" {
-			var at *orb.Point
-			if was.Lat != nil && was.Lng != nil {
-				at = &orb.Point{*was.Lng, *was.Lat}
-			}
-			department = c.city.Route(service, at)
-		}
-		p := db.ReclassifyRequestParams{ID: id, Service: service, Department: department}
-		if department == was.Department {
-			p.AssigneeID = was.AssigneeID
-		}
-		p.ExpectedAt = c.city.Due(was.RequestedAt, svc)
-		if err := t.q.ReclassifyRequest(ctx, p); err != nil {
-			return err
-		}
-		from := "unclassified"
-		if old, ok := c.city.Service(was.ServiceCode); ok {
-			from = old.Name
-		} else if was.ServiceCode != "" {
-			from = was.ServiceCode
-		}
-		note := fmt.Sprintf("reclassified from %s to %s", from, svc.Name)
-		switch {
-		case department == "":
-			note += "; waiting in the triage queue"
-		case department != was.Department:
-			note += "; routed to " + c.departmentName(department)
-		}
-		if was.AssigneeID != nil && p.AssigneeID == nil {
-			note += "; no longer assigned"
-		}
-		if by.Name == "" {
-			by.Name = "system"
-		}
-		return t.q.InsertEvent(ctx, db.InsertEventParams{RequestID: id, UserID: by.UserID, Actor: by.Name,
-			Department: department, FromService: was.ServiceCode, ToService: service, Note: note})
-	})
-	if err != nil {
+	if err := c.tx(ctx, func(t *txn) error { return c.reclassify(ctx, t, id, service, department, by) }); err != nil {
 		return fmt.Errorf("request %d: %w", id, err)
 	}
 	return nil
+}
+
+// reclassify is Reclassify, its service and department checked, in the
+// caller's transaction.
+func (c *Core) reclassify(ctx context.Context, t *txn, id int64, service, department string, by Actor) error {
+	svc, _ := c.city.Service(service)
+	was, err := t.q.LockRequestClass(ctx, id)
+	if err != nil {
+		return notFound(err)
+	}
+	if was.ServiceCode == service {
+		return invalid("service", "the request is already %s", svc.Name)
+	}
+	if department == "" {
+		var at *orb.Point
+		if was.Lat != nil && was.Lng != nil {
+			at = &orb.Point{*was.Lng, *was.Lat}
+		}
+		department = c.city.Route(service, at)
+	}
+	p := db.ReclassifyRequestParams{ID: id, Service: service, Department: department}
+	if department == was.Department {
+		p.AssigneeID = was.AssigneeID
+	}
+	p.ExpectedAt = c.city.Due(was.RequestedAt, svc)
+	if err := t.q.ReclassifyRequest(ctx, p); err != nil {
+		return err
+	}
+	from := "unclassified"
+	if old, ok := c.city.Service(was.ServiceCode); ok {
+		from = old.Name
+	} else if was.ServiceCode != "" {
+		from = was.ServiceCode
+	}
+	note := fmt.Sprintf("reclassified from %s to %s", from, svc.Name)
+	switch {
+	case department == "":
+		note += "; waiting in the triage queue"
+	case department != was.Department:
+		note += "; routed to " + c.departmentName(department)
+	}
+	if was.AssigneeID != nil && p.AssigneeID == nil {
+		note += "; no longer assigned"
+	}
+	if by.Name == "" {
+		by.Name = "system"
+	}
+	return t.q.InsertEvent(ctx, db.InsertEventParams{RequestID: id, UserID: by.UserID, Actor: by.Name,
+		Department: department, FromService: was.ServiceCode, ToService: service, Note: note})
 }
 
 func (c *Core) departmentName(code string) string {

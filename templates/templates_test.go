@@ -11,7 +11,7 @@ var sample = map[string]any{
 	"Status": "in_progress", "Note": "Crew scheduled.", "URL": "https://311.cityoforoville.org/requests/1234",
 	"Expected": "Dec 1", "City": "Oroville", "Parent": int64(1200),
 	"Choices": []map[string]string{{"Key": "1", "Label": "Pothole"}},
-	"Agency":  "Caltrans District 3", "AgencyContact": "call 530-741-4233", "Reports": 3, "Meters": 120, "ParentService": "Pothole",
+	"Agency":  "Caltrans District 3", "AgencyContact": "call 530-741-4233", "Reports": 3, "Meters": 120, "ParentService": "Pothole", "Department": "Public Works",
 }
 
 // Every kind renders in every language, for each channel it exists on.
