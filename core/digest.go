@@ -2,7 +2,8 @@ package core
 
 // The daily digest: each department with an address in the city file gets,
 // on the city file's schedule, one mail listing its overdue requests,
-// those due today and those new since the day before.
+// those due today and those new since the day before. The same schedule
+// marks the requests that became overdue.
 
 import (
 	"context"
@@ -26,7 +27,24 @@ type digestWorker struct {
 }
 
 func (w *digestWorker) Work(ctx context.Context, job *river.Job[digestArgs]) error {
+	if err := w.core.MarkOverdue(ctx); err != nil {
+		return err
+	}
 	return w.core.SendDigests(ctx, time.Now())
+}
+
+// MarkOverdue notes in the history of each open request past its due
+// time, once, that it is overdue: the record of a missed target stays
+// when the request is closed later. The digest's schedule runs it.
+func (c *Core) MarkOverdue(ctx context.Context) error {
+	n, err := c.q.MarkOverdue(ctx, c.city.Location.String())
+	if err != nil {
+		return dbErr(err)
+	}
+	if n > 0 {
+		c.log.Info("requests marked overdue", "requests", n)
+	}
+	return nil
 }
 
 // digestListMax is how many requests each list of a digest names; the

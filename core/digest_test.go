@@ -89,3 +89,66 @@ func TestDigest(t *testing.T) {
 		t.Errorf("the next day sent %d, want %d", len(next)-departments, departments)
 	}
 }
+
+// The schedule marks each request that went past its due time, once,
+// with a note in its history; a new service's due time clears the mark.
+func TestMarkOverdue(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	la := c.City().Location
+	file := func(expected time.Time) int64 {
+		t.Helper()
+		r, err := c.CreateRequest(ctx, newPothole(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Pool().Exec(ctx, `UPDATE requests SET expected_at = $2 WHERE id = $1`, r.ID, expected); err != nil {
+			t.Fatal(err)
+		}
+		return r.ID
+	}
+	due := time.Date(2026, time.March, 2, 17, 0, 0, 0, la) // a Monday, 5 pm in Oroville
+	late, onTime := file(due), file(time.Now().Add(time.Hour))
+	closed := file(due)
+	if err := c.ChangeStatus(ctx, closed, core.StatusChange{To: core.StatusClosed, Reason: core.ReasonResolved, By: core.Actor{Name: "test"}}); err != nil {
+		t.Fatal(err)
+	}
+	marks := func(id int64) (n int) {
+		t.Helper()
+		hist, err := c.History(ctx, id, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range hist {
+			if strings.HasPrefix(e.Note, "Overdue") {
+				if e.Note != "Overdue: it was due Mon Mar 2, 5:00 PM." || e.Public {
+					t.Errorf("#%d: %q (public %v), want the due time in the city's time, for staff", id, e.Note, e.Public)
+				}
+				n++
+			}
+		}
+		return n
+	}
+	for range 2 {
+		if err := c.MarkOverdue(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if marks(late) != 1 || marks(onTime) != 0 || marks(closed) != 0 {
+		t.Errorf("marks: late %d, on time %d, closed %d; want 1, 0, 0", marks(late), marks(onTime), marks(closed))
+	}
+	// Another service, another due time: overdue again only when it passes.
+	if err := c.Reclassify(ctx, late, "sign", "", core.Actor{Name: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Pool().Exec(ctx, `UPDATE requests SET expected_at = $2 WHERE id = $1`, late, due); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MarkOverdue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := marks(late); n != 2 {
+		t.Errorf("after a new due time passed: %d marks, want 2", n)
+	}
+}

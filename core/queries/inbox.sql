@@ -115,7 +115,7 @@ FROM requests WHERE id = $1 FOR UPDATE;
 -- name: ReclassifyRequest :exec
 UPDATE requests SET service_code = @service::text, department_code = NULLIF(@department::text, ''),
     assignee_id = sqlc.narg(assignee_id)::bigint, expected_at = sqlc.narg(expected_at)::timestamptz,
-    updated_at = now()
+    overdue_at = NULL, updated_at = now()
 WHERE id = @id;
 
 -- name: LockRequestContact :one

@@ -198,6 +198,17 @@ WHERE department_code = @department::text AND status <> 'closed'
 ORDER BY expected_at NULLS LAST, id
 LIMIT 1000;
 
+-- name: MarkOverdue :execrows
+-- Open requests past their due time, not marked yet: marked, each with a
+-- note in its history (for staff), the due time written in @zone.
+WITH due AS (
+    UPDATE requests SET overdue_at = now()
+    WHERE status <> 'closed' AND expected_at < now() AND overdue_at IS NULL
+    RETURNING id, expected_at)
+INSERT INTO request_events (request_id, actor, note)
+SELECT id, 'system', 'Overdue: it was due ' || to_char(expected_at AT TIME ZONE @zone::text, 'Dy Mon FMDD, FMHH12:MI AM') || '.'
+FROM due;
+
 -- name: InsertSameOffer :exec
 INSERT INTO same_offers (request_id, parent_id, meters) VALUES (@request_id, @parent_id, @meters);
 

@@ -454,7 +454,7 @@ func (q *Queries) NearbyOpenRequests(ctx context.Context, arg NearbyOpenRequests
 const reclassifyRequest = `-- name: ReclassifyRequest :exec
 UPDATE requests SET service_code = $1::text, department_code = NULLIF($2::text, ''),
     assignee_id = $3::bigint, expected_at = $4::timestamptz,
-    updated_at = now()
+    overdue_at = NULL, updated_at = now()
 WHERE id = $5
 `
 

@@ -202,6 +202,7 @@ type Request struct {
 	ClosedAt       *time.Time
 	Search         interface{}
 	Source         *string
+	OverdueAt      *time.Time
 }
 
 type RequestChange struct {

@@ -651,6 +651,26 @@ func (q *Queries) LockRequestDescription(ctx context.Context, id int64) (string,
 	return description, err
 }
 
+const markOverdue = `-- name: MarkOverdue :execrows
+WITH due AS (
+    UPDATE requests SET overdue_at = now()
+    WHERE status <> 'closed' AND expected_at < now() AND overdue_at IS NULL
+    RETURNING id, expected_at)
+INSERT INTO request_events (request_id, actor, note)
+SELECT id, 'system', 'Overdue: it was due ' || to_char(expected_at AT TIME ZONE $1::text, 'Dy Mon FMDD, FMHH12:MI AM') || '.'
+FROM due
+`
+
+// Open requests past their due time, not marked yet: marked, each with a
+// note in its history (for staff), the due time written in @zone.
+func (q *Queries) MarkOverdue(ctx context.Context, zone string) (int64, error) {
+	result, err := q.db.Exec(ctx, markOverdue, zone)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const openRequestsOf = `-- name: OpenRequestsOf :many
 SELECT r.id, COALESCE(r.service_code, '')::text AS service_code, COALESCE(s.name, '')::text AS service_name, r.requested_at,
     COALESCE(o.parent_id, 0)::bigint AS offered
