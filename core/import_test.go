@@ -60,8 +60,15 @@ func TestImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(hist) != 2 || !hist[0].At.Equal(day(3, 9)) || hist[1].To != core.StatusClosed || !hist[1].At.Equal(day(5, 14)) {
-		t.Errorf("history %+v, want filed on the 3rd and closed on the 5th", hist)
+	if len(hist) != 2 || !hist[0].At.Equal(day(3, 9)) || hist[1].To != core.StatusClosed || !hist[1].At.Equal(day(5, 14)) ||
+		hist[0].Actor != "import" || hist[1].Actor != "import" {
+		t.Errorf("history %+v, want filed on the 3rd and closed on the 5th, by the import", hist)
+	}
+	// Closed, no time said: closed when it was made.
+	undated := pothole("old:0", day(2, 9), 300)
+	undated.Status = core.StatusClosed
+	if r := file(undated); r.Status != core.StatusClosed || r.ClosedAt == nil || !r.ClosedAt.Equal(day(2, 9)) {
+		t.Errorf("closed without a time: %s at %v, want closed on the 2nd", r.Status, r.ClosedAt)
 	}
 
 	// Tuesday, 20 m away: the first was open then, so this joins it.
