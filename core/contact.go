@@ -36,6 +36,10 @@ type Contact struct {
 	FlaggedBy  *int64 // the staff member who flagged the sender; nil for an automatic flag
 	// TextsOK: a caller accepted updates by text (SMS reporters need not).
 	TextsOK bool
+	// ReplyBy is how a resident who reported through the front desk
+	// wants to hear back (ChannelSMS, ChannelEmail, ChannelVoice or
+	// ReplyNone); "" is over the channel they came by.
+	ReplyBy Channel
 }
 
 // Reporter is who a new request comes from, as a channel heard it.
@@ -48,6 +52,9 @@ type Reporter struct {
 	// the contact they are (a reporter known by it alone is not one).
 	AccountID string
 	Language  string
+	// ReplyBy is how they want to hear back, when staff file for them
+	// (see Contact.ReplyBy); "" leaves what the contact said before.
+	ReplyBy Channel
 }
 
 func (r Reporter) empty() bool { return r.Name == "" && r.Email == "" && r.Phone == "" }
@@ -100,7 +107,45 @@ func (c *Core) normalizeReporter(r Reporter) (Reporter, error) {
 	default:
 		r.Language = ""
 	}
+	switch {
+	case r.ReplyBy == "" || r.ReplyBy == ReplyNone:
+	case (r.ReplyBy == ChannelSMS || r.ReplyBy == ChannelVoice) && r.Phone == "":
+		return r, invalid("phone", "is needed to hear back by %s", map[Channel]string{ChannelSMS: "text", ChannelVoice: "a call"}[r.ReplyBy])
+	case r.ReplyBy == ChannelEmail && r.Email == "":
+		return r, invalid("email", "is needed to hear back by mail")
+	case r.ReplyBy != ChannelSMS && r.ReplyBy != ChannelVoice && r.ReplyBy != ChannelEmail:
+		return r, invalid("reply_by", "%q is not a way to hear back (sms, email, voice or none)", r.ReplyBy)
+	}
 	return r, nil
+}
+
+// FindContacts returns the contacts a phone number or an email address
+// (either may be empty) belongs to: for staff filing for a resident, who
+// may be known already. Both given may find two contacts.
+func (c *Core) FindContacts(ctx context.Context, phone, email string) ([]Contact, error) {
+	r, err := c.normalizeReporter(Reporter{Phone: phone, Email: email})
+	if err != nil {
+		return nil, err
+	}
+	if r.Phone == "" && r.Email == "" {
+		return nil, nil
+	}
+	p := db.ContactsByAddressParams{}
+	if r.Phone != "" {
+		p.Phone = &r.Phone
+	}
+	if r.Email != "" {
+		p.Email = &r.Email
+	}
+	rows, err := c.q.ContactsByAddress(ctx, p)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	out := make([]Contact, len(rows))
+	for i, ct := range rows {
+		out[i] = contactFromDB(ct)
+	}
+	return out, nil
 }
 
 // upsertContact finds the reporter's contact by phone, then by email, and
@@ -121,8 +166,18 @@ func upsertContact(ctx context.Context, q *db.Queries, r Reporter) (Contact, err
 	default:
 		ct, err = upsertContactBoth(ctx, q, r)
 	}
-	if err != nil || r.AccountID == "" || r.AccountID == ct.ClientAccount {
-		return contactFromDB(ct), err
+	if err != nil {
+		return Contact{}, err
+	}
+	if r.ReplyBy != "" && string(r.ReplyBy) != deref(ct.ReplyBy) {
+		s := string(r.ReplyBy)
+		if err := q.SetReplyBy(ctx, db.SetReplyByParams{ID: ct.ID, ReplyBy: s}); err != nil {
+			return Contact{}, err
+		}
+		ct.ReplyBy = &s
+	}
+	if r.AccountID == "" || r.AccountID == ct.ClientAccount {
+		return contactFromDB(ct), nil
 	}
 	ct.ClientAccount = r.AccountID
 	return contactFromDB(ct), q.SetClientAccount(ctx, db.SetClientAccountParams{ID: ct.ID, Account: r.AccountID})

@@ -30,13 +30,26 @@ const (
 	ChannelEmail   Channel = "email"
 	ChannelWeb     Channel = "web"
 	ChannelOpen311 Channel = "open311"
+	// The front desk: staff file for a resident who phoned City Hall
+	// (ChannelPhone) or came to the counter (ChannelWalkIn), or for
+	// themselves, a crew's own report (ChannelStaff).
+	ChannelPhone  Channel = "phone"
+	ChannelWalkIn Channel = "walk_in"
+	ChannelStaff  Channel = "staff"
 	// ChannelImport is a request of the city's history, imported from the
 	// system before, which did not say how it came.
 	ChannelImport Channel = "import"
 )
 
 // Channels are every channel a request may come by.
-var Channels = []Channel{ChannelSMS, ChannelEmail, ChannelVoice, ChannelOpen311, ChannelWeb, ChannelImport}
+var Channels = []Channel{ChannelSMS, ChannelEmail, ChannelVoice, ChannelOpen311, ChannelWeb,
+	ChannelPhone, ChannelWalkIn, ChannelStaff, ChannelImport}
+
+// FrontDesk are the channels by which staff file for residents.
+var FrontDesk = []Channel{ChannelPhone, ChannelWalkIn, ChannelStaff}
+
+// ReplyNone is the way of hearing back of a resident who asked for none.
+const ReplyNone Channel = "none"
 
 // ErrNotFound is returned when the thing asked for does not exist.
 var ErrNotFound = errors.New("not found")

@@ -79,7 +79,7 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 		rep := f.Reporter
 		if f.agency.Code != "" || f.parent != 0 || f.past != nil || len(f.Photos) > 0 || len(f.messages) > 0 || f.contact != nil ||
 			(f.ack && c.canAnswer(f.Channel)) || (rep.Phone != "" && rep.Email != "") ||
-			(rep.Name != "" && rep.Phone == "" && rep.Email == "") || rep.AccountID != "" {
+			(rep.Name != "" && rep.Phone == "" && rep.Email == "") || rep.AccountID != "" || rep.ReplyBy != "" {
 			var r Request
 			err := c.tx(ctx, func(t *txn) error {
 				r, err = c.file(ctx, t, f)

@@ -252,7 +252,7 @@ func TestRedeliveredMessageChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	count := func() (n int) {
-		c.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM messages) + (SELECT count(*) FROM requests) + (SELECT count(*) FROM river_job)`).Scan(&n)
+		c.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM messages) + (SELECT count(*) FROM requests) + `+testenv.CountJobs).Scan(&n)
 		return n
 	}
 	before := count()

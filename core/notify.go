@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,10 +15,22 @@ import (
 
 // ReplyRoute picks how a reporter hears back: over the channel they used,
 // and the address it goes to.
-// Callers hear back by text when they accepted texts, else by a call; web
+// Residents staff filed for hear back the way they chose at the front
+// desk, or not at all. Callers hear back by text when they accepted texts,
+// else by a call; web
 // and Open311 reporters, and those of an imported request, by email when
 // they gave one, else not at all.
 func ReplyRoute(origin Channel, ct Contact) (Channel, string) {
+	if slices.Contains(FrontDesk, origin) {
+		// Staff filed it, and asked how the resident wants to hear back.
+		switch {
+		case (ct.ReplyBy == ChannelSMS || ct.ReplyBy == ChannelVoice) && ct.Phone != "":
+			return ct.ReplyBy, ct.Phone
+		case ct.ReplyBy == ChannelEmail && ct.Email != "":
+			return ChannelEmail, ct.Email
+		}
+		return "", ""
+	}
 	switch origin {
 	case ChannelSMS:
 		if ct.Phone != "" {
@@ -74,6 +87,9 @@ var answerChannels = map[Channel][]Channel{
 	ChannelWeb:     {ChannelEmail},
 	ChannelOpen311: {ChannelEmail},
 	ChannelImport:  {ChannelEmail},
+	ChannelPhone:   {ChannelSMS, ChannelEmail, ChannelVoice},
+	ChannelWalkIn:  {ChannelSMS, ChannelEmail, ChannelVoice},
+	ChannelStaff:   {ChannelSMS, ChannelEmail, ChannelVoice},
 }
 
 // canAnswer reports whether a reporter who came by origin could be sent

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -104,6 +105,17 @@ type Upload struct {
 	// Field is the form field it came in (an Open311 client's multipart
 	// part, "photo1"), for naming it in an error; "" is "media".
 	Field string
+}
+
+// CleanFilename keeps the last element of a file name a client sent, for
+// staff to read: never a path.
+func CleanFilename(name string) string {
+	name = path.Base(strings.ReplaceAll(name, `\`, "/"))
+	if name == "." || name == "/" {
+		return ""
+	}
+	// Cut at 200 bytes, and whatever character that splits dropped.
+	return strings.ToValidUTF8(name[:min(len(name), 200)], "")
 }
 
 // CreateRequest files a report made in one piece (an Open311 client's):

@@ -62,7 +62,7 @@ func contactFromDB(ct db.Contact) Contact {
 		Language:      ct.Language, OptedOut: ct.OptedOutAt != nil, Bouncing: ct.BouncingAt != nil,
 		CreatedAt: ct.CreatedAt, LanguageChosen: ct.LanguageChosen,
 		Flagged:    ct.FlaggedAt != nil && (ct.FlaggedBy != nil || time.Since(*ct.FlaggedAt) < flagFor),
-		FlagReason: ct.FlagReason, FlaggedBy: ct.FlaggedBy, TextsOK: ct.TextsOk,
+		FlagReason: ct.FlagReason, FlaggedBy: ct.FlaggedBy, TextsOK: ct.TextsOk, ReplyBy: Channel(deref(ct.ReplyBy)),
 	}
 }
 

@@ -321,7 +321,7 @@ func TestCleanFilename(t *testing.T) {
 		long + "x":                           long,
 		strings.Repeat("a", 199) + "é.jpg":   strings.Repeat("a", 199), // é cut in two: dropped
 	} {
-		if got := cleanFilename(in); got != want {
+		if got := core.CleanFilename(in); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)
 		}
 	}

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path"
 	"strconv"
 	"strings"
 
@@ -222,7 +221,7 @@ func (p *postParse) readPhoto(part *multipart.Part, name string) error {
 	if len(p.photos) == maxPhotos {
 		return badRequest("%s: at most %d photos per request", name, maxPhotos)
 	}
-	p.photos = append(p.photos, postPhoto{part: name, upload: core.Upload{Filename: cleanFilename(part.FileName())}})
+	p.photos = append(p.photos, postPhoto{part: name, upload: core.Upload{Filename: core.CleanFilename(part.FileName())}})
 	ph := &p.photos[len(p.photos)-1]
 	if p.client != "" {
 		return p.put(ph, body)
@@ -272,17 +271,6 @@ func (p *postParse) put(ph *postPhoto, r io.Reader) error {
 func photoTooLarge(part string, max int64) error {
 	return &httpError{http.StatusRequestEntityTooLarge,
 		fmt.Sprintf("%s: the photo is larger than the limit of %d bytes", part, max)}
-}
-
-// cleanFilename keeps the last element of a sender's file name, for staff
-// to read: never a path.
-func cleanFilename(name string) string {
-	name = path.Base(strings.ReplaceAll(name, `\`, "/"))
-	if name == "." || name == "/" {
-		return ""
-	}
-	// Cut at 200 bytes, and whatever character that splits dropped.
-	return strings.ToValidUTF8(name[:min(len(name), 200)], "")
 }
 
 func (p *postParse) cleanup() {

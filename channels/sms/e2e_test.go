@@ -100,7 +100,7 @@ func (w *world) quiet(p *faketwilio.Phone, n int) {
 func (w *world) rows() (n int) {
 	w.t.Helper()
 	err := w.c.Pool().QueryRow(context.Background(), `SELECT (SELECT count(*) FROM messages) +
-		(SELECT count(*) FROM requests) + (SELECT count(*) FROM attachments) + (SELECT count(*) FROM river_job)`).Scan(&n)
+		(SELECT count(*) FROM requests) + (SELECT count(*) FROM attachments) + `+testenv.CountJobs).Scan(&n)
 	if err != nil {
 		w.t.Fatal(err)
 	}

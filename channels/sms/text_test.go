@@ -52,7 +52,7 @@ func TestWebhookBadBytes(t *testing.T) {
 		t.Helper()
 		var n int
 		err := c.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM requests) + (SELECT count(*) FROM contacts) +
-			(SELECT count(*) FROM messages) + (SELECT count(*) FROM delivery_events) + (SELECT count(*) FROM river_job)`).Scan(&n)
+			(SELECT count(*) FROM messages) + (SELECT count(*) FROM delivery_events) + `+testenv.CountJobs).Scan(&n)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -83,7 +83,7 @@ func New(c *core.Core, logger *slog.Logger, cfg Config) *Handler {
 		hub:    newHub(c),
 		tiles:  cfg.MapTiles, policy: contentPolicy(cfg.MapTiles),
 	}
-	for _, name := range []string{"login", "inbox", "request", "numbers", "error"} {
+	for _, name := range []string{"login", "inbox", "request", "new", "numbers", "error"} {
 		h.pages[name] = templates.StaffPage(name, h.funcs())
 	}
 	return h
@@ -96,6 +96,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /staff/login", h.wrap(h.login))
 	mux.Handle("POST /staff/logout", h.wrap(h.signedIn(h.logout)))
 	mux.Handle("GET /staff/{$}", h.wrap(h.signedIn(h.inbox)))
+	mux.Handle("GET /staff/requests/new", h.wrap(h.signedIn(h.newRequestForm)))
+	mux.Handle("POST /staff/requests/new", h.wrap(h.signedIn(h.newRequest)))
 	mux.Handle("GET /staff/requests/{id}", h.wrap(h.signedIn(h.request)))
 	mux.Handle("POST /staff/requests/{id}/reply", h.wrap(h.signedIn(h.reply)))
 	mux.Handle("POST /staff/requests/{id}/note", h.wrap(h.signedIn(h.note)))

@@ -209,6 +209,7 @@ func TestAuthorization(t *testing.T) {
 		{"/staff/export.csv?queue=all", []int{303, 200, 200, 200, 200}}, // each sees their own (export_test.go)
 		{"/staff/recordings/999999", []int{303, 404, 404, 404, 404}},    // the rest in recording_test.go
 		{"/staff/numbers", []int{303, 404, 404, 200, 200}},
+		{"/staff/requests/new", []int{303, 200, 200, 200, 200}}, // crews file their own reports
 	}
 	for _, rd := range reads {
 		for i, u := range users {
@@ -246,6 +247,12 @@ func TestAuthorization(t *testing.T) {
 				}
 			}
 		}
+	}
+	// Signed out, nothing is filed.
+	before := b.changes()
+	if code, _ := b.post(clients[""], "/staff/requests/new", url.Values{"channel": {"staff"}, "service": {"pothole"},
+		"lat": {"39.51"}, "lng": {"-121.56"}}); code != 403 || b.changes() != before {
+		t.Errorf("POST /staff/requests/new signed out: %d, %d changes; want 403 and none", code, b.changes()-before)
 	}
 	// An allowed user acts, once per action.
 	cl := clients["roads@oroville.test"]
@@ -411,7 +418,7 @@ func TestInbox(t *testing.T) {
 	}
 	parks := b.signIn("parks@oroville.test")
 	_, body = b.get(parks, "/staff/?queue=all")
-	if strings.Contains(body, "/staff/requests/") || strings.Contains(body, "Needs triage") {
+	if regexp.MustCompile(`/staff/requests/\d`).MatchString(body) || strings.Contains(body, "Needs triage") {
 		t.Error("Parks sees requests or the triage queue that are not theirs")
 	}
 	if code, _ := b.get(desk, "/staff/?queue=bogus"); code != http.StatusBadRequest {

@@ -89,3 +89,13 @@ UPDATE contacts c SET phone = NULL, email = NULL, name = '', client_account = ''
 WHERE c.purged_at IS NULL AND c.created_at < @closed_before::timestamptz
   AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.contact_id = c.id
       AND (r.status <> 'closed' OR r.closed_at >= @closed_before::timestamptz));
+
+-- name: SetReplyBy :exec
+UPDATE contacts SET reply_by = NULLIF(@reply_by::text, '') WHERE id = @id;
+
+-- name: ContactsByAddress :many
+-- The contacts with a phone number or an email address: one person, or
+-- two when each was given by another.
+SELECT * FROM contacts
+WHERE (phone = sqlc.narg(phone)::text OR email = sqlc.narg(email)::text) AND purged_at IS NULL
+ORDER BY id;

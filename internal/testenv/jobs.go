@@ -156,3 +156,8 @@ func listJobs(jobs []jobRow) string {
 	}
 	return b.String()
 }
+
+// CountJobs is SQL counting the jobs that work queued (deliveries, media
+// fetches): not the periodic ones, which the leader queues on its own
+// schedule, the first as soon as it is elected (late, on a busy machine).
+const CountJobs = `(SELECT count(*) FROM river_job WHERE kind NOT IN ('expire_drafts', 'sweep_blobs', 'purge_contacts', 'digest'))`

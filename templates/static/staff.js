@@ -91,3 +91,26 @@
       .addTo(map).bindTooltip('#' + li.dataset.nearby);
   }
 })();
+
+// The new request's map: a click puts the pin, which places the request
+// (the form's hidden lat and lng); without it the address places it.
+(() => {
+  'use strict';
+  const el = document.getElementById('pick');
+  if (!el || !window.L) return;
+  L.Icon.Default.imagePath = '/staff/static/leaflet/images/';
+  const lat = document.getElementById('n-lat'), lng = document.getElementById('n-lng');
+  const map = L.map(el).setView([Number(el.dataset.lat), Number(el.dataset.lng)], 14);
+  if (el.dataset.tiles) {
+    const osm = el.dataset.tiles.includes('openstreetmap.org');
+    L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: osm ? '© OpenStreetMap contributors' : '' }).addTo(map);
+  }
+  let pin = null;
+  const put = (at) => {
+    if (pin) pin.setLatLng(at); else pin = L.marker(at, { title: 'The problem', keyboard: false }).addTo(map);
+    lat.value = at.lat.toFixed(6);
+    lng.value = at.lng.toFixed(6);
+  };
+  if (lat.value && lng.value) put(L.latLng(Number(lat.value), Number(lng.value)));
+  map.on('click', (e) => put(e.latlng));
+})();

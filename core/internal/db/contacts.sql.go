@@ -28,13 +28,64 @@ func (q *Queries) ClearContactFlag(ctx context.Context, id int64) error {
 	return err
 }
 
+const contactsByAddress = `-- name: ContactsByAddress :many
+SELECT id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by FROM contacts
+WHERE (phone = $1::text OR email = $2::text) AND purged_at IS NULL
+ORDER BY id
+`
+
+type ContactsByAddressParams struct {
+	Phone *string
+	Email *string
+}
+
+// The contacts with a phone number or an email address: one person, or
+// two when each was given by another.
+func (q *Queries) ContactsByAddress(ctx context.Context, arg ContactsByAddressParams) ([]Contact, error) {
+	rows, err := q.db.Query(ctx, contactsByAddress, arg.Phone, arg.Email)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Contact
+	for rows.Next() {
+		var i Contact
+		if err := rows.Scan(
+			&i.ID,
+			&i.Phone,
+			&i.Email,
+			&i.Name,
+			&i.AccountID,
+			&i.Language,
+			&i.OptedOutAt,
+			&i.BouncingAt,
+			&i.CreatedAt,
+			&i.PurgedAt,
+			&i.LanguageChosen,
+			&i.FlaggedAt,
+			&i.FlagReason,
+			&i.TextsOk,
+			&i.FlaggedBy,
+			&i.ClientAccount,
+			&i.ReplyBy,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const fillContact = `-- name: FillContact :one
 UPDATE contacts SET
     phone = COALESCE(phone, (SELECT $1::text WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.phone = $1::text))),
     email = COALESCE(email, (SELECT $2::text WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.email = $2::text))),
     name = CASE WHEN name = '' THEN $3::text ELSE name END
 WHERE contacts.id = $4
-RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account
+RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by
 `
 
 type FillContactParams struct {
@@ -71,6 +122,7 @@ func (q *Queries) FillContact(ctx context.Context, arg FillContactParams) (Conta
 		&i.TextsOk,
 		&i.FlaggedBy,
 		&i.ClientAccount,
+		&i.ReplyBy,
 	)
 	return i, err
 }
@@ -92,7 +144,7 @@ func (q *Queries) FlagContact(ctx context.Context, arg FlagContactParams) error 
 }
 
 const getContact = `-- name: GetContact :one
-SELECT id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account FROM contacts WHERE id = $1
+SELECT id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by FROM contacts WHERE id = $1
 `
 
 func (q *Queries) GetContact(ctx context.Context, id int64) (Contact, error) {
@@ -115,6 +167,7 @@ func (q *Queries) GetContact(ctx context.Context, id int64) (Contact, error) {
 		&i.TextsOk,
 		&i.FlaggedBy,
 		&i.ClientAccount,
+		&i.ReplyBy,
 	)
 	return i, err
 }
@@ -123,7 +176,7 @@ const insertContact = `-- name: InsertContact :one
 INSERT INTO contacts (phone, email, name, language)
 VALUES ($1::text, $2::text, $3::text, COALESCE(NULLIF($4::text, ''), 'en'))
 ON CONFLICT DO NOTHING
-RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account
+RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by
 `
 
 type InsertContactParams struct {
@@ -158,12 +211,13 @@ func (q *Queries) InsertContact(ctx context.Context, arg InsertContactParams) (C
 		&i.TextsOk,
 		&i.FlaggedBy,
 		&i.ClientAccount,
+		&i.ReplyBy,
 	)
 	return i, err
 }
 
 const lockContact = `-- name: LockContact :one
-SELECT id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account FROM contacts WHERE id = $1 FOR UPDATE
+SELECT id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by FROM contacts WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) LockContact(ctx context.Context, id int64) (Contact, error) {
@@ -186,6 +240,7 @@ func (q *Queries) LockContact(ctx context.Context, id int64) (Contact, error) {
 		&i.TextsOk,
 		&i.FlaggedBy,
 		&i.ClientAccount,
+		&i.ReplyBy,
 	)
 	return i, err
 }
@@ -303,6 +358,20 @@ func (q *Queries) SetOptedOut(ctx context.Context, arg SetOptedOutParams) error 
 	return err
 }
 
+const setReplyBy = `-- name: SetReplyBy :exec
+UPDATE contacts SET reply_by = NULLIF($1::text, '') WHERE id = $2
+`
+
+type SetReplyByParams struct {
+	ReplyBy string
+	ID      int64
+}
+
+func (q *Queries) SetReplyBy(ctx context.Context, arg SetReplyByParams) error {
+	_, err := q.db.Exec(ctx, setReplyBy, arg.ReplyBy, arg.ID)
+	return err
+}
+
 const setTextsOK = `-- name: SetTextsOK :exec
 UPDATE contacts SET texts_ok = $1 WHERE id = $2
 `
@@ -321,7 +390,7 @@ const upsertContactByEmail = `-- name: UpsertContactByEmail :one
 INSERT INTO contacts (email, name, language)
 VALUES (NULLIF($1::text, ''), $2::text, COALESCE(NULLIF($3::text, ''), 'en'))
 ON CONFLICT (email) DO UPDATE SET name = CASE WHEN contacts.name = '' THEN EXCLUDED.name ELSE contacts.name END
-RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account
+RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by
 `
 
 type UpsertContactByEmailParams struct {
@@ -352,6 +421,7 @@ func (q *Queries) UpsertContactByEmail(ctx context.Context, arg UpsertContactByE
 		&i.TextsOk,
 		&i.FlaggedBy,
 		&i.ClientAccount,
+		&i.ReplyBy,
 	)
 	return i, err
 }
@@ -360,7 +430,7 @@ const upsertContactByPhone = `-- name: UpsertContactByPhone :one
 INSERT INTO contacts (phone, name, language)
 VALUES ($1::text, $2::text, COALESCE(NULLIF($3::text, ''), 'en'))
 ON CONFLICT (phone) DO UPDATE SET name = CASE WHEN contacts.name = '' THEN EXCLUDED.name ELSE contacts.name END
-RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account
+RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by
 `
 
 type UpsertContactByPhoneParams struct {
@@ -391,6 +461,7 @@ func (q *Queries) UpsertContactByPhone(ctx context.Context, arg UpsertContactByP
 		&i.TextsOk,
 		&i.FlaggedBy,
 		&i.ClientAccount,
+		&i.ReplyBy,
 	)
 	return i, err
 }

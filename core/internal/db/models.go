@@ -85,6 +85,7 @@ type Contact struct {
 	TextsOk        bool
 	FlaggedBy      *int64
 	ClientAccount  string
+	ReplyBy        *string
 }
 
 type Conversation struct {

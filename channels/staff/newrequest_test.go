@@ -1,0 +1,131 @@
+package staff_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"townline/cities"
+	"townline/core"
+)
+
+// The front desk: a dispatcher files for a caller, who hears back by
+// text; the form finds a known resident; bad input comes back beside its
+// field with nothing filed; staff filing for another department are
+// told where it went.
+func TestNewRequest(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	if _, err := b.c.LoadPlaces(ctx, cities.OrovillePlacesName, cities.OrovillePlaces); err != nil {
+		t.Fatal(err)
+	}
+	desk := b.signIn("desk@oroville.test")
+	if code, body := b.get(desk, "/staff/"); code != 200 || !strings.Contains(body, `href="/staff/requests/new"`) {
+		t.Errorf("the inbox offers no new request: %d", code)
+	}
+	code, body := b.get(desk, "/staff/requests/new")
+	if code != 200 || !strings.Contains(body, `name="reply_by" value="sms"`) || !strings.Contains(body, `<option value="pothole"`) {
+		t.Fatalf("the form: %d\n%s", code, body)
+	}
+	count := func() (n int) {
+		t.Helper()
+		if err := b.c.Pool().QueryRow(ctx, "SELECT count(*) FROM requests").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	caller := url.Values{"channel": {"phone"}, "phone": {"(530) 555-0160"}, "name": {"Rosa Diaz"}, "language": {"en"},
+		"reply_by": {"sms"}, "service": {"pothole"}, "description": {"Deep hole by the curb"}, "address": {"1500 myres st"}}
+	// Bad input: each problem beside its field, nothing filed.
+	before := count()
+	for _, tc := range []struct {
+		change  url.Values
+		problem string
+	}{
+		{url.Values{"phone": {"555"}}, `is not a valid phone number`},
+		{url.Values{"phone": {""}}, `is needed to hear back by text`},
+		{url.Values{"service": {""}}, `Pick the kind of problem.`},
+		{url.Values{"address": {"somewhere nice"}}, `Not an address townline can place`},
+		{url.Values{"address": {""}}, `Say where it is`},
+		{url.Values{"lat": {"40.7"}, "lng": {"-74.0"}}, `is outside Oroville`},
+		{url.Values{"email": {"rosa@"}, "reply_by": {"email"}}, `is not a valid email address`},
+	} {
+		form := url.Values{}
+		for k, v := range caller {
+			form[k] = v
+		}
+		for k, v := range tc.change {
+			form[k] = v
+		}
+		code, body := b.post(desk, "/staff/requests/new", form)
+		if code != http.StatusBadRequest || !strings.Contains(body, `class="field-problem" role="alert">`) || !strings.Contains(body, tc.problem) {
+			t.Errorf("%v: %d, want 400 with %q beside the field", tc.change, code, tc.problem)
+		}
+		if !strings.Contains(body, `value="Deep hole by the curb"`) && !strings.Contains(body, `>Deep hole by the curb</textarea>`) {
+			t.Errorf("%v: the form came back without what was typed", tc.change)
+		}
+	}
+	if n := count(); n != before {
+		t.Fatalf("bad forms filed %d requests", n-before)
+	}
+
+	// The caller, filed: placed by the misspelled address, acknowledged by text.
+	resp, err := desk.PostForm(b.srv.URL+"/staff/requests/new", caller)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var id int64
+	if _, err := fmt.Sscanf(resp.Header.Get("Location"), "/staff/requests/%d", &id); resp.StatusCode != http.StatusSeeOther || err != nil {
+		t.Fatalf("filed: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	r, err := b.c.Request(ctx, id)
+	if err != nil || r.Channel != core.ChannelPhone || r.Lat == nil || r.Address != "1500 Myers Street" || r.Department != "public-works" {
+		t.Fatalf("the request: %+v, %v", r, err)
+	}
+	if !b.waitSent("+15305550160", fmt.Sprintf("#%d: got it, Pothole", id)) {
+		t.Error("the caller got no acknowledgment by text")
+	}
+	if _, body := b.get(desk, fmt.Sprintf("/staff/requests/%d", id)); !strings.Contains(body, fmt.Sprintf("Filed #%d.", id)) ||
+		!strings.Contains(body, "Rosa Diaz") {
+		t.Errorf("the request page after filing lacks the flash or the caller")
+	}
+
+	// Found again by the number, however typed: with their open request.
+	_, body = b.get(desk, "/staff/requests/new?phone=530.555.0160")
+	if !strings.Contains(body, "Known: Rosa Diaz") || !strings.Contains(body, fmt.Sprintf(`href="/staff/requests/%d">#%d Pothole`, id, id)) ||
+		!strings.Contains(body, `value="Rosa Diaz"`) {
+		t.Errorf("finding the caller by number:\n%s", body)
+	}
+	if _, body = b.get(desk, "/staff/requests/new?email=nobody%40example.com"); !strings.Contains(body, "Not known yet") {
+		t.Errorf("an unknown address is not said to be unknown")
+	}
+
+	// A crew's own report, by Parks staff, of a Public Works problem: filed
+	// with no resident, and they are told it went elsewhere.
+	parks := b.signIn("parks@oroville.test")
+	crew := url.Values{"channel": {"staff"}, "phone": {"+15305550161"}, "reply_by": {"sms"}, "service": {"pothole"},
+		"lat": {"39.5100"}, "lng": {"-121.5600"}}
+	resp, err = parks.PostForm(b.srv.URL+"/staff/requests/new", crew)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/staff/" {
+		t.Fatalf("the crew's report: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	var ch string
+	var contact *int64
+	if err := b.c.Pool().QueryRow(ctx, "SELECT channel, contact_id FROM requests ORDER BY id DESC LIMIT 1").Scan(&ch, &contact); err != nil ||
+		ch != "staff" || contact != nil {
+		t.Errorf("the crew's report: channel %s, contact %v, %v; want staff and no resident", ch, contact, err)
+	}
+	if _, body := b.get(parks, "/staff/"); !strings.Contains(body, "It went to another department.") {
+		t.Error("the crew member was not told where their report went")
+	}
+}
