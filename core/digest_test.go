@@ -71,6 +71,12 @@ func TestDigest(t *testing.T) {
 			t.Errorf("the digest does not list #%d under %q:\n%s", id, head, pw.Body)
 		}
 	}
+	// Each line: the number, the service, where, when due, the staff page.
+	line := fmt.Sprintf("  #%d Pothole, Montgomery St & Myers St — due %s\n    http://311.test/staff/requests/%d\n",
+		overdue, now.Add(-time.Hour).Format("Mon Jan 2, 3:04 PM"), overdue)
+	if !strings.Contains(pw.Body, line) {
+		t.Errorf("the digest has no line %q:\n%s", line, pw.Body)
+	}
 	if strings.Contains(pw.Body, "Ana Reyes") || strings.Contains(pw.Body, "@example") {
 		t.Errorf("the digest names a reporter:\n%s", pw.Body)
 	}
@@ -87,6 +93,18 @@ func TestDigest(t *testing.T) {
 	}
 	if next, _ := mail.snapshot(); len(next) != 2*departments {
 		t.Errorf("the next day sent %d, want %d", len(next)-departments, departments)
+	}
+	// A job retried after sending some departments' digests sends the
+	// others' (here Public Works' went out before).
+	third := now.AddDate(0, 0, 2)
+	if err := c.SetChannelState(ctx, "digest:public-works:"+third.Format(time.DateOnly), "sent"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendDigests(ctx, third); err != nil {
+		t.Fatal(err)
+	}
+	if all, _ := mail.snapshot(); len(all) != 3*departments-1 {
+		t.Errorf("the retried job sent %d, want the %d departments but Public Works", len(all)-2*departments, departments-1)
 	}
 }
 
