@@ -28,8 +28,9 @@ import (
 // page shows what the resident wrote as text (no script runs), each reply
 // reaches the resident the way they came (a text, a mail in their thread,
 // a text to a caller who accepted texts, a mail to the Open311 reporter),
-// closing the text with a reason tells its sender, and Parks staff cannot
-// open Public Works' request. Screenshots of the inbox, a request page and
+// closing the text with a reason tells its sender, a request filed at the
+// front desk for a caller reaches the caller's phone and their text back
+// joins it, and Parks staff cannot open Public Works' request. Screenshots of the inbox, a request page and
 // a map are left in $TMPDIR/townline-screenshots.
 func TestBrowserDispatcherWorksEveryChannel(t *testing.T) {
 	t.Parallel()
@@ -226,6 +227,51 @@ func TestBrowserDispatcherWorksEveryChannel(t *testing.T) {
 	}); err != nil {
 		t.Fatal("the Open311 reporter's mail did not reach the SMTP server")
 	}
+
+	// The front desk: a caller who wants texts, filed with a pin on the
+	// map; their phone gets the acknowledgment, their text back joins the
+	// request, and the numbers count it as a phone request.
+	const deskCaller = "+15305550192"
+	step("file for a caller",
+		chromedp.Navigate(base+"/staff/"),
+		chromedp.Click(`//a[contains(., "New request")]`),
+		chromedp.WaitVisible(chromedp.CSS("#pick .leaflet-container, #pick.leaflet-container")),
+		chromedp.Click(`//input[@name="channel" and @value="phone"]`),
+		chromedp.SendKeys(chromedp.ID("n-phone"), "530-555-0192"),
+		chromedp.SendKeys(chromedp.ID("n-name"), "Carmen Ruiz"),
+		chromedp.Click(`//input[@name="reply_by" and @value="sms"]`),
+		chromedp.SetValue(chromedp.ID("n-service"), "pothole"),
+		chromedp.SendKeys(chromedp.ID("n-description"), "Caller says the hole is a foot deep"),
+		chromedp.Click(chromedp.ID("pick")), // the pin, in the middle of the city
+		chromedp.WaitVisible(chromedp.CSS("#pick .leaflet-marker-icon")),
+		shoot("new-request.png"),
+		chromedp.Click(`//button[contains(., "File the request")]`),
+		chromedp.WaitVisible(`//p[@class="flash" and contains(., "Filed #")]`),
+	)
+	where, err := chromedp.Run(tab, chromedp.Location())
+	var deskID int64
+	if _, scan := fmt.Sscanf(where, base+"/staff/requests/%d", &deskID); err != nil || scan != nil {
+		t.Fatalf("after filing, the browser is at %q: %v", where, err)
+	}
+	acked, cancelAck := context.WithTimeout(ctx, 20*time.Second)
+	defer cancelAck()
+	for i := 0; ; i++ {
+		m, err := fake.Next(acked, i)
+		if err != nil {
+			t.Fatalf("the caller got no acknowledgment by text of #%d", deskID)
+		}
+		if m.To == deskCaller && strings.Contains(m.Body, fmt.Sprintf("#%d: got it, Pothole", deskID)) {
+			break
+		}
+	}
+	if resp, err := fake.Phone(deskCaller, base+"/twilio/sms").Send("It is next to the bus stop on the corner"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the caller's text was not taken: %v %v", resp, err)
+	}
+	step("the caller's text joins the request, and the numbers count a phone request",
+		chromedp.WaitVisible(`//ol[@data-live="timeline"]//div[contains(., "It is next to the bus stop on the corner")]`),
+		chromedp.Navigate(base+"/staff/numbers"),
+		chromedp.WaitVisible(`//th[normalize-space(.)="phone"]`),
+	)
 
 	// Parks staff, signed in, cannot open Public Works' request.
 	step("Parks is turned away from Public Works' request",
