@@ -57,6 +57,18 @@ type Reporter struct {
 	ReplyBy Channel
 }
 
+// address is where a message over ch reaches the contact: their phone
+// for texts and calls, their email for mail; "" when they gave none.
+func (ct Contact) address(ch Channel) string {
+	switch ch {
+	case ChannelSMS, ChannelVoice:
+		return ct.Phone
+	case ChannelEmail:
+		return ct.Email
+	}
+	return ""
+}
+
 func (r Reporter) empty() bool { return r.Name == "" && r.Email == "" && r.Phone == "" }
 
 // NormalizePhone turns what a person typed or a carrier sent into E.164,

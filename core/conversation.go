@@ -79,6 +79,9 @@ type dialogue struct {
 	// offered is the newest of them whose reporter was asked whether it
 	// repeats another, and has not answered.
 	offered *requestBrief
+	// answering is the request staff last wrote to the resident about on
+	// this channel, lately (answerWindow), or 0.
+	answering int64
 	// owned are the requests the message names ("#1234") that are the
 	// resident's own.
 	owned []int64
@@ -307,6 +310,12 @@ func (d *dialogue) startReport() {
 	place := d.place(text)
 
 	if svc == "" && place.Address == "" {
+		// An answer to what staff wrote about an open request joins it,
+		// whether or not the resident started it by this channel.
+		if slices.ContainsFunc(d.open, func(r requestBrief) bool { return r.ID == d.answering }) {
+			d.addTo(d.answering)
+			return
+		}
 		switch open := d.open; {
 		case len(open) == 1 || (len(open) > 1 && d.recent(open[0])):
 			// More words or photos about the report just made.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"townline/core"
 )
@@ -81,5 +82,57 @@ func TestFrontDesk(t *testing.T) {
 	}
 	if after := countRequests(t, c); after != before {
 		t.Errorf("refused filings made %d requests", after-before)
+	}
+}
+
+// Staff reach out to a resident who gave a number but has not texted: the
+// text waits for the daytime, never goes to a number that texted STOP,
+// and the resident's answer joins the request as if they had started it.
+func TestReachOut(t *testing.T) {
+	t.Parallel()
+	c := filingCore(t)
+	ctx := context.Background()
+	in := newPothole("")
+	in.Reporter = core.Reporter{Phone: "+15305550170"}
+	r, err := c.CreateRequest(ctx, in) // by Open311: answered by mail, and they gave none
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := core.Actor{Name: "desk@cityoforoville.org"}
+	if _, err := c.Reply(ctx, r.ID, core.ChannelEmail, "Which lane?", by); err == nil || !strings.Contains(err.Error(), "no email address") {
+		t.Errorf("reaching out by mail without an address: %v", err)
+	}
+	id, err := c.Reply(ctx, r.ID, core.ChannelSMS, "Which lane is the pothole in?", by)
+	if err != nil || id == 0 {
+		t.Fatalf("reach out by text: %d, %v", id, err)
+	}
+	m, _ := c.Message(ctx, id)
+	if m.Channel != core.ChannelSMS || !strings.Contains(m.Body, "Which lane is the pothole in?") {
+		t.Errorf("the text: %+v", m)
+	}
+	var at time.Time
+	if err := c.Pool().QueryRow(ctx, `SELECT scheduled_at FROM river_job WHERE kind = 'deliver' AND (args->>'message_id')::bigint = $1`, id).Scan(&at); err != nil {
+		t.Fatal(err)
+	}
+	local := at.In(c.City().Location)
+	if h := local.Hour(); h < 9 || h >= 19 || at.After(time.Now().Add(15*time.Hour)) {
+		t.Errorf("the first text goes at %v, want the next daytime hour (9 AM to 7 PM)", local)
+	}
+	// Their answer, with no words of a report of its own, joins it, though
+	// they have another request open, newer.
+	other := newPothole("")
+	other.Channel, other.Reporter = core.ChannelSMS, in.Reporter
+	if _, err := c.CreateRequest(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	p := &phone{t: t, c: c, number: "+15305550170"}
+	if res := p.text("the left one, near the curb"); res.RequestID != r.ID {
+		t.Errorf("the answer went to #%d, want #%d", res.RequestID, r.ID)
+	}
+	// STOP: a text staff write afterwards is kept, marked not sent.
+	p.text("STOP")
+	id, err = c.Reply(ctx, r.ID, core.ChannelSMS, "Thanks, we will look.", by)
+	if m, _ := c.Message(ctx, id); err != nil || m.State != "not_sent" || !strings.Contains(m.Error, "STOP") {
+		t.Errorf("a text to a number that opted out: %+v, %v", m, err)
 	}
 }

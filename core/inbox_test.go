@@ -72,7 +72,7 @@ func TestInboxSearch(t *testing.T) {
 		VALUES ($1, $2, 'in', 'email', 'Los mapaches volvieron anoche', 'received')`, quiet.ID, *quiet.ContactID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Reply(ctx, quiet.ID, "The raccoon trappers come on Tuesday.", core.Actor{Name: "desk@oroville.test"}); err != nil {
+	if _, err := c.Reply(ctx, quiet.ID, "", "The raccoon trappers come on Tuesday.", core.Actor{Name: "desk@oroville.test"}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -262,8 +262,17 @@ func (c *Core) dialogue(ctx context.Context, t *txn, conv *conversation) (*dialo
 			d.offered = &b
 		}
 	}
+	id, err := t.q.AnsweredRequest(ctx, db.AnsweredRequestParams{ContactID: &conv.Contact.ID, Channel: string(conv.Channel), Within: answerWindow})
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, err
+	}
+	d.answering = id
 	return d, nil
 }
+
+// answerWindow is how long after staff wrote to a resident about a
+// request the resident's answer is taken to be about it.
+const answerWindow = 24 * time.Hour
 
 // loadThread finds the request a mail answers: one the channel verified
 // (a signed reply address), or the request of a message it replies to;

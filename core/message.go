@@ -138,14 +138,20 @@ func (c *Core) Message(ctx context.Context, id int64) (Message, error) {
 	return messageFromDB(m), nil
 }
 
-// Reply queues a staff member's message to a request's reporter, over the
-// channel they used.
-func (c *Core) Reply(ctx context.Context, requestID int64, body string, by Actor) (int64, error) {
+// Reply queues a staff member's message to a request's reporter: over
+// the channel they used (via ""), or, reaching out to a resident who has
+// not written that way, by text or by mail to the number or address they
+// gave (via ChannelSMS or ChannelEmail; a text, as a call, waits for the
+// daytime). Their answer joins the request.
+func (c *Core) Reply(ctx context.Context, requestID int64, via Channel, body string, by Actor) (int64, error) {
 	if body == "" {
 		return 0, invalid("body", "is empty")
 	}
 	if err := checkText("body", body, MaxDescription); err != nil {
 		return 0, err
+	}
+	if via != "" && via != ChannelSMS && via != ChannelEmail {
+		return 0, invalid("via", "%q: reach out by text (sms) or by mail (email)", via)
 	}
 	var msgID int64
 	err := c.tx(ctx, func(t *txn) error {
@@ -156,7 +162,16 @@ func (c *Core) Reply(ctx context.Context, requestID int64, body string, by Actor
 		if r.ContactID == nil {
 			return invalid("body", "request #%d has no reporter to reply to", requestID)
 		}
-		msgID, err = c.queueMessage(ctx, t, r, *r.ContactID, "reply", &body, by.UserID)
+		if via != "" {
+			ct, err := t.q.GetContact(ctx, *r.ContactID)
+			if err != nil {
+				return err
+			}
+			if to := contactFromDB(ct).address(via); to == "" {
+				return invalid("via", "the reporter gave no %s", map[Channel]string{ChannelSMS: "phone number", ChannelEmail: "email address"}[via])
+			}
+		}
+		msgID, err = c.queueMessage(ctx, t, r, *r.ContactID, "reply", &body, by.UserID, via)
 		return err
 	})
 	if err != nil {

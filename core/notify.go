@@ -59,12 +59,16 @@ type ReplyFrame struct {
 	To, Subject, Before, After string
 }
 
-// ReplyFrame returns how a reply to r would reach its reporter ct: a zero
-// Channel when it would not be sent (no way to reach them, or the city has
-// not connected the channel).
-func (c *Core) ReplyFrame(r Request, ct Contact) (ReplyFrame, error) {
+// ReplyFrame returns how a reply to r would reach its reporter ct, over
+// their usual way or via another (see Reply): a zero Channel when it would
+// not be sent (no way to reach them, or the city has not connected the
+// channel).
+func (c *Core) ReplyFrame(r Request, ct Contact, via Channel) (ReplyFrame, error) {
 	ch, to := ReplyRoute(r.Channel, ct)
-	if ch == "" || c.opts.Senders[ch] == nil {
+	if via != "" {
+		ch, to = via, ct.address(via)
+	}
+	if ch == "" || to == "" || c.opts.Senders[ch] == nil {
 		return ReplyFrame{}, nil
 	}
 	const words = "\x00"
@@ -136,6 +140,7 @@ type outMsg struct {
 	RequestID int64 // 0 for a message about no request (HELP, a question)
 	UserID    *int64
 	Origin    Channel // the channel the contact used; the reply route follows it
+	Via       Channel // else the channel staff reach out by (SMS or email)
 	Kind      string  // the template, without its channel: "ack", "ask.place"
 	Data      messageData
 	Auto      bool // an automatic answer, subject to the per-contact cap
@@ -173,7 +178,7 @@ func (c *Core) notifyIssue(ctx context.Context, t *txn, requestID int64, kind st
 			}
 			own.Status = issue.Status
 		}
-		if _, err := c.queueMessage(ctx, t, own, rep.contact, kind, note, nil); err != nil {
+		if _, err := c.queueMessage(ctx, t, own, rep.contact, kind, note, nil, ""); err != nil {
 			return err
 		}
 	}
@@ -181,7 +186,7 @@ func (c *Core) notifyIssue(ctx context.Context, t *txn, requestID int64, kind st
 }
 
 // queueMessage queues a message about a request to one of its reporters.
-func (c *Core) queueMessage(ctx context.Context, t *txn, r Request, contactID int64, kind string, note *string, userID *int64) (int64, error) {
+func (c *Core) queueMessage(ctx context.Context, t *txn, r Request, contactID int64, kind string, note *string, userID *int64, via Channel) (int64, error) {
 	ct, err := t.q.GetContact(ctx, contactID)
 	if err != nil {
 		return 0, fmt.Errorf("contact %d: %w", contactID, notFound(err))
@@ -191,7 +196,7 @@ func (c *Core) queueMessage(ctx context.Context, t *txn, r Request, contactID in
 		data.Note = *note
 	}
 	return c.enqueueFor(ctx, t, contactFromDB(ct), outMsg{
-		RequestID: r.ID, UserID: userID, Origin: r.Channel, Kind: kind, Data: data,
+		RequestID: r.ID, UserID: userID, Origin: r.Channel, Via: via, Kind: kind, Data: data,
 		Auto: kind == "ack" || kind == "added",
 	})
 }
@@ -221,7 +226,10 @@ func (c *Core) requestData(r Request, lang string) messageData {
 // over the route their channel implies.
 func (c *Core) enqueueFor(ctx context.Context, t *txn, ct Contact, m outMsg) (int64, error) {
 	ch, _ := ReplyRoute(m.Origin, ct)
-	if ch == "" {
+	if m.Via != "" {
+		ch = m.Via
+	}
+	if ch == "" || ct.address(ch) == "" {
 		return 0, nil
 	}
 	if c.opts.Senders[ch] == nil {
@@ -257,8 +265,8 @@ func (c *Core) enqueueFor(ctx context.Context, t *txn, ct Contact, m outMsg) (in
 		return id, nil
 	}
 	var opts *river.InsertOpts
-	if ch == ChannelVoice {
-		// Nobody wants a call from the city at night.
+	if ch == ChannelVoice || (m.Via == ChannelSMS && m.Origin != ChannelSMS) {
+		// Nobody wants a call from the city at night, nor a first text.
 		opts = &river.InsertOpts{ScheduledAt: c.daytime(time.Now())}
 	}
 	if _, err := c.river.InsertTx(ctx, t.Tx, deliverArgs{MessageID: id}, opts); err != nil {

@@ -31,7 +31,7 @@ func TestFlaggedSenderStillHearsFromStaff(t *testing.T) {
 	if err := c.AddNote(ctx, r.ID, "A crew is on the way", true, by); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Reply(ctx, r.ID, "Which lane is it in?", by); err != nil {
+	if _, err := c.Reply(ctx, r.ID, "", "Which lane is it in?", by); err != nil {
 		t.Fatal(err)
 	}
 	out := outbound(t, c, r.ID)

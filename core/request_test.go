@@ -614,7 +614,7 @@ func TestReplyGoesOverTheReportersChannel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := c.Reply(ctx, r.ID, "Is it on the north or south side?", core.Actor{Name: "staff@oroville.test"})
+	id, err := c.Reply(ctx, r.ID, "", "Is it on the north or south side?", core.Actor{Name: "staff@oroville.test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -229,7 +229,7 @@ func TestEndToEnd(t *testing.T) {
 	if id, flag := stored(t, b.c, "20261124161407.2A7F822A0132@mx1.oroville.example"); id != reqID || flag != "automatic reply" {
 		t.Errorf("bounce: request %d flag %q", id, flag)
 	}
-	msgID, err := b.c.Reply(ctx, reqID, "We filled the pothole.", core.Actor{Name: "staff@oroville.example"})
+	msgID, err := b.c.Reply(ctx, reqID, "", "We filled the pothole.", core.Actor{Name: "staff@oroville.example"})
 	if err != nil {
 		t.Fatal(err)
 	}

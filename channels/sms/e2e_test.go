@@ -266,7 +266,7 @@ func TestStaffReplyAndOptOut(t *testing.T) {
 	w.text(p, "streetlight out at 300 Myers Street")
 	id := requestNumber(t, w.answer(p, 1).Body)
 
-	if _, err := w.c.Reply(ctx, id, "A crew will look tonight.", core.Actor{Name: "dispatcher"}); err != nil {
+	if _, err := w.c.Reply(ctx, id, "", "A crew will look tonight.", core.Actor{Name: "dispatcher"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := w.answer(p, 2); !strings.Contains(got.Body, "A crew will look tonight.") {
@@ -276,7 +276,7 @@ func TestStaffReplyAndOptOut(t *testing.T) {
 	// Twilio refuses with 21610 (the number texted STOP to Twilio itself):
 	// core marks the contact opted out and sends it nothing more.
 	w.fake.FailNext(1, 400, 21610)
-	fixed, err := w.c.Reply(ctx, id, "Fixed?", core.Actor{Name: "dispatcher"})
+	fixed, err := w.c.Reply(ctx, id, "", "Fixed?", core.Actor{Name: "dispatcher"})
 	if err != nil {
 		t.Fatal(err)
 	}

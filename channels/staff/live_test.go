@@ -123,7 +123,7 @@ func TestLiveChanges(t *testing.T) {
 	}
 	// A reply's message is a change of its request too: roads hears it, and
 	// a stream that reconnects with the last id it had hears it again.
-	if _, err := b.c.Reply(ctx, b.pothole.ID, "On our list.", core.Actor{Name: "test"}); err != nil {
+	if _, err := b.c.Reply(ctx, b.pothole.ID, "", "On our list.", core.Actor{Name: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	for e := b.next(roadsEvents); e.data != changeOf(b.pothole.ID) || e.id == first.id; e = b.next(roadsEvents) {

@@ -129,3 +129,35 @@ func TestNewRequest(t *testing.T) {
 		t.Error("the crew member was not told where their report went")
 	}
 }
+
+// A reporter who gave a number but came another way can be texted from
+// their request's page.
+func TestReachOutBox(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	lat, lng := 39.5080, -121.5580
+	r, err := b.c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
+		Description: "Hole", Lat: &lat, Lng: &lng, Reporter: core.Reporter{Phone: "+15305550171", Email: "lee@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk := b.signIn("desk@oroville.test")
+	page := fmt.Sprintf("/staff/requests/%d", r.ID)
+	if _, body := b.get(desk, page); !strings.Contains(body, "Reach out another way") ||
+		!strings.Contains(body, `<option value="sms">A text to &#43;15305550171</option>`) || strings.Contains(body, `<option value="email">`) {
+		t.Fatalf("the reach-out box:\n%s", body)
+	}
+	code, _ := b.post(desk, page+"/reply", url.Values{"seen": {b.seen(desk, r.ID)}, "via": {"sms"}, "body": {"Is it in the bike lane?"}})
+	if code != http.StatusSeeOther {
+		t.Fatalf("reach out: %d", code)
+	}
+	if _, body := b.get(desk, page); !strings.Contains(body, "Text queued for the resident") {
+		t.Error("no word that the text was queued")
+	}
+	ms, _ := b.c.Messages(ctx, r.ID)
+	last := ms[len(ms)-1]
+	if last.Channel != core.ChannelSMS || !strings.Contains(last.Body, "Is it in the bike lane?") {
+		t.Errorf("the last message: %+v, want the text", last)
+	}
+}

@@ -65,13 +65,13 @@ func replyRoute(origin core.Channel, f core.ReplyFrame, ct *core.Contact) string
 
 func (h *Handler) reply(w http.ResponseWriter, r *http.Request) {
 	h.act(w, r, "body", func(req core.Request, by core.Actor) (string, error) {
-		body := r.PostForm.Get("body")
+		body, via := r.PostForm.Get("body"), core.Channel(r.PostForm.Get("via"))
 		if req.ContactID != nil && r.PostForm.Get("long") == "" {
 			ct, err := h.core.Contact(r.Context(), *req.ContactID)
 			if err != nil {
 				return "", err
 			}
-			f, err := h.core.ReplyFrame(req, ct)
+			f, err := h.core.ReplyFrame(req, ct, via)
 			if err != nil {
 				return "", err
 			}
@@ -80,9 +80,12 @@ func (h *Handler) reply(w http.ResponseWriter, r *http.Request) {
 					"would reach the resident as %d texts: shorten it, or tick “Send it as %d texts”", l.Segments, l.Segments)}
 			}
 		}
-		id, err := h.core.Reply(r.Context(), req.ID, body, by)
-		if err == nil && id == 0 {
+		id, err := h.core.Reply(r.Context(), req.ID, via, body, by)
+		switch {
+		case err == nil && id == 0:
 			return "Reply kept: the reporter cannot be reached.", nil
+		case via == core.ChannelSMS:
+			return "Text queued for the resident: it goes in the daytime, and their answer joins this request.", err
 		}
 		return "Reply queued for the resident.", err
 	})

@@ -36,6 +36,7 @@ type requestPage struct {
 	Timeline    []entry
 	Reply       core.ReplyFrame
 	ReplyRoute  string
+	ReachOut    []reachOut // ways to reach the reporter other than the usual
 	Length      *length // a text reply's size, as the resident receives it
 	Seen        string  // when the page was read, to catch changes made meanwhile
 	Draft       string
@@ -47,6 +48,12 @@ type requestPage struct {
 	Nearby      []core.Nearby // open requests that may be the same issue
 	Tiles       string        // the map's tile URL template
 	Answers     []answer
+}
+
+// reachOut is a way to write to a reporter who has not written that way.
+type reachOut struct {
+	Via   core.Channel
+	Label string
 }
 
 // answer is one of a request's attribute values as staff read it: the
@@ -132,8 +139,15 @@ func (h *Handler) requestPage(r *http.Request, req core.Request) (requestPage, e
 				p.Others = append(p.Others, o)
 			}
 		}
-		if p.Reply, err = h.core.ReplyFrame(req, ct); err != nil {
+		if p.Reply, err = h.core.ReplyFrame(req, ct, ""); err != nil {
 			return p, err
+		}
+		// Another way to reach them than the usual one: the reach-out box.
+		if ct.Phone != "" && p.Reply.Channel != core.ChannelSMS {
+			p.ReachOut = append(p.ReachOut, reachOut{core.ChannelSMS, "A text to " + ct.Phone})
+		}
+		if ct.Email != "" && p.Reply.Channel != core.ChannelEmail {
+			p.ReachOut = append(p.ReachOut, reachOut{core.ChannelEmail, "Mail to " + ct.Email})
 		}
 	}
 	p.ReplyRoute = replyRoute(req.Channel, p.Reply, p.Contact)

@@ -85,3 +85,12 @@ WHERE id = $1 AND public AND request_id IS NOT NULL AND content_type IN ('image/
 
 -- name: BlobKnown :one
 SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = $1);
+
+-- name: AnsweredRequest :one
+-- The request of the latest message staff wrote to a contact over a
+-- channel within the window: what the contact's answer is about.
+SELECT request_id::bigint FROM messages
+WHERE contact_id = @contact_id AND direction = 'out' AND channel = @channel AND NOT auto
+  AND request_id IS NOT NULL AND created_at > now() - @within::interval
+ORDER BY created_at DESC, id DESC
+LIMIT 1;

@@ -10,6 +10,29 @@ import (
 	"time"
 )
 
+const answeredRequest = `-- name: AnsweredRequest :one
+SELECT request_id::bigint FROM messages
+WHERE contact_id = $1 AND direction = 'out' AND channel = $2 AND NOT auto
+  AND request_id IS NOT NULL AND created_at > now() - $3::interval
+ORDER BY created_at DESC, id DESC
+LIMIT 1
+`
+
+type AnsweredRequestParams struct {
+	ContactID *int64
+	Channel   string
+	Within    time.Duration
+}
+
+// The request of the latest message staff wrote to a contact over a
+// channel within the window: what the contact's answer is about.
+func (q *Queries) AnsweredRequest(ctx context.Context, arg AnsweredRequestParams) (int64, error) {
+	row := q.db.QueryRow(ctx, answeredRequest, arg.ContactID, arg.Channel, arg.Within)
+	var request_id int64
+	err := row.Scan(&request_id)
+	return request_id, err
+}
+
 const blobKnown = `-- name: BlobKnown :one
 SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = $1)
 `
