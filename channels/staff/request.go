@@ -37,8 +37,8 @@ type requestPage struct {
 	Reply       core.ReplyFrame
 	ReplyRoute  string
 	ReachOut    []reachOut // ways to reach the reporter other than the usual
-	Length      *length // a text reply's size, as the resident receives it
-	Seen        string  // when the page was read, to catch changes made meanwhile
+	Length      *length    // a text reply's size, as the resident receives it
+	Seen        string     // when the page was read, to catch changes made meanwhile
 	Draft       string
 	Canned      cannedBox // the reply box's canned responses (admin_canned.go)
 	Statuses    []core.Status
