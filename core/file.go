@@ -144,6 +144,11 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 		}
 		kind = "referred"
 	case f.parent != 0:
+		if f.SameAs != 0 {
+			if err := checkParent(ctx, t, f.SameAs); err != nil {
+				return Request{}, err
+			}
+		}
 		if issue, err = c.join(ctx, t, &r, f.parent); err != nil {
 			return Request{}, err
 		}
@@ -208,7 +213,16 @@ func (c *Core) created(r Request) {
 func (c *Core) triage(ctx context.Context, q *db.Queries, f *filing) {
 	f.triaged = true
 	c.place(ctx, q, f)
+	if f.SameAs != 0 {
+		f.parent = f.SameAs // staff found it: nothing to look for
+		return
+	}
 	if f.Lat == nil {
+		return
+	}
+	if f.NotSame {
+		// Staff looked: still the city's or an agency's, but no one's repeat.
+		f.agency, _ = c.city.Referral(f.ServiceCode, &orb.Point{*f.Lng, *f.Lat})
 		return
 	}
 	if f.agency, _ = c.city.Referral(f.ServiceCode, &orb.Point{*f.Lng, *f.Lat}); f.agency.Code != "" || f.ServiceCode == "" {
@@ -225,8 +239,12 @@ func (c *Core) triage(ctx context.Context, q *db.Queries, f *filing) {
 	if f.parent != 0 || !f.ack || !slices.Contains(askedChannels, f.Channel) {
 		return
 	}
-	if f.offer, err = c.mayRepeat(ctx, q, f.ServiceCode, *f.Lat, *f.Lng); err != nil {
+	maybe, err := c.mayRepeat(ctx, q, f.ServiceCode, *f.Lat, *f.Lng)
+	if err != nil {
 		c.log.Warn("looking for a request the report may repeat failed", "err", err)
+	}
+	if len(maybe) > 0 {
+		f.offer = maybe[0]
 	}
 }
 
@@ -239,30 +257,34 @@ const SameOfferRadius = 150 // meters
 // call.
 var askedChannels = []Channel{ChannelSMS, ChannelEmail, ChannelVoice}
 
-// mayRepeat returns the nearest open request, of the service or another
-// of its group, within SameOfferRadius of a place, reported within
-// SameIssueWindow: the one a new report there may repeat. Its ID is 0
-// when there is none.
-func (c *Core) mayRepeat(ctx context.Context, q *db.Queries, service string, lat, lng float64) (Nearby, error) {
+// MayRepeat returns the open requests, of a service or another of its
+// group, within SameOfferRadius of a place, reported within
+// SameIssueWindow, nearest first: those a new report there may repeat.
+func (c *Core) MayRepeat(ctx context.Context, service string, lat, lng float64) ([]Nearby, error) {
+	return c.mayRepeat(ctx, c.q, service, lat, lng)
+}
+
+func (c *Core) mayRepeat(ctx context.Context, q *db.Queries, service string, lat, lng float64) ([]Nearby, error) {
 	b := boxAround(lat, lng, SameOfferRadius)
 	rows, err := q.NearbyOpenRequests(ctx, db.NearbyOpenRequestsParams{
 		South: b.south, North: b.north, West: b.west, East: b.east,
 		Services: c.city.related(service), Lat: lat, Lng: lng, LngScale: b.lngScale,
 	})
 	if err != nil {
-		return Nearby{}, dbErr(err)
+		return nil, dbErr(err)
 	}
 	found, err := requestsFromDB(rows)
 	if err != nil {
-		return Nearby{}, err
+		return nil, err
 	}
+	var out []Nearby
 	for _, r := range found {
 		m := meters(lat, lng, *r.Lat, *r.Lng)
 		if m <= SameOfferRadius && r.RequestedAt.After(time.Now().Add(-SameIssueWindow)) {
-			return Nearby{Request: r, Meters: int(math.Round(m))}, nil
+			out = append(out, Nearby{Request: r, Meters: int(math.Round(m))})
 		}
 	}
-	return Nearby{}, nil
+	return out, nil
 }
 
 // SameIssue returns the open request of a service within SameIssueRadius
@@ -317,6 +339,23 @@ func (c *Core) join(ctx context.Context, t *txn, r *Request, parent int64) (Requ
 		return Request{}, err
 	}
 	return c.requestOn(ctx, t.q, parent)
+}
+
+// checkParent checks that a request a new report is said to repeat can
+// take it: open, and not itself a duplicate.
+func checkParent(ctx context.Context, t *txn, id int64) error {
+	got, err := t.q.LockRequestsForMerge(ctx, []int64{id})
+	switch {
+	case err != nil:
+		return err
+	case len(got) == 0:
+		return invalid("same_as", "there is no request #%d", id)
+	case got[0].Status == string(StatusClosed):
+		return invalid("same_as", "#%d is closed: file a new request", id)
+	case got[0].DuplicateOf != nil:
+		return invalid("same_as", "#%d is a duplicate of #%d: join that one", id, *got[0].DuplicateOf)
+	}
+	return nil
 }
 
 // ReferredTo is the outside agency a request was referred to when it

@@ -61,6 +61,21 @@ func TestFrontDesk(t *testing.T) {
 		t.Errorf("the walk-in by mail: %+v", found)
 	}
 
+	// Staff say which request it repeats: it joins that one, never a
+	// closed one.
+	same := newPothole("")
+	same.Channel, same.SameAs = core.ChannelPhone, r.ID
+	if j, err := c.CreateRequest(ctx, same); err != nil || j.DuplicateOf == nil || *j.DuplicateOf != r.ID {
+		t.Errorf("filed as the same as #%d: %+v, %v", r.ID, j.DuplicateOf, err)
+	}
+	if err := c.ChangeStatus(ctx, r.ID, core.StatusChange{To: core.StatusClosed, Reason: core.ReasonResolved, By: core.Actor{Name: "test"}}); err != nil {
+		t.Fatal(err)
+	}
+	var bad *core.ValidationError
+	if _, err := c.CreateRequest(ctx, same); !errors.As(err, &bad) || bad.Field != "same_as" {
+		t.Errorf("the same as a closed request: %v, want refused", err)
+	}
+
 	// What cannot be: refused with its field, nothing filed.
 	before := countRequests(t, c)
 	for _, tc := range []struct {

@@ -95,6 +95,12 @@ type NewRequest struct {
 	Reporter    Reporter
 	Photos      []Upload
 	Actor       string // who filed it, for the history: "open311:NAME", "sms"
+	// SameAs is the open request staff found it repeats: it joins that
+	// one, as a report of the same issue does by itself when close.
+	SameAs int64
+	// NotSame: staff looked at the open requests nearby and found it
+	// repeats none of them, however close: it is filed as a new one.
+	NotSame bool
 }
 
 // Upload is a stored file to attach to a request or message.

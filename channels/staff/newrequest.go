@@ -51,6 +51,9 @@ type newForm struct {
 	ReplyWays any
 	Found     []found
 	Searched  bool
+	// Maybe are the open requests nearby the report may repeat: asked
+	// about before filing.
+	Maybe []core.Nearby
 	Tiles     string
 	// The map opens on the city: the middle of its boundary.
 	MapLat, MapLng float64
@@ -74,14 +77,14 @@ func (h *Handler) newRequestForm(w http.ResponseWriter, r *http.Request) {
 	if form.Get("channel") == "" {
 		form.Set("channel", string(core.ChannelPhone))
 	}
-	h.showNew(w, r, http.StatusOK, form, nil)
+	h.showNew(w, r, http.StatusOK, form, nil, nil)
 }
 
 // showNew renders the form, finding the residents its phone or email
 // belongs to.
-func (h *Handler) showNew(w http.ResponseWriter, r *http.Request, status int, form url.Values, problems map[string]string) {
+func (h *Handler) showNew(w http.ResponseWriter, r *http.Request, status int, form url.Values, problems map[string]string, maybe []core.Nearby) {
 	p := newForm{page: h.newPage(r), Form: form, Problems: problems, Services: h.core.City().Services,
-		Channels: frontDeskChannels, ReplyWays: replyWays, Tiles: h.tiles}
+		Channels: frontDeskChannels, ReplyWays: replyWays, Tiles: h.tiles, Maybe: maybe}
 	p.Title = "New request"
 	if b := h.core.City().Boundary; b != nil {
 		c := b.Bound().Center()
@@ -137,7 +140,7 @@ const maxNewForm = 64 << 20
 func (h *Handler) newRequest(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxNewForm)
 	if err := r.ParseMultipartForm(8 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-		h.showNew(w, r, http.StatusBadRequest, r.Form, map[string]string{"photos": "The photos are too large together: at most 64 MB."})
+		h.showNew(w, r, http.StatusBadRequest, r.Form, map[string]string{"photos": "The photos are too large together: at most 64 MB."}, nil)
 		return
 	}
 	form := r.PostForm
@@ -182,12 +185,30 @@ func (h *Handler) newRequest(w http.ResponseWriter, r *http.Request) {
 		problems["address"] = "Say where it is: an address, cross streets or a landmark, or a pin on the map."
 	}
 	if len(problems) > 0 {
-		h.showNew(w, r, http.StatusBadRequest, form, problems)
+		h.showNew(w, r, http.StatusBadRequest, form, problems, nil)
 		return
+	}
+	// Already reported nearby? Asked before filing, as residents are.
+	in.SameAs, _ = strconv.ParseInt(form.Get("same_as"), 10, 64)
+	in.NotSame = form.Get("not_same") != ""
+	if in.SameAs == 0 && !in.NotSame && in.Lat != nil {
+		maybe, err := h.core.MayRepeat(r.Context(), in.ServiceCode, *in.Lat, *in.Lng)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if len(maybe) > 0 {
+			// The place found is kept for the answer.
+			form.Set("lat", strconv.FormatFloat(*in.Lat, 'f', 6, 64))
+			form.Set("lng", strconv.FormatFloat(*in.Lng, 'f', 6, 64))
+			form.Set("address", in.Address)
+			h.showNew(w, r, http.StatusOK, form, nil, maybe)
+			return
+		}
 	}
 	photos, err := h.photos(r.MultipartForm)
 	if err != nil {
-		h.showNew(w, r, http.StatusBadRequest, form, map[string]string{"photos": err.Error()})
+		h.showNew(w, r, http.StatusBadRequest, form, map[string]string{"photos": err.Error()}, nil)
 		return
 	}
 	in.Photos = photos
@@ -199,7 +220,7 @@ func (h *Handler) newRequest(w http.ResponseWriter, r *http.Request) {
 		if field == "" {
 			field = "service"
 		}
-		h.showNew(w, r, http.StatusBadRequest, form, map[string]string{field: bad.Problem})
+		h.showNew(w, r, http.StatusBadRequest, form, map[string]string{field: bad.Problem}, nil)
 		return
 	case err != nil:
 		h.fail(w, r, err)

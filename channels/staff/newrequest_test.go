@@ -106,6 +106,44 @@ func TestNewRequest(t *testing.T) {
 		t.Errorf("an unknown address is not said to be unknown")
 	}
 
+	// Near an open pothole (the one at 1735 Montgomery Street): asked
+	// before filing; "the same" joins it, "none of these" files anew.
+	near := url.Values{"channel": {"walk_in"}, "email": {"kim@example.com"}, "reply_by": {"email"}, "service": {"pothole"},
+		"address": {"1747 Montgomery St"}}
+	before = count()
+	code, body = b.post(desk, "/staff/requests/new", near)
+	if code != http.StatusOK || !strings.Contains(body, "Already reported nearby?") ||
+		!strings.Contains(body, fmt.Sprintf(`<button name="same_as" value="%d">`, b.pothole.ID)) || count() != before {
+		t.Fatalf("a pothole near another: %d, want it offered before anything is filed\n%s", code, body)
+	}
+	for _, answer := range []url.Values{{"same_as": {fmt.Sprint(b.pothole.ID)}}, {"not_same": {"1"}}} {
+		form := url.Values{}
+		for k, v := range near {
+			form[k] = v
+		}
+		for k, v := range answer {
+			form[k] = v
+		}
+		resp, err := desk.PostForm(b.srv.URL+"/staff/requests/new", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		var id int64
+		fmt.Sscanf(resp.Header.Get("Location"), "/staff/requests/%d", &id)
+		got, err := b.c.Request(ctx, id)
+		if err != nil {
+			t.Fatalf("%v: %d %s", answer, resp.StatusCode, resp.Header.Get("Location"))
+		}
+		joined := got.DuplicateOf != nil && *got.DuplicateOf == b.pothole.ID
+		if joined != (answer.Get("same_as") != "") {
+			t.Errorf("%v: duplicate of %v", answer, got.DuplicateOf)
+		}
+	}
+	if !b.waitSent("kim@example.com", fmt.Sprintf("already reported as #%d", b.pothole.ID)) {
+		t.Error("the walk-in who joined the pothole was not told so")
+	}
+
 	// A crew's own report, by Parks staff, of a Public Works problem: filed
 	// with no resident, and they are told it went elsewhere.
 	parks := b.signIn("parks@oroville.test")
