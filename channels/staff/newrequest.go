@@ -54,7 +54,7 @@ type newForm struct {
 	// Maybe are the open requests nearby the report may repeat: asked
 	// about before filing.
 	Maybe []core.Nearby
-	Tiles     string
+	Tiles string
 	// The map opens on the city: the middle of its boundary.
 	MapLat, MapLng float64
 }
