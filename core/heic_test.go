@@ -47,7 +47,11 @@ func (h heifLayout) build(lat, lng float64) []byte {
 	if exif == nil {
 		exif = append(binary.BigEndian.AppendUint32(nil, 6), append([]byte("Exif\x00\x00"), tiffWithGPS(lat, lng)...)...)
 	}
-	image := bytes.Repeat([]byte{0xAB}, max(h.imageSize, 4000*min(h.imageSize+1, 1)))
+	imageSize := h.imageSize
+	if imageSize == 0 {
+		imageSize = 4000
+	}
+	image := bytes.Repeat([]byte{0xAB}, imageSize)
 	offSize, extents := max(h.offSize, 4), max(h.imageExtents, 1)
 	idSize, exifID := 2, uint64(2)
 	if h.ilocVersion == 2 {

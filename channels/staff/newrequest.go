@@ -150,6 +150,20 @@ func (h *Handler) newRequest(w http.ResponseWriter, r *http.Request) {
 		Channel: ch, ServiceCode: form.Get("service"), Description: form.Get("description"),
 		Address: strings.TrimSpace(form.Get("address")), Actor: u.Email,
 	}
+	// The chosen service's answers: "attr:SERVICE:CODE" fields.
+	prefix := "attr:" + in.ServiceCode + ":"
+	for name, vals := range form {
+		if code, ok := strings.CutPrefix(name, prefix); ok {
+			for _, v := range vals {
+				if v = strings.TrimSpace(v); v != "" {
+					if in.Attributes == nil {
+						in.Attributes = map[string][]string{}
+					}
+					in.Attributes[code] = append(in.Attributes[code], v)
+				}
+			}
+		}
+	}
 	problems := map[string]string{}
 	if !slices.Contains(core.FrontDesk, ch) {
 		problems["channel"] = "Say how the request came: by phone, at the counter, or from staff."
@@ -217,7 +231,10 @@ func (h *Handler) newRequest(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &bad):
 		field := formFields[bad.Field]
-		if field == "" {
+		switch {
+		case strings.HasPrefix(bad.Field, "attribute["):
+			field = bad.Field // beside the question
+		case field == "":
 			field = "service"
 		}
 		h.showNew(w, r, http.StatusBadRequest, form, map[string]string{field: bad.Problem}, nil)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -104,6 +105,25 @@ func TestNewRequest(t *testing.T) {
 	}
 	if _, body = b.get(desk, "/staff/requests/new?email=nobody%40example.com"); !strings.Contains(body, "Not known yet") {
 		t.Errorf("an unknown address is not said to be unknown")
+	}
+
+	// A service's questions: answered with it, a required one missing
+	// beside its question.
+	dog := url.Values{"channel": {"staff"}, "service": {"animal-stray"}, "lat": {"39.5050"}, "lng": {"-121.5650"}}
+	code, body = b.post(desk, "/staff/requests/new", dog)
+	if code != http.StatusBadRequest || !strings.Contains(body, `id="a-animal-stray-condition"`) ||
+		!regexp.MustCompile(`(?s)id="a-animal-stray-condition".*?class="field-problem" role="alert">[^<]*required`).MatchString(body) {
+		t.Errorf("a stray animal without its required answer: %d\n%s", code, body)
+	}
+	dog.Set("attr:animal-stray:condition", "alive")
+	dog.Set("attr:pothole:size", "large") // another service's answer: not read
+	if code, body := b.post(desk, "/staff/requests/new", dog); code != http.StatusSeeOther {
+		t.Fatalf("a stray animal with its answer: %d\n%s", code, body)
+	}
+	var attrs string
+	if err := b.c.Pool().QueryRow(ctx, "SELECT attributes::text FROM requests ORDER BY id DESC LIMIT 1").Scan(&attrs); err != nil ||
+		attrs != `{"condition": ["alive"]}` {
+		t.Errorf("the stray animal's answers: %s, %v", attrs, err)
 	}
 
 	// Near an open pothole (the one at 1735 Montgomery Street): asked

@@ -114,3 +114,17 @@
   if (lat.value && lng.value) put(L.latLng(Number(lat.value), Number(lng.value)));
   map.on('click', (e) => put(e.latlng));
 })();
+
+// The new request's questions: those of the service picked, the others
+// hidden (without script, every service's show, and only the picked
+// one's are read).
+(() => {
+  'use strict';
+  const pick = document.getElementById('n-service');
+  if (!pick) return;
+  const show = () => {
+    for (const fs of document.querySelectorAll('fieldset.attrs')) fs.hidden = fs.dataset.service !== pick.value;
+  };
+  pick.addEventListener('change', show);
+  show();
+})();
