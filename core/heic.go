@@ -37,7 +37,7 @@ func heifExif(r io.ReaderAt) ([]byte, error) {
 		return nil, err
 	}
 	meta, ok := top["meta"]
-	if !ok || len(meta) < 4 {
+	if !ok || len(meta) < 4 { // <= 4 the same: a meta of 4 bytes holds no iinf
 		return nil, errNoHEIFExif
 	}
 	inside, err := isoBoxes(meta[4:]) // meta is a full box: version and flags first
@@ -52,6 +52,7 @@ func heifExif(r io.ReaderAt) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// length < 8 or <= 8: an item of 8 bytes fails the TIFF check below.
 	if length < 8 || length > 1<<20 {
 		return nil, errNoHEIFExif
 	}
@@ -62,7 +63,7 @@ func heifExif(r io.ReaderAt) ([]byte, error) {
 	// The item starts with the offset of the TIFF header after its own
 	// four bytes ("Exif\0\0" between, as in a JPEG).
 	start := 4 + uint64(binary.BigEndian.Uint32(item))
-	if start+8 > uint64(len(item)) {
+	if start+8 > uint64(len(item)) { // >= the same: an 8-byte TIFF has no GPS
 		return nil, errNoHEIFExif
 	}
 	return item[start:], nil
@@ -100,7 +101,7 @@ func isoBoxes(b []byte) (map[string][]byte, error) {
 
 // exifItem finds the id of the item of type "Exif" in an iinf box.
 func exifItem(iinf []byte) (uint32, error) {
-	if len(iinf) < 6 {
+	if len(iinf) < 6 { // <= 6 the same: 6 bytes hold no entry
 		return 0, errNoHEIFExif
 	}
 	rest := iinf[6:] // version, flags, and a 16-bit entry count
@@ -110,11 +111,12 @@ func exifItem(iinf []byte) (uint32, error) {
 		}
 		rest = iinf[8:] // a 32-bit count
 	}
-	for len(rest) >= 8 {
+	for len(rest) >= 8 { // > 8 the same: an 8-byte entry has no body
 		size := binary.BigEndian.Uint32(rest)
 		if size < 8 || uint64(size) > uint64(len(rest)) {
 			break
 		}
+		// len(infe) > 4 the same: the cases below need 12 or 14 bytes.
 		if infe := rest[8:size]; string(rest[4:8]) == "infe" && len(infe) >= 4 {
 			switch v := infe[0]; {
 			case v == 2 && len(infe) >= 12 && string(infe[8:12]) == "Exif":
@@ -131,7 +133,7 @@ func exifItem(iinf []byte) (uint32, error) {
 // itemExtent finds where item id lies in the file, from an iloc box: its
 // first extent, read from the file itself (construction method 0).
 func itemExtent(iloc []byte, id uint32) (off, length uint64, err error) {
-	if len(iloc) < 6 {
+	if len(iloc) < 6 { // <= 6 the same: 6 bytes hold no count, none read
 		return 0, 0, errNoHEIFExif
 	}
 	v := iloc[0]
