@@ -1,8 +1,13 @@
 package staff_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -126,6 +131,44 @@ func TestNewRequest(t *testing.T) {
 		t.Errorf("the stray animal's answers: %s, %v", attrs, err)
 	}
 
+	// Photos: kept with the request; a file that is not one refused
+	// beside the field, nothing filed.
+	upload := func(name string, data []byte) (int, string) {
+		t.Helper()
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		for k, v := range map[string]string{"channel": "staff", "service": "graffiti-public", "lat": "39.5070", "lng": "-121.5610"} {
+			mw.WriteField(k, v)
+		}
+		fw, _ := mw.CreateFormFile("photos", name)
+		fw.Write(data)
+		mw.Close()
+		resp, err := desk.Post(b.srv.URL+"/staff/requests/new", mw.FormDataContentType(), &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Location") + string(body)
+	}
+	var png bytes.Buffer
+	if err := pngEncode(&png); err != nil {
+		t.Fatal(err)
+	}
+	before = count()
+	if code, body := upload("notes.txt", []byte("not a photo at all")); code != http.StatusBadRequest ||
+		!strings.Contains(body, "not a photo") || count() != before {
+		t.Errorf("a text file as a photo: %d, %d filed\n%s", code, count()-before, body)
+	}
+	code, where := upload(`C:\phone\wall.png`, png.Bytes())
+	var withPhoto int64
+	if _, err := fmt.Sscanf(where, "/staff/requests/%d", &withPhoto); code != http.StatusSeeOther || err != nil {
+		t.Fatalf("a photo: %d %s", code, where)
+	}
+	if files, err := b.c.Attachments(ctx, withPhoto); err != nil || len(files) != 1 || files[0].Filename != "wall.png" {
+		t.Errorf("the request's files: %+v, %v; want wall.png", files, err)
+	}
+
 	// Near an open pothole (the one at 1735 Montgomery Street): asked
 	// before filing; "the same" joins it, "none of these" files anew.
 	near := url.Values{"channel": {"walk_in"}, "email": {"kim@example.com"}, "reply_by": {"email"}, "service": {"pothole"},
@@ -219,3 +262,6 @@ func TestReachOutBox(t *testing.T) {
 		t.Errorf("the last message: %+v, want the text", last)
 	}
 }
+
+// pngEncode writes a small gray PNG.
+func pngEncode(w io.Writer) error { return png.Encode(w, image.NewGray(image.Rect(0, 0, 4, 4))) }
