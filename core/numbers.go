@@ -54,7 +54,7 @@ func (c *Core) Times(ctx context.Context, window time.Duration) ([]ServiceTimes,
 		return nil, dbErr(err)
 	}
 	seconds := func(s float64) *time.Duration {
-		if s < 0 {
+		if s < 0 { // -1: none (<= the same: a median of exactly 0 s is not met)
 			return nil
 		}
 		d := time.Duration(s * float64(time.Second)).Round(time.Minute)

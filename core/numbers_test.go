@@ -35,14 +35,22 @@ func TestManagersNumbers(t *testing.T) {
 	if err := c.ChangeStatus(ctx, ids[0], core.StatusChange{To: core.StatusClosed, Reason: core.ReasonResolved}); err != nil {
 		t.Fatal(err)
 	}
-	// Per service: the pothole closed within a minute; no streetlight
-	// was acknowledged or closed.
+	// Per service: the pothole closed, here two hours and a half after it
+	// was made; no streetlight was acknowledged or closed.
+	if _, err := c.Pool().Exec(ctx, `UPDATE request_events e SET at = r.requested_at + interval '150 minutes'
+		FROM requests r WHERE r.id = $1 AND e.request_id = r.id AND e.from_status IS NOT NULL`, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Pool().Exec(ctx, `UPDATE requests SET closed_at = requested_at + interval '150 minutes' WHERE id = $1`, ids[0]); err != nil {
+		t.Fatal(err)
+	}
 	times, err := c.Times(ctx, 24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
+	const took = 150 * time.Minute
 	if len(times) != 2 || times[0].Service != "pothole" || times[0].Requests != 3 || times[0].ToAcknowledge == nil ||
-		*times[0].ToAcknowledge != 0 || times[0].ToClose == nil || *times[0].ToClose != 0 ||
+		*times[0].ToAcknowledge != took || times[0].ToClose == nil || *times[0].ToClose != took ||
 		times[1].Service != "streetlight" || times[1].ToAcknowledge != nil || times[1].ToClose != nil {
 		t.Errorf("times %+v", times)
 	}
