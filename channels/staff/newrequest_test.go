@@ -56,7 +56,7 @@ func TestNewRequest(t *testing.T) {
 		{url.Values{"phone": {"555"}}, `is not a valid phone number`},
 		{url.Values{"phone": {""}}, `is needed to hear back by text`},
 		{url.Values{"service": {""}}, `Pick the kind of problem.`},
-		{url.Values{"address": {"somewhere nice"}}, `Not an address townline can place`},
+		{url.Values{"address": {"somewhere nice"}}, `Not an address we can place`},
 		{url.Values{"address": {""}}, `Say where it is`},
 		{url.Values{"lat": {"40.7"}, "lng": {"-74.0"}}, `is outside Oroville`},
 		{url.Values{"email": {"rosa@"}, "reply_by": {"email"}}, `is not a valid email address`},
