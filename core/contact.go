@@ -131,6 +131,13 @@ func (c *Core) normalizeReporter(r Reporter) (Reporter, error) {
 	return r, nil
 }
 
+// CheckReporter says what is wrong with a reporter's details, as filing
+// would: for a form to say it before asking anything else.
+func (c *Core) CheckReporter(r Reporter) error {
+	_, err := c.normalizeReporter(r)
+	return err
+}
+
 // FindContacts returns the contacts a phone number or an email address
 // (either may be empty) belongs to: for staff filing for a resident, who
 // may be known already. Both given may find two contacts.

@@ -21,8 +21,9 @@ import (
 // and Open311 reporters, and those of an imported request, by email when
 // they gave one, else not at all.
 func ReplyRoute(origin Channel, ct Contact) (Channel, string) {
-	if slices.Contains(FrontDesk, origin) {
-		// Staff filed it, and asked how the resident wants to hear back.
+	if slices.Contains(FrontDesk, origin) || (origin == ChannelWeb && ct.ReplyBy != "") {
+		// Staff filed it, and asked how the resident wants to hear back;
+		// or the resident said so on the web form.
 		switch {
 		case (ct.ReplyBy == ChannelSMS || ct.ReplyBy == ChannelVoice) && ct.Phone != "":
 			return ct.ReplyBy, ct.Phone
@@ -88,7 +89,7 @@ var answerChannels = map[Channel][]Channel{
 	ChannelSMS:     {ChannelSMS},
 	ChannelVoice:   {ChannelSMS, ChannelVoice},
 	ChannelEmail:   {ChannelEmail},
-	ChannelWeb:     {ChannelEmail},
+	ChannelWeb:     {ChannelEmail, ChannelSMS},
 	ChannelOpen311: {ChannelEmail},
 	ChannelImport:  {ChannelEmail},
 	ChannelPhone:   {ChannelSMS, ChannelEmail, ChannelVoice},

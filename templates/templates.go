@@ -7,6 +7,8 @@ import (
 	"embed"
 	"fmt"
 	htmltemplate "html/template"
+	"net/url"
+	"slices"
 	"strings"
 	"text/template"
 )
@@ -57,18 +59,24 @@ func Message(lang, name string, data any) (subject, body string, err error) {
 	return subject, strings.TrimSpace(b.String()), nil
 }
 
+// formFuncs are the helpers of html/form.html, which every page may use.
+var formFuncs = htmltemplate.FuncMap{
+	// chose says whether a form's field holds a value (a list's choice).
+	"chose": func(form url.Values, name, v string) bool { return slices.Contains(form[name], v) },
+}
+
 // Page parses one HTML page (html/NAME.html) on the common base layout.
 // funcs supplies the helpers pages call, such as statusWords.
 func Page(name string, funcs htmltemplate.FuncMap) *htmltemplate.Template {
-	return htmltemplate.Must(htmltemplate.New(name).Funcs(funcs).
-		ParseFS(htmlFS, "html/base.html", "html/"+name+".html"))
+	return htmltemplate.Must(htmltemplate.New(name).Funcs(formFuncs).Funcs(funcs).
+		ParseFS(htmlFS, "html/base.html", "html/form.html", "html/"+name+".html"))
 }
 
 // StaffPage parses one page of the staff workspace (html/staff/NAME.html)
 // on the staff layout.
 func StaffPage(name string, funcs htmltemplate.FuncMap) *htmltemplate.Template {
-	return htmltemplate.Must(htmltemplate.New(name).Funcs(funcs).
-		ParseFS(htmlFS, "html/staff/base.html", "html/staff/"+name+".html"))
+	return htmltemplate.Must(htmltemplate.New(name).Funcs(formFuncs).Funcs(funcs).
+		ParseFS(htmlFS, "html/staff/base.html", "html/form.html", "html/staff/"+name+".html"))
 }
 
 var emailPage = htmltemplate.Must(htmltemplate.New("email").ParseFS(htmlFS, "html/email.html"))

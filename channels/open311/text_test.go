@@ -96,7 +96,7 @@ func TestContactDetailsMaskedEverywhere(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 0)
 	mux := http.NewServeMux()
-	web.New(b.c, testenv.Logger(t)).Register(mux)
+	web.New(b.c, testenv.Logger(t), web.Config{}).Register(mux)
 	site := httptest.NewServer(mux)
 	t.Cleanup(site.Close)
 

@@ -5,7 +5,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,8 +52,6 @@ func (h *Handler) funcs() template.FuncMap {
 		},
 		"coords":  func(r core.Request) string { return fmt.Sprintf("%.5f, %.5f", *r.Lat, *r.Lng) },
 		"isImage": core.IsImage,
-		// chose says whether a form's field holds a value (a list's choice).
-		"chose": func(form url.Values, name, v string) bool { return slices.Contains(form[name], v) },
 		"serviceName": func(code string) string {
 			if s, ok := h.core.City().Service(code); ok {
 				return s.Name

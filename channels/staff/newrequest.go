@@ -55,6 +55,7 @@ type newForm struct {
 	Tiles string
 	// The map opens on the city: the middle of its boundary.
 	MapLat, MapLng float64
+	Static, Link   string // where leaflet is served, and a request's page
 }
 
 // found is a known resident and their open requests.
@@ -75,7 +76,8 @@ func (h *Handler) newRequestForm(w http.ResponseWriter, r *http.Request) {
 // belongs to.
 func (h *Handler) showNew(w http.ResponseWriter, r *http.Request, status int, form url.Values, problems map[string]string, maybe []core.Nearby) {
 	p := newForm{page: h.newPage(r), Form: form, Problems: problems, Services: h.core.City().Services,
-		Channels: frontDeskChannels, ReplyWays: replyWays, Tiles: h.tiles, Maybe: maybe}
+		Channels: frontDeskChannels, ReplyWays: replyWays, Tiles: h.tiles, Maybe: maybe,
+		Static: "/staff/static/", Link: "/staff/requests/"}
 	p.Title = "New request"
 	if b := h.core.City().Boundary; b != nil {
 		c := b.Bound().Center()
@@ -141,6 +143,7 @@ func (h *Handler) newRequest(w http.ResponseWriter, r *http.Request) {
 		in.Reporter = core.Reporter{Phone: form.Get("phone"), Email: form.Get("email"), Name: form.Get("name"),
 			Language: form.Get("language"), ReplyBy: core.Channel(form.Get("reply_by"))}
 	}
+	f.Refused(h.core.CheckReporter(in.Reporter))
 	switch {
 	case len(f.Problems) > 0:
 		h.showNew(w, r, http.StatusBadRequest, form, f.Problems, nil)

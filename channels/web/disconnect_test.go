@@ -20,7 +20,7 @@ func TestClientGoneIsNoError(t *testing.T) {
 	c := testenv.Core(t)
 	var logs bytes.Buffer // the handler runs in this goroutine
 	mux := http.NewServeMux()
-	web.New(c, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))).Register(mux)
+	web.New(c, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), web.Config{}).Register(mux)
 	gone, cancel := context.WithCancel(context.Background())
 	cancel()
 	for _, path := range []string{"/", "/requests/1001", "/media/1"} {

@@ -33,7 +33,7 @@ func TestPublicPagesBadBytesAndMasking(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	web.New(c, testenv.Logger(t)).Register(mux)
+	web.New(c, testenv.Logger(t), web.Config{}).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 

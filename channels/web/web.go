@@ -21,6 +21,13 @@ type Handler struct {
 	core  *core.Core
 	log   *slog.Logger
 	pages map[string]*template.Template
+	tiles string // the maps' tile URL template; empty: maps without tiles
+	limit limiter
+}
+
+// Config is how the city runs its public site.
+type Config struct {
+	MapTiles string // the maps' tile URL template (TOWNLINE_MAP_TILES)
 }
 
 var statusWords = map[core.Status]string{
@@ -37,14 +44,14 @@ var reasonWords = map[core.CloseReason]string{
 	core.ReasonNoAction:  "no action needed",
 }
 
-func New(c *core.Core, logger *slog.Logger) *Handler {
+func New(c *core.Core, logger *slog.Logger, cfg Config) *Handler {
 	funcs := template.FuncMap{
 		"statusWords": func(s core.Status) string { return statusWords[s] },
 		"reasonWords": func(r core.CloseReason) string { return reasonWords[r] },
 		"deref":       func(f *float64) float64 { return *f },
 	}
-	h := &Handler{core: c, log: logger, pages: map[string]*template.Template{}}
-	for _, name := range []string{"home", "request", "error"} {
+	h := &Handler{core: c, log: logger, pages: map[string]*template.Template{}, tiles: cfg.MapTiles}
+	for _, name := range []string{"home", "request", "report", "error"} {
 		h.pages[name] = templates.Page(name, funcs)
 	}
 	return h
@@ -55,6 +62,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", h.home)
 	mux.HandleFunc("GET /requests/{id}", h.request)
 	mux.HandleFunc("GET /media/{id}", h.media)
+	mux.HandleFunc("GET /report", h.reportForm)
+	mux.Handle("POST /report", http.NewCrossOriginProtection().Handler(http.HandlerFunc(h.report)))
+	mux.Handle("GET /static/", static())
 }
 
 type page struct {
@@ -64,6 +74,7 @@ type page struct {
 	Requests            []core.Request
 	Request             core.Request
 	History             []core.Event
+	Filed               bool // the request page right after its resident filed it here
 }
 
 func (h *Handler) newPage() page {
@@ -111,7 +122,7 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := h.newPage()
-	p.Request, p.History = req, hist
+	p.Request, p.History, p.Filed = req, hist, r.URL.Query().Get("filed") != ""
 	h.render(w, r, http.StatusOK, "request", p)
 }
 
@@ -196,6 +207,11 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	h.renderAny(w, r, status, name, p)
+}
+
+// renderAny renders a page whose data holds more than page does.
+func (h *Handler) renderAny(w http.ResponseWriter, r *http.Request, status int, name string, p any) {
 	var b bytes.Buffer
 	if err := h.pages[name].ExecuteTemplate(&b, "base", p); err != nil {
 		h.log.Error("render page", "page", name, "err", err)

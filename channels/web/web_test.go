@@ -67,7 +67,7 @@ func TestPublicPagesNeverShowTheReporter(t *testing.T) {
 	}
 
 	mux := http.NewServeMux()
-	web.New(c, testenv.Logger(t)).Register(mux)
+	web.New(c, testenv.Logger(t), web.Config{}).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
@@ -118,7 +118,7 @@ func TestPhotoAtTheUploadLimit(t *testing.T) {
 	c := testenv.Core(t, func(o *core.Options) { o.MaxUpload = int64(len(photo)) })
 	ctx := context.Background()
 	mux := http.NewServeMux()
-	web.New(c, testenv.Logger(t)).Register(mux)
+	web.New(c, testenv.Logger(t), web.Config{}).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 

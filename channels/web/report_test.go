@@ -1,0 +1,198 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"townline/channels/web"
+	"townline/cities"
+	"townline/core"
+	"townline/internal/testenv"
+)
+
+// mailbox records what core sends.
+type mailbox struct {
+	mu   sync.Mutex
+	sent []core.Outbound
+}
+
+func (m *mailbox) Send(ctx context.Context, o core.Outbound) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent = append(m.sent, o)
+	return fmt.Sprintf("<m%d@test>", o.MessageID), nil
+}
+
+// A resident reports on the web: as a guest with an email, or with
+// nothing; placed by a misspelled address or a pin; asked before filing
+// when an open request of its kind is near; sent to the tracking page,
+// which thanks them and never shows who they are. Bad input comes back
+// beside its field with nothing filed, and a flood from one address is
+// refused.
+func TestReportOnTheWeb(t *testing.T) {
+	t.Parallel()
+	box := &mailbox{}
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: box, core.ChannelSMS: box}
+	})
+	ctx := context.Background()
+	if _, err := c.LoadPlaces(ctx, cities.OrovillePlacesName, cities.OrovillePlaces); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	web.New(c, testenv.Logger(t), web.Config{}).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	cl := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	post := func(form url.Values) (int, string, string) {
+		t.Helper()
+		resp, err := cl.PostForm(srv.URL+"/report", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Location"), string(body)
+	}
+	count := func() (n int) {
+		c.Pool().QueryRow(ctx, "SELECT count(*) FROM requests").Scan(&n)
+		return n
+	}
+
+	code, form := get(t, srv.URL+"/report")
+	if code != 200 || !bytes.Contains(form, []byte(`<select id="n-service" name="service"`)) ||
+		!bytes.Contains(form, []byte(`src="/static/form.js"`)) {
+		t.Fatalf("the form: %d\n%s", code, form)
+	}
+	if code, js := get(t, srv.URL+"/static/form.js"); code != 200 || !bytes.Contains(js, []byte("getCurrentPosition")) {
+		t.Errorf("the form's script: %d", code)
+	}
+
+	// A guest with an email, placed by a misspelled address.
+	guest := url.Values{"service": {"pothole"}, "description": {"Deep hole, bikes swerve"}, "address": {"1500 myres st"},
+		"name": {"Ophelia Vantongeren"}, "email": {"ophelia.v@example.org"}, "reply_by": {"email"}}
+	code, where, body := post(guest)
+	var id int64
+	if _, err := fmt.Sscanf(where, "/requests/%d?filed=1", &id); code != http.StatusSeeOther || err != nil {
+		t.Fatalf("filing: %d %q\n%s", code, where, body)
+	}
+	r, err := c.Request(ctx, id)
+	if err != nil || r.Channel != core.ChannelWeb || r.Address != "1500 Myers Street" || r.Department != "public-works" {
+		t.Fatalf("the request: %+v, %v", r, err)
+	}
+	testenv.WaitFor(t, c, func() error {
+		box.mu.Lock()
+		defer box.mu.Unlock()
+		for _, m := range box.sent {
+			if m.To == "ophelia.v@example.org" && strings.Contains(m.Body, fmt.Sprintf("#%d", id)) {
+				return nil
+			}
+		}
+		return fmt.Errorf("no acknowledgment mailed (sent %d)", len(box.sent))
+	})
+	code, page := get(t, srv.URL+where)
+	if code != 200 || !bytes.Contains(page, []byte(fmt.Sprintf("Thank you: your report is request #%d.", id))) ||
+		!bytes.Contains(page, []byte("The city aims to respond by")) {
+		t.Errorf("the page after filing: %d\n%s", code, page)
+	}
+	for _, secret := range []string{"Ophelia", "Vantongeren", "ophelia.v@example.org"} {
+		if bytes.Contains(page, []byte(secret)) {
+			t.Errorf("the tracking page shows %q", secret)
+		}
+	}
+
+	// A guest who gives nothing, with a pin: filed, told nothing.
+	code, where, _ = post(url.Values{"service": {"graffiti-public"}, "lat": {"39.5070"}, "lng": {"-121.5610"}, "reply_by": {"email"}})
+	if _, err := fmt.Sscanf(where, "/requests/%d?filed=1", &id); code != http.StatusSeeOther || err != nil {
+		t.Fatalf("an anonymous report: %d %q", code, where)
+	}
+	if out, _ := c.Messages(ctx, id); len(out) != 0 {
+		t.Errorf("an anonymous report sent %+v", out)
+	}
+
+	// Near the open pothole: asked first; following it joins it.
+	near := url.Values{"service": {"pothole"}, "address": {"1505 Myers Street"}, "email": {"pat@example.org"}, "reply_by": {"email"}}
+	before := count()
+	code, _, body = post(near)
+	if code != 200 || !strings.Contains(body, "Already reported nearby?") || count() != before {
+		t.Fatalf("a pothole next to another: %d, want the question and nothing filed\n%s", code, body)
+	}
+	near.Set("same_as", fmt.Sprint(r.ID))
+	code, where, _ = post(near)
+	if _, err := fmt.Sscanf(where, "/requests/%d?filed=1", &id); code != http.StatusSeeOther || err != nil {
+		t.Fatalf("following it: %d %q", code, where)
+	}
+	if j, _ := c.Request(ctx, id); j.DuplicateOf == nil || *j.DuplicateOf != r.ID {
+		t.Errorf("following #%d: duplicate of %v", r.ID, j.DuplicateOf)
+	}
+
+	// Bad input: beside its field, nothing filed.
+	before = count()
+	for _, tc := range []struct {
+		form    url.Values
+		problem string
+	}{
+		{url.Values{"address": {"1500 Myers Street"}}, "Pick the kind of problem."},
+		{url.Values{"service": {"pothole"}, "lat": {"40.7"}, "lng": {"-74.0"}}, "is outside Oroville"},
+		{url.Values{"service": {"pothole"}, "address": {"1500 Myers Street"}, "email": {"not-an-address"}}, "is not a valid email address"},
+		{url.Values{"service": {"nonsense"}, "address": {"1500 Myers Street"}}, "is not a service of Oroville"},
+	} {
+		code, _, body := post(tc.form)
+		if code != http.StatusBadRequest || !strings.Contains(body, `class="field-problem" role="alert">`) || !strings.Contains(body, tc.problem) {
+			t.Errorf("%v: %d, want 400 with %q beside the field", tc.form, code, tc.problem)
+		}
+	}
+	upload := func(name string, data []byte) (int, string) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		mw.WriteField("service", "graffiti-public")
+		mw.WriteField("lat", "39.5071")
+		mw.WriteField("lng", "-121.5640")
+		fw, _ := mw.CreateFormFile("photos", name)
+		fw.Write(data)
+		mw.Close()
+		resp, err := cl.Post(srv.URL+"/report", mw.FormDataContentType(), &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := upload("notes.txt", []byte("just words")); code != http.StatusBadRequest || !strings.Contains(body, "not a photo") {
+		t.Errorf("a text file as a photo: %d", code)
+	}
+	var img bytes.Buffer
+	png.Encode(&img, image.NewGray(image.Rect(0, 0, 8, 8)))
+	huge := append(img.Bytes(), make([]byte, int(c.Blobs().Max()))...)
+	if code, body := upload("huge.png", huge); code != http.StatusBadRequest || !strings.Contains(body, "larger than the limit") {
+		t.Errorf("a photo over the limit: %d", code)
+	}
+	if n := count(); n != before {
+		t.Errorf("bad forms filed %d requests", n-before)
+	}
+
+	// A flood from one address: refused after the hour's share.
+	refused := 0
+	for range 25 {
+		if code, _, _ := post(url.Values{}); code == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Error("25 more reports from one address in a minute were all taken")
+	}
+}
