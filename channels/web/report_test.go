@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"townline/channels/web"
 	"townline/cities"
@@ -194,5 +195,46 @@ func TestReportOnTheWeb(t *testing.T) {
 	}
 	if refused == 0 {
 		t.Error("25 more reports from one address in a minute were all taken")
+	}
+}
+
+// Every time a public page shows is the city's, whatever the server's
+// zone (here UTC).
+func TestPublicTimesAreTheCitys(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t)
+	ctx := context.Background()
+	lat, lng := 39.5090, -121.5590
+	r, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole", Lat: &lat, Lng: &lng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, time.July, 4, 23, 30, 0, 0, time.UTC) // 4:30 PM in Oroville
+	if _, err := c.Pool().Exec(ctx, `UPDATE requests SET requested_at = $2, expected_at = $3 WHERE id = $1`,
+		r.ID, at, at.Add(2*time.Hour)); err != nil { // due at 6:30 PM the same day there: July 5 in UTC
+		t.Fatal(err)
+	}
+	if _, err := c.Pool().Exec(ctx, `UPDATE request_events SET at = $2 WHERE request_id = $1`, r.ID, at); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	web.New(c, testenv.Logger(t), web.Config{}).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	_, page := get(t, srv.URL+fmt.Sprintf("/requests/%d?filed=1", r.ID))
+	for _, want := range []string{"Saturday, July 4, 2026 4:30 PM", "Jul 4, 4:30 PM", "Expected by</th><td>Saturday, July 4<",
+		"The city aims to respond by Saturday, July 4."} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("the tracking page lacks %q (city time)", want)
+		}
+	}
+	// The home page lists the last 90 days: a report of two days ago.
+	recent := time.Now().Add(-48 * time.Hour).Truncate(time.Hour)
+	if _, err := c.Pool().Exec(ctx, `UPDATE requests SET requested_at = $2 WHERE id = $1`, r.ID, recent); err != nil {
+		t.Fatal(err)
+	}
+	want := recent.In(c.City().Location).Format("Jan 2, 3:04 PM")
+	if _, home := get(t, srv.URL+"/"); !bytes.Contains(home, []byte(want)) || want == recent.UTC().Format("Jan 2, 3:04 PM") {
+		t.Errorf("the home page does not show the report at %s, city time", want)
 	}
 }

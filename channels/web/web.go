@@ -49,6 +49,8 @@ func New(c *core.Core, logger *slog.Logger, cfg Config) *Handler {
 		"statusWords": func(s core.Status) string { return statusWords[s] },
 		"reasonWords": func(r core.CloseReason) string { return reasonWords[r] },
 		"deref":       func(f *float64) float64 { return *f },
+		// when writes a time as the city reads it, in its own time zone.
+		"when": func(t time.Time, layout string) string { return t.In(c.City().Location).Format(layout) },
 	}
 	h := &Handler{core: c, log: logger, pages: map[string]*template.Template{}, tiles: cfg.MapTiles}
 	for _, name := range []string{"home", "request", "report", "error"} {
