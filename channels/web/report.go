@@ -25,7 +25,6 @@ type reportPage struct {
 	Form           url.Values
 	Problems       map[string]string
 	Maybe          []core.Nearby
-	Tiles          string
 	MapLat, MapLng float64
 	Static, Link   string
 	ReplyWays      []replyWay
@@ -47,7 +46,7 @@ func (h *Handler) reportForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) showReport(w http.ResponseWriter, r *http.Request, status int, form url.Values, problems map[string]string, maybe []core.Nearby) {
-	p := reportPage{page: h.newPage(), Form: form, Problems: problems, Maybe: maybe, Tiles: h.tiles,
+	p := reportPage{page: h.newPage(), Form: form, Problems: problems, Maybe: maybe,
 		Static: "/static/", Link: "/requests/", ReplyWays: replyWays}
 	p.Title, p.Services = "Report a problem", h.core.City().Services
 	if b := h.core.City().Boundary; b != nil {

@@ -76,12 +76,13 @@ type page struct {
 	Requests            []core.Request
 	Request             core.Request
 	History             []core.Event
-	Filed               bool // the request page right after its resident filed it here
+	Filed               bool   // the request page right after its resident filed it here
+	Tiles               string // the maps' tile URL template
 }
 
 func (h *Handler) newPage() page {
 	city := h.core.City()
-	return page{Lang: "en", City: city.Name, Contact: city.Contact}
+	return page{Lang: "en", City: city.Name, Contact: city.Contact, Tiles: h.tiles}
 }
 
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) {

@@ -1,5 +1,5 @@
 // A report form's map and questions, on the residents' /report and the
-// front desk's new request alike. Without script the address places the
+// front desk's new request alike, and a request's map on its public page. Without script the address places the
 // report, and every service's questions show (only the picked one's are
 // read).
 
@@ -45,4 +45,19 @@
   };
   pick.addEventListener('change', show);
   show();
+})();
+
+// A request's public page: where it is, a pin on the map.
+(() => {
+  'use strict';
+  const el = document.getElementById('where');
+  if (!el || !window.L) return;
+  L.Icon.Default.imagePath = el.dataset.icons;
+  const at = [Number(el.dataset.lat), Number(el.dataset.lng)];
+  const map = L.map(el, { scrollWheelZoom: false }).setView(at, 16);
+  if (el.dataset.tiles) {
+    const osm = el.dataset.tiles.includes('openstreetmap.org');
+    L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: osm ? '© OpenStreetMap contributors' : '' }).addTo(map);
+  }
+  L.marker(at, { keyboard: false }).addTo(map);
 })();
