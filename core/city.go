@@ -117,6 +117,14 @@ func (d Department) NameIn(lang string) string {
 	return d.Name
 }
 
+// GroupIn is the service's group in lang.
+func (s Service) GroupIn(lang string) string {
+	if lang == "es" && s.ES.Group != "" {
+		return s.ES.Group
+	}
+	return s.Group
+}
+
 // NameIn is the service's name as a resident reads or hears it in lang
 // ("en", "es"): its Spanish name when the city file gives one.
 func (s Service) NameIn(lang string) string {

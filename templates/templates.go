@@ -63,6 +63,8 @@ func Message(lang, name string, data any) (subject, body string, err error) {
 var formFuncs = htmltemplate.FuncMap{
 	// chose says whether a form's field holds a value (a list's choice).
 	"chose": func(form url.Values, name, v string) bool { return slices.Contains(form[name], v) },
+	// t is a page's word in its language (words.go).
+	"t": Word,
 }
 
 // Page parses one HTML page (html/NAME.html) on the common base layout.

@@ -56,6 +56,7 @@ type newForm struct {
 	// The map opens on the city: the middle of its boundary.
 	MapLat, MapLng float64
 	Static, Link   string // where leaflet is served, and a request's page
+	Lang           string // the form's words: the workspace is in English
 }
 
 // found is a known resident and their open requests.
@@ -77,7 +78,7 @@ func (h *Handler) newRequestForm(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) showNew(w http.ResponseWriter, r *http.Request, status int, form url.Values, problems map[string]string, maybe []core.Nearby) {
 	p := newForm{page: h.newPage(r), Form: form, Problems: problems, Services: h.core.City().Services,
 		Channels: frontDeskChannels, ReplyWays: replyWays, Tiles: h.tiles, Maybe: maybe,
-		Static: "/staff/static/", Link: "/staff/requests/"}
+		Static: "/staff/static/", Link: "/staff/requests/", Lang: "en"}
 	p.Title = "New request"
 	if b := h.core.City().Boundary; b != nil {
 		c := b.Bound().Center()

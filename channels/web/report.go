@@ -46,7 +46,7 @@ func (h *Handler) reportForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) showReport(w http.ResponseWriter, r *http.Request, status int, form url.Values, problems map[string]string, maybe []core.Nearby) {
-	p := reportPage{page: h.newPage(), Form: form, Problems: problems, Maybe: maybe,
+	p := reportPage{page: h.newPage(w, r), Form: form, Problems: problems, Maybe: maybe,
 		Static: "/static/", Link: "/requests/", ReplyWays: replyWays}
 	p.Title, p.Services = "Report a problem", h.core.City().Services
 	if b := h.core.City().Boundary; b != nil {
@@ -59,7 +59,7 @@ func (h *Handler) showReport(w http.ResponseWriter, r *http.Request, status int,
 func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 	if !h.limit.allow(clientAddr(r), time.Now()) {
 		w.Header().Set("Retry-After", "3600")
-		p := h.newPage()
+		p := h.newPage(w, r)
 		p.Title, p.Message = "Too many reports", fmt.Sprintf(
 			"This connection sent more than %d reports in an hour. Please try again later, or call the city.", reportsPerHour)
 		h.render(w, r, http.StatusTooManyRequests, "error", p)

@@ -238,3 +238,64 @@ func TestPublicTimesAreTheCitys(t *testing.T) {
 		t.Errorf("the home page does not show the report at %s, city time", want)
 	}
 }
+
+// The public pages speak Spanish when asked (?lang=es, then remembered),
+// or when the browser prefers it; English otherwise.
+func TestPublicPagesInSpanish(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t)
+	ctx := context.Background()
+	lat, lng := 39.5095, -121.5585
+	r, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole", Lat: &lat, Lng: &lng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	web.New(c, testenv.Logger(t), web.Config{}).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	cl := &http.Client{Jar: jar}
+	read := func(path string, header ...string) string {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	pothole, _ := c.City().Service("pothole")
+	if body := read("/report?lang=es"); !strings.Contains(body, `<html lang="es">`) || !strings.Contains(body, "Tipo de problema") ||
+		!strings.Contains(body, ">"+pothole.NameIn("es")+" (") || !strings.Contains(body, "Enviar el reporte") {
+		t.Errorf("the report form in Spanish:\n%s", body)
+	}
+	// Remembered: the next page is Spanish too, dates and all.
+	page := read(fmt.Sprintf("/requests/%d?filed=1", r.ID))
+	for _, want := range []string{"Gracias: su reporte es el número", "Recibido", pothole.NameIn("es"), " de " + monthES(r.RequestedAt)} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the tracking page in Spanish lacks %q", want)
+		}
+	}
+	if body := read("/?lang=en"); !strings.Contains(body, "Recent reports") {
+		t.Error("?lang=en does not switch back")
+	}
+	// A new visitor whose browser prefers Spanish.
+	cl.Jar, _ = cookiejar.New(nil)
+	if body := read("/", "Accept-Language", "en;q=0.5, es-MX;q=0.9"); !strings.Contains(body, "Reportes recientes") {
+		t.Error("a browser preferring Spanish gets English")
+	}
+	if body := read("/", "Accept-Language", "fr-FR, en;q=0.3"); !strings.Contains(body, "Recent reports") {
+		t.Error("a browser preferring French and then English gets Spanish")
+	}
+}
+
+func monthES(t time.Time) string {
+	return []string{"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
+		"octubre", "noviembre", "diciembre"}[t.In(time.FixedZone("", -8*3600)).Month()-1]
+}

@@ -4,12 +4,14 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"html/template"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"townline/core"
@@ -45,12 +47,16 @@ var reasonWords = map[core.CloseReason]string{
 }
 
 func New(c *core.Core, logger *slog.Logger, cfg Config) *Handler {
+	city := c.City()
 	funcs := template.FuncMap{
-		"statusWords": func(s core.Status) string { return statusWords[s] },
-		"reasonWords": func(r core.CloseReason) string { return reasonWords[r] },
+		"statusWords": func(s core.Status, lang string) string { return templates.Word(lang, statusWords[s]) },
+		"reasonWords": func(r core.CloseReason, lang string) string { return templates.Word(lang, reasonWords[r]) },
 		"deref":       func(f *float64) float64 { return *f },
 		// when writes a time as the city reads it, in its own time zone.
-		"when": func(t time.Time, layout string) string { return t.In(c.City().Location).Format(layout) },
+		"when": func(t time.Time, form, lang string) string { return templates.When(lang, t.In(city.Location), form) },
+		"svcName": func(r core.Request, lang string) string {
+			return cmp.Or(city.ServiceName(r.ServiceCode, r.ServiceName, lang), templates.Word(lang, "Unclassified"))
+		},
 	}
 	h := &Handler{core: c, log: logger, pages: map[string]*template.Template{}, tiles: cfg.MapTiles}
 	for _, name := range []string{"home", "request", "report", "error"} {
@@ -80,13 +86,42 @@ type page struct {
 	Tiles               string // the maps' tile URL template
 }
 
-func (h *Handler) newPage() page {
+// newPage starts a page in the reader's language: ?lang=es or ?lang=en
+// (remembered in a cookie for a year), else the cookie, else the first of
+// the two their browser asks for.
+func (h *Handler) newPage(w http.ResponseWriter, r *http.Request) page {
 	city := h.core.City()
-	return page{Lang: "en", City: city.Name, Contact: city.Contact, Tiles: h.tiles}
+	return page{Lang: language(w, r), City: city.Name, Contact: city.Contact, Tiles: h.tiles}
+}
+
+func language(w http.ResponseWriter, r *http.Request) string {
+	switch q := r.URL.Query().Get("lang"); q {
+	case "en", "es":
+		http.SetCookie(w, &http.Cookie{Name: "lang", Value: q, Path: "/", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		return q
+	}
+	if c, err := r.Cookie("lang"); err == nil && (c.Value == "en" || c.Value == "es") {
+		return c.Value
+	}
+	// "es-MX,es;q=0.9,en;q=0.8": the first of ours, by weight.
+	best, weight := "en", -1.0
+	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			q, _ = strconv.ParseFloat(v, 64)
+		}
+		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
+		if (base == "en" || base == "es") && q > weight {
+			best, weight = base, q
+		}
+	}
+	return best
 }
 
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
-	p := h.newPage()
+	p := h.newPage(w, r)
 	p.Services = h.core.City().Services
 	since := time.Now().AddDate(0, 0, -90)
 	reqs, err := h.core.Requests(r.Context(), core.Filter{Start: &since, Limit: 50})
@@ -124,7 +159,7 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	p := h.newPage()
+	p := h.newPage(w, r)
 	p.Request, p.History, p.Filed = req, hist, r.URL.Query().Get("filed") != ""
 	h.render(w, r, http.StatusOK, "request", p)
 }
@@ -175,7 +210,7 @@ func (h *Handler) media(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
-	p := h.newPage()
+	p := h.newPage(w, r)
 	p.Title, p.Message = "Not found", "There is no such page or request."
 	h.render(w, r, http.StatusNotFound, "error", p)
 }
@@ -192,7 +227,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.WriteHeader(statusClientClosed)
 		return
 	}
-	p := h.newPage()
+	p := h.newPage(w, r)
 	switch {
 	case errors.Is(err, core.ErrNotFound):
 		h.notFound(w, r)

@@ -1,0 +1,130 @@
+package templates
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The public pages' words in Spanish, by their English: a page writes
+// {{t .Lang "Report a problem"}}, and a word missing here shows in
+// English (a test lists every word the pages use).
+var spanish = map[string]string{
+	// base.html, home.html, error.html
+	"Español":                         "English",
+	"lang-switch":                     "en",
+	"Report a problem":                "Reportar un problema",
+	"Report a problem to the City of": "Reporte un problema a la Ciudad de",
+	"Or text or call the city's 311 number, email 311, or use any Open311 app. Every report gets a number you can follow here.": "O envíe un mensaje de texto o llame al 311 de la ciudad, escriba un correo al 311, o use cualquier aplicación Open311. Cada reporte recibe un número que puede seguir aquí.",
+	"What you can report":               "Lo que puede reportar",
+	"Recent reports":                    "Reportes recientes",
+	"What":                              "Qué",
+	"Where":                             "Dónde",
+	"Status":                            "Estado",
+	"Reported":                          "Reportado",
+	"No reports yet.":                   "Todavía no hay reportes.",
+	"Developers: this city speaks":      "Desarrolladores: esta ciudad habla",
+	"Not found":                         "No encontrado",
+	"There is no such page or request.": "No existe esa página o reporte.",
+	"Temporarily unavailable":           "No disponible por el momento",
+	"Please try again in a moment.":     "Por favor, intente de nuevo en un momento.",
+	"Something went wrong":              "Algo salió mal",
+	"Please try again later.":           "Por favor, intente más tarde.",
+	"Too many reports":                  "Demasiados reportes",
+	// request.html
+	"Thank you: your report is request":      "Gracias: su reporte es el número",
+	"The city aims to respond by":            "La ciudad busca responder antes del",
+	"Keep this page's address to follow it.": "Guarde la dirección de esta página para seguirlo.",
+	"people reported this":                   "personas reportaron esto",
+	"This is the same issue as":              "Es el mismo problema que",
+	"follow it there.":                       "sígalo ahí.",
+	"Map":                                    "Mapa",
+	"Map of where it is":                     "Mapa del lugar",
+	"Expected by":                            "Para el",
+	"Description":                            "Descripción",
+	"Photo of the reported problem":          "Foto del problema reportado",
+	"Progress":                               "Avance",
+	// report.html, form.html
+	"Nothing was sent: see what is wrong beside each field.": "No se envió nada: vea el problema junto a cada campo.",
+	"The problem":    "El problema",
+	"You (optional)": "Usted (opcional)",
+	"The city never shows who reported what. Without an email or a phone you still get a page to follow.": "La ciudad nunca muestra quién reportó qué. Sin correo ni teléfono igual recibe una página para seguirlo.",
+	"Name":                               "Nombre",
+	"Email":                              "Correo electrónico",
+	"Mobile phone":                       "Teléfono celular",
+	"How to hear back":                   "Cómo recibir noticias",
+	"By email":                           "Por correo",
+	"By text message":                    "Por mensaje de texto",
+	"No updates: I will follow the page": "Sin avisos: seguiré la página",
+	"Send the report":                    "Enviar el reporte",
+	"Kind of problem":                    "Tipo de problema",
+	"Pick one":                           "Elija uno",
+	"Questions for":                      "Preguntas sobre",
+	"(required)":                         "(obligatorio)",
+	"What is wrong":                      "Qué pasa",
+	"Where: an address, cross streets or a landmark": "Dónde: una dirección, un cruce de calles o un lugar conocido",
+	"Use my location": "Usar mi ubicación",
+	"Map: click to put the pin where the problem is (optional: the address is enough)": "Mapa: toque para poner el marcador donde está el problema (opcional: basta con la dirección)",
+	"Photos":                   "Fotos",
+	"Already reported nearby?": "¿Ya reportado cerca?",
+	"Open requests of this kind within 150 m. If it is one of them, the report joins it and its updates reach the resident. (Photos are not kept between steps: attach them again.)": "Reportes abiertos de este tipo a menos de 150 m. Si es uno de ellos, el reporte se une a él y recibirá sus avisos. (Las fotos no se guardan entre pasos: adjúntelas de nuevo.)",
+	"m away":                        "m",
+	"report(s)":                     "reporte(s)",
+	"The same: follow":              "El mismo: seguir el",
+	"None of these: report it anew": "Ninguno: reportarlo como nuevo",
+	"Unclassified":                  "Sin clasificar",
+	// reportform's problems
+	"Pick the kind of problem.":                                                      "Elija el tipo de problema.",
+	"The pin on the map is not a position: put it again.":                            "El marcador no es una posición: póngalo de nuevo.",
+	"Not an address we can place: check it, or put a pin on the map.":                "No podemos ubicar esa dirección: revísela o ponga un marcador en el mapa.",
+	"Say where it is: an address, cross streets or a landmark, or a pin on the map.": "Diga dónde está: una dirección, un cruce de calles, un lugar conocido o un marcador en el mapa.",
+	// statuses and reasons
+	"Received":                     "Recibido",
+	"Acknowledged":                 "Confirmado",
+	"In progress":                  "En proceso",
+	"Closed":                       "Cerrado",
+	"resolved":                     "resuelto",
+	"same issue as another report": "el mismo problema que otro reporte",
+	"referred to another agency":   "remitido a otra agencia",
+	"no action needed":             "no se necesita acción",
+}
+
+// Word is a public page's word in lang: its English, or its Spanish.
+func Word(lang, en string) string {
+	if lang == "es" {
+		if es, ok := spanish[en]; ok {
+			return es
+		}
+	}
+	return en
+}
+
+var (
+	weekdaysES = []string{"domingo", "lunes", "martes", "miércoles", "jueves", "viernes", "sábado"}
+	monthsES   = []string{"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+		"septiembre", "octubre", "noviembre", "diciembre"}
+)
+
+// When writes t (already in the city's zone) as a page in lang says it:
+// "day" (Saturday, July 4), "full" (with the year and the time) or "short"
+// (Jul 4, 4:30 PM).
+func When(lang string, t time.Time, form string) string {
+	if lang == "es" {
+		month, wd := monthsES[t.Month()-1], weekdaysES[t.Weekday()]
+		switch form {
+		case "day":
+			return fmt.Sprintf("%s %d de %s", wd, t.Day(), month)
+		case "full":
+			return fmt.Sprintf("%s %d de %s de %d, %s", wd, t.Day(), month, t.Year(), t.Format("15:04"))
+		default:
+			return fmt.Sprintf("%d %s, %s", t.Day(), strings.ToLower(month[:3]), t.Format("15:04"))
+		}
+	}
+	switch form {
+	case "day":
+		return t.Format("Monday, January 2")
+	case "full":
+		return t.Format("Monday, January 2, 2006 3:04 PM")
+	}
+	return t.Format("Jan 2, 3:04 PM")
+}
