@@ -23,16 +23,43 @@ var (
 
 // PublicDescription is the description as the public may read it: a
 // resident's own words, with any email address or phone number they typed
-// ("call me at 530-555-0123") masked. Who reported is staff-only.
+// ("call me at 530-555-0123") masked, and the words of their own name
+// (a mail's signature, "Quentin here"). Who reported is staff-only.
 func (r Request) PublicDescription() string {
-	return PublicText(r.Description)
+	return maskReporter(PublicText(r.Description), r.reporter)
 }
 
 // PublicAddress is the address as the public may read it: a resident who
 // typed "123 Main St, call 530-555-0123" into it sees it masked as in the
 // description.
 func (r Request) PublicAddress() string {
-	return PublicText(r.Address)
+	return maskReporter(PublicText(r.Address), r.reporter)
+}
+
+var wordRE = regexp.MustCompile(`\p{L}+`)
+
+// maskReporter masks in s each word of three letters or more of the
+// reporter's name and of their email address before its @ ("quentin",
+// "zymurgy" from quentin.zymurgy@example.net).
+func maskReporter(s, reporter string) string {
+	if reporter == "" {
+		return s
+	}
+	name := map[string]bool{}
+	for _, f := range strings.Fields(reporter) {
+		f, _, _ = strings.Cut(f, "@")
+		for _, w := range wordRE.FindAllString(strings.ToLower(f), -1) {
+			if len([]rune(w)) >= 3 {
+				name[w] = true
+			}
+		}
+	}
+	return wordRE.ReplaceAllStringFunc(s, func(w string) string {
+		if name[strings.ToLower(w)] {
+			return "[name removed]"
+		}
+		return w
+	})
 }
 
 // PublicAddressID is the address id as the public may read it: an email

@@ -79,6 +79,10 @@ type Request struct {
 	Reports     int    // reports of this issue: itself and its duplicates
 	StatusNotes string // the latest public note
 	PhotoID     int64  // the first public photo's attachment id, or 0
+
+	// reporter is the reporter's name and email address, read from the
+	// database only to mask them in what the public reads.
+	reporter string
 }
 
 // NewRequest is a report as a channel received it.

@@ -31,7 +31,7 @@ func requestFromDB(r db.RequestDetail) (Request, error) {
 		AssigneeID: r.AssigneeID, DuplicateOf: r.DuplicateOf, Channel: Channel(r.Channel),
 		ContactID: r.ContactID, DeviceID: r.DeviceID, RequestedAt: r.RequestedAt, UpdatedAt: r.UpdatedAt,
 		ExpectedAt: r.ExpectedAt, ClosedAt: r.ClosedAt,
-		Reports: int(r.Reports), StatusNotes: r.StatusNotes, PhotoID: r.PhotoID,
+		Reports: int(r.Reports), StatusNotes: r.StatusNotes, PhotoID: r.PhotoID, reporter: r.Reporter,
 	}
 	if err := json.Unmarshal(r.Attributes, &out.Attributes); err != nil {
 		return out, fmt.Errorf("request %d attributes: %w", r.ID, err)

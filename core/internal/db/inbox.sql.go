@@ -28,7 +28,7 @@ func (q *Queries) AssignRequest(ctx context.Context, arg AssignRequestParams) er
 }
 
 const contactRequestList = `-- name: ContactRequestList :many
-SELECT id, token, service_code, description, attributes, lat, lng, address, address_id, zipcode, media_url, status, close_reason, department_code, assignee_id, duplicate_of, channel, contact_id, device_id, requested_at, updated_at, expected_at, closed_at, service_name, reports, status_notes, photo_id FROM request_details WHERE contact_id = $1::bigint ORDER BY requested_at DESC, id DESC LIMIT 20
+SELECT id, token, service_code, description, attributes, lat, lng, address, address_id, zipcode, media_url, status, close_reason, department_code, assignee_id, duplicate_of, channel, contact_id, device_id, requested_at, updated_at, expected_at, closed_at, service_name, reports, status_notes, photo_id, reporter FROM request_details WHERE contact_id = $1::bigint ORDER BY requested_at DESC, id DESC LIMIT 20
 `
 
 // A reporter's requests, newest first, for staff.
@@ -69,6 +69,7 @@ func (q *Queries) ContactRequestList(ctx context.Context, dollar_1 int64) ([]Req
 			&i.Reports,
 			&i.StatusNotes,
 			&i.PhotoID,
+			&i.Reporter,
 		); err != nil {
 			return nil, err
 		}
@@ -102,7 +103,7 @@ func (q *Queries) GetAttachment(ctx context.Context, id int64) (Attachment, erro
 }
 
 const inbox = `-- name: Inbox :many
-SELECT d.id, d.token, d.service_code, d.description, d.attributes, d.lat, d.lng, d.address, d.address_id, d.zipcode, d.media_url, d.status, d.close_reason, d.department_code, d.assignee_id, d.duplicate_of, d.channel, d.contact_id, d.device_id, d.requested_at, d.updated_at, d.expected_at, d.closed_at, d.service_name, d.reports, d.status_notes, d.photo_id FROM unnest(ARRAY(
+SELECT d.id, d.token, d.service_code, d.description, d.attributes, d.lat, d.lng, d.address, d.address_id, d.zipcode, d.media_url, d.status, d.close_reason, d.department_code, d.assignee_id, d.duplicate_of, d.channel, d.contact_id, d.device_id, d.requested_at, d.updated_at, d.expected_at, d.closed_at, d.service_name, d.reports, d.status_notes, d.photo_id, d.reporter FROM unnest(ARRAY(
     SELECT r.id FROM requests r
     WHERE ($1::boolean OR r.department_code = ANY($2::text[]))
         AND CASE $3::text
@@ -243,6 +244,7 @@ func (q *Queries) Inbox(ctx context.Context, arg InboxParams) ([]RequestDetail, 
 			&i.Reports,
 			&i.StatusNotes,
 			&i.PhotoID,
+			&i.Reporter,
 		); err != nil {
 			return nil, err
 		}
@@ -369,7 +371,7 @@ func (q *Queries) LockRequestContact(ctx context.Context, id int64) (*int64, err
 }
 
 const nearbyOpenRequests = `-- name: NearbyOpenRequests :many
-SELECT d.id, d.token, d.service_code, d.description, d.attributes, d.lat, d.lng, d.address, d.address_id, d.zipcode, d.media_url, d.status, d.close_reason, d.department_code, d.assignee_id, d.duplicate_of, d.channel, d.contact_id, d.device_id, d.requested_at, d.updated_at, d.expected_at, d.closed_at, d.service_name, d.reports, d.status_notes, d.photo_id FROM requests r JOIN request_details d ON d.id = r.id
+SELECT d.id, d.token, d.service_code, d.description, d.attributes, d.lat, d.lng, d.address, d.address_id, d.zipcode, d.media_url, d.status, d.close_reason, d.department_code, d.assignee_id, d.duplicate_of, d.channel, d.contact_id, d.device_id, d.requested_at, d.updated_at, d.expected_at, d.closed_at, d.service_name, d.reports, d.status_notes, d.photo_id, d.reporter FROM requests r JOIN request_details d ON d.id = r.id
 WHERE r.status <> 'closed' AND r.lat IS NOT NULL
     AND r.lat BETWEEN $1::float8 AND $2::float8 AND r.lng BETWEEN $3::float8 AND $4::float8
     AND r.service_code = ANY($5::text[]) AND r.duplicate_of IS NULL AND r.id <> $6::bigint
@@ -440,6 +442,7 @@ func (q *Queries) NearbyOpenRequests(ctx context.Context, arg NearbyOpenRequests
 			&i.Reports,
 			&i.StatusNotes,
 			&i.PhotoID,
+			&i.Reporter,
 		); err != nil {
 			return nil, err
 		}

@@ -241,6 +241,7 @@ type RequestDetail struct {
 	Reports        int64
 	StatusNotes    string
 	PhotoID        int64
+	Reporter       string
 }
 
 type RequestEvent struct {

@@ -113,7 +113,7 @@ func (q *Queries) DigestRequests(ctx context.Context, arg DigestRequestsParams) 
 }
 
 const getRequest = `-- name: GetRequest :one
-SELECT id, token, service_code, description, attributes, lat, lng, address, address_id, zipcode, media_url, status, close_reason, department_code, assignee_id, duplicate_of, channel, contact_id, device_id, requested_at, updated_at, expected_at, closed_at, service_name, reports, status_notes, photo_id FROM request_details WHERE id = $1
+SELECT id, token, service_code, description, attributes, lat, lng, address, address_id, zipcode, media_url, status, close_reason, department_code, assignee_id, duplicate_of, channel, contact_id, device_id, requested_at, updated_at, expected_at, closed_at, service_name, reports, status_notes, photo_id, reporter FROM request_details WHERE id = $1
 `
 
 func (q *Queries) GetRequest(ctx context.Context, id int64) (RequestDetail, error) {
@@ -147,12 +147,13 @@ func (q *Queries) GetRequest(ctx context.Context, id int64) (RequestDetail, erro
 		&i.Reports,
 		&i.StatusNotes,
 		&i.PhotoID,
+		&i.Reporter,
 	)
 	return i, err
 }
 
 const getRequestByToken = `-- name: GetRequestByToken :one
-SELECT id, token, service_code, description, attributes, lat, lng, address, address_id, zipcode, media_url, status, close_reason, department_code, assignee_id, duplicate_of, channel, contact_id, device_id, requested_at, updated_at, expected_at, closed_at, service_name, reports, status_notes, photo_id FROM request_details WHERE token = $1
+SELECT id, token, service_code, description, attributes, lat, lng, address, address_id, zipcode, media_url, status, close_reason, department_code, assignee_id, duplicate_of, channel, contact_id, device_id, requested_at, updated_at, expected_at, closed_at, service_name, reports, status_notes, photo_id, reporter FROM request_details WHERE token = $1
 `
 
 func (q *Queries) GetRequestByToken(ctx context.Context, token string) (RequestDetail, error) {
@@ -186,6 +187,7 @@ func (q *Queries) GetRequestByToken(ctx context.Context, token string) (RequestD
 		&i.Reports,
 		&i.StatusNotes,
 		&i.PhotoID,
+		&i.Reporter,
 	)
 	return i, err
 }
@@ -492,7 +494,7 @@ func (q *Queries) LinkMessages(ctx context.Context, arg LinkMessagesParams) erro
 }
 
 const listRequests = `-- name: ListRequests :many
-SELECT id, token, service_code, description, attributes, lat, lng, address, address_id, zipcode, media_url, status, close_reason, department_code, assignee_id, duplicate_of, channel, contact_id, device_id, requested_at, updated_at, expected_at, closed_at, service_name, reports, status_notes, photo_id FROM request_details
+SELECT id, token, service_code, description, attributes, lat, lng, address, address_id, zipcode, media_url, status, close_reason, department_code, assignee_id, duplicate_of, channel, contact_id, device_id, requested_at, updated_at, expected_at, closed_at, service_name, reports, status_notes, photo_id, reporter FROM request_details
 WHERE ($1::text[] IS NULL OR service_code = ANY($1::text[]))
     AND ($2::timestamptz IS NULL OR requested_at >= $2::timestamptz)
     AND ($3::timestamptz IS NULL OR requested_at <= $3::timestamptz)
@@ -553,6 +555,7 @@ func (q *Queries) ListRequests(ctx context.Context, arg ListRequestsParams) ([]R
 			&i.Reports,
 			&i.StatusNotes,
 			&i.PhotoID,
+			&i.Reporter,
 		); err != nil {
 			return nil, err
 		}
@@ -565,7 +568,7 @@ func (q *Queries) ListRequests(ctx context.Context, arg ListRequestsParams) ([]R
 }
 
 const listRequestsByID = `-- name: ListRequestsByID :many
-SELECT id, token, service_code, description, attributes, lat, lng, address, address_id, zipcode, media_url, status, close_reason, department_code, assignee_id, duplicate_of, channel, contact_id, device_id, requested_at, updated_at, expected_at, closed_at, service_name, reports, status_notes, photo_id FROM request_details
+SELECT id, token, service_code, description, attributes, lat, lng, address, address_id, zipcode, media_url, status, close_reason, department_code, assignee_id, duplicate_of, channel, contact_id, device_id, requested_at, updated_at, expected_at, closed_at, service_name, reports, status_notes, photo_id, reporter FROM request_details
 WHERE id = ANY($1::bigint[])
     AND ($2::text[] IS NULL OR service_code = ANY($2::text[]))
     AND ($3::timestamptz IS NULL OR requested_at >= $3::timestamptz)
@@ -629,6 +632,7 @@ func (q *Queries) ListRequestsByID(ctx context.Context, arg ListRequestsByIDPara
 			&i.Reports,
 			&i.StatusNotes,
 			&i.PhotoID,
+			&i.Reporter,
 		); err != nil {
 			return nil, err
 		}
@@ -910,7 +914,7 @@ func (q *Queries) TouchRequest(ctx context.Context, arg TouchRequestParams) (int
 }
 
 const triageQueue = `-- name: TriageQueue :many
-SELECT id, token, service_code, description, attributes, lat, lng, address, address_id, zipcode, media_url, status, close_reason, department_code, assignee_id, duplicate_of, channel, contact_id, device_id, requested_at, updated_at, expected_at, closed_at, service_name, reports, status_notes, photo_id FROM request_details
+SELECT id, token, service_code, description, attributes, lat, lng, address, address_id, zipcode, media_url, status, close_reason, department_code, assignee_id, duplicate_of, channel, contact_id, device_id, requested_at, updated_at, expected_at, closed_at, service_name, reports, status_notes, photo_id, reporter FROM request_details
 WHERE department_code IS NULL AND status <> 'closed'
 ORDER BY requested_at
 `
@@ -953,6 +957,7 @@ func (q *Queries) TriageQueue(ctx context.Context) ([]RequestDetail, error) {
 			&i.Reports,
 			&i.StatusNotes,
 			&i.PhotoID,
+			&i.Reporter,
 		); err != nil {
 			return nil, err
 		}
