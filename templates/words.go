@@ -78,6 +78,14 @@ var spanish = map[string]string{
 	"The pin on the map is not a position: put it again.":                            "El marcador no es una posición: póngalo de nuevo.",
 	"Not an address we can place: check it, or put a pin on the map.":                "No podemos ubicar esa dirección: revísela o ponga un marcador en el mapa.",
 	"Say where it is: an address, cross streets or a landmark, or a pin on the map.": "Diga dónde está: una dirección, un cruce de calles, un lugar conocido o un marcador en el mapa.",
+	// list.html
+	"Any":           "Cualquiera",
+	"Open":          "Abiertos",
+	"Neighbourhood": "Barrio",
+	"Show":          "Mostrar",
+	"Older reports": "Reportes anteriores",
+	"Follow these reports in a feed reader (Atom)": "Siga estos reportes en un lector de noticias (Atom)",
+	"All recent reports":                           "Todos los reportes recientes",
 	// statuses and reasons
 	"Received":                     "Recibido",
 	"Acknowledged":                 "Confirmado",

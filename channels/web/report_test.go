@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"fmt"
 	"image"
 	"image/png"
@@ -12,6 +13,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -298,4 +300,74 @@ func TestPublicPagesInSpanish(t *testing.T) {
 func monthES(t time.Time) string {
 	return []string{"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
 		"octubre", "noviembre", "diciembre"}[t.In(time.FixedZone("", -8*3600)).Month()-1]
+}
+
+// The public list of recent requests: filtered by service, status and
+// neighbourhood, fifty at a time with a link to the older ones, and the
+// same requests as an Atom feed.
+func TestRecentList(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	var potholes []int64
+	for i := range 53 {
+		lat, lng := 39.5000+float64(i)*0.0008, -121.5700 // each apart
+		r, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole", Lat: &lat, Lng: &lng})
+		if err != nil {
+			t.Fatal(err)
+		}
+		potholes = append(potholes, r.ID)
+	}
+	downLat, downLng := 39.5138, -121.5564 // downtown
+	graffiti, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "graffiti-public", Lat: &downLat, Lng: &downLng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ChangeStatus(ctx, graffiti.ID, core.StatusChange{To: core.StatusClosed, Reason: core.ReasonResolved, By: core.Actor{Name: "t"}}); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	web.New(c, testenv.Logger(t), web.Config{}).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	link := func(id int64) string { return fmt.Sprintf(`<a href="/requests/%d">`, id) }
+
+	_, page := get(t, srv.URL+"/requests?service=pothole")
+	older := regexp.MustCompile(`href="/requests\?([^"]+)">Older reports`).FindSubmatch(page)
+	if older == nil || bytes.Count(page, []byte(`<tr>`)) != 51 || !bytes.Contains(page, []byte(link(potholes[52]))) ||
+		bytes.Contains(page, []byte(link(graffiti.ID))) {
+		t.Fatalf("the first page of potholes:\n%s", page)
+	}
+	next, _ := url.QueryUnescape(string(older[1]))
+	_, page2 := get(t, srv.URL+"/requests?"+strings.ReplaceAll(next, "+", "%2B"))
+	if bytes.Count(page2, []byte(`<tr>`)) != 4 || !bytes.Contains(page2, []byte(link(potholes[0]))) ||
+		bytes.Contains(page2, []byte(link(potholes[3]))) || bytes.Contains(page2, []byte("Older reports")) {
+		t.Errorf("the second page: want the 3 oldest potholes alone\n%s", page2)
+	}
+	if _, p := get(t, srv.URL+"/requests?status=closed"); !bytes.Contains(p, []byte(link(graffiti.ID))) || bytes.Contains(p, []byte(link(potholes[0]))) {
+		t.Error("closed ones: want the graffiti alone")
+	}
+	if _, p := get(t, srv.URL+"/requests?district=downtown"); !bytes.Contains(p, []byte(link(graffiti.ID))) || bytes.Contains(p, []byte(link(potholes[0]))) {
+		t.Error("downtown: want the graffiti, not the potholes outside it")
+	}
+
+	resp, err := http.Get(srv.URL + "/feeds/requests.atom?service=graffiti-public")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var feed struct {
+		Title   string `xml:"title"`
+		Entries []struct {
+			Title string `xml:"title"`
+			ID    string `xml:"id"`
+		} `xml:"entry"`
+	}
+	if err := xml.NewDecoder(resp.Body).Decode(&feed); err != nil || resp.Header.Get("Content-Type") != "application/atom+xml; charset=utf-8" {
+		t.Fatalf("the feed: %v, %s", err, resp.Header.Get("Content-Type"))
+	}
+	if len(feed.Entries) != 1 || feed.Entries[0].Title != fmt.Sprintf("#%d Graffiti on public property", graffiti.ID) ||
+		!strings.HasSuffix(feed.Entries[0].ID, fmt.Sprintf("/requests/%d", graffiti.ID)) || !strings.Contains(feed.Title, "Graffiti") {
+		t.Errorf("the graffiti feed: %+v", feed)
+	}
 }

@@ -59,7 +59,7 @@ func New(c *core.Core, logger *slog.Logger, cfg Config) *Handler {
 		},
 	}
 	h := &Handler{core: c, log: logger, pages: map[string]*template.Template{}, tiles: cfg.MapTiles}
-	for _, name := range []string{"home", "request", "report", "error"} {
+	for _, name := range []string{"home", "request", "report", "list", "error"} {
 		h.pages[name] = templates.Page(name, funcs)
 	}
 	return h
@@ -70,6 +70,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", h.home)
 	mux.HandleFunc("GET /requests/{id}", h.request)
 	mux.HandleFunc("GET /media/{id}", h.media)
+	mux.HandleFunc("GET /requests", h.list)
+	mux.HandleFunc("GET /feeds/requests.atom", h.feed)
 	mux.HandleFunc("GET /report", h.reportForm)
 	mux.Handle("POST /report", http.NewCrossOriginProtection().Handler(http.HandlerFunc(h.report)))
 	mux.Handle("GET /static/", static())

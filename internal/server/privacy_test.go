@@ -95,7 +95,7 @@ func TestNoPublicAnswerNamesAReporter(t *testing.T) {
 	}
 
 	since := url.QueryEscape(time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
-	pages := []string{"/", "/?lang=es", "/report",
+	pages := []string{"/", "/?lang=es", "/report", "/requests", "/requests?lang=es", "/feeds/requests.atom",
 		"/open311/v2/requests.json?extensions=true", "/open311/v2/requests.xml?extensions=true",
 		"/open311/v2/requests.json?extensions=true&status=open,closed",
 		"/open311/v2/servicerequestupdates.json?api_key=" + key + "&start_date=" + since,
