@@ -30,8 +30,11 @@ type Blobs struct {
 	max int64
 }
 
+// BlobsDir is where the files of a data folder are kept.
+func BlobsDir(dataDir string) string { return filepath.Join(dataDir, "blobs") }
+
 func NewBlobs(dataDir string, max int64) (*Blobs, error) {
-	dir := filepath.Join(dataDir, "blobs")
+	dir := BlobsDir(dataDir)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}

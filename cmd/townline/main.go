@@ -24,6 +24,8 @@ Commands:
                         create a staff account (prints a generated password without --password)
   places load FILE...   load the city's address points and street centerlines (GeoJSON or CSV)
   import FILE           load the city's history: an Open311 server's requests.json, or a CSV export
+  backup FILE           write the whole city (database and photos) to FILE
+  restore FILE          restore a backup into an empty database and this data folder
 
 Every command reads the same environment as serve; run "townline COMMAND --help" for its flags.
 `
@@ -50,6 +52,10 @@ func main() {
 		err = places(args)
 	case "import":
 		err = importHistory(args)
+	case "backup":
+		err = backupCmd(args)
+	case "restore":
+		err = restoreCmd(args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return

@@ -1,7 +1,11 @@
 package main_test
 
 import (
+	"bytes"
 	"context"
+	"image"
+	"image/png"
+	"io"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -14,6 +18,7 @@ import (
 	"testing"
 
 	"townline/cities"
+	"townline/core"
 	"townline/internal/testenv"
 )
 
@@ -130,6 +135,68 @@ func TestImportCommand(t *testing.T) {
 	}
 	if out, stderr, err = run(t, db, args...); err != nil || !strings.Contains(out, "3 rows: 0 filed, 2 imported before, 1 skipped") {
 		t.Errorf("import again: %v\n%s\n%s", err, out, stderr)
+	}
+}
+
+// A city with a request and its photo, backed up to a file and restored
+// into an empty database and a new data folder: all there, the photo
+// too; restored again over it, refused.
+func TestBackupAndRestore(t *testing.T) {
+	t.Parallel()
+	pool := testenv.Pool(t)
+	data := t.TempDir()
+	c := testenv.CoreOn(t, pool, func(o *core.Options) { o.DataDir = data; o.Workers = 0 })
+	ctx := context.Background()
+	var img bytes.Buffer
+	png.Encode(&img, image.NewGray(image.Rect(0, 0, 4, 4)))
+	photo := bytes.Clone(img.Bytes())
+	blob, err := c.Blobs().Put(&img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lat, lng := 39.5138, -121.5564
+	r, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole", Description: "Backed up",
+		Lat: &lat, Lng: &lng, Photos: []core.Upload{{Blob: blob, Filename: "hole.png"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runIn := func(db, data string, args ...string) (string, string, error) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+db, "TOWNLINE_DATA="+data)
+		var o, e strings.Builder
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		return o.String(), e.String(), err
+	}
+	file := filepath.Join(t.TempDir(), "oroville.backup")
+	if out, stderr, err := runIn(testenv.URL(pool), data, "backup", file); err != nil || !strings.Contains(out, "and 1 files") {
+		t.Fatalf("backup: %v\n%s\n%s", err, out, stderr)
+	}
+
+	fresh, data2 := testenv.EmptyPool(t), t.TempDir()
+	if out, stderr, err := runIn(testenv.URL(fresh), data2, "restore", file); err != nil || !strings.Contains(out, "1 files restored") {
+		t.Fatalf("restore: %v\n%s\n%s", err, out, stderr)
+	}
+	c2 := testenv.CoreOn(t, fresh, func(o *core.Options) { o.DataDir = data2; o.Workers = 0 })
+	got, err := c2.Request(ctx, r.ID)
+	if err != nil || got.Description != "Backed up" || got.PhotoID == 0 {
+		t.Fatalf("the restored request: %+v, %v", got, err)
+	}
+	a, err := c2.PublicPhoto(ctx, got.PhotoID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := c2.Blobs().Open(a.SHA256)
+	if err != nil {
+		t.Fatalf("the restored photo: %v", err)
+	}
+	restored, _ := io.ReadAll(f)
+	f.Close()
+	if !bytes.Equal(restored, photo) {
+		t.Error("the restored photo differs from the one filed")
+	}
+	if _, stderr, err := runIn(testenv.URL(fresh), data2, "restore", file); err == nil || !strings.Contains(stderr, "already holds tables") {
+		t.Errorf("a restore over a city: %v %s", err, stderr)
 	}
 }
 

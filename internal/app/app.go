@@ -29,6 +29,7 @@ type Env struct {
 	Log     *slog.Logger
 	pool    *pgxpool.Pool
 	cluster *localpg.Cluster // the private cluster, when DATABASE_URL is empty
+	url     string           // the database's connection URL
 	City    *core.City
 }
 
@@ -57,6 +58,7 @@ func Open(ctx context.Context, cfg *config.Config) (*Env, error) {
 		}
 		url = e.cluster.URL("townline")
 	}
+	e.url = url
 	pcfg, err := PoolConfig(url)
 	if err != nil {
 		e.Close()
@@ -118,6 +120,20 @@ func (e *Env) LoadSamplePlaces(ctx context.Context, c *core.Core) error {
 	}
 	_, err := c.LoadPlaces(ctx, cities.OrovillePlacesName, cities.OrovillePlaces)
 	return err
+}
+
+// URL is the database's connection URL (for pg_dump and pg_restore).
+func (e *Env) URL() string { return e.url }
+
+// BlobsDir is where townline keeps the photos and files it received.
+func (e *Env) BlobsDir() string { return core.BlobsDir(e.cfg.Data) }
+
+// Empty reports whether the database holds no tables yet: a restore's
+// target.
+func (e *Env) Empty(ctx context.Context) (bool, error) {
+	var n int
+	err := e.pool.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')").Scan(&n)
+	return n == 0, err
 }
 
 // Close closes the database and stops the private cluster.

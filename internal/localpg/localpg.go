@@ -607,3 +607,13 @@ func runningServer(data string) (pid, port int, ok bool) {
 func cleanEnv() []string {
 	return slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "PG") })
 }
+
+// Program returns the path of one of the installed PostgreSQL's programs
+// (pg_dump, pg_restore), from the newest version installed, or PG_BINDIR.
+func Program(name string) (string, error) {
+	dir, err := findBinDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, name), nil
+}
