@@ -97,7 +97,8 @@ func restoreCmd(args []string) error {
 	return nil
 }
 
-// fileArg takes the file named before the flags, if any.
+// fileArg takes the file named before the flags, if any: "townline
+// import FILE --source crm" as well as "townline import --source crm FILE".
 func fileArg(args []string) (string, []string) {
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		return args[0], args[1:]

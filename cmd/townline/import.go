@@ -50,23 +50,17 @@ Flags:
 `, strings.Join(importer.Fields, ", "))
 		fs.PrintDefaults()
 	}
-	// The file may come before the flags.
-	rest := args
-	var files []string
-	for len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-		files, rest = append(files, rest[0]), rest[1:]
-	}
+	file, rest := fileArg(args)
 	ctx := context.Background()
 	e, c, err := admin(ctx, fs, rest)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	if files = append(files, fs.Args()...); len(files) != 1 {
+	if file = firstOf(file, fs.Args()); file == "" {
 		fs.Usage()
 		os.Exit(2)
 	}
-	file := files[0]
 	if err := e.LoadSamplePlaces(ctx, c); err != nil { // as serve would have: the history is placed by them
 		return err
 	}
