@@ -77,6 +77,9 @@ type Options struct {
 	// it doubles with every attempt, up to an hour. MaxAttempts bounds them.
 	RetryBase   time.Duration
 	MaxAttempts int
+	// LeadPoll is how often work one instance leads changes hands at most
+	// (Lead); 0 is LeadPoll.
+	LeadPoll time.Duration
 	// RescueAfter is how long a job may look running before it is taken
 	// to have died with its worker (a crash) and run again: just above
 	// the longest a job may run. Default 3 minutes.

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"townline/channels/email"
 	"townline/channels/sms"
@@ -94,12 +95,22 @@ func (ch *Channels) Start(ctx context.Context, c *core.Core, e *Env) (server.Opt
 		if err != nil {
 			return opts, err
 		}
+		// One instance of all those on the database watches the mailbox;
+		// the others are ready without it, and one takes over when it stops.
+		var leading atomic.Bool
 		ch.watchers.Go(func() {
-			if err := w.Run(ctx); err != nil {
-				e.Log.Error("mailbox watcher stopped", "err", err)
-			}
+			c.Lead(ctx, "mailbox", leading.Store, func(ctx context.Context) {
+				if err := w.Run(ctx); err != nil {
+					e.Log.Error("mailbox watcher stopped", "err", err)
+				}
+			})
 		})
-		opts.Checks = append(opts.Checks, server.Check{Failing: "mailbox unreachable", Ready: w.Ready})
+		opts.Checks = append(opts.Checks, server.Check{Failing: "mailbox unreachable", Ready: func() error {
+			if !leading.Load() {
+				return nil // another instance watches
+			}
+			return w.Ready()
+		}})
 	}
 	return opts, nil
 }
