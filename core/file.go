@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -265,26 +264,14 @@ func (c *Core) MayRepeat(ctx context.Context, service string, lat, lng float64) 
 }
 
 func (c *Core) mayRepeat(ctx context.Context, q *db.Queries, service string, lat, lng float64) ([]Nearby, error) {
-	b := boxAround(lat, lng, SameOfferRadius)
-	rows, err := q.NearbyOpenRequests(ctx, db.NearbyOpenRequestsParams{
-		South: b.south, North: b.north, West: b.west, East: b.east,
-		Services: c.city.related(service), Lat: lat, Lng: lng, LngScale: b.lngScale,
-	})
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	found, err := requestsFromDB(rows)
-	if err != nil {
-		return nil, err
-	}
-	var out []Nearby
-	for _, r := range found {
-		m := meters(lat, lng, *r.Lat, *r.Lng)
-		if m <= SameOfferRadius && r.RequestedAt.After(time.Now().Add(-SameIssueWindow)) {
-			out = append(out, Nearby{Request: r, Meters: int(math.Round(m))})
+	near, err := nearbyOpen(ctx, q, c.city.related(service), 0, lat, lng, SameOfferRadius)
+	recent := near[:0]
+	for _, n := range near {
+		if n.RequestedAt.After(time.Now().Add(-SameIssueWindow)) {
+			recent = append(recent, n)
 		}
 	}
-	return out, nil
+	return recent, err
 }
 
 // SameIssue returns the open request of a service within SameIssueRadius

@@ -25,10 +25,27 @@ func (c *Core) NearbyRequests(ctx context.Context, u User, r Request) ([]Nearby,
 	if r.Lat == nil || r.Lng == nil || !ok {
 		return nil, nil
 	}
-	b := boxAround(*r.Lat, *r.Lng, NearbyRadius)
-	rows, err := c.q.NearbyOpenRequests(ctx, db.NearbyOpenRequestsParams{
+	found, err := nearbyOpen(ctx, c.q, c.city.related(svc.Code), r.ID, *r.Lat, *r.Lng, NearbyRadius)
+	if err != nil {
+		return nil, err
+	}
+	var out []Nearby
+	for _, n := range found {
+		if u.CanSee(n.Request) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// nearbyOpen returns the open requests of services within radius meters
+// of a place, closest first, that are not duplicates, but for request
+// except (0: none).
+func nearbyOpen(ctx context.Context, q *db.Queries, services []string, except int64, lat, lng, radius float64) ([]Nearby, error) {
+	b := boxAround(lat, lng, radius)
+	rows, err := q.NearbyOpenRequests(ctx, db.NearbyOpenRequestsParams{
 		South: b.south, North: b.north, West: b.west, East: b.east,
-		Services: c.city.related(svc.Code), ID: r.ID, Lat: *r.Lat, Lng: *r.Lng, LngScale: b.lngScale,
+		Services: services, ID: except, Lat: lat, Lng: lng, LngScale: b.lngScale,
 	})
 	if err != nil {
 		return nil, dbErr(err)
@@ -39,8 +56,7 @@ func (c *Core) NearbyRequests(ctx context.Context, u User, r Request) ([]Nearby,
 	}
 	var out []Nearby
 	for _, n := range found {
-		m := meters(*r.Lat, *r.Lng, *n.Lat, *n.Lng)
-		if m <= NearbyRadius && u.CanSee(n) {
+		if m := meters(lat, lng, *n.Lat, *n.Lng); m <= radius {
 			out = append(out, Nearby{Request: n, Meters: int(math.Round(m))})
 		}
 	}

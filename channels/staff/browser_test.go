@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -70,35 +68,12 @@ func TestBrowserDispatcherWorksEveryChannel(t *testing.T) {
 	srv.Start()
 	t.Cleanup(srv.Close)
 
-	shots := filepath.Join(os.TempDir(), "townline-screenshots")
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	shoot := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			png, err := chromedp.FullScreenshot(100)(ctx, tg)
-			if err == nil {
-				err = os.WriteFile(filepath.Join(shots, name), png, 0o644)
-			}
-			return err
-		})
-	}
 	browser := testenv.Browser(t)
 	// A budget for a machine busy with every other package's tests too,
 	// not a measure of speed.
 	tab, cancel := context.WithTimeout(browser, 4*time.Minute)
 	defer cancel()
-	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(tab, steps...); err != nil {
-			// Say where the browser was and what it showed.
-			look, cancel := context.WithTimeout(browser, 10*time.Second)
-			defer cancel()
-			url, _ := chromedp.Run(look, chromedp.Location())
-			body, _ := chromedp.Run(look, chromedp.Text(chromedp.CSS("body")))
-			t.Fatalf("%s: %v\nat %s, showing:\n%s", what, err, url, body)
-		}
-	}
+	step, shoot := testenv.Steps(t, browser, tab)
 
 	step("sign in",
 		chromedp.Navigate(base+"/staff/?queue=all"),
@@ -287,7 +262,7 @@ func TestBrowserDispatcherWorksEveryChannel(t *testing.T) {
 	if body, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS("body"))); err != nil || strings.Contains(body, "By the post office") {
 		t.Errorf("Parks saw Public Works' request: %v", err)
 	}
-	t.Logf("screenshots in %s", shots)
+	t.Logf("screenshots in %s", testenv.Shots)
 }
 
 // waitText waits for the fake Twilio to be asked to send a text holding want.

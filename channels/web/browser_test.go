@@ -44,30 +44,10 @@ func TestBrowserGuestReports(t *testing.T) {
 	if err := os.WriteFile(photo, jpg.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	shots := filepath.Join(os.TempDir(), "townline-screenshots")
-	os.MkdirAll(shots, 0o755)
-	shoot := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			png, err := chromedp.FullScreenshot(100)(ctx, tg)
-			if err == nil {
-				err = os.WriteFile(filepath.Join(shots, name), png, 0o644)
-			}
-			return err
-		})
-	}
 	browser := testenv.Browser(t)
 	tab, cancel := context.WithTimeout(browser, 3*time.Minute) // a budget for a busy machine
 	defer cancel()
-	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(tab, steps...); err != nil {
-			look, cancel := context.WithTimeout(browser, 10*time.Second)
-			defer cancel()
-			url, _ := chromedp.Run(look, chromedp.Location())
-			body, _ := chromedp.Run(look, chromedp.Text(chromedp.CSS("body")))
-			t.Fatalf("%s: %v\nat %s, showing:\n%s", what, err, url, body)
-		}
-	}
+	step, shoot := testenv.Steps(t, browser, tab)
 	step("a phone-sized screen opens the report form",
 		chromedp.EmulateViewport(390, 844),
 		chromedp.Navigate(base+"/"),
@@ -100,5 +80,5 @@ func TestBrowserGuestReports(t *testing.T) {
 	if err != nil || strings.Contains(body, "guest@example.org") {
 		t.Errorf("the tracking page shows the guest's address: %v", err)
 	}
-	t.Logf("screenshots in %s", shots)
+	t.Logf("screenshots in %s", testenv.Shots)
 }

@@ -11,7 +11,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -19,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"townline/channels/web"
 	"townline/cities"
 	"townline/core"
 	"townline/internal/testenv"
@@ -54,10 +52,7 @@ func TestReportOnTheWeb(t *testing.T) {
 	if _, err := c.LoadPlaces(ctx, cities.OrovillePlacesName, cities.OrovillePlaces); err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	web.New(c, testenv.Logger(t), web.Config{}).Register(mux)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	srv := serve(t, c)
 	jar, _ := cookiejar.New(nil)
 	cl := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	post := func(form url.Values) (int, string, string) {
@@ -219,10 +214,7 @@ func TestPublicTimesAreTheCitys(t *testing.T) {
 	if _, err := c.Pool().Exec(ctx, `UPDATE request_events SET at = $2 WHERE request_id = $1`, r.ID, at); err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	web.New(c, testenv.Logger(t), web.Config{}).Register(mux)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	srv := serve(t, c)
 	_, page := get(t, srv.URL+fmt.Sprintf("/requests/%d?filed=1", r.ID))
 	for _, want := range []string{"Saturday, July 4, 2026 4:30 PM", "Jul 4, 4:30 PM", "Expected by</th><td>Saturday, July 4<",
 		"The city aims to respond by Saturday, July 4."} {
@@ -252,10 +244,7 @@ func TestPublicPagesInSpanish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	web.New(c, testenv.Logger(t), web.Config{}).Register(mux)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	srv := serve(t, c)
 	jar, _ := cookiejar.New(nil)
 	cl := &http.Client{Jar: jar}
 	read := func(path string, header ...string) string {
@@ -326,10 +315,7 @@ func TestRecentList(t *testing.T) {
 	if err := c.ChangeStatus(ctx, graffiti.ID, core.StatusChange{To: core.StatusClosed, Reason: core.ReasonResolved, By: core.Actor{Name: "t"}}); err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	web.New(c, testenv.Logger(t), web.Config{}).Register(mux)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	srv := serve(t, c)
 	link := func(id int64) string { return fmt.Sprintf(`<a href="/requests/%d">`, id) }
 
 	_, page := get(t, srv.URL+"/requests?service=pothole")

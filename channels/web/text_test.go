@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"townline/channels/web"
 	"townline/core"
 	"townline/internal/testenv"
 )
@@ -32,10 +30,7 @@ func TestPublicPagesBadBytesAndMasking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	web.New(c, testenv.Logger(t), web.Config{}).Register(mux)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	srv := serve(t, c)
 
 	for _, path := range []string{"/", fmt.Sprintf("/requests/%d", r.ID)} {
 		code, page := get(t, srv.URL+path)

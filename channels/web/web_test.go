@@ -66,10 +66,7 @@ func TestPublicPagesNeverShowTheReporter(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	mux := http.NewServeMux()
-	web.New(c, testenv.Logger(t), web.Config{}).Register(mux)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	srv := serve(t, c)
 
 	code, home := get(t, srv.URL+"/")
 	if code != 200 || !bytes.Contains(home, []byte(fmt.Sprintf(`href="/requests/%d"`, r.ID))) {
@@ -117,10 +114,7 @@ func TestPhotoAtTheUploadLimit(t *testing.T) {
 	photo := photoWithGPS(t)
 	c := testenv.Core(t, func(o *core.Options) { o.MaxUpload = int64(len(photo)) })
 	ctx := context.Background()
-	mux := http.NewServeMux()
-	web.New(c, testenv.Logger(t), web.Config{}).Register(mux)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	srv := serve(t, c)
 
 	// The same picture with a longer comment: one byte per extra letter.
 	bigger := append(append([]byte{}, photo[:2]...), 0xFF, 0xFE, 0x00, 0x05, 'h', 'i', 'y')
@@ -155,4 +149,13 @@ func TestPhotoAtTheUploadLimit(t *testing.T) {
 	if code, img := get(t, fmt.Sprintf("%s/media/%d", srv.URL, over)); code != 404 {
 		t.Errorf("photo over the limit = %d, %d bytes; want 404", code, len(img))
 	}
+}
+
+// serve serves the public site of c for the test.
+func serve(t *testing.T, c *core.Core) *httptest.Server {
+	mux := http.NewServeMux()
+	web.New(c, testenv.Logger(t), web.Config{}).Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
 }

@@ -12,24 +12,9 @@ import (
 )
 
 func backupCmd(args []string) error {
-	fs := flag.NewFlagSet("backup", flag.ExitOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: townline backup [flags] FILE\n\n"+
-			"Writes the whole city to FILE: the database (pg_dump) and the photos and\n"+
-			"files kept in the data folder, in one archive that townline restore reads.")
-		fs.PrintDefaults()
-	}
-	file, rest := fileArg(args)
-	cfg, err := parse(fs, rest)
-	if err != nil {
-		return err
-	}
-	if file = firstOf(file, fs.Args()); file == "" {
-		fs.Usage()
-		os.Exit(2)
-	}
 	ctx := context.Background()
-	e, err := app.Open(ctx, cfg)
+	file, e, err := fileCommand(ctx, "backup", "Writes the whole city to FILE: the database (pg_dump) and the photos and\n"+
+		"files kept in the data folder, in one archive that townline restore reads.", args)
 	if err != nil {
 		return err
 	}
@@ -54,24 +39,9 @@ func backupCmd(args []string) error {
 }
 
 func restoreCmd(args []string) error {
-	fs := flag.NewFlagSet("restore", flag.ExitOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: townline restore [flags] FILE\n\n"+
-			"Restores what townline backup wrote into an empty database (a new cluster,\n"+
-			"or a new DATABASE_URL) and this data folder, then brings the schema up to date.")
-		fs.PrintDefaults()
-	}
-	file, rest := fileArg(args)
-	cfg, err := parse(fs, rest)
-	if err != nil {
-		return err
-	}
-	if file = firstOf(file, fs.Args()); file == "" {
-		fs.Usage()
-		os.Exit(2)
-	}
 	ctx := context.Background()
-	e, err := app.Open(ctx, cfg)
+	file, e, err := fileCommand(ctx, "restore", "Restores what townline backup wrote into an empty database (a new cluster,\n"+
+		"or a new DATABASE_URL) and this data folder, then brings the schema up to date.", args)
 	if err != nil {
 		return err
 	}
@@ -95,6 +65,27 @@ func restoreCmd(args []string) error {
 	}
 	fmt.Printf("%s: the database (%d bytes) and %d files restored\n", file, n.DumpBytes, n.Files)
 	return nil
+}
+
+// fileCommand reads the flags and the one file of a command (exiting with
+// its usage when there is not one) and opens the city's database.
+func fileCommand(ctx context.Context, name, what string, args []string) (string, *app.Env, error) {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: townline %s [flags] FILE\n\n%s\n", name, what)
+		fs.PrintDefaults()
+	}
+	file, rest := fileArg(args)
+	cfg, err := parse(fs, rest)
+	if err != nil {
+		return "", nil, err
+	}
+	if file = firstOf(file, fs.Args()); file == "" {
+		fs.Usage()
+		os.Exit(2)
+	}
+	e, err := app.Open(ctx, cfg)
+	return file, e, err
 }
 
 // fileArg takes the file named before the flags, if any: "townline

@@ -2,7 +2,10 @@ package testenv
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -34,4 +37,37 @@ func Browser(t testing.TB) context.Context {
 		t.Fatalf("start Chromium: %v", err)
 	}
 	return ctx
+}
+
+// Shots is where browser tests leave their screenshots.
+var Shots = filepath.Join(os.TempDir(), "townline-screenshots")
+
+// Steps returns how a browser test drives tab: step runs actions and, when
+// one fails, fails the test saying where the browser was and what it
+// showed; shoot saves a screenshot of the whole page in Shots.
+func Steps(t testing.TB, browser, tab context.Context) (step func(what string, actions ...chromedp.Action[chromedp.Void]),
+	shoot func(name string) chromedp.Action[chromedp.Void]) {
+	if err := os.MkdirAll(Shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	step = func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(tab, actions...); err != nil {
+			look, cancel := context.WithTimeout(browser, 10*time.Second)
+			defer cancel()
+			url, _ := chromedp.Run(look, chromedp.Location())
+			body, _ := chromedp.Run(look, chromedp.Text(chromedp.CSS("body")))
+			t.Fatalf("%s: %v\nat %s, showing:\n%s", what, err, url, body)
+		}
+	}
+	shoot = func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			png, err := chromedp.FullScreenshot(100)(ctx, tg)
+			if err == nil {
+				err = os.WriteFile(filepath.Join(Shots, name), png, 0o644)
+			}
+			return err
+		})
+	}
+	return step, shoot
 }
