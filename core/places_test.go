@@ -54,6 +54,10 @@ func TestGeocode(t *testing.T) {
 		// No point for 1747: placed along the block's centerline.
 		{"1747 Montgomery Street", "1747 Montgomery Street", 39.5138, -121.5564 + 12*0.00003234, 15},
 		{"2000 Oro Dam Blvd", "2000 Oro Dam Boulevard", 39.49875, -121.5600, 200},
+		// The last number of a block's range, with no point: the block's end.
+		{"1592 Montgomery Street", "1592 Montgomery Street", 39.5138, -121.561, 1},
+		// Bird Street runs north: its numbers climb in latitude.
+		{"150 Bird Street", "150 Bird Street", 39.51 + 50.0/98*0.0025, -121.5625, 1},
 		{"Montgomery Street & 5th Avenue", "Montgomery Street & 5th Avenue", 39.5138, -121.5564, 1},
 		{"montgomery and fifth ave", "Montgomery Street & 5th Avenue", 39.5138, -121.5564, 1},
 		{"Myers y Bird", "Myers Street & Bird Street", 39.5125, -121.5625, 1},
@@ -67,7 +71,7 @@ func TestGeocode(t *testing.T) {
 		if loc.Address != tc.want {
 			t.Errorf("Geocode(%q) names %q, want %q", tc.address, loc.Address, tc.want)
 		}
-		if d := distance(loc.Lat, loc.Lng, tc.lat, tc.lng); d > tc.within {
+		if d := distance(loc.Lat, loc.Lng, tc.lat, tc.lng); !(d <= tc.within) { // NaN is never within
 			t.Errorf("Geocode(%q) = %v, %v: %.0f m from %v, %v", tc.address, loc.Lat, loc.Lng, d, tc.lat, tc.lng)
 		}
 	}
