@@ -143,7 +143,7 @@ func (h *Handler) feed(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/atom+xml; charset=utf-8")
 	w.Write([]byte(xml.Header))
-	if err := xml.NewEncoder(w).Encode(feed); err != nil {
+	if err := xml.NewEncoder(w).Encode(feed); err != nil { // a log line only
 		h.log.Warn("feed not written whole", "err", err)
 	}
 }

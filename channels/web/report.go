@@ -112,6 +112,8 @@ type limiter struct {
 func (l *limiter) allow(addr string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// A bound on memory: >= instead of > forgets all one address sooner,
+	// which no one can tell.
 	if l.seen == nil || len(l.seen) > 100_000 {
 		l.seen = map[string][]time.Time{} // forget all rather than grow without end
 	}
