@@ -12,8 +12,8 @@ import (
 )
 
 // Two instances on one database: one leads the work, the other waits;
-// when the leader's connection dies, the other takes over within a few
-// polls; never both at once.
+// when the leader's connection dies, the work starts again; when the
+// leader's instance stops, the other takes over within a few polls.
 func TestLeadPassesOn(t *testing.T) {
 	t.Parallel()
 	pool := testenv.Pool(t)
@@ -21,7 +21,7 @@ func TestLeadPassesOn(t *testing.T) {
 	a, b := testenv.CoreOn(t, pool, fast), testenv.CoreOn(t, pool, fast)
 	var running, most atomic.Int32
 	var mu sync.Mutex
-	led := map[string]bool{}
+	led, starts := map[string]bool{}, 0
 	work := func(name string) func(context.Context) {
 		return func(ctx context.Context) {
 			n := running.Add(1)
@@ -29,6 +29,7 @@ func TestLeadPassesOn(t *testing.T) {
 			}
 			mu.Lock()
 			led[name] = true
+			starts++
 			mu.Unlock()
 			<-ctx.Done()
 			running.Add(-1)
@@ -36,6 +37,7 @@ func TestLeadPassesOn(t *testing.T) {
 	}
 	ctxA, stopA := context.WithCancel(context.Background())
 	ctxB, stopB := context.WithCancel(context.Background())
+	defer stopA() // a failed test still stops both, and frees their connections
 	defer stopB()
 	var wg sync.WaitGroup
 	wg.Go(func() { a.Lead(ctxA, "watcher", func(bool) {}, work("a")) })
@@ -50,18 +52,21 @@ func TestLeadPassesOn(t *testing.T) {
 	if m := most.Load(); m != 1 {
 		t.Errorf("%d instances worked at once", m)
 	}
-	// The leader's connection dies (as when its instance does): the lock
-	// goes with it, the other instance takes over, and the first, if it
-	// still runs, stops working when it finds the connection gone (a
-	// moment both work is possible then: what the work does must bear it,
-	// as the mailbox watcher's deduplication does).
+	// The leader's connection dies: the lock goes with it, and the first
+	// instance, still running, stops working when it finds the connection
+	// gone; then one of the two leads again (a moment both work is
+	// possible then: what the work does must bear it, as the mailbox
+	// watcher's deduplication does).
+	started := func() int { mu.Lock(); defer mu.Unlock(); return starts }
+	before := started()
 	if _, err := pool.Exec(context.Background(), `SELECT pg_terminate_backend(pid) FROM pg_locks
-		WHERE locktype = 'advisory' AND granted`); err != nil {
+		WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, func() bool { mu.Lock(); defer mu.Unlock(); return led["b"] })
-	waitUntil(t, func() bool { return running.Load() == 1 })
+	waitUntil(t, func() bool { return started() > before && running.Load() == 1 })
+	// Its instance stops (or dies): the other takes over.
 	stopA()
+	waitUntil(t, func() bool { mu.Lock(); defer mu.Unlock(); return led["b"] })
 	stopB()
 	wg.Wait()
 }
