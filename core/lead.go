@@ -5,6 +5,8 @@ import (
 	"context"
 	"hash/fnv"
 	"time"
+
+	"townline/core/internal/db"
 )
 
 // LeadPoll is how often, by default (Options.LeadPoll), an instance that
@@ -42,8 +44,8 @@ func (c *Core) leadOnce(ctx context.Context, name string, key int64, tick <-chan
 	if err != nil {
 		return
 	}
-	var got bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil || !got {
+	q := db.New(conn) // the lock is this connection's
+	if got, err := q.TryLead(ctx, key); err != nil || !got {
 		conn.Release()
 		return
 	}
@@ -60,7 +62,7 @@ func (c *Core) leadOnce(ctx context.Context, name string, key int64, tick <-chan
 			held = false
 		case <-tick:
 			// Still holding it: the connection is alive.
-			if _, err := conn.Exec(ctx, "SELECT 1"); err != nil {
+			if err := q.StillLeading(ctx); err != nil {
 				c.log.Warn("lost the lead: its connection failed", "err", err)
 				held = false
 			}
@@ -71,7 +73,7 @@ func (c *Core) leadOnce(ctx context.Context, name string, key int64, tick <-chan
 	leading(false)
 	release, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
-	if _, err := conn.Exec(release, "SELECT pg_advisory_unlock($1)", key); err != nil {
+	if err := q.GiveUpLead(release, key); err != nil {
 		conn.Conn().Close(release) // the lock goes with the connection
 	}
 	conn.Release()
