@@ -11,8 +11,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
+
+	textlang "golang.org/x/text/language"
 
 	"townline/core"
 	"townline/templates"
@@ -106,21 +107,16 @@ func language(w http.ResponseWriter, r *http.Request) string {
 	if c, err := r.Cookie("lang"); err == nil && (c.Value == "en" || c.Value == "es") {
 		return c.Value
 	}
-	// "es-MX,es;q=0.9,en;q=0.8": the first of ours, by weight.
-	best, weight := "en", -1.0
-	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
-		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		q := 1.0
-		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-			q, _ = strconv.ParseFloat(v, 64)
-		}
-		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
-		if (base == "en" || base == "es") && q > weight {
-			best, weight = base, q
-		}
+	// "es-MX,es;q=0.9,en;q=0.8": the best of ours, by weight.
+	tags, _, _ := textlang.ParseAcceptLanguage(r.Header.Get("Accept-Language"))
+	if _, i, conf := pageLanguages.Match(tags...); conf != textlang.No && i == 1 {
+		return "es"
 	}
-	return best
+	return "en"
 }
+
+// pageLanguages are the languages the public pages are written in.
+var pageLanguages = textlang.NewMatcher([]textlang.Tag{textlang.English, textlang.Spanish})
 
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	p := h.newPage(w, r)
