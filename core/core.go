@@ -152,7 +152,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Core, error) {
 	river.AddWorker(workers, &purgeContactsWorker{core: c})
 	cfg := &river.Config{
 		Workers:           workers,
-		Logger:            opts.Logger.With("component", "jobs"),
+		Logger:            slog.New(infoAndUp{opts.Logger.Handler()}).With("component", "jobs"),
 		MaxAttempts:       opts.MaxAttempts,
 		FetchCooldown:     20 * time.Millisecond,
 		FetchPollInterval: time.Second,
@@ -236,4 +236,21 @@ func (c *Core) tx(ctx context.Context, f func(*txn) error) error {
 		f()
 	}
 	return nil
+}
+
+// infoAndUp passes on River's info lines and worse: its debug lines (a
+// leader re-elected every few seconds, each poll and batch) would drown
+// townline's own debug log.
+type infoAndUp struct{ slog.Handler }
+
+func (h infoAndUp) Enabled(ctx context.Context, level slog.Level) bool {
+	return level >= slog.LevelInfo && h.Handler.Enabled(ctx, level)
+}
+
+func (h infoAndUp) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return infoAndUp{h.Handler.WithAttrs(attrs)}
+}
+
+func (h infoAndUp) WithGroup(name string) slog.Handler {
+	return infoAndUp{h.Handler.WithGroup(name)}
 }

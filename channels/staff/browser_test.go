@@ -139,9 +139,7 @@ func TestBrowserDispatcherWorksEveryChannel(t *testing.T) {
 	if xss, err := chromedp.Run(tab, chromedp.Evaluate[bool](`window.__xss !== undefined`)); err != nil || xss {
 		t.Errorf("a mail's words ran as script: %v %v", xss, err)
 	}
-	wait, cancelWait := context.WithTimeout(ctx, 20*time.Second)
-	defer cancelWait()
-	reply, err := mail.Wait(wait, func(m smtpsink.Message) bool {
+	reply, err := waitMail(t, mail, func(m smtpsink.Message) bool {
 		return slices.Contains(m.To, "ana@example.com") && strings.Contains(string(m.Data), "paint over it Friday")
 	})
 	if err != nil {
@@ -197,7 +195,7 @@ func TestBrowserDispatcherWorksEveryChannel(t *testing.T) {
 		chromedp.Click(`//form[.//textarea[@id="reply"]]//button[contains(., "Send reply")]`),
 		chromedp.WaitVisible(`//p[@class="flash" and contains(., "Reply queued")]`),
 	)
-	if _, err := mail.Wait(wait, func(m smtpsink.Message) bool {
+	if _, err := waitMail(t, mail, func(m smtpsink.Message) bool {
 		return slices.Contains(m.To, "ben@example.com") && strings.Contains(string(m.Data), "fills it Monday")
 	}); err != nil {
 		t.Fatal("the Open311 reporter's mail did not reach the SMTP server")
@@ -263,6 +261,14 @@ func TestBrowserDispatcherWorksEveryChannel(t *testing.T) {
 		t.Errorf("Parks saw Public Works' request: %v", err)
 	}
 	t.Logf("screenshots in %s", testenv.Shots)
+}
+
+// waitMail waits for a message matching at the SMTP server.
+func waitMail(t *testing.T, mail *smtpsink.Sink, match func(smtpsink.Message) bool) (smtpsink.Message, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return mail.Wait(ctx, match)
 }
 
 // waitText waits for the fake Twilio to be asked to send a text holding want.

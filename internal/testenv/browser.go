@@ -42,6 +42,10 @@ func Browser(t testing.TB) context.Context {
 // Shots is where browser tests leave their screenshots.
 var Shots = filepath.Join(os.TempDir(), "townline-screenshots")
 
+// stepBudget is the longest a step may take on a machine busy with every
+// other package's tests too: not a measure of speed.
+const stepBudget = 90 * time.Second
+
 // Steps returns how a browser test drives tab: step runs actions and, when
 // one fails, fails the test saying where the browser was and what it
 // showed; shoot saves a screenshot of the whole page in Shots.
@@ -52,7 +56,11 @@ func Steps(t testing.TB, browser, tab context.Context) (step func(what string, a
 	}
 	step = func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(tab, actions...); err != nil {
+		// A step has its own budget, so a hung one is named while the
+		// test's budget still has time to say where the browser was.
+		ctx, cancel := context.WithTimeout(tab, stepBudget)
+		defer cancel()
+		if err := chromedp.Do(ctx, actions...); err != nil {
 			look, cancel := context.WithTimeout(browser, 10*time.Second)
 			defer cancel()
 			url, _ := chromedp.Run(look, chromedp.Location())
