@@ -210,6 +210,10 @@ func (c *Core) PublicURL(elem ...string) string {
 	return c.public.JoinPath(elem...).String()
 }
 
+// PublicHost is the host of the public site, which names the city's
+// calendar entries (their UIDs).
+func (c *Core) PublicHost() string { return c.public.Host }
+
 // txn is one transaction: its statements, and what to do once it has
 // committed (count and log what it created).
 type txn struct {

@@ -164,7 +164,7 @@ func (c *Core) validateNew(in NewRequest, lenient bool) (NewRequest, Service, er
 	}
 	if in.MediaURL != "" {
 		var err error
-		if in.MediaURL, err = normalizeMediaURL(in.MediaURL); err != nil {
+		if in.MediaURL, err = normalizeURL("media_url", in.MediaURL, MaxMediaURL); err != nil {
 			return in, svc, err
 		}
 	}
@@ -224,26 +224,27 @@ func (c *Core) validateNew(in NewRequest, lenient bool) (NewRequest, Service, er
 	return in, svc, nil
 }
 
-// normalizeMediaURL checks a photo link an outside client gave, which is
-// published as it is stored: an absolute http or https URL with a host and
-// no user name or password, written the one way net/url writes it (scheme
-// and host lower-cased).
-func normalizeMediaURL(raw string) (string, error) {
+// normalizeURL checks a link given for field (a photo's, a meeting's
+// agenda), which is published as it is stored: an absolute http or https
+// URL with a host and no user name or password, written the one way
+// net/url writes it (scheme and host lower-cased), of at most max
+// characters.
+func normalizeURL(field, raw string, max int) (string, error) {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return "", invalid("media_url", "is not a URL")
+		return "", invalid(field, "is not a URL")
 	case u.Scheme != "http" && u.Scheme != "https": // Parse lower-cases the scheme
-		return "", invalid("media_url", "must be an http or https URL")
+		return "", invalid(field, "must be an http or https URL")
 	case u.Opaque != "" || u.Hostname() == "":
-		return "", invalid("media_url", "must be an absolute URL with a host, like https://example.org/photo.jpg")
+		return "", invalid(field, "must be an absolute URL with a host, like https://example.org/page")
 	case u.User != nil:
-		return "", invalid("media_url", "must not carry a user name or password")
+		return "", invalid(field, "must not carry a user name or password")
 	}
 	u.Host = strings.ToLower(u.Host)
 	s := u.String()
-	if n := utf8.RuneCountInString(s); n > MaxMediaURL {
-		return "", invalid("media_url", "is %d characters long written out; the limit is %d", n, MaxMediaURL)
+	if n := utf8.RuneCountInString(s); n > max {
+		return "", invalid(field, "is %d characters long written out; the limit is %d", n, max)
 	}
 	return s, nil
 }

@@ -95,6 +95,10 @@ func (c *Core) StaffNames(ctx context.Context) ([]User, error) {
 // and the triage queue; staff only their departments'.
 func (u User) AllDepartments() bool { return u.Role == "admin" || u.Role == "dispatcher" }
 
+// Announces reports whether u speaks for the city: posts, changes and
+// cancels its meetings, events and emergency notices.
+func (u User) Announces() bool { return u.AllDepartments() }
+
 // CanSee reports whether u may see and act on r.
 func (u User) CanSee(r Request) bool {
 	return u.AllDepartments() || (r.Department != "" && slices.Contains(u.Departments, r.Department))

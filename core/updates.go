@@ -99,7 +99,7 @@ func (c *Core) AddComment(ctx context.Context, cm Comment) (CommentResult, error
 	}
 	body := cm.Text
 	if cm.MediaURL != "" {
-		u, err := normalizeMediaURL(cm.MediaURL)
+		u, err := normalizeURL("media_url", cm.MediaURL, MaxMediaURL)
 		if err != nil {
 			return CommentResult{}, err
 		}

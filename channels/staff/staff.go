@@ -113,7 +113,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /staff/export.csv", h.wrap(h.signedIn(h.export)))
 	mux.Handle("GET /staff/events", h.wrapStream(h.signedIn(h.events)))
 	mux.Handle("POST /staff/segments", h.wrap(h.signedIn(h.segments)))
-	h.registerAdmin(mux) // admin.go: users, API keys, canned responses, /staff/jobs
+	h.registerAnnouncements(mux) // announce.go
+	h.registerAdmin(mux)         // admin.go: users, API keys, canned responses, /staff/jobs
 }
 
 // wrap gives every staff route its headers, refuses cross-origin posts,

@@ -210,6 +210,7 @@ func TestAuthorization(t *testing.T) {
 		{"/staff/recordings/999999", []int{303, 404, 404, 404, 404}},    // the rest in recording_test.go
 		{"/staff/numbers", []int{303, 404, 404, 200, 200}},
 		{"/staff/requests/new", []int{303, 200, 200, 200, 200}}, // crews file their own reports
+		{"/staff/announcements", []int{303, 404, 404, 200, 200}},
 	}
 	for _, rd := range reads {
 		for i, u := range users {

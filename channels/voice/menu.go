@@ -4,8 +4,11 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/twilio/twilio-go/twiml"
+
+	"townline/core"
 )
 
 // maxTries is how many times a question is asked again after no answer
@@ -102,18 +105,15 @@ func (t *turn) menu(ctx context.Context) error {
 	return nil
 }
 
-// info says the city's announcements (once it publishes them), its
-// office hours and how to reach it.
+// info says the emergency notices in force, the meetings and events of
+// the next two weeks, the office hours and how to reach the city.
 func (t *turn) info(ctx context.Context) error {
 	city := t.h.core.City()
 	w := t.words()
-	if f := t.h.cfg.Announcements; f != nil {
-		notices, err := f(ctx, t.call.Lang)
-		if err != nil {
-			// The hours are still worth hearing.
-			t.h.log.Warn("voice: announcements unavailable", "err", err)
-		}
-		w.Notices = notices
+	var err error
+	if w.Emergencies, w.Coming, err = t.notices(ctx); err != nil {
+		// The hours are still worth hearing.
+		t.h.log.Warn("voice: announcements unavailable", "err", err)
 	}
 	w.Hours = spokenHours(city.OfficeHours)
 	w.Open = city.OfficeHours.IsOpen(t.h.cfg.Now(), city.Location)
@@ -121,6 +121,36 @@ func (t *turn) info(ctx context.Context) error {
 	t.r.say("info", w)
 	t.askNext()
 	return nil
+}
+
+// Of the meetings and events, city information says those of the next
+// two weeks, at most three: a caller listens to them all before the hours.
+const (
+	comingWithin = 14 * 24 * time.Hour
+	comingSaid   = 3
+)
+
+// notices reads the emergency notices in force and the coming meetings
+// and events, as the caller's language says them.
+func (t *turn) notices(ctx context.Context) (emergencies, coming []notice, err error) {
+	now := time.Now() // cfg.Now is the office hours' clock only
+	list, err := t.h.core.Emergencies(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, a := range list {
+		emergencies = append(emergencies, t.notice(a, *a.Ends))
+	}
+	list, err = t.h.core.Announcements(ctx, now, 50)
+	if err != nil {
+		return emergencies, nil, err
+	}
+	for _, a := range list {
+		if a.Kind != core.KindEmergency && a.Cancelled == nil && a.Starts.Before(now.Add(comingWithin)) && len(coming) < comingSaid {
+			coming = append(coming, t.notice(a, a.Starts))
+		}
+	}
+	return emergencies, coming, nil
 }
 
 // askNext offers the main menu again; silence ends the call politely.

@@ -34,11 +34,6 @@ type Config struct {
 	// StaffNumber, when set, is rung during office hours for a caller who
 	// asks for a person; otherwise they leave a message.
 	StaffNumber string
-	// Announcements returns what "city information" says before the office
-	// hours: the current emergency notice, upcoming meetings and events,
-	// in the caller's language. Nil says nothing: the city publishes none
-	// yet.
-	Announcements func(ctx context.Context, lang string) ([]string, error)
 	// Now tells the time for office hours; nil is time.Now.
 	Now func() time.Time
 }

@@ -21,7 +21,9 @@ type words struct {
 	Open    bool // the offices are open now
 	Hours   hours
 	Contact string
-	Notices []string
+	// Emergencies are the notices in force; Coming, the meetings and
+	// events of the next days (city information).
+	Emergencies, Coming []notice
 	// Agency handles a referred report; AgencyContact is how to reach it.
 	Agency, AgencyContact string
 	Meters                int // how far a request the report may repeat is
@@ -43,6 +45,31 @@ type hours struct {
 }
 
 type clock struct{ Hour, Hour12, Minute int }
+
+// notice is an announcement as prompts say it: an emergency notice until
+// it expires, or a meeting or event when it starts.
+type notice struct {
+	Severity                 core.Severity
+	Title, Body, Place, Area string
+	Weekday, Month, Day      int // time.Weekday, time.Month
+	At                       clock
+}
+
+// maxSpokenBody is the most of an emergency notice's text a caller hears:
+// the page and the texts carry the rest.
+const maxSpokenBody = 400
+
+func (t *turn) notice(a core.Announcement, when time.Time) notice {
+	when = when.In(t.h.core.City().Location)
+	lang := t.call.Lang
+	n := notice{Severity: a.Severity, Title: a.TitleIn(lang), Place: a.Place, Area: a.Area,
+		Weekday: int(when.Weekday()), Month: int(when.Month()), Day: when.Day(),
+		At: clockOf(time.Duration(when.Hour())*time.Hour + time.Duration(when.Minute())*time.Minute)}
+	if a.Kind == core.KindEmergency {
+		n.Body = core.Truncate(a.BodyIn(lang), maxSpokenBody)
+	}
+	return n
+}
 
 func spokenHours(h core.OfficeHours) hours {
 	// Close <= Open or Close < Open alike: the city file refuses a close

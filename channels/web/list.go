@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -118,32 +119,39 @@ type atomEntry struct {
 	Summary string   `xml:"summary"`
 }
 
+// writeFeed writes an Atom feed; a failure to is a log line only.
+func (h *Handler) writeFeed(w http.ResponseWriter, feed atomFeed) {
+	w.Header().Set("Content-Type", "application/atom+xml; charset=utf-8")
+	w.Write([]byte(xml.Header))
+	if err := xml.NewEncoder(w).Encode(feed); err != nil {
+		h.log.Warn("feed not written whole", "err", err)
+	}
+}
+
 func (h *Handler) feed(w http.ResponseWriter, r *http.Request) {
 	q, reqs, _, err := h.recent(r, listPage)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	base, lang, city := h.core.PublicURL(), language(w, r), h.core.City()
+	lang, city := language(w, r), h.core.City()
 	title := city.Name + " 311"
 	if s, ok := city.Service(q.Get("service")); ok {
 		title += ": " + s.NameIn(lang)
 	}
-	feed := atomFeed{Title: title, ID: base + "/feeds/requests.atom?" + q.Encode(), Updated: time.Now().UTC().Format(time.RFC3339),
-		Link: []atomLink{{Href: base + "/requests?" + q.Encode()}, {Href: base + "/feeds/requests.atom?" + q.Encode(), Rel: "self"}}}
+	query := "?" + q.Encode()
+	self := h.core.PublicURL("feeds", "requests.atom") + query
+	feed := atomFeed{Title: title, ID: self, Updated: time.Now().UTC().Format(time.RFC3339),
+		Link: []atomLink{{Href: h.core.PublicURL("requests") + query}, {Href: self, Rel: "self"}}}
 	for _, req := range reqs {
 		name := cmp.Or(city.ServiceName(req.ServiceCode, req.ServiceName, lang), templates.Word(lang, "Unclassified"))
 		summary := templates.Word(lang, statusWords[req.Status])
 		if a := req.PublicAddress(); a != "" {
 			summary += " · " + a
 		}
-		page := fmt.Sprintf("%s/requests/%d", base, req.ID)
+		page := h.core.PublicURL("requests", strconv.FormatInt(req.ID, 10))
 		feed.Entries = append(feed.Entries, atomEntry{Title: fmt.Sprintf("#%d %s", req.ID, name), ID: page,
 			Updated: req.UpdatedAt.UTC().Format(time.RFC3339), Link: atomLink{Href: page}, Summary: summary})
 	}
-	w.Header().Set("Content-Type", "application/atom+xml; charset=utf-8")
-	w.Write([]byte(xml.Header))
-	if err := xml.NewEncoder(w).Encode(feed); err != nil { // a log line only
-		h.log.Warn("feed not written whole", "err", err)
-	}
+	h.writeFeed(w, feed)
 }

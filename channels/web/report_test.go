@@ -353,7 +353,7 @@ func TestRecentList(t *testing.T) {
 		t.Fatalf("the feed: %v, %s", err, resp.Header.Get("Content-Type"))
 	}
 	if len(feed.Entries) != 1 || feed.Entries[0].Title != fmt.Sprintf("#%d Graffiti on public property", graffiti.ID) ||
-		!strings.HasSuffix(feed.Entries[0].ID, fmt.Sprintf("/requests/%d", graffiti.ID)) || !strings.Contains(feed.Title, "Graffiti") {
+		feed.Entries[0].ID != fmt.Sprintf("http://311.test/requests/%d", graffiti.ID) || !strings.Contains(feed.Title, "Graffiti") {
 		t.Errorf("the graffiti feed: %+v", feed)
 	}
 }

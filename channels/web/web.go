@@ -54,13 +54,19 @@ func New(c *core.Core, logger *slog.Logger, cfg Config) *Handler {
 		"reasonWords": func(r core.CloseReason, lang string) string { return templates.Word(lang, reasonWords[r]) },
 		"deref":       func(f *float64) float64 { return *f },
 		// when writes a time as the city reads it, in its own time zone.
-		"when": func(t time.Time, form, lang string) string { return templates.When(lang, t.In(city.Location), form) },
+		"when":          func(t time.Time, form, lang string) string { return templates.When(lang, t.In(city.Location), form) },
+		"kindWords":     func(k core.AnnouncementKind, lang string) string { return templates.Word(lang, kindWords[k]) },
+		"severityWords": func(s core.Severity, lang string) string { return templates.Word(lang, severityWords[s]) },
+		"cancelledWord": func(a core.Announcement, lang string) string { return templates.Word(lang, cancelledWord(a)) },
+		// inLang gives the announcement partials (base.html) their
+		// announcement and the page's language.
+		"inLang": func(a core.Announcement, lang string) announcementIn { return announcementIn{a, lang} },
 		"svcName": func(r core.Request, lang string) string {
 			return cmp.Or(city.ServiceName(r.ServiceCode, r.ServiceName, lang), templates.Word(lang, "Unclassified"))
 		},
 	}
 	h := &Handler{core: c, log: logger, pages: map[string]*template.Template{}, tiles: cfg.MapTiles}
-	for _, name := range []string{"home", "request", "report", "list", "error"} {
+	for _, name := range []string{"home", "request", "report", "list", "error", "announcements", "announcement"} {
 		h.pages[name] = templates.Page(name, funcs)
 	}
 	return h
@@ -73,6 +79,10 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /media/{id}", h.media)
 	mux.HandleFunc("GET /requests", h.list)
 	mux.HandleFunc("GET /feeds/requests.atom", h.feed)
+	mux.HandleFunc("GET /announcements", h.announcements)
+	mux.HandleFunc("GET /announcements/{id}", h.announcement)
+	mux.HandleFunc("GET /calendar.ics", h.calendar)
+	mux.HandleFunc("GET /feeds/announcements.atom", h.announcementsFeed)
 	mux.HandleFunc("GET /report", h.reportForm)
 	mux.Handle("POST /report", http.NewCrossOriginProtection().Handler(http.HandlerFunc(h.report)))
 	mux.Handle("GET /static/", static())
@@ -87,6 +97,8 @@ type page struct {
 	History             []core.Event
 	Filed               bool   // the request page right after its resident filed it here
 	Tiles               string // the maps' tile URL template
+	Announcement        core.Announcement
+	Emergencies         []core.Announcement // in force: a banner on every page
 }
 
 // newPage starts a page in the reader's language: ?lang=es or ?lang=en
@@ -94,7 +106,14 @@ type page struct {
 // the two their browser asks for.
 func (h *Handler) newPage(w http.ResponseWriter, r *http.Request) page {
 	city := h.core.City()
-	return page{Lang: language(w, r), City: city.Name, Contact: city.Contact, Tiles: h.tiles}
+	p := page{Lang: language(w, r), City: city.Name, Contact: city.Contact, Tiles: h.tiles}
+	var err error
+	if p.Emergencies, err = h.core.Emergencies(r.Context()); err != nil && r.Context().Err() == nil {
+		// The page itself may still be worth showing (or is the error);
+		// a client that went away is no news (fail says so at debug).
+		h.log.Warn("emergency notices unavailable", "err", err)
+	}
+	return p
 }
 
 func language(w http.ResponseWriter, r *http.Request) string {

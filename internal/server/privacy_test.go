@@ -94,8 +94,17 @@ func TestNoPublicAnswerNamesAReporter(t *testing.T) {
 		t.Fatalf("%d requests filed, want %d: the Open311 or web filing failed", len(ids), before+2)
 	}
 
+	// What the city announces, beside them.
+	meeting, err := c.SaveAnnouncement(ctx, core.Announcement{Kind: core.KindMeeting, Title: "City Council",
+		Starts: time.Now().Add(48 * time.Hour)}, core.CommandLine)
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	since := url.QueryEscape(time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
 	pages := []string{"/", "/?lang=es", "/report", "/requests", "/requests?lang=es", "/feeds/requests.atom",
+		"/announcements", "/announcements?lang=es", fmt.Sprintf("/announcements/%d", meeting.ID), "/calendar.ics",
+		"/feeds/announcements.atom",
 		"/open311/v2/requests.json?extensions=true", "/open311/v2/requests.xml?extensions=true",
 		"/open311/v2/requests.json?extensions=true&status=open,closed",
 		"/open311/v2/servicerequestupdates.json?api_key=" + key + "&start_date=" + since,

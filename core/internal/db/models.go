@@ -25,6 +25,26 @@ type AdminLog struct {
 	Detail  string
 }
 
+type Announcement struct {
+	ID          int64
+	Kind        string
+	TitleEn     string
+	TitleEs     string
+	BodyEn      string
+	BodyEs      string
+	Place       string
+	StartsAt    time.Time
+	EndsAt      *time.Time
+	AgendaUrl   string
+	VideoUrl    string
+	Severity    *string
+	Area        string
+	Revision    int32
+	PostedAt    time.Time
+	UpdatedAt   time.Time
+	CancelledAt *time.Time
+}
+
 type ApiKey struct {
 	ID        int64
 	Name      string
