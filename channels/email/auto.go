@@ -13,22 +13,22 @@ const LoopHeader = "X-Townline-Loop"
 // as a flagged note and never answers it: an answer could start a loop of
 // auto-replies.
 func automatic(h header, m *Message, report string) string {
-	if v := h.get("Auto-Submitted"); v != "" && !strings.EqualFold(token(v), "no") {
+	if v := h.Get("Auto-Submitted"); v != "" && !strings.EqualFold(token(v), "no") {
 		return "Auto-Submitted: " + v // RFC 3834
 	}
-	switch p := strings.ToLower(token(h.get("Precedence"))); p {
+	switch p := strings.ToLower(token(h.Get("Precedence"))); p {
 	case "bulk", "junk", "list", "auto_reply":
 		return "Precedence: " + p
 	}
 	for _, name := range []string{LoopHeader, "X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress", "List-Id"} {
-		if h.has(name) {
+		if h.Has(name) {
 			return name + " header"
 		}
 	}
 	if report != "" || len(m.Bounced) > 0 {
 		return "a delivery or read report (" + report + ")"
 	}
-	if rp := h.get("Return-Path"); strings.TrimSpace(rp) == "<>" {
+	if rp := h.Get("Return-Path"); strings.TrimSpace(rp) == "<>" {
 		return "null return path"
 	}
 	local, _, _ := strings.Cut(strings.ToLower(m.From), "@")

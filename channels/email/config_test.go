@@ -85,7 +85,7 @@ func TestConfigDefaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		h, _ := readHeader(raw)
-		if got := h.get("From"); got != want {
+		if got := h.Get("From"); got != want {
 			t.Errorf("EMAIL_FROM %q, city %q: From %q, want %q", c.From, city, got, want)
 		}
 	}

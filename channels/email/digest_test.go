@@ -43,8 +43,8 @@ func TestDigestReachesTheSMTPServer(t *testing.T) {
 	}
 	h, _ := readHeader(m.Data)
 	body := string(m.Data)
-	if !strings.Contains(decodeWords(h.get("Subject")), "1 overdue") || !strings.Contains(body, fmt.Sprintf("#%d Pothole, 1735 Montgomery Street", r.ID)) ||
-		h.get("Auto-Submitted") == "" {
+	if !strings.Contains(decodeWords(h.Get("Subject")), "1 overdue") || !strings.Contains(body, fmt.Sprintf("#%d Pothole, 1735 Montgomery Street", r.ID)) ||
+		h.Get("Auto-Submitted") == "" {
 		t.Errorf("the digest:\n%s", m.Data)
 	}
 }

@@ -319,7 +319,7 @@ func (w *Watcher) unreadable(ctx context.Context, raw []byte, key, why string) (
 		defer func() { recover() }()
 		h, _ := readHeader(raw)
 		for _, name := range []string{"From", "Sender", "Reply-To", "Return-Path"} {
-			if as := addresses(h.get(name)); len(as) > 0 {
+			if as := addresses(h.Get(name)); len(as) > 0 {
 				from = as[0]
 				return
 			}

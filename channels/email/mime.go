@@ -1,88 +1,67 @@
 package email
 
 import (
+	"bufio"
 	"bytes"
-	"encoding/base64"
 	"io"
 	"mime"
 	"net/url"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/charset"
+	"github.com/emersion/go-message/textproto"
 	"golang.org/x/text/encoding/charmap"
 )
 
-// The readers here are written for mail as it arrives, not as RFC 5322
-// and 2045 describe it: a header line that is not a field is skipped, a
-// bad base64 character is dropped, an unknown charset leaves the bytes as
-// they are. Each repair is reported, never fatal.
+// Mail is read with go-message. What is left here is what it does not
+// forgive in mail as it arrives; each repair is reported, never fatal.
 
-// header is a message or part header: fields in order, values unfolded
-// and not yet decoded.
-type header []field
+// header is a message or part header as go-message reads it, values
+// unfolded and not yet decoded.
+type header = message.Header
 
-type field struct{ name, value string }
-
-// get returns the first value of a field (names compare case-insensitively).
-func (h header) get(name string) string {
-	for _, f := range h {
-		if strings.EqualFold(f.name, name) {
-			return f.value
-		}
-	}
-	return ""
-}
-
-func (h header) has(name string) bool {
-	for _, f := range h {
-		if strings.EqualFold(f.name, name) {
-			return true
-		}
-	}
-	return false
-}
-
-func (h header) all(name string) []string {
-	var vs []string
-	for _, f := range h {
-		if strings.EqualFold(f.name, name) {
-			vs = append(vs, f.value)
-		}
-	}
-	return vs
-}
-
-// readHeader splits an entity into its header and body. The header ends at
-// the first empty line, or at the first line that is neither a field nor
-// a continuation (a message that forgot the empty line, or has no header).
+// readHeader splits an entity into its header and body. go-message's
+// textproto.ReadHeader fails on the whole header at a line that is not a
+// field, and takes that line from the body: yet mail may open with an
+// mbox "From " line or a stray folded line, forget the empty line before
+// its body, or have no header at all. So the header's end is found here:
+// the first empty line, or the first line that is not a field.
 func readHeader(b []byte) (header, []byte) {
-	var h header
+	var fields []byte
 	rest := b
-	first := true
-	for len(rest) > 0 { // >= 0 would do as well: an empty rest ends the header either way
+	for first := true; len(rest) > 0; first = false {
 		line, next := cutLine(rest)
-		text := strings.TrimRight(string(line), "\r\n")
+		folded := line[0] == ' ' || line[0] == '\t'
 		switch {
-		case text == "":
-			return h, next
-		case text[0] == ' ' || text[0] == '\t':
-			if len(h) > 0 {
-				h[len(h)-1].value += " " + strings.TrimSpace(text)
-			}
-		case first && strings.HasPrefix(text, "From "):
-			// An mbox separator line.
+		case len(bytes.TrimRight(line, "\r\n")) == 0:
+			return readFields(fields), next
+		case first && bytes.HasPrefix(line, []byte("From ")), folded && fields == nil:
+			// An mbox separator line, or a continuation of nothing.
+		case !folded && !isField(line):
+			return readFields(fields), rest
 		default:
-			name, value, ok := strings.Cut(text, ":")
-			if !ok || name == "" || strings.ContainsAny(name, " \t") {
-				return h, rest // no header, or one without its empty line
-			}
-			h = append(h, field{name: name, value: strings.TrimSpace(value)})
+			fields = append(fields, line...)
 		}
-		first = false
 		rest = next
 	}
-	return h, nil
+	return readFields(fields), nil
+}
+
+// readFields reads lines readHeader found to be fields, which
+// textproto.ReadHeader cannot refuse.
+func readFields(b []byte) header {
+	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(b)))
+	return header{Header: h}
+}
+
+// isField is what textproto.ReadHeader takes for a field: a name of
+// printable ASCII, then a colon.
+func isField(line []byte) bool {
+	name, _, ok := bytes.Cut(line, []byte(":"))
+	name = bytes.TrimRight(name, " \t")
+	return ok && len(name) > 0 && !bytes.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r > '~' })
 }
 
 // cutLine returns the first line of b, with its line ending, and the rest.
@@ -96,6 +75,10 @@ func cutLine(b []byte) (line, rest []byte) {
 // mediaType parses a Content-Type or Content-Disposition value: the
 // lower-case type and its parameters, with RFC 2231 continuations and
 // charsets and (against the rules, yet common) RFC 2047 words decoded.
+// go-message's ContentType and ContentDisposition use mime.ParseMediaType,
+// which returns no parameters at all for a value with a repeated or bare
+// parameter or an unclosed quote (a lost boundary loses the whole mail),
+// and drops or garbles RFC 2231 names in charsets other than UTF-8.
 func mediaType(v string) (string, map[string]string) {
 	items := splitParams(v)
 	typ := ""
@@ -215,7 +198,7 @@ func unquote(s string) string {
 var wordDecoder = mime.WordDecoder{CharsetReader: charset.Reader}
 
 // decodeWords decodes RFC 2047 encoded words; raw 8-bit text is taken as
-// UTF-8, or Windows-1252 when it is not valid UTF-8.
+// UTF-8, or Windows-1252 when it is not valid UTF-8 (see toUTF8).
 func decodeWords(s string) string {
 	if d, err := wordDecoder.DecodeHeader(s); err == nil {
 		s = d
@@ -224,9 +207,12 @@ func decodeWords(s string) string {
 	return t
 }
 
-// toUTF8 converts text in charset cs to UTF-8. ok is false when the
-// charset is unknown: the bytes are then kept as they are (invalid UTF-8
-// replaced, as the database stores only valid text).
+// toUTF8 converts text in charset cs to UTF-8 with go-message's charset
+// package. ok is false when the charset is unknown: the bytes are then
+// kept as they are (invalid UTF-8 replaced, as the database stores only
+// valid text). go-message passes text under no label, or a UTF-8 or ASCII
+// one, through as it is; 8-bit text there that is not UTF-8 is nearly
+// always Windows-1252, and is read so here.
 func toUTF8(cs string, b []byte) (s string, ok bool) {
 	cs = strings.ToLower(strings.Trim(strings.TrimSpace(cs), `"`))
 	switch cs {
@@ -235,7 +221,6 @@ func toUTF8(cs string, b []byte) (s string, ok bool) {
 			return string(b), true
 		}
 		if cs == "" || strings.Contains(cs, "ascii") {
-			// 8-bit text under no or a 7-bit label is nearly always Windows-1252.
 			d, _ := charmap.Windows1252.NewDecoder().Bytes(b)
 			return string(d), true
 		}
@@ -252,68 +237,59 @@ func toUTF8(cs string, b []byte) (s string, ok bool) {
 	return strings.ToValidUTF8(string(d), "\uFFFD"), true
 }
 
-// decodeTransfer undoes a Content-Transfer-Encoding. clean is false when
+// decodeTransfer undoes a Content-Transfer-Encoding with go-message; an
+// unknown encoding leaves the bytes as they are. clean is false when
 // something had to be skipped.
 func decodeTransfer(enc string, b []byte) (out []byte, clean bool) {
-	switch strings.ToLower(strings.TrimSpace(enc)) {
-	case "base64":
-		return decodeBase64(b)
-	case "quoted-printable":
-		return decodeQP(b), true
+	out, err := decode(enc, b)
+	if err != nil && strings.EqualFold(strings.TrimSpace(enc), "base64") {
+		// go-message's decoder stops for good at a byte outside the
+		// alphabet, losing the rest of the part, and at a last group
+		// without its padding. A line mangled on the way, junk after the
+		// padding or a cut should not cost the rest of a photo.
+		b, clean = cleanBase64(b)
+		out, _ = decode(enc, b)
+		return out, clean
 	}
-	return b, true
+	return out, err == nil
 }
 
-// decodeBase64 decodes base64, dropping characters outside the alphabet
-// (a mangled line) and stopping at a stray padding.
-func decodeBase64(b []byte) ([]byte, bool) {
-	// The common case, line-wrapped and clean, at the speed of the library.
-	buf := make([]byte, 0, len(b))
-	for rest := b; len(rest) > 0; { // >= 0 would do as well: an empty rest appends nothing
-		i := bytes.IndexAny(rest, "\r\n")
-		if i < 0 { // <= 0 would do as well: the decoder skips line breaks itself
-			buf = append(buf, rest...)
+// decode has go-message undo a transfer encoding. It is told only the
+// encoding: it would take a charset from its own strict reading of
+// Content-Type, and toUTF8 applies the one mediaType read.
+func decode(enc string, b []byte) ([]byte, error) {
+	var h message.Header
+	h.Set("Content-Transfer-Encoding", enc)
+	e, _ := message.New(h, bytes.NewReader(b)) // its only error: an unknown encoding
+	var buf bytes.Buffer
+	buf.Grow(len(b) + bytes.MinRead) // decoding never makes more; ReadFrom wants MinRead spare
+	_, err := buf.ReadFrom(e.Body)
+	return buf.Bytes(), err
+}
+
+// cleanBase64 drops the bytes outside the alphabet, ends the data at the
+// padding, and pads it again.
+func cleanBase64(b []byte) ([]byte, bool) {
+	out := make([]byte, 0, len(b)+3)
+	clean := true
+	for i, c := range b {
+		if c == '=' {
+			clean = clean && len(bytes.Trim(b[i:], "= \t\r\n")) == 0
 			break
 		}
-		buf = append(buf, rest[:i]...)
-		rest = rest[i+1:]
-	}
-	out := make([]byte, base64.StdEncoding.DecodedLen(len(buf)))
-	if n, err := base64.StdEncoding.Decode(out, buf); err == nil {
-		return out[:n], true
-	}
-	return decodeBase64Slowly(b)
-}
-
-func decodeBase64Slowly(b []byte) ([]byte, bool) {
-	clean := true
-	buf := make([]byte, 0, len(b))
-	padded := false
-	for _, c := range b {
-		switch {
-		case base64Alphabet[c]:
-			if padded {
-				// Data after the padding: a second encoding glued on, or junk.
-				clean = false
-				continue
-			}
-			buf = append(buf, c)
-		case c == '=':
-			padded = true
-		case c == ' ', c == '\t', c == '\r', c == '\n':
-		default:
+		if base64Alphabet[c] {
+			out = append(out, c)
+		} else if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
 			clean = false
 		}
 	}
-	if len(buf)%4 == 1 { // without this, the decoder stops at the same byte and says so
-		buf, clean = buf[:len(buf)-1], false
+	if len(out)%4 == 1 { // a lone last character holds no whole byte
+		out, clean = out[:len(out)-1], false
 	}
-	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(buf)))
-	n, err := base64.RawStdEncoding.Decode(out, buf)
-	if err != nil {
-		clean = false
+	for len(out)%4 != 0 {
+		out = append(out, '=')
 	}
-	return out[:n], clean
+	return out, clean
 }
 
 var base64Alphabet = func() (t [256]bool) {
@@ -322,84 +298,3 @@ var base64Alphabet = func() (t [256]bool) {
 	}
 	return t
 }()
-
-// decodeQP decodes quoted-printable; a malformed escape stays as it is.
-func decodeQP(b []byte) []byte {
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c != '=' {
-			out = append(out, c)
-			continue
-		}
-		rest := b[i+1:]
-		// A soft line break, perhaps with trailing blanks.
-		j := 0
-		for j < len(rest) && (rest[j] == ' ' || rest[j] == '\t') {
-			j++
-		}
-		switch {
-		case j < len(rest) && rest[j] == '\n':
-			i += j + 1
-		case j+1 < len(rest) && rest[j] == '\r' && rest[j+1] == '\n':
-			i += j + 2
-		case j == len(rest):
-			i += j
-		case len(rest) >= 2 && isHex(rest[0]) && isHex(rest[1]):
-			out = append(out, unhex(rest[0])<<4|unhex(rest[1]))
-			i += 2
-		default:
-			out = append(out, '=')
-		}
-	}
-	return out
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	}
-	return c - 'A' + 10
-}
-
-// splitMultipart cuts a multipart body into its parts. closed is false
-// when the final boundary never came: the last part then runs to the end.
-func splitMultipart(body []byte, boundary string) (parts [][]byte, closed bool) {
-	delim := []byte("--" + boundary)
-	start := -1 // where the current part's content begins
-	for pos := 0; pos < len(body); {
-		line, _ := cutLine(body[pos:])
-		next := pos + len(line)
-		if bytes.HasPrefix(line, delim) {
-			tail := bytes.TrimRight(line[len(delim):], " \t\r\n")
-			isClose := bytes.Equal(tail, []byte("--"))
-			if isClose || len(tail) == 0 {
-				if start >= 0 { // > 0 would do as well: start is -1 or past a delimiter line
-					parts = append(parts, trimEOL(body[start:pos]))
-				}
-				if isClose {
-					return parts, true
-				}
-				start = next
-			}
-		}
-		pos = next
-	}
-	if start >= 0 { // > 0 would do as well, as above
-		parts = append(parts, body[start:])
-	}
-	return parts, false
-}
-
-// trimEOL removes the line ending that belongs to the delimiter after a part.
-func trimEOL(b []byte) []byte {
-	b = bytes.TrimSuffix(b, []byte("\n"))
-	return bytes.TrimSuffix(b, []byte("\r"))
-}

@@ -58,10 +58,10 @@ func TestReadHeader(t *testing.T) {
 		"\r\n" +
 		"body\r\n"
 	h, body := readHeader([]byte(raw))
-	if got := h.get("SUBJECT"); got != "one two" {
+	if got := h.Get("SUBJECT"); got != "one two" {
 		t.Errorf("Subject = %q", got)
 	}
-	if !h.has("x-empty") || h.get("To") != "a@example.org" {
+	if !h.Has("x-empty") || h.Get("To") != "a@example.org" {
 		t.Errorf("header = %+v", h)
 	}
 	if string(body) != "body\r\n" {
@@ -70,16 +70,16 @@ func TestReadHeader(t *testing.T) {
 
 	// A header that forgets its empty line ends at the first non-field.
 	h, body = readHeader([]byte("Subject: x\nthis is the body\nmore\n"))
-	if h.get("Subject") != "x" || string(body) != "this is the body\nmore\n" {
+	if h.Get("Subject") != "x" || string(body) != "this is the body\nmore\n" {
 		t.Errorf("header %+v, body %q", h, body)
 	}
 	// A continuation before any field has nothing to continue: skipped.
 	h, body = readHeader([]byte(" folded\r\nSubject: x\r\n\r\nbody"))
-	if h.get("Subject") != "x" || len(h) != 1 || string(body) != "body" {
+	if h.Get("Subject") != "x" || h.Len() != 1 || string(body) != "body" {
 		t.Errorf("header %+v, body %q", h, body)
 	}
 	// No body at all.
-	if h, body := readHeader([]byte("Subject: only")); h.get("Subject") != "only" || body != nil {
+	if h, body := readHeader([]byte("Subject: only")); h.Get("Subject") != "only" || body != nil {
 		t.Errorf("header %+v, body %q", h, body)
 	}
 }
@@ -96,8 +96,8 @@ func TestDecodeQP(t *testing.T) {
 		"smile=F0=9F=98=80":  "smile😀",
 		"smile=f0=9f=98=80":  "smile😀",
 	} {
-		if got := string(decodeQP([]byte(in))); got != want {
-			t.Errorf("decodeQP(%q) = %q, want %q", in, got, want)
+		if got, _ := decodeTransfer("quoted-printable", []byte(in)); string(got) != want {
+			t.Errorf("quoted-printable %q = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -115,9 +115,9 @@ func TestDecodeBase64(t *testing.T) {
 		{"aGVsbG8=IGV4dHJh", "hello", false}, // junk after the padding
 		{"aGVsbG8gd", "hello ", false},       // cut short
 	} {
-		got, clean := decodeBase64([]byte(tc.in))
+		got, clean := decodeTransfer("base64", []byte(tc.in))
 		if string(got) != tc.want || clean != tc.clean {
-			t.Errorf("decodeBase64(%q) = %q, %v; want %q, %v", tc.in, got, clean, tc.want, tc.clean)
+			t.Errorf("base64 %q = %q, %v; want %q, %v", tc.in, got, clean, tc.want, tc.clean)
 		}
 	}
 }
@@ -146,15 +146,17 @@ func TestToUTF8(t *testing.T) {
 	}
 }
 
-func TestSplitMultipart(t *testing.T) {
-	body := "preamble\r\n--b\r\nA\r\n--bb\r\nstill A\r\n--b  \r\nB\r\n\r\n--b--\r\nepilogue\r\n"
-	parts, closed := splitMultipart([]byte(body), "b")
-	if !closed || len(parts) != 2 || string(parts[0]) != "A\r\n--bb\r\nstill A" || string(parts[1]) != "B\r\n" {
-		t.Errorf("parts %q, closed %v", parts, closed)
+// Parts are split at whole boundary lines, padded or not; a part cut
+// short by a missing final boundary is kept, and the repair says so.
+func TestMultipart(t *testing.T) {
+	head := "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+	body := "preamble\r\n--b\r\n\r\nA\r\n--bb\r\nstill A\r\n--b  \r\n\r\nB\r\n\r\n--b--\r\nepilogue\r\n"
+	if m := Parse([]byte(head+body), testLimits); m.Text != "A\n--bb\nstill A\n\nB" || len(m.Problems) != 0 {
+		t.Errorf("text %q, problems %q", m.Text, m.Problems)
 	}
-	parts, closed = splitMultipart([]byte("--b\nA\n--b\nB cut"), "b")
-	if closed || len(parts) != 2 || string(parts[1]) != "B cut" {
-		t.Errorf("parts %q, closed %v", parts, closed)
+	m := Parse([]byte(head+"--b\n\nA\n--b\n\nB cut"), testLimits)
+	if m.Text != "A\n\nB cut" || len(m.Problems) != 1 || !strings.Contains(m.Problems[0], "final boundary is missing") {
+		t.Errorf("text %q, problems %q", m.Text, m.Problems)
 	}
 }
 

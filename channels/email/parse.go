@@ -1,13 +1,17 @@
 package email
 
 import (
+	"bytes"
 	"fmt"
-	"net/mail"
+	"io"
 	"path"
 	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
 )
 
 // Limits bound what one message may bring.
@@ -91,7 +95,7 @@ func (p *parser) problem(format string, args ...any) {
 
 func (p *parser) header(h header) {
 	for _, name := range []string{"From", "Sender", "Reply-To", "Return-Path"} {
-		if as := addresses(h.get(name)); len(as) > 0 {
+		if as := addresses(h.Get(name)); len(as) > 0 {
 			p.m.From = as[0]
 			if name != "From" {
 				p.problem("no usable From; the sender is taken from %s", name)
@@ -100,17 +104,17 @@ func (p *parser) header(h header) {
 		}
 	}
 	for _, name := range []string{"To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"} {
-		for _, v := range h.all(name) {
+		for _, v := range h.Values(name) {
 			for _, a := range addresses(v) {
 				p.m.Recipients = append(p.m.Recipients, strings.ToLower(a))
 			}
 		}
 	}
-	p.m.Subject = oneLine(decodeWords(h.get("Subject")))
-	if ids := msgIDs(h.get("Message-ID")); len(ids) > 0 {
+	p.m.Subject = oneLine(decodeWords(h.Get("Subject")))
+	if ids := msgIDs(h.Get("Message-ID")); len(ids) > 0 {
 		p.m.MessageID = ids[0]
 	}
-	refs := append(msgIDs(h.get("In-Reply-To")), msgIDs(strings.Join(h.all("References"), " "))...)
+	refs := append(msgIDs(h.Get("In-Reply-To")), msgIDs(strings.Join(h.Values("References"), " "))...)
 	seen := map[string]bool{}
 	for _, id := range refs {
 		if !seen[id] {
@@ -131,20 +135,19 @@ func (p *parser) entity(h header, body []byte, depth, alt int) {
 		p.problem("too many or too deeply nested parts; the rest was skipped")
 		return
 	}
-	typ, params := mediaType(h.get("Content-Type"))
+	typ, params := mediaType(h.Get("Content-Type"))
 	if !strings.Contains(typ, "/") {
 		typ = "text/plain"
 	}
 	if strings.HasPrefix(typ, "multipart/") {
-		parts, closed := splitMultipart(body, params["boundary"])
-		if params["boundary"] == "" || len(parts) == 0 {
-			// Nothing to split on: read it as text rather than lose it.
-			p.problem("a %s part without its boundary was read as text", typ)
+		mr := textproto.NewMultipartReader(bytes.NewReader(body), params["boundary"])
+		part, err := mr.NextPart()
+		if err != nil {
+			// No boundary, none found, or a first part whose header
+			// go-message cannot read: the text is read rather than lost.
+			p.problem("no part found in a %s part; it was read as text", typ)
 			p.leaf(h, "text/plain", params, body, alt)
 			return
-		}
-		if !closed {
-			p.problem("the final boundary is missing; the parts read so far were kept")
 		}
 		switch typ {
 		case "multipart/alternative":
@@ -153,9 +156,14 @@ func (p *parser) entity(h header, body []byte, depth, alt int) {
 		case "multipart/report":
 			p.report = strings.ToLower(params["report-type"])
 		}
-		for _, part := range parts {
-			ph, pb := readHeader(part)
-			p.entity(ph, pb, depth+1, alt)
+		for ; err == nil; part, err = mr.NextPart() {
+			// Without the final boundary the last part runs to the end
+			// and its read fails: what was read is kept.
+			pb, _ := io.ReadAll(part)
+			p.entity(header{Header: part.Header}, pb, depth+1, alt)
+		}
+		if err != io.EOF {
+			p.problem("a part header is unreadable or the final boundary is missing; the parts read so far were kept")
 		}
 		return
 	}
@@ -163,12 +171,12 @@ func (p *parser) entity(h header, body []byte, depth, alt int) {
 }
 
 func (p *parser) leaf(h header, typ string, params map[string]string, body []byte, alt int) {
-	enc := h.get("Content-Transfer-Encoding")
+	enc := h.Get("Content-Transfer-Encoding")
 	data, clean := decodeTransfer(enc, body)
 	if !clean {
 		p.problem("bad %s in a %s part; what could be decoded was kept", strings.ToLower(enc), typ)
 	}
-	disp, dparams := mediaType(h.get("Content-Disposition"))
+	disp, dparams := mediaType(h.Get("Content-Disposition"))
 	name := dparams["filename"]
 	if name == "" {
 		name = params["name"]
@@ -183,11 +191,11 @@ func (p *parser) leaf(h header, typ string, params map[string]string, body []byt
 		if p.report != "" {
 			// The returned message: its Message-ID threads the report.
 			rh, _ := readHeader(data)
-			p.m.References = append(p.m.References, msgIDs(rh.get("Message-ID"))...)
+			p.m.References = append(p.m.References, msgIDs(rh.Get("Message-ID"))...)
 			return
 		}
-		if rh, _ := readHeader(data); name == "" && rh.get("Subject") != "" {
-			name = strings.NewReplacer("/", "-", `\`, "-").Replace(oneLine(decodeWords(rh.get("Subject")))) + ".eml"
+		if rh, _ := readHeader(data); name == "" && rh.Get("Subject") != "" {
+			name = strings.NewReplacer("/", "-", `\`, "-").Replace(oneLine(decodeWords(rh.Get("Subject")))) + ".eml"
 		}
 	case "application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature":
 		return // a signature over the body, of no use to staff
@@ -303,19 +311,17 @@ func unflow(s string, delsp bool) string {
 	return b.String()
 }
 
-var (
-	addrParser = mail.AddressParser{WordDecoder: &wordDecoder}
-	looseAddr  = regexp.MustCompile(`[^\s<>"(),;:\[\]]+@[^\s<>"(),;:\[\]]+\.[^\s<>"(),;:\[\]]+`)
-)
+var looseAddr = regexp.MustCompile(`[^\s<>"(),;:\[\]]+@[^\s<>"(),;:\[\]]+\.[^\s<>"(),;:\[\]]+`)
 
-// addresses reads an address list, or, when it does not parse, whatever
-// looks like an address in it.
+// addresses reads an address list, or, when go-message cannot parse it
+// (it refuses the whole list for one broken address), whatever looks like
+// an address in it: the city's reply address may be any of them.
 func addresses(v string) []string {
 	if strings.TrimSpace(v) == "" {
 		return nil
 	}
 	var out []string
-	if list, err := addrParser.ParseList(v); err == nil {
+	if list, err := mail.ParseAddressList(v); err == nil {
 		for _, a := range list {
 			if strings.Contains(a.Address, "@") {
 				out = append(out, a.Address)
@@ -329,6 +335,8 @@ func addresses(v string) []string {
 // msgIDs reads the Message-IDs in a header value, without the angle
 // brackets. Their case is kept: clients compare Message-IDs as they are,
 // and a reply must name the resident's message exactly to thread with it.
+// go-message's MsgIDList stops at the first id it cannot read (empty,
+// or without its brackets or "@"); here each id stands alone.
 func msgIDs(v string) []string {
 	var ids []string
 	for {
@@ -376,25 +384,25 @@ func parseDSN(b []byte) []Bounce {
 	for len(rest) > 0 {
 		var h header
 		h, rest = readHeader(rest)
-		if len(h) == 0 {
+		if h.Len() == 0 {
 			if len(rest) > 0 {
 				_, rest = cutLine(rest)
 			}
 			continue
 		}
-		if !strings.HasPrefix(strings.ToLower(h.get("Action")), "failed") {
+		if !strings.HasPrefix(strings.ToLower(h.Get("Action")), "failed") {
 			continue
 		}
-		addr := dsnAddress(h.get("Original-Recipient"))
+		addr := dsnAddress(h.Get("Original-Recipient"))
 		if addr == "" {
-			addr = dsnAddress(h.get("Final-Recipient"))
+			addr = dsnAddress(h.Get("Final-Recipient"))
 		}
 		if addr == "" {
 			continue
 		}
-		why := oneLine(h.get("Diagnostic-Code"))
+		why := oneLine(h.Get("Diagnostic-Code"))
 		if why == "" {
-			why = "status " + h.get("Status")
+			why = "status " + h.Get("Status")
 		}
 		out = append(out, Bounce{Address: addr, Why: why})
 	}

@@ -90,11 +90,11 @@ func TestSendThreaded(t *testing.T) {
 		"Content-Language":         "en",
 	}
 	for k, v := range want {
-		if got := h.get(k); got != v {
+		if got := h.Get(k); got != v {
 			t.Errorf("%s: %q, want %q", k, got, v)
 		}
 	}
-	refs := msgIDs(h.get("References"))
+	refs := msgIDs(h.Get("References"))
 	wantRefs := []string{"first@icloud.com"}
 	for i := 2; i <= 10; i++ {
 		wantRefs = append(wantRefs, fmt.Sprintf("sr-1234.m-%d.x@oroville.example", i))
@@ -102,17 +102,17 @@ func TestSendThreaded(t *testing.T) {
 	if strings.Join(refs, " ") != strings.Join(wantRefs, " ") {
 		t.Errorf("References %q\nwant %q", refs, wantRefs)
 	}
-	if from := addresses(h.get("From")); len(from) != 1 || from[0] != cityAddr || !strings.Contains(h.get("From"), "Oroville 311") {
-		t.Errorf("From %q", h.get("From"))
+	if from := addresses(h.Get("From")); len(from) != 1 || from[0] != cityAddr || !strings.Contains(h.Get("From"), "Oroville 311") {
+		t.Errorf("From %q", h.Get("From"))
 	}
-	replyTo := addresses(h.get("Reply-To"))
+	replyTo := addresses(h.Get("Reply-To"))
 	if len(replyTo) != 1 {
-		t.Fatalf("Reply-To %q", h.get("Reply-To"))
+		t.Fatalf("Reply-To %q", h.Get("Reply-To"))
 	}
 	if ref, _ := newTokens([]byte(testSecret)).tag(cityAddr, replyTo[0]); ref != 1234 {
 		t.Errorf("Reply-To %q does not carry a valid token for #1234", replyTo[0])
 	}
-	if d := h.get("Date"); d == "" {
+	if d := h.Get("Date"); d == "" {
 		t.Error("no Date")
 	}
 
@@ -121,7 +121,7 @@ func TestSendThreaded(t *testing.T) {
 	if !strings.Contains(m.Text, "Request number: #1234") || m.Automatic == "" {
 		t.Errorf("read back: text %q, automatic %q", m.Text, m.Automatic)
 	}
-	if !strings.Contains(h.get("Content-Type"), "multipart/alternative") ||
+	if !strings.Contains(h.Get("Content-Type"), "multipart/alternative") ||
 		!strings.Contains(string(got.Data), "text/html") || !strings.Contains(string(got.Data), `<a href=3D"http://311.test/requests/1234">`) {
 		t.Errorf("not text and HTML:\n%s", got.Data)
 	}
@@ -139,7 +139,7 @@ func TestSendStaffReply(t *testing.T) {
 	}
 	raw := sink.Messages()[0].Data
 	h, _ := readHeader(raw)
-	if h.has("Auto-Submitted") || h.has("X-Auto-Response-Suppress") {
+	if h.Has("Auto-Submitted") || h.Has("X-Auto-Response-Suppress") {
 		t.Error("a person's reply is marked automatic")
 	}
 	back := Parse(raw, testLimits)
@@ -151,8 +151,8 @@ func TestSendStaffReply(t *testing.T) {
 			t.Errorf("line not fit for SMTP: %q", line)
 		}
 	}
-	if h.get("In-Reply-To") != "<their@mail.example>" || h.get("References") != "<their@mail.example>" {
-		t.Errorf("threading %q %q", h.get("In-Reply-To"), h.get("References"))
+	if h.Get("In-Reply-To") != "<their@mail.example>" || h.Get("References") != "<their@mail.example>" {
+		t.Errorf("threading %q %q", h.Get("In-Reply-To"), h.Get("References"))
 	}
 	// A message about no request (a flood warning): no token, no tag.
 	m = ack(0)
@@ -161,7 +161,7 @@ func TestSendStaffReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, _ = readHeader(sink.Messages()[1].Data)
-	if h.get("Subject") != "Oroville 311" || h.has("Reply-To") || h.has("In-Reply-To") || !strings.HasPrefix(h.get("Message-Id"), "<m-5678.") {
+	if h.Get("Subject") != "Oroville 311" || h.Has("Reply-To") || h.Has("In-Reply-To") || !strings.HasPrefix(h.Get("Message-Id"), "<m-5678.") {
 		t.Errorf("header %+v", h)
 	}
 }

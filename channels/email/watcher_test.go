@@ -105,21 +105,21 @@ func TestEndToEnd(t *testing.T) {
 	// The acknowledgment, threaded.
 	eventually(t, 5*time.Second, "the acknowledgment sent", func() bool { return len(b.sink.To("maria.lopez@icloud.com")) == 1 })
 	h, _ := readHeader(b.sink.To("maria.lopez@icloud.com")[0].Data)
-	ackID := msgIDs(h.get("Message-Id"))[0]
+	ackID := msgIDs(h.Get("Message-Id"))[0]
 	if !strings.HasPrefix(ackID, fmt.Sprintf("sr-%d.m-", reqID)) || !strings.HasSuffix(ackID, "@oroville.example") {
 		t.Errorf("Message-ID %q", ackID)
 	}
-	if got := h.get("In-Reply-To"); got != "<8C3E1F2A-5B6D-4E7F-9A0B-1C2D3E4F5A6B@icloud.com>" {
+	if got := h.Get("In-Reply-To"); got != "<8C3E1F2A-5B6D-4E7F-9A0B-1C2D3E4F5A6B@icloud.com>" {
 		t.Errorf("In-Reply-To %q: not the resident's message", got)
 	}
-	if got := h.get("References"); got != "<8C3E1F2A-5B6D-4E7F-9A0B-1C2D3E4F5A6B@icloud.com>" {
+	if got := h.Get("References"); got != "<8C3E1F2A-5B6D-4E7F-9A0B-1C2D3E4F5A6B@icloud.com>" {
 		t.Errorf("References %q", got)
 	}
-	subject := decodeWords(h.get("Subject"))
-	if !strings.HasSuffix(subject, fmt.Sprintf("[#%d]", reqID)) || h.get("Auto-Submitted") != "auto-replied" || h.get(LoopHeader) == "" {
-		t.Errorf("subject %q, Auto-Submitted %q", subject, h.get("Auto-Submitted"))
+	subject := decodeWords(h.Get("Subject"))
+	if !strings.HasSuffix(subject, fmt.Sprintf("[#%d]", reqID)) || h.Get("Auto-Submitted") != "auto-replied" || h.Get(LoopHeader) == "" {
+		t.Errorf("subject %q, Auto-Submitted %q", subject, h.Get("Auto-Submitted"))
 	}
-	replyTo := addresses(h.get("Reply-To"))[0]
+	replyTo := addresses(h.Get("Reply-To"))[0]
 	if id, _ := newTokens([]byte(testSecret)).tag(cityAddr, replyTo); id != reqID {
 		t.Errorf("Reply-To %q names request %d, want %d", replyTo, id, reqID)
 	}
