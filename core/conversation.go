@@ -143,6 +143,8 @@ type (
 	flagMessage struct{ why string }
 	// clearBounce: the resident wrote from an address mail bounced from.
 	clearBounce struct{}
+	// subscribe: the number asked for the city's emergency notices.
+	subscribe struct{}
 )
 
 func (optOut) isAction()      {}
@@ -156,6 +158,7 @@ func (attach) isAction()      {}
 func (file) isAction()        {}
 func (flagMessage) isAction() {}
 func (clearBounce) isAction() {}
+func (subscribe) isAction()   {}
 
 func (d *dialogue) do(a ...action) { d.actions = append(d.actions, a...) }
 
@@ -166,6 +169,8 @@ var (
 	startWords = map[string]bool{"start": true, "unstop": true, "yes": true, "iniciar": true}
 	helpWords  = map[string]string{"help": "en", "info": "en", "ayuda": "es"}
 	langWords  = map[string]string{"espanol": "es", "spanish": "es", "english": "en", "ingles": "en"}
+	// alertWords ask for the city's emergency notices by text.
+	alertWords = map[string]string{"alerts": "en", "alert": "en", "alertas": "es", "alerta": "es"}
 	statusRE   = regexp.MustCompile(`^(?:status|estado)(?:\s+#?\s*(\d{1,12}))?$`)
 	newWords   = map[string]bool{"new": true, "nuevo": true, "nueva": true}
 	// offerAnswers answer "reply YES to follow #1230 instead, NO to keep
@@ -225,6 +230,13 @@ func (d *dialogue) text() {
 	if lang, ok := langWords[words]; ok {
 		d.setLanguage(lang, true)
 		d.do(reply{kind: "lang"})
+		return
+	}
+	if lang, ok := alertWords[words]; ok && d.channel == ChannelSMS {
+		if !d.contact.LanguageChosen && lang != d.contact.Language {
+			d.setLanguage(lang, false)
+		}
+		d.do(subscribe{}, reply{kind: "alerts"})
 		return
 	}
 	if follow, ok := offerAnswers[words]; ok && d.offered != nil {

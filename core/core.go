@@ -85,6 +85,11 @@ type Options struct {
 	// the longest a job may run. Default 3 minutes.
 	RescueAfter time.Duration
 	Workers     int // concurrent outbound deliveries; 0 means insert-only (CLI commands)
+	// TextRate and MailRate are how many texts and mails a second an
+	// emergency notice goes out at, to stay within what the provider
+	// takes (a Twilio long code sends about one text a second, a
+	// Messaging Service more); 0 is 1 text and 10 mails a second.
+	TextRate, MailRate float64
 
 	Logger *slog.Logger
 }
@@ -150,6 +155,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Core, error) {
 	river.AddWorker(workers, &sweepBlobsWorker{core: c})
 	river.AddWorker(workers, &digestWorker{core: c})
 	river.AddWorker(workers, &purgeContactsWorker{core: c})
+	river.AddWorker(workers, &broadcastWorker{core: c})
 	cfg := &river.Config{
 		Workers:           workers,
 		Logger:            slog.New(infoAndUp{opts.Logger.Handler()}).With("component", "jobs"),

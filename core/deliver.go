@@ -62,6 +62,9 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 		MessageID: id, RequestID: claim.RequestID, Channel: Channel(claim.Channel), To: claim.Address,
 		Subject: claim.Subject, Body: claim.Body, Language: claim.Language, Auto: claim.Auto,
 	}
+	if claim.ListToken != "" {
+		out.Unsubscribe = c.unsubscribeURL(claim.ListToken)
+	}
 	sender := c.opts.Senders[out.Channel]
 	switch {
 	case claim.Claimed && claim.OptedOut:

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -323,6 +324,9 @@ func (c *Core) apply(ctx context.Context, t *txn, conv *conversation, d *dialogu
 			// The one warning goes out before the flag takes effect.
 			_, err = c.enqueueFor(ctx, t, *ct, outMsg{Origin: conv.Channel, Kind: "flood"})
 			ct.Flagged, ct.FlagReason = true, a.reason
+		case subscribe:
+			_, err = t.q.SubscribeByText(ctx, db.SubscribeByTextParams{ContactID: ct.ID, Token: rand.Text()})
+			c.log.Info("subscribed to emergency notices by text", "contact", ct.ID)
 		case useLanguage:
 			err = t.q.SetLanguage(ctx, db.SetLanguageParams{ID: ct.ID, Language: a.lang, Chosen: a.chosen})
 			ct.Language, ct.LanguageChosen = a.lang, ct.LanguageChosen || a.chosen

@@ -43,6 +43,9 @@ type Outbound struct {
 	// name what it answers.
 	Thread []string
 	Auto   bool // an automatic answer (an acknowledgment), not a person's
+	// Unsubscribe is where a subscriber to the city's notices ends their
+	// subscription, on each notice sent to them: one click.
+	Unsubscribe string
 }
 
 // Sender delivers outbound messages over one channel.

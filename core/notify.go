@@ -128,6 +128,10 @@ type messageData struct {
 	Meters        int
 	ParentService string
 	Department    string // the department a request went to
+	// An emergency notice (alert.*): its title, where and until when,
+	// and how grave (Severity: advisory, watch or warning); Note holds
+	// its text and URL its page.
+	Title, Area, Until, Severity string
 }
 
 // choice is one numbered option: "1 Pothole", "2 for #1234 Pothole".

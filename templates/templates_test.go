@@ -12,6 +12,7 @@ var sample = map[string]any{
 	"Expected": "Dec 1", "City": "Oroville", "Parent": int64(1200),
 	"Choices": []map[string]string{{"Key": "1", "Label": "Pothole"}},
 	"Agency":  "Caltrans District 3", "AgencyContact": "call 530-741-4233", "Reports": 3, "Meters": 120, "ParentService": "Pothole", "Department": "Public Works",
+	"Title": "Boil water", "Area": "Thermalito", "Until": "Tuesday, December 1, 2026 5:00 PM", "Severity": "warning",
 }
 
 // Every kind renders in every language, for each channel it exists on.
@@ -33,6 +34,31 @@ func TestEveryMessageRendersInEveryLanguage(t *testing.T) {
 					t.Errorf("%s is missing in %s", name, other)
 				}
 			}
+		}
+	}
+}
+
+// An emergency notice says how grave, where, what and until when, in
+// each language; the text says how to stop texts.
+func TestAlertWords(t *testing.T) {
+	for _, c := range []struct{ lang, name, want string }{
+		{"en", "alert.sms", "Oroville: Emergency warning, Thermalito: Boil water. Crew scheduled. Until Tuesday, December 1, 2026 5:00 PM. https://311.cityoforoville.org/requests/1234 Reply STOP to end texts."},
+		{"es", "alert.sms", "Oroville: Advertencia de emergencia, Thermalito: Boil water. Crew scheduled. Hasta el Tuesday"},
+		{"en", "alert.email", "Emergency warning for Thermalito: Boil water\n\nCrew scheduled.\n\nIn force until Tuesday"},
+		{"es", "alert.email", "Advertencia de emergencia para Thermalito: Boil water"},
+	} {
+		if _, body, err := Message(c.lang, c.name, sample); err != nil || !strings.Contains(body, c.want) {
+			t.Errorf("%s %s = %q, %v; want %q in it", c.lang, c.name, body, err, c.want)
+		}
+	}
+	for sev, want := range map[string]string{"advisory": "Emergency advisory", "watch": "Emergency watch", "warning": "Emergency warning"} {
+		data := map[string]any{}
+		for k, v := range sample {
+			data[k] = v
+		}
+		data["Severity"] = sev
+		if subject, _, err := Message("en", "alert.email", data); err != nil || subject != "Oroville: "+want+": Boil water" {
+			t.Errorf("%s: subject %q, %v", sev, subject, err)
 		}
 	}
 }

@@ -122,13 +122,27 @@ func (s *Sender) compose(m core.Outbound, to *mail.Address) (id string, raw []by
 		// Exchange: do not answer this with an out-of-office.
 		h.Set("X-Auto-Response-Suppress", "All")
 	}
+	body := m.Body
+	if m.Unsubscribe != "" {
+		// A notice to a subscriber: mail programs offer to end the
+		// subscription with one click (RFC 8058), and the mail says how.
+		h.Set("List-Unsubscribe", "<"+m.Unsubscribe+">")
+		h.Set("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+		h.Set("Auto-Submitted", "auto-generated")
+		h.Set("Precedence", "bulk")
+		stop := "To stop these notices:"
+		if m.Language == "es" {
+			stop = "Para no recibir más avisos:"
+		}
+		body += "\n\n" + stop + " " + m.Unsubscribe
+	}
 	h.Set(LoopHeader, s.host)
 	if m.Language != "" {
 		h.Set("Content-Language", m.Language)
 	}
 	h.Set("MIME-Version", "1.0")
 
-	page, err := templates.EmailHTML(m.Language, s.cfg.CityName, subject, m.Body)
+	page, err := templates.EmailHTML(m.Language, s.cfg.CityName, subject, body)
 	if err != nil {
 		return "", nil, fmt.Errorf("email: HTML body: %w", err)
 	}
@@ -137,7 +151,7 @@ func (s *Sender) compose(m core.Outbound, to *mail.Address) (id string, raw []by
 	if err != nil {
 		return "", nil, err
 	}
-	for _, part := range []struct{ typ, body string }{{"text/plain", m.Body}, {"text/html", page}} {
+	for _, part := range []struct{ typ, body string }{{"text/plain", body}, {"text/html", page}} {
 		var ph gomail.InlineHeader
 		ph.SetContentType(part.typ, map[string]string{"charset": "utf-8"})
 		ph.Set("Content-Transfer-Encoding", "quoted-printable")

@@ -27,6 +27,11 @@ type announcementsPage struct {
 	Problems      map[string]string // by field, beside it
 	Kinds         []core.AnnouncementKind
 	Severities    []core.Severity
+	// An emergency notice's page: who would hear it, and, once sent, how
+	// far the sending has come.
+	Subscribers int64
+	Sent        bool
+	Progress    core.BroadcastProgress
 }
 
 var kindNames = map[core.AnnouncementKind]string{
@@ -54,6 +59,7 @@ func (h *Handler) registerAnnouncements(mux *http.ServeMux) {
 	mux.Handle("GET /staff/announcements/{id}", announcer(h.editAnnouncement))
 	mux.Handle("POST /staff/announcements/{id}", announcer(h.saveAnnouncement))
 	mux.Handle("POST /staff/announcements/{id}/cancel", announcer(h.cancelAnnouncement))
+	mux.Handle("POST /staff/announcements/{id}/broadcast", announcer(h.broadcast))
 }
 
 // announcersOnly lets those who speak for the city through; anyone else
@@ -90,13 +96,19 @@ func (h *Handler) announcementsPage(w http.ResponseWriter, r *http.Request, stat
 	p := announcementsPage{page: h.newPage(r), Form: form, Problems: problems,
 		Kinds: core.AnnouncementKinds, Severities: core.Severities}
 	p.Title, p.Flash = "Announcements", h.flash(r)
-	if form.ID == 0 {
-		var err error
+	var err error
+	switch {
+	case form.ID == 0:
 		// What is going on or to come, and what ended in the last day.
-		if p.Announcements, err = h.core.Announcements(r.Context(), time.Now().AddDate(0, 0, -1), 500); err != nil {
-			h.fail(w, r, err)
-			return
+		p.Announcements, err = h.core.Announcements(r.Context(), time.Now().AddDate(0, 0, -1), 500)
+	case form.Kind == core.KindEmergency:
+		if p.Progress, p.Sent, err = h.core.Broadcasted(r.Context(), form.ID); err == nil && !p.Sent {
+			p.Subscribers, err = h.core.EmergencySubscribers(r.Context())
 		}
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	h.render(w, r, status, "announcements", p)
 }
@@ -163,4 +175,25 @@ func (h *Handler) cancelAnnouncement(w http.ResponseWriter, r *http.Request) {
 	}
 	err = h.core.CancelAnnouncement(r.Context(), id, actor(r))
 	h.done(w, r, err, "Cancelled.", "/staff/announcements/"+strconv.FormatInt(id, 10), nil)
+}
+
+// broadcast sends an emergency notice to every subscriber, once.
+func (h *Handler) broadcast(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	err = h.core.Broadcast(r.Context(), id, actor(r))
+	var bad *core.ValidationError
+	switch {
+	case errors.Is(err, core.ErrAlreadySent):
+		h.sessions.Put(r.Context(), "flash", "It was sent already: its progress is below.")
+		http.Redirect(w, r, "/staff/announcements/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+	case errors.As(err, &bad):
+		h.sessions.Put(r.Context(), "flash", "Not sent: "+bad.Problem+".")
+		http.Redirect(w, r, "/staff/announcements/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+	default:
+		h.done(w, r, err, "Sending it to the subscribers.", "/staff/announcements/"+strconv.FormatInt(id, 10), nil)
+	}
 }

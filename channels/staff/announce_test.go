@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"townline/core"
 )
 
 // announcements counts the announcements and their changes and
@@ -158,5 +160,64 @@ func TestAnnouncements(t *testing.T) {
 	}
 	if _, body := b.get(desk, "/staff/"); !strings.Contains(body, `href="/staff/announcements"`) {
 		t.Error("a dispatcher is not offered the announcements")
+	}
+}
+
+// From an emergency notice's page, a dispatcher sends it to the
+// subscribers, once, and follows its progress; a meeting is not sent.
+func TestBroadcastFromStaff(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	for i, number := range []string{"+15305550501", "+15305550502"} {
+		if _, err := b.c.Intake(ctx, core.Inbound{Channel: core.ChannelSMS, From: number, To: "+15305382401", Text: "ALERTS",
+			ProviderID: fmt.Sprintf("SMalerts%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	until := time.Now().Add(time.Hour)
+	flood, err := b.c.SaveAnnouncement(ctx, core.Announcement{Kind: core.KindEmergency, Severity: core.SeverityWarning,
+		Title: "Flood", Area: "Thermalito", Ends: &until}, core.CommandLine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meeting, err := b.c.SaveAnnouncement(ctx, core.Announcement{Kind: core.KindMeeting, Title: "Council", Starts: until}, core.CommandLine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk := b.signIn("desk@oroville.test")
+	page := fmt.Sprintf("/staff/announcements/%d", flood.ID)
+	if code, body := b.get(desk, page); code != 200 || !strings.Contains(body, "2 resident(s) asked for emergency notices") ||
+		!strings.Contains(body, `action="`+page+`/broadcast"`) {
+		t.Errorf("before sending: %d\n%s", code, body)
+	}
+	if code, _ := b.post(b.signIn("roads@oroville.test"), page+"/broadcast", nil); code != http.StatusNotFound {
+		t.Errorf("department staff sent it: %d", code)
+	}
+	if code, _ := b.post(desk, page+"/broadcast", nil); code != http.StatusSeeOther {
+		t.Fatalf("send: %d", code)
+	}
+	code, body := b.get(desk, page)
+	if code != 200 || !strings.Contains(body, "Sending it to the subscribers.") || !strings.Contains(body, "<th>Remaining</th>") ||
+		strings.Contains(body, "Send it to them") {
+		t.Errorf("after sending: %d\n%s", code, body)
+	}
+	if code, _ := b.post(desk, page+"/broadcast", nil); code != http.StatusSeeOther {
+		t.Errorf("sent again: %d", code)
+	}
+	if _, body := b.get(desk, page); !strings.Contains(body, "It was sent already") {
+		t.Errorf("sent again, the page says:\n%s", body)
+	}
+	other := fmt.Sprintf("/staff/announcements/%d", meeting.ID)
+	if _, body := b.get(desk, other); strings.Contains(body, "/broadcast") {
+		t.Errorf("a meeting offers to be sent:\n%s", body)
+	}
+	b.post(desk, other+"/broadcast", nil)
+	if _, body := b.get(desk, other); !strings.Contains(body, "Not sent: only emergency notices are sent to the subscribers.") {
+		t.Errorf("a meeting sent, the page says:\n%s", body)
+	}
+	var n int
+	if err := b.c.Pool().QueryRow(ctx, `SELECT count(*) FROM broadcasts`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d broadcasts, want 1: %v", n, err)
 	}
 }

@@ -10,7 +10,7 @@ import (
 // An address sends reportsPerHour reports an hour: the next is refused,
 // and the first frees a place an hour after it was sent.
 func TestLimiter(t *testing.T) {
-	var l limiter
+	l := limiter{perHour: reportsPerHour}
 	t0 := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	for i := range reportsPerHour {
 		if !l.allow("10.0.0.1", t0.Add(time.Duration(i)*time.Second)) {

@@ -102,11 +102,13 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 // a family or an office shares one; a flood is refused.
 const reportsPerHour = 20
 
-// limiter counts each address's reports in the last hour. It lives in
-// each instance: with several, an address gets that many per instance.
+// limiter counts what each address (or key) did in the last hour, up to
+// perHour. It lives in each instance: with several, an address gets that
+// many per instance.
 type limiter struct {
-	mu   sync.Mutex
-	seen map[string][]time.Time
+	perHour int
+	mu      sync.Mutex
+	seen    map[string][]time.Time
 }
 
 func (l *limiter) allow(addr string, now time.Time) bool {
@@ -123,7 +125,7 @@ func (l *limiter) allow(addr string, now time.Time) bool {
 			recent = append(recent, t)
 		}
 	}
-	if len(recent) >= reportsPerHour {
+	if len(recent) >= l.perHour {
 		l.seen[addr] = recent
 		return false
 	}

@@ -25,7 +25,10 @@ type Handler struct {
 	log   *slog.Logger
 	pages map[string]*template.Template
 	tiles string // the maps' tile URL template; empty: maps without tiles
-	limit limiter
+	limit *limiter
+	// signups bounds the alert sign-ups of an address, confirmations the
+	// confirmation mails sent to one mailbox.
+	signups, confirmations *limiter
 }
 
 // Config is how the city runs its public site.
@@ -65,8 +68,10 @@ func New(c *core.Core, logger *slog.Logger, cfg Config) *Handler {
 			return cmp.Or(city.ServiceName(r.ServiceCode, r.ServiceName, lang), templates.Word(lang, "Unclassified"))
 		},
 	}
-	h := &Handler{core: c, log: logger, pages: map[string]*template.Template{}, tiles: cfg.MapTiles}
-	for _, name := range []string{"home", "request", "report", "list", "error", "announcements", "announcement"} {
+	h := &Handler{core: c, log: logger, pages: map[string]*template.Template{}, tiles: cfg.MapTiles,
+		limit: &limiter{perHour: reportsPerHour}, signups: &limiter{perHour: signupsPerHour},
+		confirmations: &limiter{perHour: confirmationsPerHour}}
+	for _, name := range []string{"home", "request", "report", "list", "error", "announcements", "announcement", "alerts"} {
 		h.pages[name] = templates.Page(name, funcs)
 	}
 	return h
@@ -83,6 +88,13 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /announcements/{id}", h.announcement)
 	mux.HandleFunc("GET /calendar.ics", h.calendar)
 	mux.HandleFunc("GET /feeds/announcements.atom", h.announcementsFeed)
+	mux.HandleFunc("GET /alerts", h.alertsForm)
+	mux.Handle("POST /alerts", http.NewCrossOriginProtection().Handler(http.HandlerFunc(h.subscribe)))
+	mux.HandleFunc("GET /alerts/confirm", h.confirmAlerts)
+	mux.HandleFunc("GET /alerts/unsubscribe", h.unsubscribeForm)
+	// A mail program's one-click unsubscribe (RFC 8058) posts from its
+	// server, with no Origin: CrossOriginProtection lets it through.
+	mux.Handle("POST /alerts/unsubscribe", http.NewCrossOriginProtection().Handler(http.HandlerFunc(h.unsubscribe)))
 	mux.HandleFunc("GET /report", h.reportForm)
 	mux.Handle("POST /report", http.NewCrossOriginProtection().Handler(http.HandlerFunc(h.report)))
 	mux.Handle("GET /static/", static())

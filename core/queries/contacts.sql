@@ -85,10 +85,12 @@ UPDATE contacts SET client_account = @account::text WHERE id = @id;
 -- @closed_before (and of contacts who never filed one, made before it):
 -- the contact stays, nameless and unreachable, so that the requests, their
 -- history and the count of people who reported each issue stay as they were.
+-- A resident subscribed to the city's notices is kept while subscribed.
 UPDATE contacts c SET phone = NULL, email = NULL, name = '', client_account = '', purged_at = now()
 WHERE c.purged_at IS NULL AND c.created_at < @closed_before::timestamptz
   AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.contact_id = c.id
-      AND (r.status <> 'closed' OR r.closed_at >= @closed_before::timestamptz));
+      AND (r.status <> 'closed' OR r.closed_at >= @closed_before::timestamptz))
+  AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.contact_id = c.id AND s.ended_at IS NULL);
 
 -- name: SetReplyBy :exec
 UPDATE contacts SET reply_by = NULLIF(@reply_by::text, '') WHERE id = @id;

@@ -104,6 +104,8 @@ func (e *Env) Core(ctx context.Context, workers int, senders map[core.Channel]co
 		DataDir:     e.cfg.Data,
 		MaxUpload:   e.cfg.MaxUpload,
 		RescueAfter: e.cfg.RescueAfter,
+		TextRate:    e.cfg.TextRate,
+		MailRate:    e.cfg.MailRate,
 		Senders:     senders,
 		Fetchers:    fetchers,
 		Workers:     workers,

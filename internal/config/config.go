@@ -27,6 +27,9 @@ type Config struct {
 	// RescueAfter is how long a job may look running before it is taken
 	// to have died with its instance and run again.
 	RescueAfter time.Duration
+	// TextRate and MailRate are how many texts and mails a second an
+	// emergency notice goes out at.
+	TextRate, MailRate float64
 
 	TwilioAccountSID string
 	TwilioAuthToken  string
@@ -57,6 +60,8 @@ var vars = []struct{ env, flag, usage, def string }{
 	{"TOWNLINE_CITY", "city", "city file (empty: the bundled Oroville example)", ""},
 	{"TOWNLINE_MAX_UPLOAD", "max-upload", "largest photo or request body accepted, in bytes", "10485760"},
 	{"TOWNLINE_RESCUE_AFTER", "rescue-after", "how long a job may look running before it is run again (after a crash)", "3m"},
+	{"TOWNLINE_TEXT_RATE", "text-rate", "texts a second an emergency notice goes out at (a long code: 1; a Messaging Service: more)", "1"},
+	{"TOWNLINE_MAIL_RATE", "mail-rate", "mails a second an emergency notice goes out at", "10"},
 	{"TWILIO_ACCOUNT_SID", "twilio-account-sid", "Twilio account SID (empty: SMS and voice off)", ""},
 	{"TWILIO_AUTH_TOKEN", "twilio-auth-token", "Twilio auth token", ""},
 	{"TWILIO_FROM", "twilio-from", "sending number (E.164) or Messaging Service SID", ""},
@@ -147,6 +152,16 @@ func (f *Flags) Config() (*Config, error) {
 		errs = append(errs, fmt.Errorf("TOWNLINE_RESCUE_AFTER must be a duration of at least 5s, such as 3m (got %q)", get("TOWNLINE_RESCUE_AFTER")))
 	} else {
 		c.RescueAfter = d
+	}
+	for _, r := range []struct {
+		env  string
+		rate *float64
+	}{{"TOWNLINE_TEXT_RATE", &c.TextRate}, {"TOWNLINE_MAIL_RATE", &c.MailRate}} {
+		if f, err := strconv.ParseFloat(get(r.env), 64); err != nil || !(f > 0 && f <= 10000) {
+			errs = append(errs, fmt.Errorf("%s must be a number of messages a second, above 0 and at most 10000 (got %q)", r.env, get(r.env)))
+		} else {
+			*r.rate = f
+		}
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("TOWNLINE_LOG_LEVEL"))); err != nil {
 		errs = append(errs, fmt.Errorf("TOWNLINE_LOG_LEVEL must be debug, info, warn or error (got %q)", get("TOWNLINE_LOG_LEVEL")))

@@ -37,7 +37,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:8080" || c.PublicURL != "http://127.0.0.1:8080" || c.Data != "./data" ||
-		c.MaxUpload != 10<<20 || c.TwilioAPIURL != "https://api.twilio.com" || c.DatabaseURL != "" {
+		c.MaxUpload != 10<<20 || c.TextRate != 1 || c.MailRate != 10 || c.TwilioAPIURL != "https://api.twilio.com" || c.DatabaseURL != "" {
 		t.Errorf("defaults = %+v", c)
 	}
 }
@@ -78,6 +78,8 @@ func TestValidateSaysWhatIsWrong(t *testing.T) {
 		{map[string]string{"IMAP_URL": "imaps://u:p@h/INBOX"}, "SMTP_URL"},
 		{map[string]string{"TOWNLINE_LOG_LEVEL": "loud"}, "TOWNLINE_LOG_LEVEL"},
 		{map[string]string{"TOWNLINE_LOG_FORMAT": "xml"}, "TOWNLINE_LOG_FORMAT"},
+		{map[string]string{"TOWNLINE_TEXT_RATE": "0"}, "TOWNLINE_TEXT_RATE must be a number of messages a second"},
+		{map[string]string{"TOWNLINE_MAIL_RATE": "fast"}, "TOWNLINE_MAIL_RATE must be a number of messages a second"},
 	}
 	for _, tc := range cases {
 		_, err := load(t, tc.env)

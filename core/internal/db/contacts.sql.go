@@ -283,12 +283,14 @@ UPDATE contacts c SET phone = NULL, email = NULL, name = '', client_account = ''
 WHERE c.purged_at IS NULL AND c.created_at < $1::timestamptz
   AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.contact_id = c.id
       AND (r.status <> 'closed' OR r.closed_at >= $1::timestamptz))
+  AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.contact_id = c.id AND s.ended_at IS NULL)
 `
 
 // Forget the details of reporters whose every request was closed before
 // @closed_before (and of contacts who never filed one, made before it):
 // the contact stays, nameless and unreachable, so that the requests, their
 // history and the count of people who reported each issue stay as they were.
+// A resident subscribed to the city's notices is kept while subscribed.
 func (q *Queries) PurgeContacts(ctx context.Context, closedBefore time.Time) (int64, error) {
 	result, err := q.db.Exec(ctx, purgeContacts, closedBefore)
 	if err != nil {

@@ -59,7 +59,7 @@ func (q *Queries) FlagMessage(ctx context.Context, arg FlagMessageParams) error 
 }
 
 const getMessage = `-- name: GetMessage :one
-SELECT id, conversation_id, request_id, contact_id, user_id, direction, channel, provider_id, subject, body, language, state, error, attempts, created_at, sent_at, auto, flag, claimed_at, search FROM messages WHERE id = $1
+SELECT id, conversation_id, request_id, contact_id, user_id, direction, channel, provider_id, subject, body, language, state, error, attempts, created_at, sent_at, auto, flag, claimed_at, search, broadcast_id FROM messages WHERE id = $1
 `
 
 func (q *Queries) GetMessage(ctx context.Context, id int64) (Message, error) {
@@ -86,6 +86,7 @@ func (q *Queries) GetMessage(ctx context.Context, id int64) (Message, error) {
 		&i.Flag,
 		&i.ClaimedAt,
 		&i.Search,
+		&i.BroadcastID,
 	)
 	return i, err
 }
@@ -365,7 +366,7 @@ func (q *Queries) RequestExists(ctx context.Context, id int64) (bool, error) {
 }
 
 const requestMessages = `-- name: RequestMessages :many
-SELECT id, conversation_id, request_id, contact_id, user_id, direction, channel, provider_id, subject, body, language, state, error, attempts, created_at, sent_at, auto, flag, claimed_at, search FROM messages WHERE request_id = $1::bigint ORDER BY created_at, id
+SELECT id, conversation_id, request_id, contact_id, user_id, direction, channel, provider_id, subject, body, language, state, error, attempts, created_at, sent_at, auto, flag, claimed_at, search, broadcast_id FROM messages WHERE request_id = $1::bigint ORDER BY created_at, id
 `
 
 func (q *Queries) RequestMessages(ctx context.Context, dollar_1 int64) ([]Message, error) {
@@ -398,6 +399,7 @@ func (q *Queries) RequestMessages(ctx context.Context, dollar_1 int64) ([]Messag
 			&i.Flag,
 			&i.ClaimedAt,
 			&i.Search,
+			&i.BroadcastID,
 		); err != nil {
 			return nil, err
 		}

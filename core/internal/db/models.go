@@ -72,6 +72,18 @@ type Blob struct {
 	CreatedAt   time.Time
 }
 
+type Broadcast struct {
+	ID             int64
+	AnnouncementID int64
+	ActorID        *int64
+	Actor          string
+	CreatedAt      time.Time
+	LastID         int64
+	Texts          int32
+	Mails          int32
+	FannedOutAt    *time.Time
+}
+
 type CannedResponse struct {
 	ID             int64
 	DepartmentCode *string
@@ -170,6 +182,7 @@ type Message struct {
 	Flag           string
 	ClaimedAt      *time.Time
 	Search         interface{}
+	BroadcastID    *int64
 }
 
 type PlaceAddress struct {
@@ -306,6 +319,16 @@ type Session struct {
 type SigninFailure struct {
 	Key string
 	At  time.Time
+}
+
+type Subscription struct {
+	ID          int64
+	ContactID   int64
+	Channel     string
+	Token       string
+	CreatedAt   time.Time
+	ConfirmedAt *time.Time
+	EndedAt     *time.Time
 }
 
 type User struct {

@@ -1,0 +1,109 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"townline/core"
+)
+
+// Emergency notices by mail: a resident leaves an address at /alerts, a
+// link mailed to it confirms it (double opt-in), and every notice carries
+// a link to end it, which mail programs follow with one click. By text,
+// residents send ALERTS (channels/sms).
+
+const (
+	// signupsPerHour is how many sign-ups one address may send an hour.
+	signupsPerHour = 10
+	// confirmationsPerHour is how many confirmation mails one mailbox
+	// gets an hour, whoever asks: the form cannot flood a stranger.
+	confirmationsPerHour = 3
+)
+
+// alertsView is /alerts and its answers: the form (Step ""), "check your
+// mail" (sent), confirmed, the unsubscribe button (unsubscribe), done
+// (unsubscribed), or a link that leads nowhere (gone).
+type alertsView struct {
+	page
+	Step, Email, Problem, Token string
+}
+
+func (h *Handler) alertsForm(w http.ResponseWriter, r *http.Request) {
+	p := alertsView{page: h.newPage(w, r)}
+	p.Title = "Emergency notices"
+	h.renderAny(w, r, http.StatusOK, "alerts", p)
+}
+
+func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
+	p := alertsView{page: h.newPage(w, r)}
+	p.Title = "Emergency notices"
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		p.Problem = "The form could not be read."
+		h.renderAny(w, r, http.StatusBadRequest, "alerts", p)
+		return
+	}
+	p.Email = strings.TrimSpace(r.PostForm.Get("email"))
+	now := time.Now()
+	if !h.signups.allow(clientAddr(r), now) {
+		h.log.Warn("alert sign-ups refused: too many from one address", "addr", clientAddr(r))
+		p.Problem = "Too many sign-ups from this connection. Please try again later."
+		h.renderAny(w, r, http.StatusTooManyRequests, "alerts", p)
+		return
+	}
+	if addr, err := core.NormalizeEmail(p.Email); err == nil && !h.confirmations.allow(addr, now) {
+		// Said as if sent: whoever typed the address learns nothing.
+		h.log.Warn("alert confirmation not sent again within the hour", "limit", confirmationsPerHour)
+		p.Step = "sent"
+		h.renderAny(w, r, http.StatusOK, "alerts", p)
+		return
+	}
+	err := h.core.SubscribeByMail(r.Context(), p.Email, p.Lang)
+	var bad *core.ValidationError
+	switch {
+	case errors.As(err, &bad):
+		p.Problem = "This is not an email address we can write to."
+		h.renderAny(w, r, http.StatusBadRequest, "alerts", p)
+	case err != nil:
+		h.fail(w, r, err)
+	default:
+		p.Step = "sent"
+		h.renderAny(w, r, http.StatusOK, "alerts", p)
+	}
+}
+
+func (h *Handler) confirmAlerts(w http.ResponseWriter, r *http.Request) {
+	h.tokenStep(w, r, "confirmed", h.core.ConfirmSubscription)
+}
+
+// unsubscribeForm asks for a click: a link opened by a mail scanner must
+// not end anything.
+func (h *Handler) unsubscribeForm(w http.ResponseWriter, r *http.Request) {
+	p := alertsView{page: h.newPage(w, r), Step: "unsubscribe", Token: r.URL.Query().Get("token")}
+	p.Title = "Emergency notices"
+	h.renderAny(w, r, http.StatusOK, "alerts", p)
+}
+
+func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	h.tokenStep(w, r, "unsubscribed", h.core.Unsubscribe)
+}
+
+// tokenStep does what a link's token asks (?token=) and says so; a link
+// that names nothing live says that.
+func (h *Handler) tokenStep(w http.ResponseWriter, r *http.Request, done string, do func(ctx context.Context, token string) error) {
+	p := alertsView{page: h.newPage(w, r), Step: done}
+	p.Title = "Emergency notices"
+	err := do(r.Context(), r.URL.Query().Get("token"))
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		p.Step = "gone"
+		h.renderAny(w, r, http.StatusNotFound, "alerts", p)
+	case err != nil:
+		h.fail(w, r, err)
+	default:
+		h.renderAny(w, r, http.StatusOK, "alerts", p)
+	}
+}

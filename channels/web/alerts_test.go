@@ -1,0 +1,137 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"townline/core"
+	"townline/internal/testenv"
+)
+
+// Emergency notices by mail: the sign-up, its confirmation link, and the
+// one-click unsubscribe a mail program posts; bad input and floods get a
+// clear answer and change nothing.
+func TestAlertsByMail(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Workers = 0 // mails are queued, and counted, not sent
+		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: unsent{}}
+	})
+	ctx := context.Background()
+	srv := serve(t, c)
+	post := func(path string, form url.Values, origin string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		buf := make([]byte, 4096)
+		for {
+			n, err := resp.Body.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		return resp.StatusCode, b.String()
+	}
+	count := func(sql string) int {
+		t.Helper()
+		var n int
+		if err := c.Pool().QueryRow(ctx, sql).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	confirmations := `SELECT count(*) FROM messages WHERE direction = 'out' AND subject LIKE 'Confirm%'`
+
+	if code, page := get(t, srv.URL+"/alerts"); code != 200 || !strings.Contains(string(page), `action="/alerts"`) ||
+		!strings.Contains(string(page), "send ALERTS to the city&#39;s 311 number") {
+		t.Errorf("the sign-up page: %d\n%s", code, page)
+	}
+	if code, page := post("/alerts", url.Values{"email": {"not-an-address"}}, srv.URL); code != 400 ||
+		!strings.Contains(page, "This is not an email address we can write to.") || !strings.Contains(page, `value="not-an-address"`) {
+		t.Errorf("a bad address: %d\n%s", code, page)
+	}
+	if code, _ := post("/alerts", url.Values{"email": {"ana@example.org"}}, "https://elsewhere.example"); code != http.StatusForbidden {
+		t.Errorf("a sign-up posted from another site: %d", code)
+	}
+	if n := count(`SELECT count(*) FROM subscriptions`); n != 0 {
+		t.Errorf("refused sign-ups stored %d subscriptions", n)
+	}
+	code, page := post("/alerts?lang=es", url.Values{"email": {"Ana@Example.org"}}, srv.URL)
+	if code != 200 || !strings.Contains(page, "Revise su correo") {
+		t.Errorf("a sign-up: %d\n%s", code, page)
+	}
+	var token, lang string
+	if err := c.Pool().QueryRow(ctx, `SELECT s.token, c.language FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
+		WHERE c.email = 'ana@example.org'`).Scan(&token, &lang); err != nil || lang != "es" {
+		t.Fatalf("the subscription: %v, language %q", err, lang)
+	}
+	if n := count(confirmations); n != 1 {
+		t.Errorf("%d confirmation mails queued", n)
+	}
+
+	// The same mailbox, asked again and again: three mails an hour at most.
+	for range 4 {
+		post("/alerts", url.Values{"email": {"ana@example.org"}}, srv.URL)
+	}
+	if n := count(confirmations); n != 3 {
+		t.Errorf("%d confirmation mails after five sign-ups of one mailbox, want 3", n)
+	}
+
+	for _, bogus := range []string{"/alerts/confirm?token=nope", "/alerts/confirm"} {
+		if code, page := get(t, srv.URL+bogus); code != 404 || !strings.Contains(string(page), "This link is not valid any more.") {
+			t.Errorf("%s: %d\n%s", bogus, code, page)
+		}
+	}
+	if code, page := get(t, srv.URL+"/alerts/confirm?token="+token); code != 200 || !strings.Contains(string(page), "Confirmed") {
+		t.Errorf("confirm: %d\n%s", code, page)
+	}
+	if n, _ := c.EmergencySubscribers(ctx); n != 1 {
+		t.Errorf("%d subscribers after confirming", n)
+	}
+	// Opening the unsubscribe link only asks; the one-click post of a
+	// mail program (no Origin) ends it.
+	if code, page := get(t, srv.URL+"/alerts/unsubscribe?token="+token); code != 200 ||
+		!strings.Contains(string(page), `action="/alerts/unsubscribe?token=`+token+`"`) {
+		t.Errorf("the unsubscribe page: %d\n%s", code, page)
+	}
+	if n, _ := c.EmergencySubscribers(ctx); n != 1 {
+		t.Errorf("opening the unsubscribe link ended the subscription")
+	}
+	if code, page := post("/alerts/unsubscribe?token="+token, url.Values{"List-Unsubscribe": {"One-Click"}}, ""); code != 200 ||
+		!strings.Contains(page, "Done: no more emergency notices") {
+		t.Errorf("one-click unsubscribe: %d\n%s", code, page)
+	}
+	if n, _ := c.EmergencySubscribers(ctx); n != 0 {
+		t.Errorf("%d subscribers after unsubscribing", n)
+	}
+	if code, _ := post("/alerts/unsubscribe?token="+token, nil, ""); code != 404 {
+		t.Errorf("unsubscribed twice: %d", code)
+	}
+
+	// One connection signs up ten addresses an hour.
+	for i := range 5 {
+		post("/alerts", url.Values{"email": {"flood" + string(rune('a'+i)) + "@example.org"}}, srv.URL)
+	}
+	if code, page := post("/alerts", url.Values{"email": {"one-more@example.org"}}, srv.URL); code != http.StatusTooManyRequests ||
+		!strings.Contains(page, "Too many sign-ups") {
+		t.Errorf("the eleventh sign-up: %d\n%s", code, page)
+	}
+}
+
+// unsent is a mail channel whose messages are queued and never sent.
+type unsent struct{}
+
+func (unsent) Send(context.Context, core.Outbound) (string, error) { panic("no worker runs") }

@@ -1,0 +1,291 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"townline/core"
+	"townline/internal/testenv"
+)
+
+// tokenIn reads the token of the link in a message.
+func tokenIn(t *testing.T, body string) string {
+	t.Helper()
+	for _, f := range strings.Fields(body) {
+		if u, err := url.Parse(f); err == nil && u.Query().Get("token") != "" {
+			return u.Query().Get("token")
+		}
+	}
+	t.Fatalf("no link with a token in %q", body)
+	return ""
+}
+
+// Subscribing by mail: a confirmation link is mailed, and nothing counts
+// until it is followed; the unsubscribe link ends it once; a stranger
+// signing up a confirmed address changes nothing, and one who unsubscribed
+// must confirm again.
+func TestSubscribeByMail(t *testing.T) {
+	t.Parallel()
+	mail := &fakeSender{}
+	c := testenv.Core(t, func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: mail} })
+	ctx := context.Background()
+	count := func() int64 {
+		t.Helper()
+		n, err := c.EmergencySubscribers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var bad *core.ValidationError
+	if err := c.SubscribeByMail(ctx, "not an address", "en"); !errors.As(err, &bad) || bad.Field != "email" {
+		t.Errorf("a bad address: %v", err)
+	}
+	if err := c.SubscribeByMail(ctx, " Rosa@Example.org ", "es"); err != nil {
+		t.Fatal(err)
+	}
+	wait, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	m, err := mail.Next(wait, 0)
+	if err != nil || m.To != "rosa@example.org" || m.Language != "es" || !strings.Contains(m.Subject, "Confirme") ||
+		!strings.Contains(m.Body, "http://311.test/alerts/confirm?token=") || m.Unsubscribe != "" {
+		t.Fatalf("the confirmation: %+v %v", m, err)
+	}
+	token := tokenIn(t, m.Body)
+	if n := count(); n != 0 {
+		t.Errorf("unconfirmed, %d subscribers", n)
+	}
+	for range 2 {
+		if err := c.ConfirmSubscription(ctx, token); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := count(); n != 1 {
+		t.Errorf("confirmed, %d subscribers", n)
+	}
+	// Someone else types the address: nothing changes, nothing is sent.
+	if err := c.SubscribeByMail(ctx, "rosa@example.org", "en"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1 {
+		t.Errorf("signed up again, %d subscribers", n)
+	}
+	for _, bogus := range []string{"", "nope"} {
+		if err := c.ConfirmSubscription(ctx, bogus); !errors.Is(err, core.ErrNotFound) {
+			t.Errorf("confirm %q: %v", bogus, err)
+		}
+		if err := c.Unsubscribe(ctx, bogus); !errors.Is(err, core.ErrNotFound) {
+			t.Errorf("unsubscribe %q: %v", bogus, err)
+		}
+	}
+	if err := c.Unsubscribe(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Unsubscribe(ctx, token); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("unsubscribed twice: %v", err)
+	}
+	if err := c.ConfirmSubscription(ctx, token); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("an ended subscription confirmed: %v", err)
+	}
+	if n := count(); n != 0 {
+		t.Errorf("unsubscribed, %d subscribers", n)
+	}
+	// Signing up again after unsubscribing needs the link again.
+	if err := c.SubscribeByMail(ctx, "rosa@example.org", "en"); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := mail.Next(wait, 1); err != nil || tokenIn(t, m.Body) != token {
+		t.Errorf("the second confirmation: %+v %v", m, err)
+	}
+	if n := count(); n != 0 {
+		t.Errorf("signed up again, unconfirmed, %d subscribers", n)
+	}
+	if _, calls := mail.snapshot(); calls != 2 {
+		t.Errorf("%d mails sent, want the two confirmations", calls)
+	}
+}
+
+// An emergency notice reaches every subscriber once, in their language,
+// over their channel, each mail with its unsubscribe link; not the
+// numbers that texted STOP, the unconfirmed or the ended. It is sent once,
+// only while in force, and its progress is counted.
+func TestBroadcast(t *testing.T) {
+	t.Parallel()
+	texts, mails := &fakeSender{}, &fakeSender{}
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: texts, core.ChannelEmail: mails}
+		o.TextRate, o.MailRate = 4, 1000
+	})
+	ctx := context.Background()
+	for number, word := range map[string]string{"+15305550401": "ALERTS", "+15305550402": "alertas", "+15305550403": "Alerts",
+		"+15305550404": "ALERTS"} {
+		p := &phone{t: t, c: c, number: number}
+		p.text(word)
+	}
+	for _, sub := range []struct{ addr, lang string }{{"ana@example.org", "en"}, {"beto@example.org", "es"}, {"pending@example.org", "en"}} {
+		if err := c.SubscribeByMail(ctx, sub.addr, sub.lang); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	tokens := map[string]string{}
+	for i := range 3 {
+		m, err := mails.Next(wait, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[m.To] = tokenIn(t, m.Body)
+	}
+	for _, addr := range []string{"ana@example.org", "beto@example.org"} {
+		if err := c.ConfirmSubscription(ctx, tokens[addr]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := c.EmergencySubscribers(ctx); err != nil || n != 6 {
+		t.Errorf("%d subscribers, want 6 (four numbers, two mailboxes): %v", n, err)
+	}
+	// The replies to ALERTS: four, one in Spanish; STOP is not answered.
+	for i := range 4 {
+		m, err := texts.Next(wait, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "you will get the city's emergency alerts by text"
+		if m.To == "+15305550402" {
+			want = "recibirá por texto los avisos de emergencia"
+		}
+		if !strings.Contains(m.Body, want) {
+			t.Errorf("the answer to %s: %q", m.To, m.Body)
+		}
+	}
+
+	until := time.Now().Add(6 * time.Hour)
+	flood, err := c.SaveAnnouncement(ctx, core.Announcement{Kind: core.KindEmergency, Severity: core.SeverityWarning,
+		Title: "Flood warning", TitleES: "Advertencia de inundación", Body: "Move to higher ground.", BodyES: "Suba a un lugar alto.",
+		Area: "Thermalito", Ends: &until}, core.CommandLine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meeting, err := c.SaveAnnouncement(ctx, core.Announcement{Kind: core.KindMeeting, Title: "Council", Starts: until}, core.CommandLine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad *core.ValidationError
+	if err := c.Broadcast(ctx, meeting.ID, core.CommandLine); !errors.As(err, &bad) {
+		t.Errorf("a meeting broadcast: %v", err)
+	}
+	if err := c.Broadcast(ctx, 999999, core.CommandLine); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("a missing notice broadcast: %v", err)
+	}
+	if _, sent, err := c.Broadcasted(ctx, flood.ID); err != nil || sent {
+		t.Errorf("before sending, sent = %v %v", sent, err)
+	}
+	for _, number := range []string{"+15305550403", "+15305550404"} { // after ALERTS, before the notice
+		(&phone{t: t, c: c, number: number}).text("STOP")
+	}
+	if err := c.Broadcast(ctx, flood.ID, core.CommandLine); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Broadcast(ctx, flood.ID, core.CommandLine); !errors.Is(err, core.ErrAlreadySent) {
+		t.Errorf("sent twice: %v", err)
+	}
+
+	got := map[string]core.Outbound{}
+	for i := 4; len(got) < 2; i++ {
+		m, err := texts.Next(wait, i)
+		if err != nil {
+			t.Fatalf("texts of the notice: %v (got %v)", err, got)
+		}
+		got[m.To] = m
+	}
+	for i := 3; len(got) < 4; i++ {
+		m, err := mails.Next(wait, i)
+		if err != nil {
+			t.Fatalf("mails of the notice: %v (got %v)", err, got)
+		}
+		got[m.To] = m
+	}
+	if m := got["+15305550401"]; !strings.HasPrefix(m.Body, "Oroville: Emergency warning, Thermalito: Flood warning. Move to higher ground. Until ") {
+		t.Errorf("the English text: %q", m.Body)
+	}
+	if m := got["+15305550402"]; !strings.HasPrefix(m.Body, "Oroville: Advertencia de emergencia, Thermalito: Advertencia de inundación. Suba a un lugar alto. Hasta el ") {
+		t.Errorf("the Spanish text: %q", m.Body)
+	}
+	if m := got["ana@example.org"]; m.Subject != "Oroville: Emergency warning: Flood warning" ||
+		m.Unsubscribe != "http://311.test/alerts/unsubscribe?token="+tokens["ana@example.org"] || m.RequestID != 0 {
+		t.Errorf("the English mail: %+v", m)
+	}
+	if m := got["beto@example.org"]; m.Subject != "Oroville: Advertencia de emergencia: Advertencia de inundación" || m.Language != "es" {
+		t.Errorf("the Spanish mail: %+v", m)
+	}
+
+	// Nothing more: not to STOP, not to the pending address, not twice.
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		if p, _, err := c.Broadcasted(ctx, flood.ID); err == nil && p.Remaining == 0 && p.Written {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p, sent, err := c.Broadcasted(ctx, flood.ID)
+	if err != nil || !sent || !p.Written || p.Recipients != 4 || p.Sent != 4 || p.Remaining != 0 || p.Failed != 0 {
+		t.Errorf("progress: %+v %v %v", p, sent, err)
+	}
+	if sms, _ := texts.snapshot(); len(sms) != 6 {
+		t.Errorf("%d texts in all, want 4 answers and 2 notices", len(sms))
+	}
+	if ms, _ := mails.snapshot(); len(ms) != 5 {
+		t.Errorf("%d mails in all, want 3 confirmations and 2 notices", len(ms))
+	}
+
+	// An ended notice is not sent.
+	if err := c.CancelAnnouncement(ctx, meeting.ID, core.CommandLine); err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(time.Hour)
+	ended, err := c.SaveAnnouncement(ctx, core.Announcement{Kind: core.KindEmergency, Severity: core.SeverityWatch,
+		Title: "Heat", Area: "Citywide", Ends: &past}, core.CommandLine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CancelAnnouncement(ctx, ended.ID, core.CommandLine); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Broadcast(ctx, ended.ID, core.CommandLine); !errors.As(err, &bad) || !strings.Contains(bad.Problem, "no longer in force") {
+		t.Errorf("an ended notice broadcast: %v", err)
+	}
+	// The texts went out at the rate set, the k-th k/rate seconds after
+	// the first.
+	rows, err := c.Pool().Query(ctx, `SELECT extract(epoch FROM j.scheduled_at - min(j.scheduled_at) OVER ())::float8
+		FROM river_job j JOIN messages m ON m.id = (j.args->>'message_id')::bigint
+		WHERE j.kind = 'deliver' AND m.broadcast_id IS NOT NULL AND m.channel = 'sms' ORDER BY j.scheduled_at`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offsets []float64
+	for rows.Next() {
+		var f float64
+		rows.Scan(&f)
+		offsets = append(offsets, f)
+	}
+	if len(offsets) != 2 || offsets[1] < 0.249 || offsets[1] > 0.251 {
+		t.Errorf("the texts' offsets: %v, want 0 and 0.25 s", offsets)
+	}
+	log, err := c.AdminLog(ctx, 10)
+	if err != nil || !strings.Contains(fmtActions(log), "announcement.broadcast Flood warning") {
+		t.Errorf("admin log: %+v %v", log, err)
+	}
+}
+
+func fmtActions(log []core.AdminEntry) string {
+	var b strings.Builder
+	for _, e := range log {
+		b.WriteString(e.Action + " " + e.Subject + "\n")
+	}
+	return b.String()
+}

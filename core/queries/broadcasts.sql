@@ -1,0 +1,74 @@
+-- name: SubscribeByText :one
+-- ALERTS: the text itself confirms the number.
+INSERT INTO subscriptions (contact_id, channel, token, confirmed_at)
+VALUES (@contact_id, 'sms', @token, now())
+ON CONFLICT (contact_id, channel) DO UPDATE SET ended_at = NULL,
+    confirmed_at = COALESCE(subscriptions.confirmed_at, now())
+RETURNING *;
+
+-- name: SubscribeByMail :one
+-- A new, pending or ended subscription waits for the link mailed to be
+-- followed; a confirmed one is left as it is (a stranger typing the
+-- address changes nothing).
+INSERT INTO subscriptions (contact_id, channel, token)
+VALUES (@contact_id, 'email', @token)
+ON CONFLICT (contact_id, channel) DO UPDATE SET confirmed_at = NULL, ended_at = NULL
+    WHERE subscriptions.confirmed_at IS NULL OR subscriptions.ended_at IS NOT NULL
+RETURNING *;
+
+-- name: ConfirmSubscription :one
+UPDATE subscriptions SET confirmed_at = COALESCE(confirmed_at, now())
+WHERE token = @token AND ended_at IS NULL
+RETURNING *;
+
+-- name: EndSubscription :execrows
+UPDATE subscriptions SET ended_at = now() WHERE token = @token AND ended_at IS NULL;
+
+-- name: EmergencySubscribers :one
+SELECT count(*) FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
+WHERE s.confirmed_at IS NOT NULL AND s.ended_at IS NULL AND c.purged_at IS NULL;
+
+-- name: InsertBroadcast :one
+INSERT INTO broadcasts (announcement_id, actor_id, actor) VALUES (@announcement_id, sqlc.narg(actor_id), @actor)
+ON CONFLICT (announcement_id) DO NOTHING
+RETURNING id;
+
+-- name: LockBroadcast :one
+SELECT * FROM broadcasts WHERE id = @id FOR UPDATE;
+
+-- name: BroadcastOf :one
+SELECT * FROM broadcasts WHERE announcement_id = @announcement_id;
+
+-- name: BatchEnd :one
+-- The last subscription of the batch after @after: @skip more on.
+SELECT id FROM subscriptions WHERE id > @after ORDER BY id OFFSET @skip LIMIT 1;
+
+-- name: FanOut :many
+-- A message for each subscriber of the batch reachable now, in their
+-- language; one already written is not written again.
+INSERT INTO messages (contact_id, direction, channel, subject, body, language, state, broadcast_id)
+SELECT s.contact_id, 'out', s.channel,
+    CASE WHEN s.channel = 'sms' THEN '' WHEN c.language = 'es' THEN @subject_es::text ELSE @subject_en::text END,
+    CASE WHEN s.channel = 'sms' THEN (CASE WHEN c.language = 'es' THEN @text_es::text ELSE @text_en::text END)
+        WHEN c.language = 'es' THEN @mail_es::text ELSE @mail_en::text END,
+    c.language, 'queued', @broadcast_id::bigint
+FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
+WHERE s.id > @after AND s.id <= @upto
+    AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL AND c.purged_at IS NULL
+    AND CASE WHEN s.channel = 'sms' THEN c.phone IS NOT NULL AND c.opted_out_at IS NULL
+        ELSE c.email IS NOT NULL AND c.bouncing_at IS NULL END
+ORDER BY s.id
+ON CONFLICT (broadcast_id, contact_id, channel) WHERE broadcast_id IS NOT NULL DO NOTHING
+RETURNING id, channel;
+
+-- name: FannedOut :exec
+UPDATE broadcasts SET last_id = @last_id, texts = texts + @texts::int, mails = mails + @mails::int,
+    fanned_out_at = CASE WHEN @done::boolean THEN now() END
+WHERE id = @id;
+
+-- name: BroadcastProgress :one
+SELECT count(*) FILTER (WHERE state = 'sent')::int AS sent,
+    count(*) FILTER (WHERE state = 'delivered')::int AS delivered,
+    count(*) FILTER (WHERE state IN ('failed', 'not_sent', 'unknown'))::int AS failed,
+    count(*) FILTER (WHERE state IN ('queued', 'sending'))::int AS remaining
+FROM messages WHERE broadcast_id = @broadcast_id::bigint;
