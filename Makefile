@@ -20,7 +20,21 @@ demo: build ## the whole system on this machine: text, call and mail the city fr
 $(WITHPG): $(wildcard internal/localpg/*.go internal/cmd/withpg/*.go)
 	$(GO) build -o $(WITHPG) ./internal/cmd/withpg
 
-test: $(WITHPG) ## run every test against a throwaway PostgreSQL (or the one in DATABASE_URL)
+# SeaweedFS (Apache licence), the S3-compatible server the tests keep
+# photos in when a city keeps them in a bucket. Debian does not ship it,
+# and its go.mod replaces modules, so go install cannot build it from
+# outside: its module is copied and built in place. The first build takes
+# about ten minutes on two cores; the tests find it through WEED.
+WEED_MODULE := github.com/seaweedfs/seaweedfs@v0.0.0-20261109003541-7506e5f91cd6
+export WEED := $(CURDIR)/bin/weed
+
+$(WEED):
+	@mkdir -p bin
+	src=$$($(GO) mod download -json $(WEED_MODULE) | grep '"Dir"' | cut -d'"' -f4) && tmp=$$(mktemp -d) && \
+	cp -r "$$src"/. "$$tmp" && chmod -R u+w "$$tmp" && \
+	(cd "$$tmp" && $(GO) build -o $(WEED) ./weed); rc=$$?; rm -rf "$$tmp"; exit $$rc
+
+test: $(WITHPG) $(WEED) ## run every test against a throwaway PostgreSQL (or the one in DATABASE_URL)
 	$(GO) vet ./...
 	./$(WITHPG) -- $(GO) test -race -shuffle=on -count=1 ./...
 
@@ -54,7 +68,7 @@ RUN ?=
 # faster, and the figures are then a lower bound of the whole suite's.
 # Each package builds in a cache of its own, removed after: the changes'
 # builds would otherwise grow Go's build cache by tens of gigabytes.
-mutate: $(WITHPG) ## mutation-test MUTATE's packages (slow: hours for all), or ONLY some files with RUN some tests; prints efficacy and coverage
+mutate: $(WITHPG) $(WEED) ## mutation-test MUTATE's packages (slow: hours for all), or ONLY some files with RUN some tests; prints efficacy and coverage
 	@for p in $(MUTATE); do \
 		echo "== $$p $(ONLY) $(RUN)"; \
 		others='^$$'; \

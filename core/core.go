@@ -62,8 +62,11 @@ var ErrUnavailable = errors.New("the database is unavailable")
 type Options struct {
 	City      *City
 	PublicURL string // where residents follow their requests, e.g. https://311.example.gov
-	DataDir   string // blobs live under DataDir/blobs
 	MaxUpload int64  // the largest photo or file accepted, in bytes
+	// Blobs is where photos and files are kept: "postgres" (or empty), or
+	// "s3://bucket/prefix" on the object store S3 reaches.
+	Blobs string
+	S3    S3
 
 	// Senders deliver outbound messages, one per channel. A message for a
 	// channel without a sender is recorded as not sent.
@@ -133,20 +136,20 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Core, error) {
 	if err != nil || pub.Scheme == "" || pub.Host == "" {
 		return nil, fmt.Errorf("core: public URL %q is not an absolute URL", opts.PublicURL)
 	}
-	blobs, err := NewBlobs(opts.DataDir, opts.MaxUpload)
-	if err != nil {
-		return nil, err
-	}
 	c := &Core{
 		pool:    pool,
 		q:       db.New(pool),
 		city:    opts.City,
 		opts:    opts,
-		blobs:   blobs,
 		log:     opts.Logger,
 		metrics: newMetrics(),
 		public:  pub,
 	}
+	store, err := openBlobStore(ctx, c, opts.Blobs)
+	if err != nil {
+		return nil, err
+	}
+	c.blobs = &Blobs{store: store, max: opts.MaxUpload}
 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deliverWorker{core: c})

@@ -193,10 +193,7 @@ func TestHEIFGPSMalformed(t *testing.T) {
 // A HEIC photo stored as a report's file places the report, as a JPEG's
 // does.
 func TestHEICPlacesAReport(t *testing.T) {
-	blobs, err := NewBlobs(t.TempDir(), 10<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
+	blobs := &Blobs{store: memBlobs{}, max: 10 << 20}
 	blob, err := blobs.Put(bytes.NewReader(heifWithGPS(39.5138, -121.5564, 1)))
 	if err != nil || blob.ContentType != "image/heic" {
 		t.Fatalf("stored as %q, %v", blob.ContentType, err)

@@ -2,7 +2,6 @@ package core_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -11,13 +10,9 @@ import (
 	"image/jpeg"
 	"image/png"
 	"math"
-	"os"
-	"strings"
 	"testing"
-	"time"
 
 	"townline/core"
-	"townline/internal/testenv"
 )
 
 // testJPEG encodes a small photo and inserts an EXIF segment carrying a
@@ -144,83 +139,12 @@ func FuzzStripMetadata(f *testing.F) {
 	})
 }
 
-func TestBlobsSniffAndLimit(t *testing.T) {
-	b, err := core.NewBlobs(t.TempDir(), 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	photo := testPNG(t)
-	blob, err := b.Put(bytes.NewReader(photo))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if blob.ContentType != "image/png" || blob.Size != int64(len(photo)) || len(blob.SHA256) != 64 {
-		t.Errorf("blob = %+v", blob)
-	}
-	again, err := b.Put(bytes.NewReader(photo))
-	if err != nil || again != blob {
-		t.Errorf("the same content stored as %+v, %v", again, err)
-	}
-	f, err := b.Open(blob.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	if _, err := b.Put(strings.NewReader(strings.Repeat("x", 1025))); err == nil {
-		t.Error("an upload over the limit was stored")
-	}
-	if _, err := b.Open("../../etc/passwd"); err == nil {
-		t.Error("Open accepted a path")
-	}
-	heic := append([]byte{0, 0, 0, 24}, "ftypheic"...)
-	blob, err = b.Put(bytes.NewReader(append(heic, make([]byte, 100)...)))
-	if err != nil || blob.ContentType != "image/heic" {
-		t.Errorf("HEIC sniffed as %q, %v", blob.ContentType, err)
-	}
-}
-
 func BenchmarkStripMetadataJPEG(b *testing.B) {
 	in := testJPEG(b)
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
 		if _, err := core.StripMetadata(in); err != nil {
 			b.Fatal(err)
-		}
-	}
-}
-
-func TestSweepRemovesOnlyUnreferencedOldFiles(t *testing.T) {
-	t.Parallel()
-	c := testenv.Core(t)
-	ctx := context.Background()
-	orphan, err := c.Blobs().Put(strings.NewReader("refused upload"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fresh, _ := c.Blobs().Put(strings.NewReader("upload in flight"))
-	photo, _ := c.Blobs().Put(bytes.NewReader(testPNG(t)))
-	in := newPothole("")
-	in.Photos = []core.Upload{{Blob: photo}}
-	if _, err := c.CreateRequest(ctx, in); err != nil {
-		t.Fatal(err)
-	}
-	old := time.Now().Add(-2 * time.Hour)
-	for _, b := range []core.Blob{orphan, photo} {
-		f, _ := c.Blobs().Open(b.SHA256)
-		os.Chtimes(f.Name(), old, old)
-		f.Close()
-	}
-	if err := c.SweepBlobs(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Blobs().Open(orphan.SHA256); err == nil {
-		t.Error("the orphan survived the sweep")
-	}
-	for _, b := range []core.Blob{fresh, photo} {
-		if f, err := c.Blobs().Open(b.SHA256); err != nil {
-			t.Errorf("sweep removed %s: %v", b.SHA256, err)
-		} else {
-			f.Close()
 		}
 	}
 }

@@ -6,14 +6,11 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -382,12 +379,8 @@ func TestCreateRefused(t *testing.T) {
 // size is announced or only found while reading, and nothing is kept.
 func TestCreateTooLarge(t *testing.T) {
 	t.Parallel()
-	dataDir := t.TempDir()
 	const maxBody = 1024
-	b := setup(t, maxBody, func(o *core.Options) {
-		o.DataDir = dataDir
-		o.MaxUpload = 4096
-	})
+	b := setup(t, maxBody, func(o *core.Options) { o.MaxUpload = 4096 })
 	limit := maxBody + fieldSlack
 	big := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte{0x42}, limit+1000)...) // looks like a JPEG
 	medium := big[:8000]                                                                     // over MaxUpload, under the body limit
@@ -425,26 +418,20 @@ func TestCreateTooLarge(t *testing.T) {
 		t.Errorf("%d requests written", n)
 	}
 	// No file reached the blob store, where a photo taken is seen.
-	if n := blobFiles(t, dataDir); n != 0 {
+	if n := b.storedFiles(t); n != 0 {
 		t.Errorf("%d blobs stored", n)
 	}
 	b.storedPhoto(t, b.postMultipart(t, "/open311/v2/requests.json", b.validForm(), testJPEG(t)))
-	if n := blobFiles(t, dataDir); n != 1 {
+	if n := b.storedFiles(t); n != 1 {
 		t.Errorf("%d blobs stored after one photo was taken", n)
 	}
 }
 
-// blobFiles counts the files in the blob store under dataDir.
-func blobFiles(t *testing.T, dataDir string) int {
+// storedFiles counts the files in the blob store.
+func (b *testBundle) storedFiles(t *testing.T) int {
 	t.Helper()
-	n := 0
-	err := filepath.WalkDir(filepath.Join(dataDir, "blobs"), func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			n++
-		}
-		return err
-	})
-	if err != nil {
+	var n int
+	if err := b.c.Pool().QueryRow(context.Background(), "SELECT count(*) FROM blob_content").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -453,8 +440,7 @@ func blobFiles(t *testing.T, dataDir string) int {
 // A body of unknown length is cut off by http.MaxBytesReader as it is read.
 func TestCreateTooLargeChunked(t *testing.T) {
 	t.Parallel()
-	dataDir := t.TempDir()
-	b := setup(t, 1024, func(o *core.Options) { o.DataDir = dataDir })
+	b := setup(t, 1024)
 	big := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte{0x42}, 1024+fieldSlack)...)
 	for _, keyFirst := range []bool{true, false} {
 		var ct string
@@ -472,7 +458,7 @@ func TestCreateTooLargeChunked(t *testing.T) {
 	if n := b.countRequests(t); n != 0 {
 		t.Errorf("%d requests written", n)
 	}
-	if n := blobFiles(t, dataDir); n != 0 {
+	if n := b.storedFiles(t); n != 0 {
 		t.Errorf("%d blobs stored", n)
 	}
 }
@@ -549,8 +535,7 @@ func TestBadKeyStopsTheUpload(t *testing.T) {
 // error in the log, never a refusal.
 func TestRefusalsLogged(t *testing.T) {
 	t.Parallel()
-	dataDir := t.TempDir()
-	b := setup(t, 0, func(o *core.Options) { o.DataDir = dataDir })
+	b := setup(t, 0)
 	var logs logBuffer
 	mux := http.NewServeMux()
 	New(b.c, slog.New(slog.NewTextHandler(&logs, nil)), 1<<20).Register(mux)
@@ -574,11 +559,11 @@ func TestRefusalsLogged(t *testing.T) {
 	}
 
 	// The blob store is gone: the photo cannot be kept, and that is ours.
-	if err := os.RemoveAll(filepath.Join(dataDir, "blobs")); err != nil {
+	if _, err := b.c.Pool().Exec(context.Background(), "DROP TABLE blob_content"); err != nil {
 		t.Fatal(err)
 	}
 	w := post(b.validForm(), testJPEG(t))
-	if w.Code != 500 || !strings.Contains(w.Body.String(), `"internal error"`) || strings.Contains(w.Body.String(), dataDir) {
+	if w.Code != 500 || !strings.Contains(w.Body.String(), `"internal error"`) || strings.Contains(w.Body.String(), "blob_content") {
 		t.Fatalf("blob store gone: %d %s", w.Code, w.Body)
 	}
 	out = strings.TrimPrefix(logs.String(), out)

@@ -25,7 +25,9 @@ Commands:
   places load FILE...   load the city's address points and street centerlines (GeoJSON or CSV)
   import FILE           load the city's history: an Open311 server's requests.json, or a CSV export
   backup FILE           write the whole city (database and photos) to FILE
-  restore FILE          restore a backup into an empty database and this data folder
+  restore FILE          restore a backup into an empty database
+  blobs migrate [--from DIR|postgres|s3://bucket/prefix]
+                        move photos and files into the store TOWNLINE_BLOBS names
 
 Every command reads the same environment as serve; run "townline COMMAND --help" for its flags.
 `
@@ -56,6 +58,8 @@ func main() {
 		err = backupCmd(args)
 	case "restore":
 		err = restoreCmd(args)
+	case "blobs":
+		err = blobs(args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return

@@ -1,9 +1,13 @@
 package main_test
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"image"
 	"image/png"
 	"io"
@@ -16,6 +20,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/minio/minio-go/v7"
 
 	"townline/cities"
 	"townline/core"
@@ -139,64 +146,220 @@ func TestImportCommand(t *testing.T) {
 }
 
 // A city with a request and its photo, backed up to a file and restored
-// into an empty database and a new data folder: all there, the photo
-// too; restored again over it, refused.
+// into an empty database: all there, the photo too; restored again over
+// it, refused.
 func TestBackupAndRestore(t *testing.T) {
+	t.Parallel()
+	pool, id, photo, _ := cityWithPhoto(t)
+	file := filepath.Join(t.TempDir(), "oroville.backup")
+	if out, stderr, err := runIn(testenv.URL(pool), t.TempDir(), "backup", file); err != nil || !strings.Contains(out, "photos and files included") {
+		t.Fatalf("backup: %v\n%s\n%s", err, out, stderr)
+	}
+
+	fresh := testenv.EmptyPool(t)
+	if out, stderr, err := runIn(testenv.URL(fresh), t.TempDir(), "restore", file); err != nil || !strings.Contains(out, "the database restored") {
+		t.Fatalf("restore: %v\n%s\n%s", err, out, stderr)
+	}
+	hasPhoto(t, fresh, id, photo)
+	if _, stderr, err := runIn(testenv.URL(fresh), t.TempDir(), "restore", file); err == nil || !strings.Contains(stderr, "already holds tables") {
+		t.Errorf("a restore over a city: %v %s", err, stderr)
+	}
+}
+
+// A city whose photos are still on disk, from before they were kept in
+// the database: its backup is refused until they are moved, and a backup
+// written at that time, the photos beside the dump, restores with them.
+func TestBackupOfPhotosOnDisk(t *testing.T) {
+	t.Parallel()
+	pool, id, photo, sha := cityWithPhoto(t)
+	ctx := context.Background()
+	// As it was: the photo's row in the database, its content on disk.
+	if _, err := pool.Exec(ctx, "DELETE FROM blob_content"); err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	keepOnDisk(t, data, photo)
+	file := filepath.Join(t.TempDir(), "oroville.backup")
+	if _, stderr, err := runIn(testenv.URL(pool), data, "backup", file); err == nil || !strings.Contains(stderr, "1 photos and files are still in") ||
+		!strings.Contains(stderr, "townline blobs migrate") {
+		t.Fatalf("a backup without the photos on disk: %v %s", err, stderr)
+	}
+
+	// A backup of that time: the dump, and the photo under blobs/.
+	if out, stderr, err := runIn(testenv.URL(pool), t.TempDir(), "backup", file); err != nil {
+		t.Fatalf("backup: %v\n%s\n%s", err, out, stderr)
+	}
+	addToArchive(t, file, "blobs/"+sha[:2]+"/"+sha, photo)
+	fresh := testenv.EmptyPool(t)
+	if out, stderr, err := runIn(testenv.URL(fresh), t.TempDir(), "restore", file); err != nil || !strings.Contains(out, "1 files moved into the database") {
+		t.Fatalf("restore: %v\n%s\n%s", err, out, stderr)
+	}
+	hasPhoto(t, fresh, id, photo)
+}
+
+// townline blobs migrate moves the files on disk into the database, and
+// run again finds nothing left.
+func TestBlobsMigrateCommand(t *testing.T) {
 	t.Parallel()
 	pool := testenv.Pool(t)
 	data := t.TempDir()
-	c := testenv.CoreOn(t, pool, func(o *core.Options) { o.DataDir = data; o.Workers = 0 })
-	ctx := context.Background()
-	var img bytes.Buffer
-	png.Encode(&img, image.NewGray(image.Rect(0, 0, 4, 4)))
-	photo := bytes.Clone(img.Bytes())
-	blob, err := c.Blobs().Put(&img)
+	photo := grayPNG()
+	sha, onDisk := keepOnDisk(t, data, photo)
+	out, stderr, err := runIn(testenv.URL(pool), data, "blobs", "migrate")
+	if err != nil || !strings.Contains(out, "1 files moved into the database") || !strings.Contains(stderr, "1/1 files moved") ||
+		!strings.Contains(stderr, "photos and files are still in the data folder") {
+		t.Fatalf("blobs migrate: %v\n%s\n%s", err, out, stderr)
+	}
+	c := testenv.CoreOn(t, pool, func(o *core.Options) { o.Workers = 0 })
+	if got := testenv.ReadBlob(t, c, sha); !bytes.Equal(got, photo) {
+		t.Error("the moved photo differs")
+	}
+	if _, err := os.Stat(onDisk); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the photo is still on disk: %v", err)
+	}
+	if out, stderr, err := runIn(testenv.URL(pool), data, "blobs", "migrate"); err != nil || !strings.Contains(out, "0 files moved") ||
+		strings.Contains(stderr, "still in the data folder") {
+		t.Errorf("blobs migrate again: %v %s %s", err, out, stderr)
+	}
+	if _, stderr, err := runIn(testenv.URL(pool), data, "blobs", "migrate", "--help"); err != nil || !strings.Contains(stderr, "Usage: townline blobs migrate") {
+		t.Errorf("blobs migrate --help: %v %s", err, stderr)
+	}
+}
+
+// With the photos in an S3-compatible store, townline blobs migrate moves
+// them there from the database, and a backup says the bucket is to be
+// backed up on its own.
+func TestBlobsInS3Commands(t *testing.T) {
+	t.Parallel()
+	pool, id, photo, sha := cityWithPhoto(t)
+	s3, client := testenv.S3(t)
+	env := []string{"TOWNLINE_BLOBS=s3://townline/photos", "TOWNLINE_S3_ENDPOINT=" + s3.Endpoint,
+		"AWS_ACCESS_KEY_ID=" + s3.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s3.SecretKey}
+	runS3 := func(args ...string) (string, string, error) {
+		return runEnv(append(env, "DATABASE_URL="+testenv.URL(pool), "TOWNLINE_DATA="+t.TempDir()), args...)
+	}
+	out, stderr, err := runS3("blobs", "migrate", "--from", "postgres")
+	if err != nil || !strings.Contains(out, "postgres: 1 files moved into s3://townline/photos") {
+		t.Fatalf("blobs migrate: %v\n%s\n%s", err, out, stderr)
+	}
+	if _, err := client.StatObject(context.Background(), "townline", "photos/"+sha, minio.StatObjectOptions{}); err != nil {
+		t.Errorf("the photo is not in the bucket: %v", err)
+	}
+	c := testenv.CoreOn(t, pool, func(o *core.Options) { o.Workers, o.Blobs, o.S3 = 0, "s3://townline/photos", s3 })
+	r, err := c.Request(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := c.PublicPhoto(context.Background(), r.PhotoID)
+	if err != nil || !bytes.Equal(testenv.ReadBlob(t, c, a.SHA256), photo) {
+		t.Errorf("the moved photo: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "oroville.backup")
+	if out, stderr, err := runS3("backup", file); err != nil || !strings.Contains(out, "in s3://townline/photos: back it up on its own") {
+		t.Errorf("backup: %v\n%s\n%s", err, out, stderr)
+	}
+}
+
+// cityWithPhoto is a city with one request and its photo.
+func cityWithPhoto(t *testing.T) (pool *pgxpool.Pool, id int64, photo []byte, sha string) {
+	t.Helper()
+	pool = testenv.Pool(t)
+	c := testenv.CoreOn(t, pool, func(o *core.Options) { o.Workers = 0 })
+	photo = grayPNG()
+	blob, err := c.Blobs().Put(bytes.NewReader(photo))
 	if err != nil {
 		t.Fatal(err)
 	}
 	lat, lng := 39.5138, -121.5564
-	r, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole", Description: "Backed up",
-		Lat: &lat, Lng: &lng, Photos: []core.Upload{{Blob: blob, Filename: "hole.png"}}})
+	r, err := c.CreateRequest(context.Background(), core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
+		Description: "Backed up", Lat: &lat, Lng: &lng, Photos: []core.Upload{{Blob: blob, Filename: "hole.png"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	runIn := func(db, data string, args ...string) (string, string, error) {
-		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), "DATABASE_URL="+db, "TOWNLINE_DATA="+data)
-		var o, e strings.Builder
-		cmd.Stdout, cmd.Stderr = &o, &e
-		err := cmd.Run()
-		return o.String(), e.String(), err
-	}
-	file := filepath.Join(t.TempDir(), "oroville.backup")
-	if out, stderr, err := runIn(testenv.URL(pool), data, "backup", file); err != nil || !strings.Contains(out, "and 1 files") {
-		t.Fatalf("backup: %v\n%s\n%s", err, out, stderr)
-	}
+	return pool, r.ID, photo, blob.SHA256
+}
 
-	fresh, data2 := testenv.EmptyPool(t), t.TempDir()
-	if out, stderr, err := runIn(testenv.URL(fresh), data2, "restore", file); err != nil || !strings.Contains(out, "1 files restored") {
-		t.Fatalf("restore: %v\n%s\n%s", err, out, stderr)
-	}
-	c2 := testenv.CoreOn(t, fresh, func(o *core.Options) { o.DataDir = data2; o.Workers = 0 })
-	got, err := c2.Request(ctx, r.ID)
+// hasPhoto checks that the request id on pool is there with its photo.
+func hasPhoto(t *testing.T, pool *pgxpool.Pool, id int64, photo []byte) {
+	t.Helper()
+	ctx := context.Background()
+	c := testenv.CoreOn(t, pool, func(o *core.Options) { o.Workers = 0 })
+	got, err := c.Request(ctx, id)
 	if err != nil || got.Description != "Backed up" || got.PhotoID == 0 {
 		t.Fatalf("the restored request: %+v, %v", got, err)
 	}
-	a, err := c2.PublicPhoto(ctx, got.PhotoID)
+	a, err := c.PublicPhoto(ctx, got.PhotoID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := c2.Blobs().Open(a.SHA256)
-	if err != nil {
-		t.Fatalf("the restored photo: %v", err)
-	}
-	restored, _ := io.ReadAll(f)
-	f.Close()
-	if !bytes.Equal(restored, photo) {
+	if restored := testenv.ReadBlob(t, c, a.SHA256); !bytes.Equal(restored, photo) {
 		t.Error("the restored photo differs from the one filed")
 	}
-	if _, stderr, err := runIn(testenv.URL(fresh), data2, "restore", file); err == nil || !strings.Contains(stderr, "already holds tables") {
-		t.Errorf("a restore over a city: %v %s", err, stderr)
+}
+
+// keepOnDisk writes a file into a data folder as townline kept files
+// before they were kept in the database.
+func keepOnDisk(t *testing.T, data string, content []byte) (sha, path string) {
+	t.Helper()
+	sum := sha256.Sum256(content)
+	sha = hex.EncodeToString(sum[:])
+	path = filepath.Join(data, "blobs", sha[:2], sha)
+	os.MkdirAll(filepath.Dir(path), 0o750)
+	if err := os.WriteFile(path, content, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	return sha, path
+}
+
+func grayPNG() []byte {
+	var img bytes.Buffer
+	png.Encode(&img, image.NewGray(image.Rect(0, 0, 4, 4)))
+	return img.Bytes()
+}
+
+func runIn(db, data string, args ...string) (string, string, error) {
+	return runEnv([]string{"DATABASE_URL=" + db, "TOWNLINE_DATA=" + data}, args...)
+}
+
+// runEnv runs townline with the environment and env.
+func runEnv(env []string, args ...string) (string, string, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var o, e strings.Builder
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	return o.String(), e.String(), err
+}
+
+// addToArchive appends a file to a backup, as backups held photos when
+// they were kept on disk.
+func addToArchive(t *testing.T, file, name string, content []byte) {
+	t.Helper()
+	old, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	tr := tar.NewReader(bytes.NewReader(old))
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		tw.WriteHeader(hdr)
+		io.Copy(tw, tr)
+	}
+	tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: int64(len(content))})
+	tw.Write(content)
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, out.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -97,12 +97,19 @@ func (e *Env) Core(ctx context.Context, workers int, senders map[core.Channel]co
 		}
 		geo = g
 	}
+	// Photos an earlier version kept on disk are not served from there.
+	// Only a hint: a folder that cannot be read says nothing.
+	if n, err := core.BlobsLeft(e.BlobsDir()); err == nil && n > 0 {
+		e.Log.Warn("photos and files are still in the data folder, which is no longer read: run townline blobs migrate",
+			"count", n, "folder", e.BlobsDir())
+	}
 	return core.New(ctx, e.pool, core.Options{
 		Geocoder:    geo,
 		City:        e.City,
 		PublicURL:   e.cfg.PublicURL,
-		DataDir:     e.cfg.Data,
 		MaxUpload:   e.cfg.MaxUpload,
+		Blobs:       e.cfg.Blobs,
+		S3:          core.S3{Endpoint: e.cfg.S3Endpoint, AccessKey: e.cfg.S3AccessKey, SecretKey: e.cfg.S3SecretKey},
 		RescueAfter: e.cfg.RescueAfter,
 		TextRate:    e.cfg.TextRate,
 		MailRate:    e.cfg.MailRate,
@@ -127,8 +134,13 @@ func (e *Env) LoadSamplePlaces(ctx context.Context, c *core.Core) error {
 // URL is the database's connection URL (for pg_dump and pg_restore).
 func (e *Env) URL() string { return e.url }
 
-// BlobsDir is where townline keeps the photos and files it received.
+// BlobsDir is where townline kept the photos and files it received
+// before it kept them in the database: townline blobs migrate moves them.
 func (e *Env) BlobsDir() string { return core.BlobsDir(e.cfg.Data) }
+
+// BlobStore is where photos and files are kept: postgres, or
+// s3://bucket/prefix.
+func (e *Env) BlobStore() string { return e.cfg.Blobs }
 
 // Empty reports whether the database holds no tables yet: a restore's
 // target.

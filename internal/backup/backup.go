@@ -1,6 +1,6 @@
 // Package backup writes the whole city to one file and reads it back: the
-// database, dumped by the installed PostgreSQL's pg_dump, and the photos
-// and files kept on disk, in one tar archive.
+// database, dumped by the installed PostgreSQL's pg_dump, photos and files
+// included (they are kept in the database), in a tar archive.
 package backup
 
 import (
@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path"
@@ -21,18 +20,19 @@ import (
 	"townline/internal/localpg"
 )
 
-// dumpName is the database's entry in the archive; the files are under
-// "blobs/", as they are in the data folder.
+// dumpName is the database's entry in the archive. Backups written while
+// photos were kept on disk also hold them, under "blobs/" as they were
+// in the data folder.
 const dumpName = "townline.dump"
 
 // Counts say what a backup or a restore carried.
 type Counts struct {
 	DumpBytes int64
-	Files     int
+	Files     int // files of an older backup, put back on disk
 }
 
-// Write dumps the database at url and the files under blobs into w.
-func Write(ctx context.Context, url, blobs string, w io.Writer) (Counts, error) {
+// Write dumps the database at url into w.
+func Write(ctx context.Context, url string, w io.Writer) (Counts, error) {
 	var n Counts
 	dump, err := os.CreateTemp("", "townline-dump-*")
 	if err != nil {
@@ -51,51 +51,20 @@ func Write(ctx context.Context, url, blobs string, w io.Writer) (Counts, error) 
 		return n, err
 	}
 	tw := tar.NewWriter(w)
-	now := time.Now()
-	if err := tw.WriteHeader(&tar.Header{Name: dumpName, Mode: 0o600, Size: st.Size(), ModTime: now}); err != nil {
+	if err := tw.WriteHeader(&tar.Header{Name: dumpName, Mode: 0o600, Size: st.Size(), ModTime: time.Now()}); err != nil {
 		return n, err
 	}
 	if _, err := io.Copy(tw, dump); err != nil {
 		return n, err
 	}
 	n.DumpBytes = st.Size()
-	err = filepath.WalkDir(blobs, func(p string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) && p == blobs {
-			return fs.SkipAll // no files yet
-		}
-		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
-			return err // a file being written (".tmp-…") is not one yet
-		}
-		rel, err := filepath.Rel(blobs, p)
-		if err != nil {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		fi, err := f.Stat()
-		if err != nil {
-			return err
-		}
-		hdr := &tar.Header{Name: path.Join("blobs", filepath.ToSlash(rel)), Mode: 0o600, Size: fi.Size(), ModTime: fi.ModTime()}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		_, err = io.Copy(tw, f)
-		n.Files++
-		return err
-	})
-	if err != nil {
-		return n, err
-	}
 	return n, tw.Close()
 }
 
 // Read restores a backup into the database at url, which must hold no
-// townline data yet, and puts its files under blobs (a file already there,
-// named by its content, is left as it is).
+// townline data yet. An older backup's files are put under blobs (a file
+// already there, named by its content, is left as it is), for townline
+// to move into the database.
 func Read(ctx context.Context, url, blobs string, r io.Reader) (Counts, error) {
 	var n Counts
 	tr := tar.NewReader(r)

@@ -24,6 +24,11 @@ type Config struct {
 	Data        string
 	City        string // city file; empty: the bundled Oroville example
 	MaxUpload   int64
+	// Blobs is where photos and files are kept: postgres, or
+	// s3://bucket/prefix on the S3-compatible server at S3Endpoint.
+	Blobs                    string
+	S3Endpoint               string
+	S3AccessKey, S3SecretKey string
 	// RescueAfter is how long a job may look running before it is taken
 	// to have died with its instance and run again.
 	RescueAfter time.Duration
@@ -56,9 +61,13 @@ var vars = []struct{ env, flag, usage, def string }{
 	{"TOWNLINE_ADDR", "addr", "listen address", "127.0.0.1:8080"},
 	{"TOWNLINE_METRICS_ADDR", "metrics-addr", "a listen address of its own for /metrics (empty: on the main listener)", ""},
 	{"TOWNLINE_PUBLIC_URL", "public-url", "URL the outside world and Twilio use (default http:// + addr)", ""},
-	{"TOWNLINE_DATA", "data", "data folder: photos, the private cluster", "./data"},
+	{"TOWNLINE_DATA", "data", "data folder: the private cluster", "./data"},
 	{"TOWNLINE_CITY", "city", "city file (empty: the bundled Oroville example)", ""},
 	{"TOWNLINE_MAX_UPLOAD", "max-upload", "largest photo or request body accepted, in bytes", "10485760"},
+	{"TOWNLINE_BLOBS", "blobs", "where photos and files are kept: postgres, or s3://bucket/prefix", "postgres"},
+	{"TOWNLINE_S3_ENDPOINT", "s3-endpoint", "the S3-compatible server's URL, e.g. https://s3.us-west-2.amazonaws.com", ""},
+	{"AWS_ACCESS_KEY_ID", "s3-access-key", "the S3 access key", ""},
+	{"AWS_SECRET_ACCESS_KEY", "s3-secret-key", "the S3 secret key", ""},
 	{"TOWNLINE_RESCUE_AFTER", "rescue-after", "how long a job may look running before it is run again (after a crash)", "3m"},
 	{"TOWNLINE_TEXT_RATE", "text-rate", "texts a second an emergency notice goes out at (a long code: 1; a Messaging Service: more)", "1"},
 	{"TOWNLINE_MAIL_RATE", "mail-rate", "mails a second an emergency notice goes out at", "10"},
@@ -130,6 +139,10 @@ func (f *Flags) Config() (*Config, error) {
 		PublicURL:        strings.TrimRight(get("TOWNLINE_PUBLIC_URL"), "/"),
 		Data:             get("TOWNLINE_DATA"),
 		City:             get("TOWNLINE_CITY"),
+		Blobs:            get("TOWNLINE_BLOBS"),
+		S3Endpoint:       get("TOWNLINE_S3_ENDPOINT"),
+		S3AccessKey:      get("AWS_ACCESS_KEY_ID"),
+		S3SecretKey:      get("AWS_SECRET_ACCESS_KEY"),
 		TwilioAccountSID: get("TWILIO_ACCOUNT_SID"),
 		TwilioAuthToken:  get("TWILIO_AUTH_TOKEN"),
 		TwilioFrom:       get("TWILIO_FROM"),
@@ -199,6 +212,16 @@ func (c *Config) validate() []error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 			!strings.Contains(c.MapTiles, "{z}") || !strings.Contains(c.MapTiles, "{x}") || !strings.Contains(c.MapTiles, "{y}") {
 			errs = append(errs, fmt.Errorf("TOWNLINE_MAP_TILES %q is not an http(s) URL with {z}, {x} and {y}", c.MapTiles))
+		}
+	}
+	if u, err := url.Parse(c.Blobs); c.Blobs != "postgres" && (err != nil || u.Scheme != "s3" || u.Host == "") {
+		errs = append(errs, fmt.Errorf("TOWNLINE_BLOBS must be postgres or s3://bucket/prefix (got %q)", c.Blobs))
+	} else if c.Blobs != "postgres" {
+		if u, err := url.Parse(c.S3Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("with TOWNLINE_BLOBS=%s, TOWNLINE_S3_ENDPOINT must be the server's http(s) URL (got %q)", c.Blobs, c.S3Endpoint))
+		}
+		if c.S3AccessKey == "" || c.S3SecretKey == "" {
+			errs = append(errs, fmt.Errorf("with TOWNLINE_BLOBS=%s, set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", c.Blobs))
 		}
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {

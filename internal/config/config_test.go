@@ -36,7 +36,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:8080" || c.PublicURL != "http://127.0.0.1:8080" || c.Data != "./data" ||
+	if c.Addr != "127.0.0.1:8080" || c.PublicURL != "http://127.0.0.1:8080" || c.Data != "./data" || c.Blobs != "postgres" ||
 		c.MaxUpload != 10<<20 || c.TextRate != 1 || c.MailRate != 10 || c.TwilioAPIURL != "https://api.twilio.com" || c.DatabaseURL != "" {
 		t.Errorf("defaults = %+v", c)
 	}
@@ -80,6 +80,9 @@ func TestValidateSaysWhatIsWrong(t *testing.T) {
 		{map[string]string{"TOWNLINE_LOG_FORMAT": "xml"}, "TOWNLINE_LOG_FORMAT"},
 		{map[string]string{"TOWNLINE_TEXT_RATE": "0"}, "TOWNLINE_TEXT_RATE must be a number of messages a second"},
 		{map[string]string{"TOWNLINE_MAIL_RATE": "fast"}, "TOWNLINE_MAIL_RATE must be a number of messages a second"},
+		{map[string]string{"TOWNLINE_BLOBS": "/var/photos"}, "TOWNLINE_BLOBS must be postgres or s3://bucket/prefix"},
+		{map[string]string{"TOWNLINE_BLOBS": "s3://photos", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}, "TOWNLINE_S3_ENDPOINT"},
+		{map[string]string{"TOWNLINE_BLOBS": "s3://photos", "TOWNLINE_S3_ENDPOINT": "http://127.0.0.1:8333"}, "AWS_SECRET_ACCESS_KEY"},
 	}
 	for _, tc := range cases {
 		_, err := load(t, tc.env)

@@ -187,7 +187,6 @@ func coreOn(t testing.TB, pool *pgxpool.Pool, mods ...func(*core.Options)) *core
 	opts := core.Options{
 		City:      city,
 		PublicURL: "http://311.test",
-		DataDir:   t.TempDir(),
 		RetryBase: 10 * time.Millisecond,
 		Workers:   4,
 		Logger:    Logger(t),

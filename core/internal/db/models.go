@@ -72,6 +72,12 @@ type Blob struct {
 	CreatedAt   time.Time
 }
 
+type BlobContent struct {
+	Sha256   string
+	Content  []byte
+	StoredAt time.Time
+}
+
 type Broadcast struct {
 	ID             int64
 	AnnouncementID int64

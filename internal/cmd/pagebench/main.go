@@ -78,12 +78,7 @@ func run(ctx context.Context, requests, runs int) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "pagebench")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	c, err := core.New(ctx, pool, core.Options{City: city, PublicURL: "http://311.test", DataDir: dir, Logger: log})
+	c, err := core.New(ctx, pool, core.Options{City: city, PublicURL: "http://311.test", Logger: log})
 	if err != nil {
 		return err
 	}
