@@ -83,7 +83,7 @@ func (e *Env) Channels(ctx context.Context) (*Channels, error) {
 func (ch *Channels) Start(ctx context.Context, c *core.Core, e *Env) (server.Options, error) {
 	ctx, ch.stop = context.WithCancel(ctx)
 	opts := server.Options{Logger: e.Log, MaxBody: e.cfg.MaxUpload, MetricsApart: e.cfg.MetricsAddr != "",
-		MapTiles: e.cfg.MapTiles}
+		MapTiles: e.cfg.MapTiles, TrustedProxies: e.cfg.TrustedProxies}
 	if ch.sms != nil {
 		opts.Channels = append(opts.Channels, sms.NewHandler(c, *ch.sms, e.Log))
 	}

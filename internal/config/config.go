@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -35,6 +36,9 @@ type Config struct {
 	// TextRate and MailRate are how many texts and mails a second an
 	// emergency notice goes out at.
 	TextRate, MailRate float64
+	// TrustedProxies are the load balancers in front of townline, whose
+	// X-Forwarded-For names the client.
+	TrustedProxies []netip.Prefix
 
 	TwilioAccountSID string
 	TwilioAuthToken  string
@@ -69,6 +73,7 @@ var vars = []struct{ env, flag, usage, def string }{
 	{"AWS_ACCESS_KEY_ID", "s3-access-key", "the S3 access key", ""},
 	{"AWS_SECRET_ACCESS_KEY", "s3-secret-key", "the S3 secret key", ""},
 	{"TOWNLINE_RESCUE_AFTER", "rescue-after", "how long a job may look running before it is run again (after a crash)", "3m"},
+	{"TOWNLINE_TRUSTED_PROXIES", "trusted-proxies", "the load balancers' addresses or networks, comma-separated (10.0.0.0/8): a request from one comes from the client its X-Forwarded-For names", ""},
 	{"TOWNLINE_TEXT_RATE", "text-rate", "texts a second an emergency notice goes out at (a long code: 1; a Messaging Service: more)", "1"},
 	{"TOWNLINE_MAIL_RATE", "mail-rate", "mails a second an emergency notice goes out at", "10"},
 	{"TWILIO_ACCOUNT_SID", "twilio-account-sid", "Twilio account SID (empty: SMS and voice off)", ""},
@@ -165,6 +170,17 @@ func (f *Flags) Config() (*Config, error) {
 		errs = append(errs, fmt.Errorf("TOWNLINE_RESCUE_AFTER must be a duration of at least 5s, such as 3m (got %q)", get("TOWNLINE_RESCUE_AFTER")))
 	} else {
 		c.RescueAfter = d
+	}
+	for _, p := range strings.FieldsFunc(get("TOWNLINE_TRUSTED_PROXIES"), func(r rune) bool { return r == ',' || r == ' ' }) {
+		prefix, err := netip.ParsePrefix(p)
+		if a, aerr := netip.ParseAddr(p); aerr == nil {
+			prefix, err = a.Unmap().Prefix(a.Unmap().BitLen())
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TOWNLINE_TRUSTED_PROXIES: %q is not an address or a network such as 10.0.0.0/8", p))
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
 	}
 	for _, r := range []struct {
 		env  string

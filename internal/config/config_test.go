@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -37,7 +38,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:8080" || c.PublicURL != "http://127.0.0.1:8080" || c.Data != "./data" || c.Blobs != "postgres" ||
-		c.MaxUpload != 10<<20 || c.TextRate != 1 || c.MailRate != 10 || c.TwilioAPIURL != "https://api.twilio.com" || c.DatabaseURL != "" {
+		c.MaxUpload != 10<<20 || c.TextRate != 1 || c.MailRate != 10 || c.TwilioAPIURL != "https://api.twilio.com" || c.DatabaseURL != "" || c.TrustedProxies != nil {
 		t.Errorf("defaults = %+v", c)
 	}
 }
@@ -78,6 +79,7 @@ func TestValidateSaysWhatIsWrong(t *testing.T) {
 		{map[string]string{"IMAP_URL": "imaps://u:p@h/INBOX"}, "SMTP_URL"},
 		{map[string]string{"TOWNLINE_LOG_LEVEL": "loud"}, "TOWNLINE_LOG_LEVEL"},
 		{map[string]string{"TOWNLINE_LOG_FORMAT": "xml"}, "TOWNLINE_LOG_FORMAT"},
+		{map[string]string{"TOWNLINE_TRUSTED_PROXIES": "10.0.0.0/8,balancer"}, `TOWNLINE_TRUSTED_PROXIES: "balancer" is not an address`},
 		{map[string]string{"TOWNLINE_TEXT_RATE": "0"}, "TOWNLINE_TEXT_RATE must be a number of messages a second"},
 		{map[string]string{"TOWNLINE_MAIL_RATE": "fast"}, "TOWNLINE_MAIL_RATE must be a number of messages a second"},
 		{map[string]string{"TOWNLINE_BLOBS": "/var/photos"}, "TOWNLINE_BLOBS must be postgres or s3://bucket/prefix"},
@@ -140,5 +142,16 @@ func TestMetricsAddr(t *testing.T) {
 		if _, err := load(t, bad); err == nil || !strings.Contains(err.Error(), "TOWNLINE_METRICS_ADDR") {
 			t.Errorf("%v: err = %v, want it to name TOWNLINE_METRICS_ADDR", bad, err)
 		}
+	}
+}
+
+// The load balancers are addresses or networks, by commas or spaces.
+func TestTrustedProxies(t *testing.T) {
+	c, err := load(t, map[string]string{"TOWNLINE_TRUSTED_PROXIES": "10.1.2.3/8, 192.168.1.5 fd00::/8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(c.TrustedProxies); got != "[10.0.0.0/8 192.168.1.5/32 fd00::/8]" {
+		t.Errorf("trusted proxies: %s", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"path"
 	"strconv"
 	"strings"
@@ -41,6 +42,9 @@ type Options struct {
 	Limits Limits
 	// MapTiles is the staff maps' tile URL template; empty: no tiles.
 	MapTiles string
+	// TrustedProxies are the city's load balancers: a request from one of
+	// them comes from the client X-Forwarded-For names.
+	TrustedProxies []netip.Prefix
 }
 
 // Check is a readiness condition.
@@ -171,7 +175,7 @@ func New(c *core.Core, opts Options) *Server {
 	if !opts.MetricsApart {
 		mux.Handle("GET /metrics", s.metrics)
 	}
-	s.handler = instrument(s.deadlines(cleanPaths(mux)), latency, opts.Logger)
+	s.handler = behindProxies(instrument(s.deadlines(cleanPaths(mux)), latency, opts.Logger), opts.TrustedProxies)
 	return s
 }
 
