@@ -85,8 +85,8 @@ func checkAnswer(resp *http.Response) error {
 // counts if its answer arrives inside the measured window, whenever it
 // was sent. Only an interrupt (ctx) is an error: failed requests are
 // counted.
-func runLoad(ctx context.Context, s *server, n int, warmup, duration time.Duration, newSender func() sender) (loadResult, error) {
-	cpu0 := s.cpuTicks()
+func runLoad(ctx context.Context, servers []*server, n int, warmup, duration time.Duration, newSender func() sender) (loadResult, error) {
+	cpu0 := cpuTicks(servers)
 	start := time.Now()
 	from, until := start.Add(warmup), start.Add(warmup+duration)
 
@@ -100,7 +100,7 @@ func runLoad(ctx context.Context, s *server, n int, warmup, duration time.Durati
 
 	sampleCtx, stopSampling := context.WithCancel(ctx)
 	rssDone := make(chan int64)
-	go func() { rssDone <- sampleRSS(sampleCtx, s) }()
+	go func() { rssDone <- sampleRSS(sampleCtx, servers) }()
 
 	for range n {
 		send := newSender()
@@ -134,7 +134,7 @@ func runLoad(ctx context.Context, s *server, n int, warmup, duration time.Durati
 	wg.Wait()
 	res.answered = answered.Load()
 	if res.answered > 0 {
-		res.cpuPerReq = time.Duration(s.cpuTicks()-cpu0) * clockTick / time.Duration(res.answered)
+		res.cpuPerReq = time.Duration(cpuTicks(servers)-cpu0) * clockTick / time.Duration(res.answered)
 	}
 	stopSampling()
 	res.maxRSS = <-rssDone
@@ -146,7 +146,7 @@ func runLoad(ctx context.Context, s *server, n int, warmup, duration time.Durati
 // open311Clients returns the Open311 load: each client POSTs a new
 // request, over one kept-alive connection, as a real integrator would.
 // close releases the connections.
-func open311Clients(s *server, n int) (newSender func() sender, close func()) {
+func open311Clients(servers []*server, n int) (newSender func() sender, close func()) {
 	client := &http.Client{
 		Transport: &http.Transport{
 			MaxIdleConns:        n,
@@ -155,15 +155,18 @@ func open311Clients(s *server, n int) (newSender func() sender, close func()) {
 		},
 		Timeout: 30 * time.Second,
 	}
-	// The fields that never change, encoded once.
-	fixed := url.Values{
-		"api_key":        {s.apiKey},
-		"service_code":   {"pothole"},
-		"address_string": {"1735 Montgomery St, Oroville, CA"},
-	}.Encode()
-	endpoint := s.base + "/open311/v2/requests.json"
-	var seq atomic.Int64
+	var seq, made atomic.Int64
 	newSender = func() sender {
+		// The clients take turns at the servers, as a load balancer would
+		// spread them.
+		s := servers[int(made.Add(1)-1)%len(servers)]
+		// The fields that never change, encoded once.
+		fixed := url.Values{
+			"api_key":        {s.apiKey},
+			"service_code":   {"pothole"},
+			"address_string": {"1735 Montgomery St, Oroville, CA"},
+		}.Encode()
+		endpoint := s.base + "/open311/v2/requests.json"
 		// Reused for every request: the server answers only after reading
 		// the whole form, so the transport is done with the previous one.
 		body := make([]byte, 0, 512)
@@ -208,14 +211,16 @@ func recordFirst(mu *sync.Mutex, first *string, msg string) {
 	mu.Unlock()
 }
 
-// sampleRSS reads the server's VmRSS every 100 ms until ctx ends and
-// returns the highest, in kB.
-func sampleRSS(ctx context.Context, s *server) int64 {
+// sampleRSS reads the servers' VmRSS every 100 ms until ctx ends and
+// returns the highest of one, in kB.
+func sampleRSS(ctx context.Context, servers []*server) int64 {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	var peak int64
 	for {
-		peak = max(peak, s.readStatus())
+		for _, s := range servers {
+			peak = max(peak, s.readStatus())
+		}
 		select {
 		case <-ctx.Done():
 			return peak

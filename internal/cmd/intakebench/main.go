@@ -60,6 +60,7 @@ type options struct {
 	warmup   time.Duration
 	clients  []int
 	open311  bool // the Open311 phase
+	two      bool // the Open311 phase against two instances on the cluster
 	sms      bool // the text message phase
 }
 
@@ -92,12 +93,12 @@ func parseFlags() (options, error) {
 	flag.StringVar(&opt.pgbench, "pgbench", "", "the pgbench binary (default: beside the PostgreSQL server binaries, else in PATH)")
 	flag.DurationVar(&opt.duration, "duration", 10*time.Second, "measured time of each run (whole seconds: pgbench counts in seconds)")
 	flag.DurationVar(&opt.warmup, "warmup", 2*time.Second, "unmeasured time before each run")
-	phases := flag.String("phases", "open311,sms", "comma-separated phases to run: open311 (Open311 POSTs), sms (signed Twilio webhooks)")
+	phases := flag.String("phases", "open311,two,sms", "comma-separated phases to run: open311 (Open311 POSTs), two (the same against two instances on the cluster), sms (signed Twilio webhooks)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return opt, fmt.Errorf("unexpected arguments %q", flag.Args())
 	}
-	if opt.open311, opt.sms, err = parsePhases(*phases); err != nil {
+	if opt.open311, opt.two, opt.sms, err = parsePhases(*phases); err != nil {
 		return opt, err
 	}
 	// pgbench -T takes whole seconds; both sides run exactly as long.
@@ -119,22 +120,24 @@ func parseFlags() (options, error) {
 }
 
 // parsePhases reads -phases.
-func parsePhases(list string) (open311, sms bool, err error) {
+func parsePhases(list string) (open311, two, sms bool, err error) {
 	for f := range strings.SplitSeq(list, ",") {
 		switch strings.TrimSpace(f) {
 		case "open311":
 			open311 = true
+		case "two":
+			two = true
 		case "sms":
 			sms = true
 		case "":
 		default:
-			return false, false, fmt.Errorf("-phases: unknown phase %q (open311, sms)", f)
+			return false, false, false, fmt.Errorf("-phases: unknown phase %q (open311, two, sms)", f)
 		}
 	}
-	if !open311 && !sms {
-		return false, false, errors.New("-phases: name at least one of open311, sms")
+	if !open311 && !two && !sms {
+		return false, false, false, errors.New("-phases: name at least one of open311, two, sms")
 	}
-	return open311, sms, nil
+	return open311, two, sms, nil
 }
 
 func roundUpSeconds(d time.Duration) time.Duration {
@@ -150,6 +153,7 @@ type result struct {
 	pg      pgbenchResult
 	pgText  pgbenchResult // the same SQL as a text's intake
 	tl      loadResult    // Open311
+	two     loadResult    // Open311, two instances
 	sms     loadResult    // texts
 }
 
@@ -211,6 +215,14 @@ func bench(ctx context.Context, opt options) error {
 		return err
 	}
 	defer srv.stop()
+	var srv2 *server
+	if opt.two {
+		// A second instance on the same cluster, as behind a load balancer.
+		if srv2, err = startTownline(ctx, townline, dbURL, filepath.Join(dir, "data2"), twilioEnv); err != nil {
+			return err
+		}
+		defer srv2.stop()
+	}
 	if tw != nil {
 		tw.webhook = srv.base + "/twilio/sms"
 		if err := tw.skipUsedNumbers(ctx, db); err != nil {
@@ -236,13 +248,23 @@ func bench(ctx context.Context, opt options) error {
 		fmt.Fprintf(os.Stderr, "intakebench: %d clients: pgbench %.1f tps\n", n, r.pg.tps)
 		if opt.open311 {
 			quiesce(ctx, db, srv)
-			newSender, closeIdle := open311Clients(srv, n)
-			r.tl, err = runLoad(ctx, srv, n, opt.warmup, opt.duration, newSender)
+			newSender, closeIdle := open311Clients([]*server{srv}, n)
+			r.tl, err = runLoad(ctx, []*server{srv}, n, opt.warmup, opt.duration, newSender)
 			closeIdle()
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(os.Stderr, "intakebench: %d clients: townline %.1f req/s, %d errors\n", n, r.tl.throughput(), r.tl.errors)
+		}
+		if opt.two {
+			quiesce(ctx, db, srv, srv2)
+			newSender, closeIdle := open311Clients([]*server{srv, srv2}, n)
+			r.two, err = runLoad(ctx, []*server{srv, srv2}, n, opt.warmup, opt.duration, newSender)
+			closeIdle()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "intakebench: %d clients, two instances: townline %.1f req/s, %d errors\n", n, r.two.throughput(), r.two.errors)
 		}
 		if opt.sms {
 			quiesce(ctx, db, srv)
@@ -272,6 +294,9 @@ func bench(ctx context.Context, opt options) error {
 	for _, r := range results {
 		if opt.open311 && r.tl.ok() == 0 {
 			return fmt.Errorf("with %d clients every townline request failed", r.clients)
+		}
+		if opt.two && r.two.ok() == 0 {
+			return fmt.Errorf("with %d clients every request to two instances failed", r.clients)
 		}
 		if opt.sms && r.sms.ok() == 0 {
 			return fmt.Errorf("with %d senders every text failed", r.clients)
@@ -334,6 +359,21 @@ func printTable(out io.Writer, info serverInfo, opt options, results []result, c
 		tw.Flush()
 		printFailures(out, results, "clients", "townline requests", func(r result) loadResult { return r.tl })
 		printRatioTarget(out, results, "client", func(r result) loadResult { return r.tl })
+	}
+	if opt.two {
+		fmt.Fprintln(out, "\ntwo instances on the cluster (the same Open311 clients, taking turns at two \"townline serve\")")
+		tw := tabwriter.NewWriter(out, 0, 0, 3, ' ', 0)
+		fmt.Fprintln(tw, "clients\treq/s\tp50\tp99\terrors\tpgbench tps\tratio\ttwo/one\tserve CPU/req")
+		for _, r := range results {
+			twoOverOne := "-"
+			if opt.open311 && r.tl.throughput() > 0 {
+				twoOverOne = fmt.Sprintf("%.2f", r.two.throughput()/r.tl.throughput())
+			}
+			fmt.Fprintf(tw, "%d\t%.1f\t%s\t%s\t%d\t%.1f\t%.2f\t%s\t%s\n", r.clients, r.two.throughput(), ms(r.two.percentile(50)),
+				ms(r.two.percentile(99)), r.two.errors, r.pg.tps, ratio(r.two, r.pg), twoOverOne, ms(r.two.cpuPerReq))
+		}
+		tw.Flush()
+		printFailures(out, results, "clients", "requests to two instances", func(r result) loadResult { return r.two })
 	}
 	if opt.sms {
 		fmt.Fprintln(out, "\ntext messages (signed Twilio webhooks into the same server and database)")

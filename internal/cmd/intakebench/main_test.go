@@ -85,16 +85,17 @@ func TestResidentNumber(t *testing.T) {
 
 func TestParsePhases(t *testing.T) {
 	for _, c := range []struct {
-		in           string
-		open311, sms bool
-	}{{"open311,sms", true, true}, {"sms", false, true}, {" open311 ", true, false}, {"sms,sms,", false, true}} {
-		o, s, err := parsePhases(c.in)
-		if err != nil || o != c.open311 || s != c.sms {
-			t.Errorf("parsePhases(%q) = %v, %v, %v", c.in, o, s, err)
+		in                string
+		open311, two, sms bool
+	}{{"open311,sms", true, false, true}, {"sms", false, false, true}, {" open311 ", true, false, false},
+		{"sms,sms,", false, false, true}, {"two", false, true, false}, {"open311,two,sms", true, true, true}} {
+		o, two, s, err := parsePhases(c.in)
+		if err != nil || o != c.open311 || two != c.two || s != c.sms {
+			t.Errorf("parsePhases(%q) = %v, %v, %v, %v", c.in, o, two, s, err)
 		}
 	}
-	for _, in := range []string{"", ",", "voice", "open311,mail"} {
-		if _, _, err := parsePhases(in); err == nil {
+	for _, in := range []string{"", ",", "voice", "open311,mail", "three"} {
+		if _, _, _, err := parsePhases(in); err == nil {
 			t.Errorf("parsePhases(%q): no error", in)
 		}
 	}

@@ -204,21 +204,30 @@ func (s *server) cpuTicks() int64 {
 	return utime + stime
 }
 
+// cpuTicks is the CPU time the servers have used, in clock ticks.
+func cpuTicks(servers []*server) int64 {
+	var n int64
+	for _, s := range servers {
+		n += s.cpuTicks()
+	}
+	return n
+}
+
 // quiesce checkpoints the database and waits, for at most 30 s, until the
 // server is idle (its background jobs done), so that one run does not pay
 // for the previous one. A checkpoint needs privileges a DATABASE_URL user
 // may lack; the run goes on without it.
-func quiesce(ctx context.Context, db *pgx.Conn, s *server) {
+func quiesce(ctx context.Context, db *pgx.Conn, servers ...*server) {
 	_, _ = db.Exec(ctx, "CHECKPOINT")
 	const interval = 500 * time.Millisecond
-	last := s.cpuTicks()
+	last := cpuTicks(servers)
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(interval):
 		}
-		now := s.cpuTicks()
+		now := cpuTicks(servers)
 		// Under 5% of a core.
 		if time.Duration(now-last)*clockTick < interval/20 {
 			return

@@ -270,7 +270,7 @@ func (t *twilio) runConfirmations(ctx context.Context, rate int, duration time.D
 // confirmations it queued.
 func (t *twilio) runSMS(ctx context.Context, srv *server, n int, warmup, duration time.Duration) (loadResult, error) {
 	before := t.confirmations()
-	r, err := runLoad(ctx, srv, n, warmup, duration, t.smsClients)
+	r, err := runLoad(ctx, []*server{srv}, n, warmup, duration, t.smsClients)
 	if err != nil {
 		return r, err
 	}
