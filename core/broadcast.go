@@ -63,22 +63,29 @@ func (c *Core) SubscribeByMail(ctx context.Context, email, lang string) error {
 	}))
 }
 
-// ConfirmSubscription confirms the subscription a mailed link names;
-// following it again changes nothing. ErrNotFound: no such link, or the
-// subscription ended.
-func (c *Core) ConfirmSubscription(ctx context.Context, token string) error {
-	_, err := c.q.ConfirmSubscription(ctx, token)
-	return dbErr(notFound(err))
+// ConfirmSubscription confirms the subscription a mailed link names, and
+// says what it is; following the link again changes nothing.
+// ErrNotFound: no such link, or the subscription ended.
+func (c *Core) ConfirmSubscription(ctx context.Context, token string) (Subscription, error) {
+	s, err := c.q.ConfirmSubscription(ctx, token)
+	if err != nil {
+		return Subscription{}, dbErr(notFound(err))
+	}
+	return subscriptionFromDB(s), nil
 }
 
-// Unsubscribe ends the subscription an unsubscribe link names.
-// ErrNotFound: no such link, or ended already.
-func (c *Core) Unsubscribe(ctx context.Context, token string) error {
-	n, err := c.q.EndSubscription(ctx, token)
-	if err == nil && n == 0 {
-		err = ErrNotFound
+// Unsubscribe ends the subscription an unsubscribe link names, and says
+// what it was. ErrNotFound: no such link, or ended already.
+func (c *Core) Unsubscribe(ctx context.Context, token string) (Subscription, error) {
+	s, err := c.q.EndSubscription(ctx, token)
+	if err != nil {
+		return Subscription{}, dbErr(notFound(err))
 	}
-	return dbErr(err)
+	return subscriptionFromDB(s), nil
+}
+
+func subscriptionFromDB(s db.Subscription) Subscription {
+	return Subscription{Request: deref(s.RequestID), Channel: Channel(s.Channel)}
 }
 
 // EmergencySubscribers counts who would hear an emergency notice.

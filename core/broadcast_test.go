@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -60,7 +61,7 @@ func TestSubscribeByMail(t *testing.T) {
 		t.Errorf("unconfirmed, %d subscribers", n)
 	}
 	for range 2 {
-		if err := c.ConfirmSubscription(ctx, token); err != nil {
+		if _, err := c.ConfirmSubscription(ctx, token); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,20 +76,20 @@ func TestSubscribeByMail(t *testing.T) {
 		t.Errorf("signed up again, %d subscribers", n)
 	}
 	for _, bogus := range []string{"", "nope"} {
-		if err := c.ConfirmSubscription(ctx, bogus); !errors.Is(err, core.ErrNotFound) {
+		if _, err := c.ConfirmSubscription(ctx, bogus); !errors.Is(err, core.ErrNotFound) {
 			t.Errorf("confirm %q: %v", bogus, err)
 		}
-		if err := c.Unsubscribe(ctx, bogus); !errors.Is(err, core.ErrNotFound) {
+		if _, err := c.Unsubscribe(ctx, bogus); !errors.Is(err, core.ErrNotFound) {
 			t.Errorf("unsubscribe %q: %v", bogus, err)
 		}
 	}
-	if err := c.Unsubscribe(ctx, token); err != nil {
+	if _, err := c.Unsubscribe(ctx, token); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Unsubscribe(ctx, token); !errors.Is(err, core.ErrNotFound) {
+	if _, err := c.Unsubscribe(ctx, token); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("unsubscribed twice: %v", err)
 	}
-	if err := c.ConfirmSubscription(ctx, token); !errors.Is(err, core.ErrNotFound) {
+	if _, err := c.ConfirmSubscription(ctx, token); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("an ended subscription confirmed: %v", err)
 	}
 	if n := count(); n != 0 {
@@ -142,7 +143,7 @@ func TestBroadcast(t *testing.T) {
 		tokens[m.To] = tokenIn(t, m.Body)
 	}
 	for _, addr := range []string{"ana@example.org", "beto@example.org"} {
-		if err := c.ConfirmSubscription(ctx, tokens[addr]); err != nil {
+		if _, err := c.ConfirmSubscription(ctx, tokens[addr]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -288,4 +289,129 @@ func fmtActions(log []core.AdminEntry) string {
 		b.WriteString(e.Action + " " + e.Subject + "\n")
 	}
 	return b.String()
+}
+
+// Someone who did not report a request follows it, by text (FOLLOW 1234)
+// or by mail (once confirmed): its public updates reach them, saying they
+// follow it, each mail with its link to stop; a duplicate is followed as
+// its issue; the reporter is not told twice; after the link, nothing.
+func TestFollow(t *testing.T) {
+	t.Parallel()
+	texts, mails := &fakeSender{}, &fakeSender{}
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: texts, core.ChannelEmail: mails}
+	})
+	ctx := context.Background()
+	lat, lng := 39.5138, -121.5564
+	reporter := &phone{t: t, c: c, number: "+15305550701"}
+	issue, err := c.Request(ctx, reporter.text("pothole at 1735 Montgomery Street, 39.5138, -121.5564").RequestID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := texts.Next(wait, 0); err != nil { // its acknowledgment
+		t.Fatal(err)
+	}
+	dup, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole", Lat: &lat, Lng: &lng,
+		Address: "1735 Montgomery Street"})
+	if err != nil || dup.DuplicateOf == nil || *dup.DuplicateOf != issue.ID {
+		t.Fatalf("the second report is not a duplicate of the first: %+v %v", dup, err)
+	}
+	follower := &phone{t: t, c: c, number: "+15305550702"}
+	follower.text(fmt.Sprintf("follow #%d", dup.ID)) // the duplicate's number: its issue is followed
+	reporter.text(fmt.Sprintf("FOLLOW %d", issue.ID))
+	(&phone{t: t, c: c, number: "+15305550703"}).text("seguir 99999")
+	answers := map[string]string{}
+	for i := 1; len(answers) < 3; i++ {
+		m, err := texts.Next(wait, i)
+		if err != nil {
+			t.Fatalf("the answers: %v %v", answers, err)
+		}
+		answers[m.To] = m.Body
+	}
+	if want := fmt.Sprintf("you will get the updates of #%d (Pothole", issue.ID); !strings.Contains(answers["+15305550702"], want) {
+		t.Errorf("the follower's answer: %q", answers["+15305550702"])
+	}
+	if !strings.Contains(answers["+15305550703"], "99999") {
+		t.Errorf("following no request: %q", answers["+15305550703"])
+	}
+	id, err := c.FollowByMail(ctx, issue.ID, "Vecina@Example.org", "es")
+	if err != nil || id != issue.ID {
+		t.Fatalf("follow by mail: %d %v", id, err)
+	}
+	var bad *core.ValidationError
+	if _, err := c.FollowByMail(ctx, issue.ID, "nope", "en"); !errors.As(err, &bad) {
+		t.Errorf("a bad address: %v", err)
+	}
+	if _, err := c.FollowByMail(ctx, 99999, "x@example.org", "en"); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("following no request by mail: %v", err)
+	}
+	confirm, err := mails.Next(wait, 0)
+	if err != nil || confirm.To != "vecina@example.org" || !strings.Contains(confirm.Subject, fmt.Sprintf("#%d", issue.ID)) {
+		t.Fatalf("the confirmation: %+v %v", confirm, err)
+	}
+	token := tokenIn(t, confirm.Body)
+	sub, err := c.ConfirmSubscription(ctx, token)
+	if err != nil || sub.Request != issue.ID || sub.Channel != core.ChannelEmail {
+		t.Errorf("confirmed: %+v %v", sub, err)
+	}
+
+	if err := c.ChangeStatus(ctx, issue.ID, core.StatusChange{To: core.StatusInProgress, Note: "Crew on the way.", Public: true,
+		By: core.Actor{Name: "dispatcher"}}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]core.Outbound{}
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 4; len(got) < 2 && time.Now().Before(deadline); i++ {
+		m, err := texts.Next(wait, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[m.To] = m
+	}
+	m, err := mails.Next(wait, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got[m.To] = m
+	if m := got["+15305550702"]; !strings.Contains(m.Body, fmt.Sprintf("#%d, which you follow: now in progress. Crew on the way.", issue.ID)) {
+		t.Errorf("the follower's text: %q", m.Body)
+	}
+	if m := got["+15305550701"]; !strings.Contains(m.Body, "now in progress") || strings.Contains(m.Body, "which you follow") {
+		t.Errorf("the reporter's text: %q", m.Body)
+	}
+	if m := got["vecina@example.org"]; !strings.Contains(m.Body, "que usted sigue, ahora está en proceso") ||
+		m.Unsubscribe != "http://311.test/alerts/unsubscribe?token="+token {
+		t.Errorf("the follower's mail: %+v", m)
+	}
+
+	// Stopped by the link, the mail follower hears no more; the reporter
+	// heard each update once.
+	if sub, err := c.Unsubscribe(ctx, token); err != nil || sub.Request != issue.ID {
+		t.Fatalf("unsubscribe: %+v %v", sub, err)
+	}
+	if err := c.AddNote(ctx, issue.ID, "Filled.", true, core.Actor{Name: "dispatcher"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 6; i < 8; i++ {
+		if _, err := texts.Next(wait, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if ms, _ := mails.snapshot(); len(ms) != 2 {
+		t.Errorf("%d mails, want the confirmation and one update", len(ms))
+	}
+	sms, _ := texts.snapshot()
+	toReporter := 0
+	for _, m := range sms {
+		if m.To == "+15305550701" && !strings.Contains(m.Body, "you will get the updates") {
+			toReporter++
+		}
+	}
+	if len(sms) != 8 || toReporter != 3 {
+		t.Errorf("%d texts, %d to the reporter besides the answer to FOLLOW; want 8 in all and 3 (the acknowledgment, one for each update):\n%v",
+			len(sms), toReporter, sms)
+	}
 }

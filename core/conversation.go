@@ -143,8 +143,9 @@ type (
 	flagMessage struct{ why string }
 	// clearBounce: the resident wrote from an address mail bounced from.
 	clearBounce struct{}
-	// subscribe: the number asked for the city's emergency notices.
-	subscribe struct{}
+	// subscribe: the number asked for the city's emergency notices, or,
+	// with request, to follow a request.
+	subscribe struct{ request int64 }
 )
 
 func (optOut) isAction()      {}
@@ -172,6 +173,7 @@ var (
 	// alertWords ask for the city's emergency notices by text.
 	alertWords = map[string]string{"alerts": "en", "alert": "en", "alertas": "es", "alerta": "es"}
 	statusRE   = regexp.MustCompile(`^(?:status|estado)(?:\s+#?\s*(\d{1,12}))?$`)
+	followRE   = regexp.MustCompile(`^(?:follow|seguir)\s+#?\s*(\d{1,12})$`)
 	newWords   = map[string]bool{"new": true, "nuevo": true, "nueva": true}
 	// offerAnswers answer "reply YES to follow #1230 instead, NO to keep
 	// yours": whether to follow.
@@ -241,6 +243,11 @@ func (d *dialogue) text() {
 	}
 	if follow, ok := offerAnswers[words]; ok && d.offered != nil {
 		d.answerOffer(follow)
+		return
+	}
+	if m := followRE.FindStringSubmatch(words); m != nil && d.channel == ChannelSMS {
+		id, _ := strconv.ParseInt(m[1], 10, 64)
+		d.do(subscribe{request: id})
 		return
 	}
 	if m := statusRE.FindStringSubmatch(words); m != nil {

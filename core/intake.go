@@ -325,6 +325,10 @@ func (c *Core) apply(ctx context.Context, t *txn, conv *conversation, d *dialogu
 			_, err = c.enqueueFor(ctx, t, *ct, outMsg{Origin: conv.Channel, Kind: "flood"})
 			ct.Flagged, ct.FlagReason = true, a.reason
 		case subscribe:
+			if a.request != 0 {
+				err = c.followByText(ctx, t, conv, a.request)
+				break
+			}
 			_, err = t.q.SubscribeByText(ctx, db.SubscribeByTextParams{ContactID: ct.ID, Token: rand.Text()})
 			c.log.Info("subscribed to emergency notices by text", "contact", ct.ID)
 		case useLanguage:

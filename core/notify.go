@@ -149,6 +149,9 @@ type outMsg struct {
 	Kind      string  // the template, without its channel: "ack", "ask.place"
 	Data      messageData
 	Auto      bool // an automatic answer, subject to the per-contact cap
+	// Subscription is the follow or subscription it goes out under, whose
+	// link it carries to stop.
+	Subscription *int64
 }
 
 // notifyIssue queues a message for every reporter of an issue: the request
@@ -174,6 +177,7 @@ func (c *Core) notifyIssue(ctx context.Context, t *txn, requestID int64, kind st
 			rs = append(rs, reporter{r.ID, r.ContactID})
 		}
 	}
+	told := map[int64]bool{} // the contacts a message went to
 	for _, rep := range rs {
 		// Reporters of a duplicate hear about the issue under their own number.
 		own := issue
@@ -183,7 +187,36 @@ func (c *Core) notifyIssue(ctx context.Context, t *txn, requestID int64, kind st
 			}
 			own.Status = issue.Status
 		}
-		if _, err := c.queueMessage(ctx, t, own, rep.contact, kind, note, nil, ""); err != nil {
+		id, err := c.queueMessage(ctx, t, own, rep.contact, kind, note, nil, "")
+		if err != nil {
+			return err
+		}
+		told[rep.contact] = id != 0
+	}
+	if kind == "duplicate" {
+		return nil
+	}
+	// And those who follow it, each by the way they asked, with their way
+	// to stop: a reporter who follows it too, once.
+	followers, err := t.q.Followers(ctx, &issue.ID)
+	if err != nil {
+		return err
+	}
+	for _, f := range followers {
+		if told[f.ContactID] {
+			continue
+		}
+		row, err := t.q.GetContact(ctx, f.ContactID)
+		if err != nil {
+			return err
+		}
+		ct := contactFromDB(row)
+		data := c.requestData(issue, ct.Language)
+		if note != nil {
+			data.Note = *note
+		}
+		if _, err := c.enqueueFor(ctx, t, ct, outMsg{RequestID: issue.ID, Origin: Channel(f.Channel), Via: Channel(f.Channel),
+			Kind: "followed." + kind, Data: data, Subscription: &f.ID}); err != nil {
 			return err
 		}
 	}
@@ -260,7 +293,7 @@ func (c *Core) enqueueFor(ctx context.Context, t *txn, ct Contact, m outMsg) (in
 	}
 	id, err := t.q.InsertOutbound(ctx, db.InsertOutboundParams{
 		RequestID: m.RequestID, ContactID: ct.ID, UserID: m.UserID, Channel: string(ch), Subject: subject,
-		Body: body, Language: ct.Language, State: state, Error: why, Auto: m.Auto,
+		Body: body, Language: ct.Language, State: state, Error: why, Auto: m.Auto, SubscriptionID: m.Subscription,
 	})
 	if err != nil {
 		return 0, err

@@ -25,10 +25,12 @@ const (
 
 // alertsView is /alerts and its answers: the form (Step ""), "check your
 // mail" (sent), confirmed, the unsubscribe button (unsubscribe), done
-// (unsubscribed), or a link that leads nowhere (gone).
+// (unsubscribed), or a link that leads nowhere (gone). Following is the
+// request a link's subscription follows (0: the emergency notices).
 type alertsView struct {
 	page
 	Step, Email, Problem, Token string
+	Following                   int64
 }
 
 func (h *Handler) alertsForm(w http.ResponseWriter, r *http.Request) {
@@ -38,8 +40,28 @@ func (h *Handler) alertsForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
-	p := alertsView{page: h.newPage(w, r)}
+	h.signUp(w, r, 0)
+}
+
+// follow asks for a request's updates by mail (POST
+// /requests/{id}/follow), as subscribe asks for the emergency notices.
+func (h *Handler) follow(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		h.notFound(w, r)
+		return
+	}
+	h.signUp(w, r, id)
+}
+
+// signUp takes an address for the emergency notices (request 0) or for a
+// request's updates, and mails it a link to confirm.
+func (h *Handler) signUp(w http.ResponseWriter, r *http.Request, request int64) {
+	p := alertsView{page: h.newPage(w, r), Following: request}
 	p.Title = "Emergency notices"
+	if request != 0 {
+		p.Title = "Follow a request"
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
 		p.Problem = "The form could not be read."
@@ -61,7 +83,15 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		h.renderAny(w, r, http.StatusOK, "alerts", p)
 		return
 	}
-	err := h.core.SubscribeByMail(r.Context(), p.Email, p.Lang)
+	var err error
+	if request == 0 {
+		err = h.core.SubscribeByMail(r.Context(), p.Email, p.Lang)
+	} else {
+		var issue int64
+		if issue, err = h.core.FollowByMail(r.Context(), request, p.Email, p.Lang); err == nil {
+			p.Following = issue // a duplicate's issue
+		}
+	}
 	var bad *core.ValidationError
 	switch {
 	case errors.As(err, &bad):
@@ -93,10 +123,12 @@ func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 
 // tokenStep does what a link's token asks (?token=) and says so; a link
 // that names nothing live says that.
-func (h *Handler) tokenStep(w http.ResponseWriter, r *http.Request, done string, do func(ctx context.Context, token string) error) {
+func (h *Handler) tokenStep(w http.ResponseWriter, r *http.Request, done string,
+	do func(ctx context.Context, token string) (core.Subscription, error)) {
 	p := alertsView{page: h.newPage(w, r), Step: done}
 	p.Title = "Emergency notices"
-	err := do(r.Context(), r.URL.Query().Get("token"))
+	sub, err := do(r.Context(), r.URL.Query().Get("token"))
+	p.Following = sub.Request
 	switch {
 	case errors.Is(err, core.ErrNotFound):
 		p.Step = "gone"

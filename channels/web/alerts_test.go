@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -111,7 +113,7 @@ func TestAlertsByMail(t *testing.T) {
 		t.Errorf("opening the unsubscribe link ended the subscription")
 	}
 	if code, page := post("/alerts/unsubscribe?token="+token, url.Values{"List-Unsubscribe": {"One-Click"}}, ""); code != 200 ||
-		!strings.Contains(page, "Done: no more emergency notices") {
+		!strings.Contains(page, "Done: no more of these messages") {
 		t.Errorf("one-click unsubscribe: %d\n%s", code, page)
 	}
 	if n, _ := c.EmergencySubscribers(ctx); n != 0 {
@@ -135,3 +137,56 @@ func TestAlertsByMail(t *testing.T) {
 type unsent struct{}
 
 func (unsent) Send(context.Context, core.Outbound) (string, error) { panic("no worker runs") }
+
+// A request's page offers to follow it; the address gets a link to
+// confirm, which names the request followed.
+func TestFollowOnTheWeb(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Workers = 0
+		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: unsent{}}
+	})
+	ctx := context.Background()
+	lat, lng := 39.5138, -121.5564
+	req, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole", Lat: &lat, Lng: &lng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := serve(t, c)
+	page := fmt.Sprintf("/requests/%d", req.ID)
+	if code, body := get(t, srv.URL+page); code != 200 || !strings.Contains(string(body), `action="`+page+`/follow"`) {
+		t.Errorf("the request's page offers no follow: %d\n%s", code, body)
+	}
+	follow := func(path, email string) (int, string) {
+		t.Helper()
+		r, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(url.Values{"email": {email}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Origin", srv.URL)
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := follow(page+"/follow", "bad"); code != 400 || !strings.Contains(body, "not an email address") ||
+		!strings.Contains(body, `action="`+page+`/follow"`) {
+		t.Errorf("a bad address: %d\n%s", code, body)
+	}
+	if code, _ := follow("/requests/999999/follow", "ana@example.org"); code != 404 {
+		t.Errorf("following no request: %d", code)
+	}
+	if code, body := follow(page+"/follow", "ana@example.org"); code != 200 || !strings.Contains(body, "Check your mail") ||
+		!strings.Contains(body, fmt.Sprintf(">#%d</a>", req.ID)) {
+		t.Errorf("follow: %d\n%s", code, body)
+	}
+	var token string
+	if err := c.Pool().QueryRow(ctx, `SELECT token FROM subscriptions WHERE request_id = $1`, req.ID).Scan(&token); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get(t, srv.URL+"/alerts/confirm?token="+token); code != 200 ||
+		!strings.Contains(string(body), "this request&#39;s updates will reach you by mail") {
+		t.Errorf("confirm: %d\n%s", code, body)
+	}
+}

@@ -90,6 +90,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /feeds/announcements.atom", h.announcementsFeed)
 	mux.HandleFunc("GET /alerts", h.alertsForm)
 	mux.Handle("POST /alerts", http.NewCrossOriginProtection().Handler(http.HandlerFunc(h.subscribe)))
+	mux.Handle("POST /requests/{id}/follow", http.NewCrossOriginProtection().Handler(http.HandlerFunc(h.follow)))
 	mux.HandleFunc("GET /alerts/confirm", h.confirmAlerts)
 	mux.HandleFunc("GET /alerts/unsubscribe", h.unsubscribeForm)
 	// A mail program's one-click unsubscribe (RFC 8058) posts from its

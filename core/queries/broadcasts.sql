@@ -1,8 +1,8 @@
 -- name: SubscribeByText :one
--- ALERTS: the text itself confirms the number.
-INSERT INTO subscriptions (contact_id, channel, token, confirmed_at)
-VALUES (@contact_id, 'sms', @token, now())
-ON CONFLICT (contact_id, channel) DO UPDATE SET ended_at = NULL,
+-- ALERTS, or FOLLOW 1234 (@request_id): the text itself confirms the number.
+INSERT INTO subscriptions (contact_id, channel, token, confirmed_at, request_id)
+VALUES (@contact_id, 'sms', @token, now(), sqlc.narg(request_id))
+ON CONFLICT (contact_id, channel, request_id) DO UPDATE SET ended_at = NULL,
     confirmed_at = COALESCE(subscriptions.confirmed_at, now())
 RETURNING *;
 
@@ -10,23 +10,30 @@ RETURNING *;
 -- A new, pending or ended subscription waits for the link mailed to be
 -- followed; a confirmed one is left as it is (a stranger typing the
 -- address changes nothing).
-INSERT INTO subscriptions (contact_id, channel, token)
-VALUES (@contact_id, 'email', @token)
-ON CONFLICT (contact_id, channel) DO UPDATE SET confirmed_at = NULL, ended_at = NULL
+INSERT INTO subscriptions (contact_id, channel, token, request_id)
+VALUES (@contact_id, 'email', @token, sqlc.narg(request_id))
+ON CONFLICT (contact_id, channel, request_id) DO UPDATE SET confirmed_at = NULL, ended_at = NULL
     WHERE subscriptions.confirmed_at IS NULL OR subscriptions.ended_at IS NOT NULL
 RETURNING *;
+
+-- name: Followers :many
+-- Who follows a request: their subscription and channel.
+SELECT s.id, s.contact_id, s.channel FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
+WHERE s.request_id = @request_id AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL AND c.purged_at IS NULL
+ORDER BY s.id;
 
 -- name: ConfirmSubscription :one
 UPDATE subscriptions SET confirmed_at = COALESCE(confirmed_at, now())
 WHERE token = @token AND ended_at IS NULL
 RETURNING *;
 
--- name: EndSubscription :execrows
-UPDATE subscriptions SET ended_at = now() WHERE token = @token AND ended_at IS NULL;
+-- name: EndSubscription :one
+UPDATE subscriptions SET ended_at = now() WHERE token = @token AND ended_at IS NULL
+RETURNING *;
 
 -- name: EmergencySubscribers :one
 SELECT count(*) FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
-WHERE s.confirmed_at IS NOT NULL AND s.ended_at IS NULL AND c.purged_at IS NULL;
+WHERE s.request_id IS NULL AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL AND c.purged_at IS NULL;
 
 -- name: InsertBroadcast :one
 INSERT INTO broadcasts (announcement_id, actor_id, actor) VALUES (@announcement_id, sqlc.narg(actor_id), @actor)
@@ -46,14 +53,14 @@ SELECT id FROM subscriptions WHERE id > @after ORDER BY id OFFSET @skip LIMIT 1;
 -- name: FanOut :many
 -- A message for each subscriber of the batch reachable now, in their
 -- language; one already written is not written again.
-INSERT INTO messages (contact_id, direction, channel, subject, body, language, state, broadcast_id)
+INSERT INTO messages (contact_id, direction, channel, subject, body, language, state, broadcast_id, subscription_id)
 SELECT s.contact_id, 'out', s.channel,
     CASE WHEN s.channel = 'sms' THEN '' WHEN c.language = 'es' THEN @subject_es::text ELSE @subject_en::text END,
     CASE WHEN s.channel = 'sms' THEN (CASE WHEN c.language = 'es' THEN @text_es::text ELSE @text_en::text END)
         WHEN c.language = 'es' THEN @mail_es::text ELSE @mail_en::text END,
-    c.language, 'queued', @broadcast_id::bigint
+    c.language, 'queued', @broadcast_id::bigint, s.id
 FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
-WHERE s.id > @after AND s.id <= @upto
+WHERE s.id > @after AND s.id <= @upto AND s.request_id IS NULL
     AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL AND c.purged_at IS NULL
     AND CASE WHEN s.channel = 'sms' THEN c.phone IS NOT NULL AND c.opted_out_at IS NULL
         ELSE c.email IS NOT NULL AND c.bouncing_at IS NULL END

@@ -51,9 +51,10 @@ SELECT EXISTS (SELECT 1 FROM requests WHERE id = $1);
 SELECT (contact_id IS NOT DISTINCT FROM @contact_id::bigint)::boolean FROM requests WHERE id = @id;
 
 -- name: InsertOutbound :one
-INSERT INTO messages (request_id, contact_id, user_id, direction, channel, subject, body, language, state, error, auto)
+INSERT INTO messages (request_id, contact_id, user_id, direction, channel, subject, body, language, state, error, auto,
+    subscription_id)
 VALUES (NULLIF(@request_id::bigint, 0), @contact_id::bigint, sqlc.narg(user_id), 'out', @channel, @subject, @body, @language,
-    @state, @error, @auto)
+    @state, @error, @auto, sqlc.narg(subscription_id))
 RETURNING id;
 
 -- name: GetMessage :one

@@ -19,19 +19,37 @@ import (
 	"townline/internal/freeport"
 )
 
+// weed is $WEED, else the bin/weed make builds in this checkout, else
+// weed on PATH.
+func weed() (string, error) {
+	if bin := os.Getenv("WEED"); bin != "" {
+		return bin, nil
+	}
+	dir, _ := os.Getwd()
+	for ; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
+		if fileExists(filepath.Join(dir, "go.mod")) {
+			if bin := filepath.Join(dir, "bin", "weed"); fileExists(bin) {
+				return bin, nil
+			}
+			break
+		}
+	}
+	return exec.LookPath("weed")
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 // S3 starts a SeaweedFS server (weed, under the Apache licence) on
 // loopback for the test, with one bucket, and returns how to reach it
-// and the bucket's client. weed is $WEED, or found on PATH; the test
-// fails without it.
+// and the bucket's client. The test fails without weed.
 func S3(t testing.TB) (core.S3, *minio.Client) {
 	t.Helper()
-	bin := os.Getenv("WEED")
-	if bin == "" {
-		var err error
-		if bin, err = exec.LookPath("weed"); err != nil {
-			t.Fatal("weed (SeaweedFS) not found: set WEED, or build it from its module: " +
-				"go mod download github.com/seaweedfs/seaweedfs@latest, then go install ./weed in a copy of it")
-		}
+	bin, err := weed()
+	if err != nil {
+		t.Fatal("weed (SeaweedFS) not found: run make test, which builds it into bin/weed, or set WEED")
 	}
 	dir := t.TempDir()
 	s3 := core.S3{AccessKey: "townline", SecretKey: "townline-test-secret"}

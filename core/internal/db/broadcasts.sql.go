@@ -77,7 +77,7 @@ func (q *Queries) BroadcastProgress(ctx context.Context, broadcastID int64) (Bro
 const confirmSubscription = `-- name: ConfirmSubscription :one
 UPDATE subscriptions SET confirmed_at = COALESCE(confirmed_at, now())
 WHERE token = $1 AND ended_at IS NULL
-RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at
+RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at, request_id
 `
 
 func (q *Queries) ConfirmSubscription(ctx context.Context, token string) (Subscription, error) {
@@ -91,13 +91,14 @@ func (q *Queries) ConfirmSubscription(ctx context.Context, token string) (Subscr
 		&i.CreatedAt,
 		&i.ConfirmedAt,
 		&i.EndedAt,
+		&i.RequestID,
 	)
 	return i, err
 }
 
 const emergencySubscribers = `-- name: EmergencySubscribers :one
 SELECT count(*) FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
-WHERE s.confirmed_at IS NOT NULL AND s.ended_at IS NULL AND c.purged_at IS NULL
+WHERE s.request_id IS NULL AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL AND c.purged_at IS NULL
 `
 
 func (q *Queries) EmergencySubscribers(ctx context.Context) (int64, error) {
@@ -107,27 +108,36 @@ func (q *Queries) EmergencySubscribers(ctx context.Context) (int64, error) {
 	return count, err
 }
 
-const endSubscription = `-- name: EndSubscription :execrows
+const endSubscription = `-- name: EndSubscription :one
 UPDATE subscriptions SET ended_at = now() WHERE token = $1 AND ended_at IS NULL
+RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at, request_id
 `
 
-func (q *Queries) EndSubscription(ctx context.Context, token string) (int64, error) {
-	result, err := q.db.Exec(ctx, endSubscription, token)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+func (q *Queries) EndSubscription(ctx context.Context, token string) (Subscription, error) {
+	row := q.db.QueryRow(ctx, endSubscription, token)
+	var i Subscription
+	err := row.Scan(
+		&i.ID,
+		&i.ContactID,
+		&i.Channel,
+		&i.Token,
+		&i.CreatedAt,
+		&i.ConfirmedAt,
+		&i.EndedAt,
+		&i.RequestID,
+	)
+	return i, err
 }
 
 const fanOut = `-- name: FanOut :many
-INSERT INTO messages (contact_id, direction, channel, subject, body, language, state, broadcast_id)
+INSERT INTO messages (contact_id, direction, channel, subject, body, language, state, broadcast_id, subscription_id)
 SELECT s.contact_id, 'out', s.channel,
     CASE WHEN s.channel = 'sms' THEN '' WHEN c.language = 'es' THEN $1::text ELSE $2::text END,
     CASE WHEN s.channel = 'sms' THEN (CASE WHEN c.language = 'es' THEN $3::text ELSE $4::text END)
         WHEN c.language = 'es' THEN $5::text ELSE $6::text END,
-    c.language, 'queued', $7::bigint
+    c.language, 'queued', $7::bigint, s.id
 FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
-WHERE s.id > $8 AND s.id <= $9
+WHERE s.id > $8 AND s.id <= $9 AND s.request_id IS NULL
     AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL AND c.purged_at IS NULL
     AND CASE WHEN s.channel = 'sms' THEN c.phone IS NOT NULL AND c.opted_out_at IS NULL
         ELSE c.email IS NOT NULL AND c.bouncing_at IS NULL END
@@ -210,6 +220,39 @@ func (q *Queries) FannedOut(ctx context.Context, arg FannedOutParams) error {
 	return err
 }
 
+const followers = `-- name: Followers :many
+SELECT s.id, s.contact_id, s.channel FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
+WHERE s.request_id = $1 AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL AND c.purged_at IS NULL
+ORDER BY s.id
+`
+
+type FollowersRow struct {
+	ID        int64
+	ContactID int64
+	Channel   string
+}
+
+// Who follows a request: their subscription and channel.
+func (q *Queries) Followers(ctx context.Context, requestID *int64) ([]FollowersRow, error) {
+	rows, err := q.db.Query(ctx, followers, requestID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []FollowersRow
+	for rows.Next() {
+		var i FollowersRow
+		if err := rows.Scan(&i.ID, &i.ContactID, &i.Channel); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const insertBroadcast = `-- name: InsertBroadcast :one
 INSERT INTO broadcasts (announcement_id, actor_id, actor) VALUES ($1, $2, $3)
 ON CONFLICT (announcement_id) DO NOTHING
@@ -251,23 +294,24 @@ func (q *Queries) LockBroadcast(ctx context.Context, id int64) (Broadcast, error
 }
 
 const subscribeByMail = `-- name: SubscribeByMail :one
-INSERT INTO subscriptions (contact_id, channel, token)
-VALUES ($1, 'email', $2)
-ON CONFLICT (contact_id, channel) DO UPDATE SET confirmed_at = NULL, ended_at = NULL
+INSERT INTO subscriptions (contact_id, channel, token, request_id)
+VALUES ($1, 'email', $2, $3)
+ON CONFLICT (contact_id, channel, request_id) DO UPDATE SET confirmed_at = NULL, ended_at = NULL
     WHERE subscriptions.confirmed_at IS NULL OR subscriptions.ended_at IS NOT NULL
-RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at
+RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at, request_id
 `
 
 type SubscribeByMailParams struct {
 	ContactID int64
 	Token     string
+	RequestID *int64
 }
 
 // A new, pending or ended subscription waits for the link mailed to be
 // followed; a confirmed one is left as it is (a stranger typing the
 // address changes nothing).
 func (q *Queries) SubscribeByMail(ctx context.Context, arg SubscribeByMailParams) (Subscription, error) {
-	row := q.db.QueryRow(ctx, subscribeByMail, arg.ContactID, arg.Token)
+	row := q.db.QueryRow(ctx, subscribeByMail, arg.ContactID, arg.Token, arg.RequestID)
 	var i Subscription
 	err := row.Scan(
 		&i.ID,
@@ -277,26 +321,28 @@ func (q *Queries) SubscribeByMail(ctx context.Context, arg SubscribeByMailParams
 		&i.CreatedAt,
 		&i.ConfirmedAt,
 		&i.EndedAt,
+		&i.RequestID,
 	)
 	return i, err
 }
 
 const subscribeByText = `-- name: SubscribeByText :one
-INSERT INTO subscriptions (contact_id, channel, token, confirmed_at)
-VALUES ($1, 'sms', $2, now())
-ON CONFLICT (contact_id, channel) DO UPDATE SET ended_at = NULL,
+INSERT INTO subscriptions (contact_id, channel, token, confirmed_at, request_id)
+VALUES ($1, 'sms', $2, now(), $3)
+ON CONFLICT (contact_id, channel, request_id) DO UPDATE SET ended_at = NULL,
     confirmed_at = COALESCE(subscriptions.confirmed_at, now())
-RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at
+RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at, request_id
 `
 
 type SubscribeByTextParams struct {
 	ContactID int64
 	Token     string
+	RequestID *int64
 }
 
-// ALERTS: the text itself confirms the number.
+// ALERTS, or FOLLOW 1234 (@request_id): the text itself confirms the number.
 func (q *Queries) SubscribeByText(ctx context.Context, arg SubscribeByTextParams) (Subscription, error) {
-	row := q.db.QueryRow(ctx, subscribeByText, arg.ContactID, arg.Token)
+	row := q.db.QueryRow(ctx, subscribeByText, arg.ContactID, arg.Token, arg.RequestID)
 	var i Subscription
 	err := row.Scan(
 		&i.ID,
@@ -306,6 +352,7 @@ func (q *Queries) SubscribeByText(ctx context.Context, arg SubscribeByTextParams
 		&i.CreatedAt,
 		&i.ConfirmedAt,
 		&i.EndedAt,
+		&i.RequestID,
 	)
 	return i, err
 }

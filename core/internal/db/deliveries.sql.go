@@ -21,18 +21,16 @@ WITH claim AS (
     WHERE m.id = $1 AND m.direction = 'out' AND m.state = 'queued' AND ct.id = m.contact_id
     RETURNING m.state, m.channel, COALESCE(m.request_id, 0)::bigint AS request_id, m.subject, m.body, m.language, m.auto,
         COALESCE(CASE WHEN m.channel = 'email' THEN ct.email ELSE ct.phone END, '')::text AS address,
-        (m.channel = 'sms' AND ct.opted_out_at IS NOT NULL)::boolean AS opted_out, m.claimed_at, m.broadcast_id, m.contact_id)
+        (m.channel = 'sms' AND ct.opted_out_at IS NOT NULL)::boolean AS opted_out, m.claimed_at, m.subscription_id)
 SELECT claim.state, claim.channel, claim.request_id, claim.subject, claim.body, claim.language, claim.auto,
     claim.address, claim.opted_out, true AS claimed, claim.claimed_at,
-    -- A broadcast's recipient can end their subscription from it.
-    COALESCE((SELECT s.token FROM subscriptions s WHERE claim.broadcast_id IS NOT NULL
-        AND s.contact_id = claim.contact_id AND s.channel = claim.channel), '')::text AS list_token FROM claim
+    -- A subscriber can end their subscription from what it sends them.
+    COALESCE((SELECT s.token FROM subscriptions s WHERE s.id = claim.subscription_id), '')::text AS list_token FROM claim
 UNION ALL
 SELECT m.state, m.channel, COALESCE(m.request_id, 0)::bigint, m.subject, m.body, m.language, m.auto,
     COALESCE(CASE WHEN m.channel = 'email' THEN ct.email ELSE ct.phone END, '')::text,
     (m.channel = 'sms' AND ct.opted_out_at IS NOT NULL)::boolean, false, m.claimed_at,
-    COALESCE((SELECT s.token FROM subscriptions s WHERE m.broadcast_id IS NOT NULL
-        AND s.contact_id = m.contact_id AND s.channel = m.channel), '')::text
+    COALESCE((SELECT s.token FROM subscriptions s WHERE s.id = m.subscription_id), '')::text
 FROM messages m LEFT JOIN contacts ct ON ct.id = m.contact_id
 WHERE m.id = $1 AND m.direction = 'out' AND NOT EXISTS (SELECT 1 FROM claim)
 `

@@ -59,7 +59,7 @@ func (q *Queries) FlagMessage(ctx context.Context, arg FlagMessageParams) error 
 }
 
 const getMessage = `-- name: GetMessage :one
-SELECT id, conversation_id, request_id, contact_id, user_id, direction, channel, provider_id, subject, body, language, state, error, attempts, created_at, sent_at, auto, flag, claimed_at, search, broadcast_id FROM messages WHERE id = $1
+SELECT id, conversation_id, request_id, contact_id, user_id, direction, channel, provider_id, subject, body, language, state, error, attempts, created_at, sent_at, auto, flag, claimed_at, search, broadcast_id, subscription_id FROM messages WHERE id = $1
 `
 
 func (q *Queries) GetMessage(ctx context.Context, id int64) (Message, error) {
@@ -87,6 +87,7 @@ func (q *Queries) GetMessage(ctx context.Context, id int64) (Message, error) {
 		&i.ClaimedAt,
 		&i.Search,
 		&i.BroadcastID,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
@@ -265,23 +266,25 @@ func (q *Queries) InsertInboundKeys(ctx context.Context, arg InsertInboundKeysPa
 }
 
 const insertOutbound = `-- name: InsertOutbound :one
-INSERT INTO messages (request_id, contact_id, user_id, direction, channel, subject, body, language, state, error, auto)
+INSERT INTO messages (request_id, contact_id, user_id, direction, channel, subject, body, language, state, error, auto,
+    subscription_id)
 VALUES (NULLIF($1::bigint, 0), $2::bigint, $3, 'out', $4, $5, $6, $7,
-    $8, $9, $10)
+    $8, $9, $10, $11)
 RETURNING id
 `
 
 type InsertOutboundParams struct {
-	RequestID int64
-	ContactID int64
-	UserID    *int64
-	Channel   string
-	Subject   string
-	Body      string
-	Language  string
-	State     string
-	Error     string
-	Auto      bool
+	RequestID      int64
+	ContactID      int64
+	UserID         *int64
+	Channel        string
+	Subject        string
+	Body           string
+	Language       string
+	State          string
+	Error          string
+	Auto           bool
+	SubscriptionID *int64
 }
 
 func (q *Queries) InsertOutbound(ctx context.Context, arg InsertOutboundParams) (int64, error) {
@@ -296,6 +299,7 @@ func (q *Queries) InsertOutbound(ctx context.Context, arg InsertOutboundParams) 
 		arg.State,
 		arg.Error,
 		arg.Auto,
+		arg.SubscriptionID,
 	)
 	var id int64
 	err := row.Scan(&id)
@@ -366,7 +370,7 @@ func (q *Queries) RequestExists(ctx context.Context, id int64) (bool, error) {
 }
 
 const requestMessages = `-- name: RequestMessages :many
-SELECT id, conversation_id, request_id, contact_id, user_id, direction, channel, provider_id, subject, body, language, state, error, attempts, created_at, sent_at, auto, flag, claimed_at, search, broadcast_id FROM messages WHERE request_id = $1::bigint ORDER BY created_at, id
+SELECT id, conversation_id, request_id, contact_id, user_id, direction, channel, provider_id, subject, body, language, state, error, attempts, created_at, sent_at, auto, flag, claimed_at, search, broadcast_id, subscription_id FROM messages WHERE request_id = $1::bigint ORDER BY created_at, id
 `
 
 func (q *Queries) RequestMessages(ctx context.Context, dollar_1 int64) ([]Message, error) {
@@ -400,6 +404,7 @@ func (q *Queries) RequestMessages(ctx context.Context, dollar_1 int64) ([]Messag
 			&i.ClaimedAt,
 			&i.Search,
 			&i.BroadcastID,
+			&i.SubscriptionID,
 		); err != nil {
 			return nil, err
 		}

@@ -189,6 +189,7 @@ type Message struct {
 	ClaimedAt      *time.Time
 	Search         interface{}
 	BroadcastID    *int64
+	SubscriptionID *int64
 }
 
 type PlaceAddress struct {
@@ -335,6 +336,7 @@ type Subscription struct {
 	CreatedAt   time.Time
 	ConfirmedAt *time.Time
 	EndedAt     *time.Time
+	RequestID   *int64
 }
 
 type User struct {
