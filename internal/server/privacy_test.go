@@ -103,7 +103,7 @@ func TestNoPublicAnswerNamesAReporter(t *testing.T) {
 
 	since := url.QueryEscape(time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
 	pages := []string{"/", "/?lang=es", "/report", "/requests", "/requests?lang=es", "/feeds/requests.atom",
-		"/announcements", "/announcements?lang=es", fmt.Sprintf("/announcements/%d", meeting.ID), "/calendar.ics",
+		"/announcements", "/announcements?lang=es", fmt.Sprintf("/announcements/%d", meeting.ID), "/calendar.ics", "/alerts",
 		"/feeds/announcements.atom",
 		"/open311/v2/requests.json?extensions=true", "/open311/v2/requests.xml?extensions=true",
 		"/open311/v2/requests.json?extensions=true&status=open,closed",
