@@ -441,7 +441,8 @@ func (c *Core) replyStatus(ctx context.Context, t *txn, conv *conversation, id i
 	}
 	r, err := c.requestOn(ctx, t.q, id)
 	if errors.Is(err, ErrNotFound) {
-		_, err = c.enqueueFor(ctx, t, ct, outMsg{RequestID: id, Origin: conv.Channel, Kind: "status.none",
+		// Not tied to the request: there is none by that number.
+		_, err = c.enqueueFor(ctx, t, ct, outMsg{Origin: conv.Channel, Kind: "status.none",
 			Data: messageData{ID: id}, Auto: true})
 		return err
 	}

@@ -554,3 +554,17 @@ func TestSpanishUnclassifiedIsAReporte(t *testing.T) {
 		t.Errorf("no acknowledgment names a Reporte: %q", p.answers(sms))
 	}
 }
+
+// A text asking about a request number that names none is kept and
+// answered so, not refused (the webhook would fail and the text be lost).
+func TestStatusOfNoSuchRequest(t *testing.T) {
+	t.Parallel()
+	texts := &fakeSender{}
+	c := testenv.Core(t, func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: texts} })
+	(&phone{t: t, c: c, number: "+15305550801"}).text("STATUS 99999")
+	wait, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if m, err := texts.Next(wait, 0); err != nil || !strings.Contains(m.Body, "we found no report #99999") || m.RequestID != 0 {
+		t.Errorf("the answer: %+v %v", m, err)
+	}
+}
