@@ -15,11 +15,10 @@ import (
 
 // Contact is a reporter's private details, kept apart from their requests.
 type Contact struct {
-	ID        int64
-	Phone     string // E.164, or empty
-	Email     string // lower-cased, or empty
-	Name      string
-	AccountID *int64
+	ID    int64
+	Phone string // E.164, or empty
+	Email string // lower-cased, or empty
+	Name  string
 	// ClientAccount is the reporter's account id at the Open311 client
 	// that filed for them (GeoReport's account_id). Staff only.
 	ClientAccount string

@@ -57,7 +57,7 @@ const flagFor = 24 * time.Hour
 
 func contactFromDB(ct db.Contact) Contact {
 	return Contact{
-		ID: ct.ID, Phone: deref(ct.Phone), Email: deref(ct.Email), Name: ct.Name, AccountID: ct.AccountID,
+		ID: ct.ID, Phone: deref(ct.Phone), Email: deref(ct.Email), Name: ct.Name,
 		ClientAccount: ct.ClientAccount,
 		Language:      ct.Language, OptedOut: ct.OptedOutAt != nil, Bouncing: ct.BouncingAt != nil,
 		CreatedAt: ct.CreatedAt, LanguageChosen: ct.LanguageChosen,

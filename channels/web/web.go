@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	textlang "golang.org/x/text/language"
 
 	"townline/core"
@@ -29,11 +30,13 @@ type Handler struct {
 	// signups bounds the alert sign-ups of an address, confirmations the
 	// confirmation mails sent to one mailbox.
 	signups, confirmations *limiter
+	residents              *scs.SessionManager // residents signed in
 }
 
 // Config is how the city runs its public site.
 type Config struct {
 	MapTiles string // the maps' tile URL template (TOWNLINE_MAP_TILES)
+	Secure   bool   // the public URL is https: the session cookie is Secure
 }
 
 var statusWords = map[core.Status]string{
@@ -70,8 +73,8 @@ func New(c *core.Core, logger *slog.Logger, cfg Config) *Handler {
 	}
 	h := &Handler{core: c, log: logger, pages: map[string]*template.Template{}, tiles: cfg.MapTiles,
 		limit: &limiter{perHour: reportsPerHour}, signups: &limiter{perHour: signupsPerHour},
-		confirmations: &limiter{perHour: confirmationsPerHour}}
-	for _, name := range []string{"home", "request", "report", "list", "error", "announcements", "announcement", "alerts"} {
+		confirmations: &limiter{perHour: confirmationsPerHour}, residents: residentSessions(c, cfg.Secure)}
+	for _, name := range []string{"home", "request", "report", "list", "error", "announcements", "announcement", "alerts", "signin", "account"} {
 		h.pages[name] = templates.Page(name, funcs)
 	}
 	return h
@@ -96,6 +99,17 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	// A mail program's one-click unsubscribe (RFC 8058) posts from its
 	// server, with no Origin: CrossOriginProtection lets it through.
 	mux.Handle("POST /alerts/unsubscribe", http.NewCrossOriginProtection().Handler(http.HandlerFunc(h.unsubscribe)))
+	// Only the residents' own pages load a session: the public pages are
+	// the same for everyone.
+	signed := func(f http.HandlerFunc) http.Handler { return h.residents.LoadAndSave(f) }
+	posted := func(f http.HandlerFunc) http.Handler { return http.NewCrossOriginProtection().Handler(signed(f)) }
+	mux.Handle("GET /signin", signed(h.signinForm))
+	mux.Handle("POST /signin", posted(h.sendSignin))
+	mux.Handle("POST /signin/code", posted(h.signinCode))
+	mux.Handle("GET /signin/link", signed(h.signinLinkForm))
+	mux.Handle("POST /signin/link", posted(h.signinLink))
+	mux.Handle("GET /account", signed(h.account))
+	mux.Handle("POST /signout", posted(h.signout))
 	mux.HandleFunc("GET /report", h.reportForm)
 	mux.Handle("POST /report", http.NewCrossOriginProtection().Handler(http.HandlerFunc(h.report)))
 	mux.Handle("GET /static/", static())

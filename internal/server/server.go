@@ -150,7 +150,7 @@ func New(c *core.Core, opts Options) *Server {
 
 	mux := http.NewServeMux()
 	open311.New(c, opts.Logger, opts.MaxBody).Register(mux)
-	web.New(c, opts.Logger, web.Config{MapTiles: opts.MapTiles}).Register(mux)
+	web.New(c, opts.Logger, web.Config{MapTiles: opts.MapTiles, Secure: strings.HasPrefix(c.PublicURL(), "https://")}).Register(mux)
 	s.staff = staff.New(c, opts.Logger, staff.Config{Secure: strings.HasPrefix(c.PublicURL(), "https://"), MapTiles: opts.MapTiles})
 	s.staff.Register(mux)
 	for _, ch := range opts.Channels {

@@ -29,7 +29,7 @@ func (q *Queries) ClearContactFlag(ctx context.Context, id int64) error {
 }
 
 const contactsByAddress = `-- name: ContactsByAddress :many
-SELECT id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by FROM contacts
+SELECT id, phone, email, name, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by FROM contacts
 WHERE (phone = $1::text OR email = $2::text) AND purged_at IS NULL
 ORDER BY id
 `
@@ -55,7 +55,6 @@ func (q *Queries) ContactsByAddress(ctx context.Context, arg ContactsByAddressPa
 			&i.Phone,
 			&i.Email,
 			&i.Name,
-			&i.AccountID,
 			&i.Language,
 			&i.OptedOutAt,
 			&i.BouncingAt,
@@ -85,7 +84,7 @@ UPDATE contacts SET
     email = COALESCE(email, (SELECT $2::text WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.email = $2::text))),
     name = CASE WHEN name = '' THEN $3::text ELSE name END
 WHERE contacts.id = $4
-RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by
+RETURNING id, phone, email, name, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by
 `
 
 type FillContactParams struct {
@@ -110,7 +109,6 @@ func (q *Queries) FillContact(ctx context.Context, arg FillContactParams) (Conta
 		&i.Phone,
 		&i.Email,
 		&i.Name,
-		&i.AccountID,
 		&i.Language,
 		&i.OptedOutAt,
 		&i.BouncingAt,
@@ -144,7 +142,7 @@ func (q *Queries) FlagContact(ctx context.Context, arg FlagContactParams) error 
 }
 
 const getContact = `-- name: GetContact :one
-SELECT id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by FROM contacts WHERE id = $1
+SELECT id, phone, email, name, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by FROM contacts WHERE id = $1
 `
 
 func (q *Queries) GetContact(ctx context.Context, id int64) (Contact, error) {
@@ -155,7 +153,6 @@ func (q *Queries) GetContact(ctx context.Context, id int64) (Contact, error) {
 		&i.Phone,
 		&i.Email,
 		&i.Name,
-		&i.AccountID,
 		&i.Language,
 		&i.OptedOutAt,
 		&i.BouncingAt,
@@ -176,7 +173,7 @@ const insertContact = `-- name: InsertContact :one
 INSERT INTO contacts (phone, email, name, language)
 VALUES ($1::text, $2::text, $3::text, COALESCE(NULLIF($4::text, ''), 'en'))
 ON CONFLICT DO NOTHING
-RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by
+RETURNING id, phone, email, name, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by
 `
 
 type InsertContactParams struct {
@@ -199,7 +196,6 @@ func (q *Queries) InsertContact(ctx context.Context, arg InsertContactParams) (C
 		&i.Phone,
 		&i.Email,
 		&i.Name,
-		&i.AccountID,
 		&i.Language,
 		&i.OptedOutAt,
 		&i.BouncingAt,
@@ -217,7 +213,7 @@ func (q *Queries) InsertContact(ctx context.Context, arg InsertContactParams) (C
 }
 
 const lockContact = `-- name: LockContact :one
-SELECT id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by FROM contacts WHERE id = $1 FOR UPDATE
+SELECT id, phone, email, name, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by FROM contacts WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) LockContact(ctx context.Context, id int64) (Contact, error) {
@@ -228,7 +224,6 @@ func (q *Queries) LockContact(ctx context.Context, id int64) (Contact, error) {
 		&i.Phone,
 		&i.Email,
 		&i.Name,
-		&i.AccountID,
 		&i.Language,
 		&i.OptedOutAt,
 		&i.BouncingAt,
@@ -392,7 +387,7 @@ const upsertContactByEmail = `-- name: UpsertContactByEmail :one
 INSERT INTO contacts (email, name, language)
 VALUES (NULLIF($1::text, ''), $2::text, COALESCE(NULLIF($3::text, ''), 'en'))
 ON CONFLICT (email) DO UPDATE SET name = CASE WHEN contacts.name = '' THEN EXCLUDED.name ELSE contacts.name END
-RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by
+RETURNING id, phone, email, name, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by
 `
 
 type UpsertContactByEmailParams struct {
@@ -411,7 +406,6 @@ func (q *Queries) UpsertContactByEmail(ctx context.Context, arg UpsertContactByE
 		&i.Phone,
 		&i.Email,
 		&i.Name,
-		&i.AccountID,
 		&i.Language,
 		&i.OptedOutAt,
 		&i.BouncingAt,
@@ -432,7 +426,7 @@ const upsertContactByPhone = `-- name: UpsertContactByPhone :one
 INSERT INTO contacts (phone, name, language)
 VALUES ($1::text, $2::text, COALESCE(NULLIF($3::text, ''), 'en'))
 ON CONFLICT (phone) DO UPDATE SET name = CASE WHEN contacts.name = '' THEN EXCLUDED.name ELSE contacts.name END
-RETURNING id, phone, email, name, account_id, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by
+RETURNING id, phone, email, name, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by
 `
 
 type UpsertContactByPhoneParams struct {
@@ -451,7 +445,6 @@ func (q *Queries) UpsertContactByPhone(ctx context.Context, arg UpsertContactByP
 		&i.Phone,
 		&i.Email,
 		&i.Name,
-		&i.AccountID,
 		&i.Language,
 		&i.OptedOutAt,
 		&i.BouncingAt,

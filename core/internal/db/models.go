@@ -10,8 +10,8 @@ import (
 
 type Account struct {
 	ID        int64
-	Email     string
-	Name      string
+	Phone     *string
+	Email     *string
 	CreatedAt time.Time
 }
 
@@ -111,7 +111,6 @@ type Contact struct {
 	Phone          *string
 	Email          *string
 	Name           string
-	AccountID      *int64
 	Language       string
 	OptedOutAt     *time.Time
 	BouncingAt     *time.Time
@@ -321,6 +320,20 @@ type Session struct {
 	Token  string
 	Data   []byte
 	Expiry time.Time
+}
+
+type Signin struct {
+	ID        int64
+	Channel   string
+	Address   string
+	CodeHash  []byte
+	LinkHash  []byte
+	AccountID *int64
+	Client    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	Attempts  int32
+	UsedAt    *time.Time
 }
 
 type SigninFailure struct {

@@ -1,0 +1,165 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/pgxstore"
+	"github.com/alexedwards/scs/v2"
+
+	"townline/core"
+)
+
+// Residents' accounts: sign in at /signin with a code texted to a phone
+// or a link mailed to an address, no password; /account lists every
+// request made from the account's phone and email, on any channel.
+
+// residentSessions keeps residents signed in, in PostgreSQL (every
+// instance reads them), apart from staff sessions.
+func residentSessions(c *core.Core, secure bool) *scs.SessionManager {
+	sm := scs.New()
+	sm.Store = pgxstore.NewWithCleanupInterval(c.Pool(), 10*time.Minute)
+	sm.Lifetime, sm.IdleTimeout = 30*24*time.Hour, 7*24*time.Hour
+	sm.Cookie.Name = "townline_resident"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = secure
+	return sm
+}
+
+// signinView is the sign-in page: the address form (Step ""), the code
+// form once sent (code), the button a mailed link opens (link).
+type signinView struct {
+	page
+	Step, Address, Token, Problem string
+	Mailed                        bool // the sign-in went by mail (a link, and its code)
+	Adding                        bool // an address added to the signed-in account
+}
+
+type accountView struct {
+	page
+	Resident core.Resident
+	Requests []core.Request
+}
+
+func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request) {
+	p := signinView{page: h.newPage(w, r)}
+	p.Title = "Sign in"
+	h.renderAny(w, r, http.StatusOK, "signin", p)
+}
+
+// sendSignin sends a code or link to the address typed; signed in, it
+// adds that address to the account once verified.
+func (h *Handler) sendSignin(w http.ResponseWriter, r *http.Request) {
+	p := signinView{page: h.newPage(w, r)}
+	p.Title = "Sign in"
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		p.Problem = "The form could not be read."
+		h.renderAny(w, r, http.StatusBadRequest, "signin", p)
+		return
+	}
+	p.Address = strings.TrimSpace(r.PostForm.Get("address"))
+	account := h.residents.GetInt64(r.Context(), "resident")
+	p.Adding = account != 0
+	ch, addr, err := h.core.SendSignin(r.Context(), p.Address, p.Lang, clientAddr(r), account)
+	var bad *core.ValidationError
+	switch {
+	case errors.As(err, &bad):
+		p.Problem = "Type an email address or a mobile phone number."
+		h.renderAny(w, r, http.StatusBadRequest, "signin", p)
+	case errors.Is(err, core.ErrTooManySignins):
+		h.log.Warn("sign-in refused: asked too often", "client", clientAddr(r))
+		p.Problem = "Too many sign-ins asked. Please try again in a quarter of an hour."
+		h.renderAny(w, r, http.StatusTooManyRequests, "signin", p)
+	case err != nil:
+		h.fail(w, r, err)
+	default:
+		p.Step, p.Address, p.Mailed = "code", addr, ch == core.ChannelEmail
+		h.renderAny(w, r, http.StatusOK, "signin", p)
+	}
+}
+
+// signinCode signs in with the code sent to an address.
+func (h *Handler) signinCode(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	address := r.PostForm.Get("address")
+	res, err := h.core.SigninWithCode(r.Context(), address, r.PostForm.Get("code"))
+	h.signedIn(w, r, res, err, func(p *signinView) { p.Step, p.Address = "code", address })
+}
+
+// signinLinkForm is where a mailed link leads: a button, because mail
+// scanners open links and must not sign anyone in.
+func (h *Handler) signinLinkForm(w http.ResponseWriter, r *http.Request) {
+	p := signinView{page: h.newPage(w, r), Step: "link", Token: r.URL.Query().Get("token")}
+	p.Title = "Sign in"
+	h.renderAny(w, r, http.StatusOK, "signin", p)
+}
+
+func (h *Handler) signinLink(w http.ResponseWriter, r *http.Request) {
+	res, err := h.core.SigninWithLink(r.Context(), r.URL.Query().Get("token"))
+	h.signedIn(w, r, res, err, func(*signinView) {})
+}
+
+// signedIn ends a sign-in: the account in a new session and its page, or
+// the form again with what went wrong.
+func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, res core.Resident, err error, again func(*signinView)) {
+	if errors.Is(err, core.ErrSigninRefused) || errors.As(err, new(*core.ValidationError)) {
+		p := signinView{page: h.newPage(w, r)}
+		p.Title, p.Problem = "Sign in", "That code or link is wrong, used or expired. Ask for a new one."
+		again(&p)
+		h.renderAny(w, r, http.StatusUnauthorized, "signin", p)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// A new session token on every sign-in: one planted before is useless.
+	if err := h.residents.RenewToken(r.Context()); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.residents.Put(r.Context(), "resident", res.ID)
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
+	id := h.residents.GetInt64(r.Context(), "resident")
+	if id == 0 {
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return
+	}
+	res, err := h.core.GetResident(r.Context(), id)
+	if errors.Is(err, core.ErrNotFound) { // its addresses went to another account
+		h.residents.Remove(r.Context(), "resident")
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := accountView{page: h.newPage(w, r), Resident: res}
+	p.Title = "Your reports"
+	if p.Requests, err = h.core.ResidentRequests(r.Context(), res); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	h.renderAny(w, r, http.StatusOK, "account", p)
+}
+
+func (h *Handler) signout(w http.ResponseWriter, r *http.Request) {
+	if err := h.residents.Destroy(r.Context()); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}

@@ -1,0 +1,147 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"townline/core"
+	"townline/internal/testenv"
+)
+
+// inbox is a channel's sender that keeps what it sends, for a test to read.
+type inbox struct {
+	mu   sync.Mutex
+	sent []core.Outbound
+}
+
+func (b *inbox) Send(_ context.Context, m core.Outbound) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sent = append(b.sent, m)
+	return fmt.Sprintf("sent-%d", len(b.sent)), nil
+}
+
+// last waits for a message to to whose body matches re, and returns the
+// match's first group.
+func (b *inbox) last(t *testing.T, to string, re *regexp.Regexp) string {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		b.mu.Lock()
+		for i := len(b.sent) - 1; i >= 0; i-- {
+			if m := re.FindStringSubmatch(b.sent[i].Body); b.sent[i].To == to && m != nil {
+				b.mu.Unlock()
+				return m[1]
+			}
+		}
+		b.mu.Unlock()
+	}
+	t.Fatalf("nothing matching %s sent to %s", re, to)
+	return ""
+}
+
+// A resident who texted a report and mailed another signs in on the web
+// with a code texted to her phone and sees the first; she adds her email
+// by the link mailed to it and sees both; she signs out.
+func TestResidentSignin(t *testing.T) {
+	t.Parallel()
+	texts, mails := &inbox{}, &inbox{}
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: texts, core.ChannelEmail: mails}
+	})
+	ctx := context.Background()
+	texted, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelSMS, From: "+15305550911", To: "+15305382401",
+		Text: "pothole at 39.5138, -121.5564", ProviderID: "SMsignin1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mailed, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelEmail, From: "ana@example.org", To: "311@oroville.test",
+		Subject: "Graffiti", Text: "Graffiti at 39.5140, -121.5566", ProviderID: "signin-web@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := serve(t, c)
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	do := func(method, path string, form url.Values, origin string) (int, string, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(form.Encode()))
+		if method == "POST" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Location"), string(b)
+	}
+	link := func(id int64) string { return fmt.Sprintf(`href="/requests/%d"`, id) }
+
+	if code, to, _ := do("GET", "/account", nil, ""); code != 303 || to != "/signin" {
+		t.Errorf("the account signed out: %d %s", code, to)
+	}
+	if code, _, _ := do("POST", "/signin", url.Values{"address": {"5305550911"}}, "https://elsewhere.example"); code != 403 {
+		t.Errorf("a sign-in asked from another site: %d", code)
+	}
+	if code, _, page := do("POST", "/signin", url.Values{"address": {"nobody"}}, srv.URL); code != 400 ||
+		!strings.Contains(page, "Type an email address or a mobile phone number.") {
+		t.Errorf("a bad address: %d\n%s", code, page)
+	}
+	code, _, page := do("POST", "/signin", url.Values{"address": {"530-555-0911"}}, srv.URL)
+	if code != 200 || !strings.Contains(page, "We texted a code to &#43;15305550911") {
+		t.Fatalf("send: %d\n%s", code, page)
+	}
+	sms := texts.last(t, "+15305550911", regexp.MustCompile(`code is (\d{6})`))
+	if code, _, page := do("POST", "/signin/code", url.Values{"address": {"+15305550911"}, "code": {"000000"}}, srv.URL); code != 401 ||
+		!strings.Contains(page, "wrong, used or expired") || !strings.Contains(page, `name="code"`) {
+		t.Errorf("a wrong code: %d\n%s", code, page)
+	}
+	if code, to, _ := do("POST", "/signin/code", url.Values{"address": {"+15305550911"}, "code": {sms}}, srv.URL); code != 303 || to != "/account" {
+		t.Fatalf("the code: %d %s", code, to)
+	}
+	code, _, page = do("GET", "/account", nil, "")
+	if code != 200 || !strings.Contains(page, link(texted.RequestID)) || strings.Contains(page, link(mailed.RequestID)) ||
+		!strings.Contains(page, "&#43;15305550911") {
+		t.Errorf("the account by phone: %d\n%s", code, page)
+	}
+
+	// Her email, added by its link.
+	if code, _, page := do("POST", "/signin", url.Values{"address": {"Ana@Example.org"}}, srv.URL); code != 200 ||
+		!strings.Contains(page, "We mailed a link and a code to ana@example.org") {
+		t.Fatalf("add the email: %d\n%s", code, page)
+	}
+	token := mails.last(t, "ana@example.org", regexp.MustCompile(`/signin/link\?token=(\S+)`))
+	if code, _, page := do("GET", "/signin/link?token="+token, nil, ""); code != 200 || !strings.Contains(page, `action="/signin/link?token=`+token+`"`) {
+		t.Errorf("the link's page: %d\n%s", code, page)
+	}
+	if n, _ := c.ResidentRequests(ctx, core.Resident{Email: "ana@example.org"}); len(n) != 1 {
+		t.Fatalf("requests by mail: %v", n)
+	}
+	if code, to, _ := do("POST", "/signin/link?token="+token, nil, srv.URL); code != 303 || to != "/account" {
+		t.Fatalf("the link: %d %s", code, to)
+	}
+	if code, _, page := do("GET", "/account", nil, ""); code != 200 || !strings.Contains(page, link(texted.RequestID)) ||
+		!strings.Contains(page, link(mailed.RequestID)) || !strings.Contains(page, "ana@example.org") {
+		t.Errorf("the account by phone and mail: %d\n%s", code, page)
+	}
+	if code, _, _ := do("POST", "/signin/link?token="+token, nil, srv.URL); code != 401 {
+		t.Errorf("a link used twice: %d", code)
+	}
+	if code, to, _ := do("POST", "/signout", nil, srv.URL); code != 303 || to != "/" {
+		t.Errorf("sign out: %d %s", code, to)
+	}
+	if code, to, _ := do("GET", "/account", nil, ""); code != 303 || to != "/signin" {
+		t.Errorf("the account after signing out: %d %s", code, to)
+	}
+}

@@ -1,0 +1,55 @@
+-- name: InsertSignin :exec
+INSERT INTO signins (channel, address, code_hash, link_hash, account_id, client, expires_at)
+VALUES (@channel, @address, @code_hash, @link_hash, sqlc.narg(account_id), @client, @expires_at);
+
+-- name: SigninsAsked :one
+-- Sign-ins asked lately for an address, and from a client.
+SELECT count(*) FILTER (WHERE address = @address::text AND created_at > now() - interval '15 minutes')::int AS address_recent,
+    count(*) FILTER (WHERE address = @address::text)::int AS address_hour,
+    count(*) FILTER (WHERE client = @client::text)::int AS client_hour
+FROM signins WHERE (address = @address::text OR client = @client::text) AND created_at > now() - interval '1 hour';
+
+-- name: PendingSignin :one
+-- The latest sign-in sent to an address, if it may still be used.
+SELECT * FROM signins WHERE address = @address AND used_at IS NULL AND expires_at > now()
+ORDER BY created_at DESC LIMIT 1
+FOR UPDATE;
+
+-- name: SigninByLink :one
+SELECT * FROM signins WHERE link_hash = @link_hash AND used_at IS NULL AND expires_at > now()
+FOR UPDATE;
+
+-- name: CountSigninAttempt :exec
+UPDATE signins SET attempts = attempts + 1 WHERE id = @id;
+
+-- name: UseSignin :exec
+UPDATE signins SET used_at = now() WHERE id = @id;
+
+-- name: AccountByAddress :one
+SELECT * FROM accounts WHERE phone = @address::text OR email = @address::text;
+
+-- name: InsertResidentAccount :one
+INSERT INTO accounts (phone, email) VALUES (sqlc.narg(phone), sqlc.narg(email)) RETURNING *;
+
+-- name: ReleaseAddress :exec
+-- An address verified for one account leaves any other that had it.
+UPDATE accounts SET phone = CASE WHEN phone = @address::text THEN NULL ELSE phone END,
+    email = CASE WHEN email = @address::text THEN NULL ELSE email END
+WHERE (phone = @address::text OR email = @address::text) AND id <> @keep;
+
+-- name: DeleteAddresslessAccounts :exec
+DELETE FROM accounts WHERE phone IS NULL AND email IS NULL;
+
+-- name: SetAccountAddress :one
+UPDATE accounts SET phone = COALESCE(sqlc.narg(phone), phone), email = COALESCE(sqlc.narg(email), email)
+WHERE id = @id RETURNING *;
+
+-- name: GetResidentAccount :one
+SELECT * FROM accounts WHERE id = @id;
+
+-- name: AccountRequests :many
+-- Every request made from an account's phone or email, on any channel,
+-- the newest first.
+SELECT r.* FROM request_details r JOIN contacts c ON c.id = r.contact_id
+WHERE (c.phone = sqlc.narg(phone)::text OR c.email = sqlc.narg(email)::text)
+ORDER BY r.requested_at DESC, r.id DESC LIMIT 500;

@@ -1,0 +1,184 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"townline/core"
+	"townline/internal/testenv"
+)
+
+var codeRE = regexp.MustCompile(`\b(\d{6})\b`)
+
+// A resident signs in with the code texted to her phone; her account
+// gathers the requests made from that phone, and, once she adds her
+// email by its mailed link, those made from it too, before and after.
+// Wrong, used and expired codes and links are refused; a code has five
+// tries; an address and a client ask only so often.
+func TestSignin(t *testing.T) {
+	t.Parallel()
+	texts, mails := &fakeSender{}, &fakeSender{}
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: texts, core.ChannelEmail: mails}
+	})
+	ctx := context.Background()
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	sent := 0 // texts read so far
+	nextText := func() core.Outbound {
+		t.Helper()
+		m, err := texts.Next(wait, sent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent++
+		return m
+	}
+	// Before any account: a text and a mail, each a request.
+	texted := (&phone{t: t, c: c, number: "+15305550901"}).text("pothole at 39.5138, -121.5564").RequestID
+	nextText() // its acknowledgment
+	mailed, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelEmail, From: "rosa@example.org", To: "311@oroville.test",
+		Subject: "Graffiti", Text: "Graffiti at 39.5140, -121.5566", ProviderID: "signin-1@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var bad *core.ValidationError
+	if _, _, err := c.SendSignin(ctx, "not a number", "en", "192.0.2.1", 0); !errors.As(err, &bad) {
+		t.Errorf("a bad address: %v", err)
+	}
+	ch, addr, err := c.SendSignin(ctx, "(530) 555-0901", "en", "192.0.2.1", 0)
+	if err != nil || ch != core.ChannelSMS || addr != "+15305550901" {
+		t.Fatalf("send: %s %s %v", ch, addr, err)
+	}
+	m := nextText()
+	code := codeRE.FindStringSubmatch(m.Body)
+	if m.To != "+15305550901" || code == nil || !strings.Contains(m.Body, "your sign-in code is") {
+		t.Fatalf("the code's text: %+v", m)
+	}
+	for range 5 {
+		if _, err := c.SigninWithCode(ctx, "5305550901", "000000"); !errors.Is(err, core.ErrSigninRefused) {
+			t.Fatalf("a wrong code: %v", err)
+		}
+	}
+	if _, err := c.SigninWithCode(ctx, "5305550901", code[1]); !errors.Is(err, core.ErrSigninRefused) {
+		t.Errorf("the right code after five wrong ones: %v", err)
+	}
+	if _, _, err := c.SendSignin(ctx, "5305550901", "en", "192.0.2.1", 0); err != nil {
+		t.Fatal(err)
+	}
+	code = codeRE.FindStringSubmatch(nextText().Body)
+	res, err := c.SigninWithCode(ctx, "+1 530 555 0901", " "+code[1]+" ")
+	if err != nil || res.Phone != "+15305550901" || res.Email != "" {
+		t.Fatalf("signed in: %+v %v", res, err)
+	}
+	if _, err := c.SigninWithCode(ctx, "5305550901", code[1]); !errors.Is(err, core.ErrSigninRefused) {
+		t.Errorf("a code used twice: %v", err)
+	}
+	ids := func(r core.Resident) []int64 {
+		t.Helper()
+		reqs, err := c.ResidentRequests(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, q := range reqs {
+			out = append(out, q.ID)
+		}
+		return out
+	}
+	if got := ids(res); len(got) != 1 || got[0] != texted {
+		t.Errorf("by phone: %v, want [%d]", got, texted)
+	}
+
+	// Her email, signed in on its own first (another account), then added
+	// to this one by its link: the other account goes.
+	if _, _, err := c.SendSignin(ctx, "Rosa@Example.org", "es", "192.0.2.1", 0); err != nil {
+		t.Fatal(err)
+	}
+	first, err := mails.Next(wait, 1) // after the acknowledgment of the mail
+	if err != nil || !strings.Contains(first.Subject, "Entrar") {
+		t.Fatalf("the mailed sign-in: %+v %v", first, err)
+	}
+	other, err := c.SigninWithLink(ctx, tokenIn(t, first.Body))
+	if err != nil || other.Email != "rosa@example.org" || other.ID == res.ID {
+		t.Fatalf("signed in by mail: %+v %v", other, err)
+	}
+	if _, _, err := c.SendSignin(ctx, "rosa@example.org", "en", "192.0.2.1", res.ID); err != nil {
+		t.Fatal(err)
+	}
+	link, err := mails.Next(wait, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SigninWithLink(ctx, "not-the-token"); !errors.Is(err, core.ErrSigninRefused) {
+		t.Errorf("a wrong link: %v", err)
+	}
+	both, err := c.SigninWithLink(ctx, tokenIn(t, link.Body))
+	if err != nil || both.ID != res.ID || both.Phone != "+15305550901" || both.Email != "rosa@example.org" {
+		t.Fatalf("the email added: %+v %v", both, err)
+	}
+	if _, err := c.GetResident(ctx, other.ID); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("the account that had the email is still there: %v", err)
+	}
+	later := (&phone{t: t, c: c, number: "+15305550901"}).text("graffiti at 39.5150, -121.5570").RequestID
+	if got := ids(both); len(got) != 3 || got[0] != later || !has2(got, texted, mailed.RequestID) {
+		t.Errorf("by phone and mail: %v, want %d, %d and %d", got, later, texted, mailed.RequestID)
+	}
+
+	// Three sign-ins for one number in fifteen minutes; an expired code
+	// is refused.
+	if _, _, err := c.SendSignin(ctx, "5305550901", "en", "192.0.2.2", 0); err != nil {
+		t.Fatalf("a third sign-in for one number in fifteen minutes: %v", err)
+	}
+	if _, _, err := c.SendSignin(ctx, "5305550901", "en", "192.0.2.2", 0); !errors.Is(err, core.ErrTooManySignins) {
+		t.Errorf("a fourth sign-in for one number in fifteen minutes: %v", err)
+	}
+	if _, err := c.Pool().Exec(ctx, `UPDATE signins SET created_at = now() - interval '20 minutes'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.SendSignin(ctx, "5305550901", "en", "192.0.2.2", 0); err != nil {
+		t.Fatalf("after fifteen minutes: %v", err)
+	}
+	code = codeRE.FindStringSubmatch(lastText(t, texts))
+	if _, err := c.Pool().Exec(ctx, `UPDATE signins SET expires_at = now() - interval '1 second'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SigninWithCode(ctx, "5305550901", code[1]); !errors.Is(err, core.ErrSigninRefused) {
+		t.Errorf("an expired code: %v", err)
+	}
+	// A client asks for twenty an hour, whatever the addresses.
+	for i := range 20 {
+		c.SendSignin(ctx, "5305550"+string(rune('0'+i/10))+string(rune('0'+i%10))+"0", "en", "192.0.2.9", 0)
+	}
+	if _, _, err := c.SendSignin(ctx, "neighbour@example.org", "en", "192.0.2.9", 0); !errors.Is(err, core.ErrTooManySignins) {
+		t.Errorf("a client's twenty-first sign-in in the hour: %v", err)
+	}
+}
+
+func has2(list []int64, a, b int64) bool {
+	seen := 0
+	for _, x := range list {
+		if x == a || x == b {
+			seen++
+		}
+	}
+	return seen == 2
+}
+
+// lastText waits a moment for the latest text and returns its body.
+func lastText(t *testing.T, texts *fakeSender) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	sms, _ := texts.snapshot()
+	m, err := texts.Next(ctx, len(sms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Body
+}
