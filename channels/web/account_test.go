@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,32 +16,19 @@ import (
 	"townline/internal/testenv"
 )
 
-// inbox is a channel's sender that keeps what it sends, for a test to read.
-type inbox struct {
-	mu   sync.Mutex
-	sent []core.Outbound
-}
-
-func (b *inbox) Send(_ context.Context, m core.Outbound) (string, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.sent = append(b.sent, m)
-	return fmt.Sprintf("sent-%d", len(b.sent)), nil
-}
-
 // last waits for a message to to whose body matches re, and returns the
 // match's first group.
-func (b *inbox) last(t *testing.T, to string, re *regexp.Regexp) string {
+func (m *mailbox) last(t *testing.T, to string, re *regexp.Regexp) string {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		b.mu.Lock()
-		for i := len(b.sent) - 1; i >= 0; i-- {
-			if m := re.FindStringSubmatch(b.sent[i].Body); b.sent[i].To == to && m != nil {
-				b.mu.Unlock()
-				return m[1]
+		m.mu.Lock()
+		for i := len(m.sent) - 1; i >= 0; i-- {
+			if g := re.FindStringSubmatch(m.sent[i].Body); m.sent[i].To == to && g != nil {
+				m.mu.Unlock()
+				return g[1]
 			}
 		}
-		b.mu.Unlock()
+		m.mu.Unlock()
 	}
 	t.Fatalf("nothing matching %s sent to %s", re, to)
 	return ""
@@ -53,7 +39,7 @@ func (b *inbox) last(t *testing.T, to string, re *regexp.Regexp) string {
 // by the link mailed to it and sees both; she signs out.
 func TestResidentSignin(t *testing.T) {
 	t.Parallel()
-	texts, mails := &inbox{}, &inbox{}
+	texts, mails := &mailbox{}, &mailbox{}
 	c := testenv.Core(t, func(o *core.Options) {
 		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: texts, core.ChannelEmail: mails}
 	})

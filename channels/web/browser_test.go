@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -23,16 +24,30 @@ import (
 // A guest reports a pothole from a phone-sized screen in a real browser:
 // the kind of problem, a few words, a pin on the map and a photo from the
 // phone, and lands on the request's tracking page, which thanks them and
-// shows the photo. Screenshots are left in $TMPDIR/townline-screenshots.
+// shows the photo. Later, in Spanish, she signs in with a code texted to
+// her phone and finds that report beside the one she texted before; she
+// adds her email by the link mailed to it, and the one she mailed joins
+// them. Screenshots are left in $TMPDIR/townline-screenshots.
 func TestBrowserGuestReports(t *testing.T) {
 	t.Parallel()
-	box := &mailbox{}
+	box, texts := &mailbox{}, &mailbox{}
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	c := testenv.Core(t, func(o *core.Options) {
 		o.PublicURL = base
-		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: box}
+		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: box, core.ChannelSMS: texts}
 	})
+	ctx := context.Background()
+	texted, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelSMS, From: "+15305550921", To: "+15305382401",
+		Text: "graffiti at 39.5140, -121.5566", ProviderID: "SMbrowser1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mailed, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelEmail, From: "guest@example.org", To: "311@oroville.test",
+		Subject: "Dead animal", Text: "A dead cat at 39.5150, -121.5570", ProviderID: "browser-1@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv.Config.Handler = server.New(c, server.Options{Logger: testenv.Logger(t)})
 	srv.Start()
 	t.Cleanup(srv.Close)
@@ -61,6 +76,7 @@ func TestBrowserGuestReports(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#pick .leaflet-marker-icon")),
 		chromedp.SetUploadFiles(chromedp.ID("n-photos"), []string{photo}),
 		chromedp.SendKeys(chromedp.ID("n-email"), "guest@example.org"),
+		chromedp.SendKeys(chromedp.ID("n-phone"), "530-555-0921"),
 		shoot("report-phone.png"),
 		chromedp.Click(`//button[contains(., "Send the report")]`),
 		chromedp.WaitVisible(`//p[@class="thanks" and contains(., "Thank you: your report is request #")]`),
@@ -77,8 +93,42 @@ func TestBrowserGuestReports(t *testing.T) {
 		t.Errorf("the request filed: %+v, %v", r, err)
 	}
 	body, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS("body")))
-	if err != nil || strings.Contains(body, "guest@example.org") {
-		t.Errorf("the tracking page shows the guest's address: %v", err)
+	if err != nil || strings.Contains(body, "guest@example.org") || strings.Contains(body, "0921") {
+		t.Errorf("the tracking page shows the guest's address or phone: %v", err)
 	}
+
+	step("sign in, in Spanish, by a code texted",
+		chromedp.Navigate(base+"/signin?lang=es"),
+		chromedp.SendKeys(chromedp.ID("s-address"), "530 555 0921"),
+		chromedp.Click(`//button[contains(., "Envíenme un código")]`),
+		chromedp.WaitVisible(`//p[@class="thanks" and contains(., "Enviamos un código por texto a")]`),
+	)
+	code := texts.last(t, "+15305550921", regexp.MustCompile(`(\d{6})`))
+	row := func(id int64) string { return fmt.Sprintf(`//a[@href="/requests/%d"]`, id) }
+	step("the code: her reports by text and on the web",
+		chromedp.SendKeys(chromedp.ID("s-code"), code),
+		chromedp.Click(`//button[contains(., "Entrar")]`),
+		chromedp.WaitVisible(`//h1[contains(., "Sus reportes")]`),
+		chromedp.WaitVisible(row(id)),
+		chromedp.WaitVisible(row(texted.RequestID)),
+		shoot("account-phone.png"),
+	)
+	if html, err := chromedp.Run(tab, chromedp.OuterHTML(chromedp.CSS("main"))); err != nil || strings.Contains(html, fmt.Sprintf(`"/requests/%d"`, mailed.RequestID)) {
+		t.Errorf("the mailed report shows before the email is added: %v", err)
+	}
+	step("add her email",
+		chromedp.SendKeys(chromedp.ID("a-address"), "guest@example.org"),
+		chromedp.Click(`//button[contains(., "Envíenme un código")]`),
+		chromedp.WaitVisible(`//p[@class="thanks" and contains(., "Enviamos un enlace y un código a guest@example.org")]`),
+	)
+	token := box.last(t, "guest@example.org", regexp.MustCompile(`/signin/link\?token=(\S+)`))
+	step("the mailed link: every report, by text, mail and the web",
+		chromedp.Navigate(base+"/signin/link?token="+token),
+		chromedp.Click(`//button[contains(., "Entrar")]`),
+		chromedp.WaitVisible(row(mailed.RequestID)),
+		chromedp.WaitVisible(row(id)),
+		chromedp.WaitVisible(row(texted.RequestID)),
+		shoot("account-all.png"),
+	)
 	t.Logf("screenshots in %s", testenv.Shots)
 }
