@@ -225,3 +225,39 @@ func (c *Core) ResidentRequests(ctx context.Context, r Resident) ([]Request, err
 	}
 	return requestsFromDB(rows)
 }
+
+// ResidentFollows lists the requests a resident follows, the newest first.
+func (c *Core) ResidentFollows(ctx context.Context, r Resident) ([]int64, error) {
+	ids, err := c.q.ResidentFollows(ctx, db.ResidentFollowsParams{Phone: nonEmpty(r.Phone), Email: nonEmpty(r.Email)})
+	return ids, dbErr(err)
+}
+
+// ResidentUnfollow stops a request's updates to a resident, by every way
+// they followed it.
+func (c *Core) ResidentUnfollow(ctx context.Context, r Resident, request int64) error {
+	return dbErr(c.q.ResidentUnfollow(ctx, db.ResidentUnfollowParams{Phone: nonEmpty(r.Phone), Email: nonEmpty(r.Email),
+		RequestID: &request}))
+}
+
+// SetResidentLanguage is the language every message to a resident is
+// written in, from now on, whichever way it goes.
+func (c *Core) SetResidentLanguage(ctx context.Context, r Resident, lang string) error {
+	if lang != "en" && lang != "es" {
+		return invalid("language", "%q is not English (en) or Spanish (es)", lang)
+	}
+	return dbErr(c.q.ResidentLanguage(ctx, db.ResidentLanguageParams{Phone: nonEmpty(r.Phone), Email: nonEmpty(r.Email),
+		Language: lang}))
+}
+
+// DeleteResident deletes a resident's account and forgets their phone,
+// email and name: their requests stay, without them; their
+// subscriptions and follows end.
+func (c *Core) DeleteResident(ctx context.Context, r Resident) error {
+	return dbErr(c.tx(ctx, func(t *txn) error {
+		if err := t.q.ForgetResident(ctx, db.ForgetResidentParams{Phone: nonEmpty(r.Phone), Email: nonEmpty(r.Email)}); err != nil {
+			return err
+		}
+		c.log.Info("resident account deleted, contact details forgotten", "account", r.ID)
+		return t.q.DeleteResidentAccount(ctx, r.ID)
+	}))
+}

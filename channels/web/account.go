@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +43,7 @@ type accountView struct {
 	page
 	Resident core.Resident
 	Requests []core.Request
+	Follows  []int64 // the requests followed
 }
 
 func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request) {
@@ -130,30 +132,90 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, res core.Resi
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
-func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
+// resident is the signed-in resident's account; without one, the answer
+// is a redirect to /signin and ok is false.
+func (h *Handler) resident(w http.ResponseWriter, r *http.Request) (core.Resident, bool) {
 	id := h.residents.GetInt64(r.Context(), "resident")
-	if id == 0 {
-		http.Redirect(w, r, "/signin", http.StatusSeeOther)
-		return
-	}
 	res, err := h.core.GetResident(r.Context(), id)
-	if errors.Is(err, core.ErrNotFound) { // its addresses went to another account
+	switch {
+	case id == 0 || errors.Is(err, core.ErrNotFound): // its addresses went to another account, or it was deleted
 		h.residents.Remove(r.Context(), "resident")
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return res, false
+	case err != nil:
+		h.fail(w, r, err)
+		return res, false
+	}
+	return res, true
+}
+
+func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
+	res, ok := h.resident(w, r)
+	if !ok {
 		return
+	}
+	p := accountView{page: h.newPage(w, r), Resident: res}
+	p.Title = "Your reports"
+	var err error
+	if p.Requests, err = h.core.ResidentRequests(r.Context(), res); err == nil {
+		p.Follows, err = h.core.ResidentFollows(r.Context(), res)
 	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	p := accountView{page: h.newPage(w, r), Resident: res}
-	p.Title = "Your reports"
-	if p.Requests, err = h.core.ResidentRequests(r.Context(), res); err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	w.Header().Set("Cache-Control", "no-store")
 	h.renderAny(w, r, http.StatusOK, "account", p)
+}
+
+// accountAction reads an account form and does what it asks, then shows
+// the account again (or, deleted, the home page).
+func (h *Handler) accountAction(do func(r *http.Request, res core.Resident) (string, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		res, ok := h.resident(w, r)
+		if !ok {
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "bad form", http.StatusBadRequest)
+			return
+		}
+		to, err := do(r, res)
+		var bad *core.ValidationError
+		switch {
+		case errors.As(err, &bad):
+			http.Error(w, bad.Error(), http.StatusBadRequest)
+		case err != nil:
+			h.fail(w, r, err)
+		default:
+			http.Redirect(w, r, to, http.StatusSeeOther)
+		}
+	}
+}
+
+func (h *Handler) unfollow(r *http.Request, res core.Resident) (string, error) {
+	id, err := strconv.ParseInt(r.PostForm.Get("request"), 10, 64)
+	if err != nil {
+		return "", &core.ValidationError{Field: "request", Problem: "is not a request number"}
+	}
+	return "/account", h.core.ResidentUnfollow(r.Context(), res, id)
+}
+
+func (h *Handler) accountLanguage(r *http.Request, res core.Resident) (string, error) {
+	lang := r.PostForm.Get("language")
+	return "/account?lang=" + lang, h.core.SetResidentLanguage(r.Context(), res, lang)
+}
+
+// deleteAccount forgets the resident, once they tick that they mean it.
+func (h *Handler) deleteAccount(r *http.Request, res core.Resident) (string, error) {
+	if r.PostForm.Get("sure") != "yes" {
+		return "/account", nil
+	}
+	if err := h.core.DeleteResident(r.Context(), res); err != nil {
+		return "", err
+	}
+	return "/", h.residents.Destroy(r.Context())
 }
 
 func (h *Handler) signout(w http.ResponseWriter, r *http.Request) {

@@ -124,10 +124,78 @@ func TestResidentSignin(t *testing.T) {
 	if code, _, _ := do("POST", "/signin/link?token="+token, nil, srv.URL); code != 401 {
 		t.Errorf("a link used twice: %d", code)
 	}
+
+	// What she follows, and stops following.
+	other, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "streetlight",
+		Address: "Bird Street & Myers Street"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.FollowByMail(ctx, other.ID, "ana@example.org", "en"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Pool().Exec(ctx, `UPDATE subscriptions SET confirmed_at = now() WHERE request_id = $1`, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	follows := func() int {
+		t.Helper()
+		var n int
+		if err := c.Pool().QueryRow(ctx, `SELECT count(*) FROM subscriptions WHERE request_id = $1 AND ended_at IS NULL`, other.ID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if _, _, page := do("GET", "/account", nil, ""); !strings.Contains(page, `name="request" value="`+fmt.Sprint(other.ID)+`"`) {
+		t.Errorf("the account does not list what she follows:\n%s", page)
+	}
+	if code, to, _ := do("POST", "/account/unfollow", url.Values{"request": {fmt.Sprint(other.ID)}}, srv.URL); code != 303 || to != "/account" || follows() != 0 {
+		t.Errorf("unfollow: %d %s, %d follows left", code, to, follows())
+	}
+	// Her language, for every message.
+	if code, _, _ := do("POST", "/account/language", url.Values{"language": {"es"}}, srv.URL); code != 303 {
+		t.Errorf("language: %d", code)
+	}
+	var spanish int
+	c.Pool().QueryRow(ctx, `SELECT count(*) FROM contacts WHERE language = 'es' AND (phone = '+15305550911' OR email = 'ana@example.org')`).Scan(&spanish)
+	if spanish != 2 {
+		t.Errorf("%d of her two contacts in Spanish", spanish)
+	}
+	if code, _, _ := do("POST", "/account/language", url.Values{"language": {"fr"}}, srv.URL); code != 400 {
+		t.Errorf("an unknown language: %d", code)
+	}
+	// Signed out, and in again by phone.
 	if code, to, _ := do("POST", "/signout", nil, srv.URL); code != 303 || to != "/" {
 		t.Errorf("sign out: %d %s", code, to)
 	}
 	if code, to, _ := do("GET", "/account", nil, ""); code != 303 || to != "/signin" {
 		t.Errorf("the account after signing out: %d %s", code, to)
+	}
+	do("POST", "/signin", url.Values{"address": {"5305550911"}}, srv.URL)
+	again := sms
+	for deadline := time.Now().Add(20 * time.Second); again == sms && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		again = texts.last(t, "+15305550911", regexp.MustCompile(`code is (\d{6})`))
+	}
+	if code, to, _ := do("POST", "/signin/code", url.Values{"address": {"5305550911"}, "code": {again}}, srv.URL); code != 303 || to != "/account" {
+		t.Fatalf("signed in again: %d %s", code, to)
+	}
+	// Deleted, once she ticks that she means it: her details go, her
+	// requests stay.
+	if code, to, _ := do("POST", "/account/delete", nil, srv.URL); code != 303 || to != "/account" {
+		t.Errorf("delete without ticking: %d %s", code, to)
+	}
+	if code, to, _ := do("POST", "/account/delete", url.Values{"sure": {"yes"}}, srv.URL); code != 303 || to != "/" {
+		t.Errorf("delete: %d %s", code, to)
+	}
+	var known, accounts int
+	c.Pool().QueryRow(ctx, `SELECT count(*) FROM contacts WHERE phone = '+15305550911' OR email = 'ana@example.org'`).Scan(&known)
+	c.Pool().QueryRow(ctx, `SELECT count(*) FROM accounts`).Scan(&accounts)
+	if known != 0 || accounts != 0 {
+		t.Errorf("after deleting: %d contacts still known, %d accounts", known, accounts)
+	}
+	if _, err := c.Request(ctx, texted.RequestID); err != nil {
+		t.Errorf("her request went with her account: %v", err)
+	}
+	if code, to, _ := do("GET", "/account", nil, ""); code != 303 || to != "/signin" {
+		t.Errorf("the account after deleting: %d %s", code, to)
 	}
 }

@@ -53,3 +53,35 @@ SELECT * FROM accounts WHERE id = @id;
 SELECT r.* FROM request_details r JOIN contacts c ON c.id = r.contact_id
 WHERE (c.phone = sqlc.narg(phone)::text OR c.email = sqlc.narg(email)::text)
 ORDER BY r.requested_at DESC, r.id DESC LIMIT 500;
+
+-- name: ResidentFollows :many
+-- The requests an account's addresses follow.
+SELECT DISTINCT s.request_id::bigint AS request_id FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
+WHERE (c.phone = sqlc.narg(phone)::text OR c.email = sqlc.narg(email)::text)
+    AND s.request_id IS NOT NULL AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL
+ORDER BY 1 DESC;
+
+-- name: ResidentUnfollow :exec
+UPDATE subscriptions s SET ended_at = now() FROM contacts c
+WHERE c.id = s.contact_id AND (c.phone = sqlc.narg(phone)::text OR c.email = sqlc.narg(email)::text)
+    AND s.request_id = @request_id AND s.ended_at IS NULL;
+
+-- name: ResidentLanguage :exec
+UPDATE contacts SET language = @language, language_chosen = true
+WHERE phone = sqlc.narg(phone)::text OR email = sqlc.narg(email)::text;
+
+-- name: ForgetResident :exec
+-- A resident deletes their account: their contacts' details go (their
+-- requests stay, without them, as after the retention purge), and every
+-- subscription and sign-in of theirs ends.
+WITH gone AS (
+    UPDATE contacts SET phone = NULL, email = NULL, name = '', client_account = '', purged_at = now()
+    WHERE phone = sqlc.narg(phone)::text OR email = sqlc.narg(email)::text
+    RETURNING id
+), ended AS (
+    UPDATE subscriptions SET ended_at = now() WHERE contact_id IN (SELECT id FROM gone) AND ended_at IS NULL
+)
+DELETE FROM signins WHERE address IN (sqlc.narg(phone)::text, sqlc.narg(email)::text);
+
+-- name: DeleteResidentAccount :exec
+DELETE FROM accounts WHERE id = @id;

@@ -106,6 +106,39 @@ func (q *Queries) DeleteAddresslessAccounts(ctx context.Context) error {
 	return err
 }
 
+const deleteResidentAccount = `-- name: DeleteResidentAccount :exec
+DELETE FROM accounts WHERE id = $1
+`
+
+func (q *Queries) DeleteResidentAccount(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, deleteResidentAccount, id)
+	return err
+}
+
+const forgetResident = `-- name: ForgetResident :exec
+WITH gone AS (
+    UPDATE contacts SET phone = NULL, email = NULL, name = '', client_account = '', purged_at = now()
+    WHERE phone = $1::text OR email = $2::text
+    RETURNING id
+), ended AS (
+    UPDATE subscriptions SET ended_at = now() WHERE contact_id IN (SELECT id FROM gone) AND ended_at IS NULL
+)
+DELETE FROM signins WHERE address IN ($1::text, $2::text)
+`
+
+type ForgetResidentParams struct {
+	Phone *string
+	Email *string
+}
+
+// A resident deletes their account: their contacts' details go (their
+// requests stay, without them, as after the retention purge), and every
+// subscription and sign-in of theirs ends.
+func (q *Queries) ForgetResident(ctx context.Context, arg ForgetResidentParams) error {
+	_, err := q.db.Exec(ctx, forgetResident, arg.Phone, arg.Email)
+	return err
+}
+
 const getResidentAccount = `-- name: GetResidentAccount :one
 SELECT id, phone, email, created_at FROM accounts WHERE id = $1
 `
@@ -211,6 +244,72 @@ type ReleaseAddressParams struct {
 // An address verified for one account leaves any other that had it.
 func (q *Queries) ReleaseAddress(ctx context.Context, arg ReleaseAddressParams) error {
 	_, err := q.db.Exec(ctx, releaseAddress, arg.Address, arg.Keep)
+	return err
+}
+
+const residentFollows = `-- name: ResidentFollows :many
+SELECT DISTINCT s.request_id::bigint AS request_id FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
+WHERE (c.phone = $1::text OR c.email = $2::text)
+    AND s.request_id IS NOT NULL AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL
+ORDER BY 1 DESC
+`
+
+type ResidentFollowsParams struct {
+	Phone *string
+	Email *string
+}
+
+// The requests an account's addresses follow.
+func (q *Queries) ResidentFollows(ctx context.Context, arg ResidentFollowsParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, residentFollows, arg.Phone, arg.Email)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var request_id int64
+		if err := rows.Scan(&request_id); err != nil {
+			return nil, err
+		}
+		items = append(items, request_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const residentLanguage = `-- name: ResidentLanguage :exec
+UPDATE contacts SET language = $1, language_chosen = true
+WHERE phone = $2::text OR email = $3::text
+`
+
+type ResidentLanguageParams struct {
+	Language string
+	Phone    *string
+	Email    *string
+}
+
+func (q *Queries) ResidentLanguage(ctx context.Context, arg ResidentLanguageParams) error {
+	_, err := q.db.Exec(ctx, residentLanguage, arg.Language, arg.Phone, arg.Email)
+	return err
+}
+
+const residentUnfollow = `-- name: ResidentUnfollow :exec
+UPDATE subscriptions s SET ended_at = now() FROM contacts c
+WHERE c.id = s.contact_id AND (c.phone = $1::text OR c.email = $2::text)
+    AND s.request_id = $3 AND s.ended_at IS NULL
+`
+
+type ResidentUnfollowParams struct {
+	Phone     *string
+	Email     *string
+	RequestID *int64
+}
+
+func (q *Queries) ResidentUnfollow(ctx context.Context, arg ResidentUnfollowParams) error {
+	_, err := q.db.Exec(ctx, residentUnfollow, arg.Phone, arg.Email, arg.RequestID)
 	return err
 }
 
