@@ -33,12 +33,16 @@ type City struct {
 	Digest cron.Schedule
 	// Retention is how long after their last request closed a reporter's
 	// details are kept.
-	Retention   time.Duration
-	Greeting    map[string]string // by language "en","es"
-	Boundary    orb.Geometry      // orb.Polygon or orb.MultiPolygon (nil = no boundary check)
-	Districts   []District
-	Departments []Department
-	Services    []Service
+	Retention time.Duration
+	// ReopenWithin is how long after a request closed its reporter may
+	// reopen it (city file: reopen_within, default DefaultReopenWithin;
+	// 0: never).
+	ReopenWithin time.Duration
+	Greeting     map[string]string // by language "en","es"
+	Boundary     orb.Geometry      // orb.Polygon or orb.MultiPolygon (nil = no boundary check)
+	Districts    []District
+	Departments  []Department
+	Services     []Service
 	// Menu is the short list of services offered by number over SMS and
 	// the phone menu: at most nine, in the order they are read out.
 	Menu []string

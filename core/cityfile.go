@@ -81,6 +81,7 @@ type cityJSON struct {
 	Holidays        []string             `json:"holidays"`
 	Digest          string               `json:"digest"`
 	Retention       string               `json:"retention"`
+	ReopenWithin    string               `json:"reopen_within"`
 }
 
 type cityAgencyJSON struct {
@@ -306,6 +307,15 @@ func (ck *cityCheck) city(f *cityJSON) *City {
 			ck.add("retention", fmt.Sprintf(`retention %q is not a time of a day or more, such as "730d"`, r))
 		} else {
 			c.Retention = d
+		}
+	}
+	c.ReopenWithin = DefaultReopenWithin
+	if r := strings.TrimSpace(f.ReopenWithin); r != "" {
+		d, err := citySLA(r)
+		if err != nil {
+			ck.add("reopen_within", fmt.Sprintf(`reopen_within %q is not a duration such as "14d" or "0d" (never)`, r))
+		} else {
+			c.ReopenWithin = d
 		}
 	}
 	c.Holidays = map[string]bool{}

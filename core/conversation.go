@@ -143,6 +143,9 @@ type (
 	flagMessage struct{ why string }
 	// clearBounce: the resident wrote from an address mail bounced from.
 	clearBounce struct{}
+	// reopen: the resident says their closed request (the latest, or id)
+	// is not fixed.
+	reopenReq struct{ id int64 }
 	// subscribe: the number asked for the city's emergency notices, or,
 	// with request, to follow a request.
 	subscribe struct{ request int64 }
@@ -160,6 +163,7 @@ func (file) isAction()        {}
 func (flagMessage) isAction() {}
 func (clearBounce) isAction() {}
 func (subscribe) isAction()   {}
+func (reopenReq) isAction()   {}
 
 func (d *dialogue) do(a ...action) { d.actions = append(d.actions, a...) }
 
@@ -174,6 +178,7 @@ var (
 	alertWords = map[string]string{"alerts": "en", "alert": "en", "alertas": "es", "alerta": "es"}
 	statusRE   = regexp.MustCompile(`^(?:status|estado)(?:\s+#?\s*(\d{1,12}))?$`)
 	followRE   = regexp.MustCompile(`^(?:follow|seguir)\s+#?\s*(\d{1,12})$`)
+	reopenRE   = regexp.MustCompile(`^(?:reopen|reabrir)(?:\s+#?\s*(\d{1,12}))?\b`)
 	newWords   = map[string]bool{"new": true, "nuevo": true, "nueva": true}
 	// offerAnswers answer "reply YES to follow #1230 instead, NO to keep
 	// yours": whether to follow.
@@ -243,6 +248,11 @@ func (d *dialogue) text() {
 	}
 	if follow, ok := offerAnswers[words]; ok && d.offered != nil {
 		d.answerOffer(follow)
+		return
+	}
+	if m := reopenRE.FindStringSubmatch(words); m != nil {
+		id, _ := strconv.ParseInt(m[1], 10, 64)
+		d.do(reopenReq{id})
 		return
 	}
 	if m := followRE.FindStringSubmatch(words); m != nil && d.channel == ChannelSMS {
@@ -575,6 +585,16 @@ func (d *dialogue) mail() {
 		if d.thread != 0 {
 			d.do(attach{d.thread, []int64{m.ID}})
 		}
+		return
+	}
+	// REOPEN, replying to the closing mail or naming the request: its
+	// reporter says it is not fixed.
+	if w := reopenRE.FindStringSubmatch(fold(m.Text)); w != nil && (d.thread == 0 || d.threadFromReporter) {
+		id, _ := strconv.ParseInt(w[1], 10, 64)
+		if d.thread != 0 {
+			id = d.thread
+		}
+		d.do(reopenReq{id})
 		return
 	}
 	if d.thread != 0 {

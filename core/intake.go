@@ -324,6 +324,12 @@ func (c *Core) apply(ctx context.Context, t *txn, conv *conversation, d *dialogu
 			// The one warning goes out before the flag takes effect.
 			_, err = c.enqueueFor(ctx, t, *ct, outMsg{Origin: conv.Channel, Kind: "flood"})
 			ct.Flagged, ct.FlagReason = true, a.reason
+		case reopenReq:
+			var id int64
+			if id, err = c.reopenByText(ctx, t, conv, a.id, d.msg.Text); err == nil && id != 0 {
+				err = t.q.AttachMessages(ctx, db.AttachMessagesParams{RequestID: id, ConversationID: conv.ID, MessageIds: []int64{d.msg.ID}})
+				requestID = id
+			}
 		case subscribe:
 			if a.request != 0 {
 				err = c.followByText(ctx, t, conv, a.request)

@@ -132,6 +132,9 @@ type messageData struct {
 	// and how grave (Severity: advisory, watch or warning); Note holds
 	// its text and URL its page.
 	Title, Area, Until, Severity string
+	// ReopenDays is how many days its reporter may reopen a closed
+	// request by answering REOPEN; 0 when they may not.
+	ReopenDays int
 }
 
 // choice is one numbered option: "1 Pothole", "2 for #1234 Pothole".
@@ -254,6 +257,9 @@ func (c *Core) requestData(r Request, lang string) messageData {
 	}
 	if r.ExpectedAt != nil {
 		d.Expected = r.ExpectedAt.In(c.city.Location).Format("Jan 2")
+	}
+	if c.reopenable(r, time.Now()) {
+		d.ReopenDays = int(c.city.ReopenWithin / (24 * time.Hour))
 	}
 	return d
 }

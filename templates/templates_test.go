@@ -13,6 +13,7 @@ var sample = map[string]any{
 	"Choices": []map[string]string{{"Key": "1", "Label": "Pothole"}},
 	"Agency":  "Caltrans District 3", "AgencyContact": "call 530-741-4233", "Reports": 3, "Meters": 120, "ParentService": "Pothole", "Department": "Public Works",
 	"Title": "Boil water", "Area": "Thermalito", "Until": "Tuesday, December 1, 2026 5:00 PM", "Severity": "warning",
+	"ReopenDays": 14,
 }
 
 // Every kind renders in every language, for each channel it exists on.

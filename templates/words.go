@@ -162,6 +162,9 @@ var spanish = map[string]string{
 	"Your phone, email and name are removed from the city's records. Your reports stay, without them, and you hear no more about them.": "Su teléfono, correo y nombre se borran de los registros de la ciudad. Sus reportes quedan, sin ellos, y no recibirá más noticias de ellos.",
 	"I want to delete my account": "Quiero borrar mi cuenta",
 	"Delete":                      "Borrar",
+	"Not fixed?":                  "¿No se arregló?",
+	"What is still wrong":         "Qué sigue mal",
+	"Reopen it":                   "Reabrirlo",
 	// statuses and reasons
 	"Received":                     "Recibido",
 	"Acknowledged":                 "Confirmado",

@@ -202,6 +202,20 @@ func (h *Handler) unfollow(r *http.Request, res core.Resident) (string, error) {
 	return "/account", h.core.ResidentUnfollow(r.Context(), res, id)
 }
 
+// reopenOwn reopens one of the resident's closed requests, with what
+// they say is wrong.
+func (h *Handler) reopenOwn(r *http.Request, res core.Resident) (string, error) {
+	id, err := strconv.ParseInt(r.PostForm.Get("request"), 10, 64)
+	if err != nil {
+		return "", &core.ValidationError{Field: "request", Problem: "is not a request number"}
+	}
+	err = h.core.ReopenByResident(r.Context(), id, res, r.PostForm.Get("why"))
+	if errors.Is(err, core.ErrCannotReopen) {
+		return "", &core.ValidationError{Field: "request", Problem: "cannot be reopened now"}
+	}
+	return "/requests/" + strconv.FormatInt(id, 10), err
+}
+
 func (h *Handler) accountLanguage(r *http.Request, res core.Resident) (string, error) {
 	lang := r.PostForm.Get("language")
 	return "/account?lang=" + lang, h.core.SetResidentLanguage(r.Context(), res, lang)

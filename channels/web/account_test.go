@@ -163,6 +163,25 @@ func TestResidentSignin(t *testing.T) {
 	if code, _, _ := do("POST", "/account/language", url.Values{"language": {"fr"}}, srv.URL); code != 400 {
 		t.Errorf("an unknown language: %d", code)
 	}
+	// One of hers closed as done, and not: she reopens it from her account.
+	if err := c.ChangeStatus(ctx, texted.RequestID, core.StatusChange{To: core.StatusClosed, Reason: core.ReasonResolved,
+		By: core.Actor{Name: "dispatcher"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, page := do("GET", "/account", nil, ""); !strings.Contains(page, `name="request" value="`+fmt.Sprint(texted.RequestID)+`">`) ||
+		!strings.Contains(page, "Reopen it") {
+		t.Errorf("the account offers no reopening:\n%s", page)
+	}
+	if code, to, _ := do("POST", "/account/reopen", url.Values{"request": {fmt.Sprint(texted.RequestID)}, "why": {"Still there."}}, srv.URL); code != 303 ||
+		to != fmt.Sprintf("/requests/%d", texted.RequestID) {
+		t.Errorf("reopen: %d %s", code, to)
+	}
+	if r, _ := c.Request(ctx, texted.RequestID); r.Status != core.StatusInProgress {
+		t.Errorf("reopened from the account: %s", r.Status)
+	}
+	if code, _, _ := do("POST", "/account/reopen", url.Values{"request": {fmt.Sprint(texted.RequestID)}}, srv.URL); code != 400 {
+		t.Errorf("reopening an open request: %d", code)
+	}
 	// Signed out, and in again by phone.
 	if code, to, _ := do("POST", "/signout", nil, srv.URL); code != 303 || to != "/" {
 		t.Errorf("sign out: %d %s", code, to)

@@ -66,7 +66,8 @@ func New(c *core.Core, logger *slog.Logger, cfg Config) *Handler {
 		"cancelledWord": func(a core.Announcement, lang string) string { return templates.Word(lang, cancelledWord(a)) },
 		// inLang gives the announcement partials (base.html) their
 		// announcement and the page's language.
-		"inLang": func(a core.Announcement, lang string) announcementIn { return announcementIn{a, lang} },
+		"inLang":     func(a core.Announcement, lang string) announcementIn { return announcementIn{a, lang} },
+		"reopenable": c.Reopenable,
 		"svcName": func(r core.Request, lang string) string {
 			return cmp.Or(city.ServiceName(r.ServiceCode, r.ServiceName, lang), templates.Word(lang, "Unclassified"))
 		},
@@ -112,6 +113,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /signout", posted(h.signout))
 	mux.Handle("POST /account/unfollow", posted(h.accountAction(h.unfollow)))
 	mux.Handle("POST /account/language", posted(h.accountAction(h.accountLanguage)))
+	mux.Handle("POST /account/reopen", posted(h.accountAction(h.reopenOwn)))
 	mux.Handle("POST /account/delete", posted(h.accountAction(h.deleteAccount)))
 	mux.HandleFunc("GET /report", h.reportForm)
 	mux.Handle("POST /report", http.NewCrossOriginProtection().Handler(http.HandlerFunc(h.report)))

@@ -221,3 +221,7 @@ WHERE o.request_id = $1 AND p.status <> 'closed';
 -- name: TakeSameOffer :one
 -- The offer answered: gone, whatever the answer.
 DELETE FROM same_offers WHERE request_id = $1 RETURNING parent_id;
+
+-- name: LatestClosedRequestOf :one
+-- The request a contact's REOPEN means: the last of theirs to close.
+SELECT id FROM requests WHERE contact_id = $1::bigint AND status = 'closed' ORDER BY closed_at DESC, id DESC LIMIT 1;

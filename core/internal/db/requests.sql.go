@@ -450,6 +450,18 @@ func (q *Queries) InsertSameOffer(ctx context.Context, arg InsertSameOfferParams
 	return err
 }
 
+const latestClosedRequestOf = `-- name: LatestClosedRequestOf :one
+SELECT id FROM requests WHERE contact_id = $1::bigint AND status = 'closed' ORDER BY closed_at DESC, id DESC LIMIT 1
+`
+
+// The request a contact's REOPEN means: the last of theirs to close.
+func (q *Queries) LatestClosedRequestOf(ctx context.Context, dollar_1 int64) (int64, error) {
+	row := q.db.QueryRow(ctx, latestClosedRequestOf, dollar_1)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
 const latestOpenRequestOf = `-- name: LatestOpenRequestOf :one
 SELECT id FROM requests WHERE contact_id = $1::bigint AND status <> 'closed'
 ORDER BY requested_at DESC, id DESC LIMIT 1
