@@ -165,6 +165,7 @@ var spanish = map[string]string{
 	"Not fixed?":                  "¿No se arregló?",
 	"What is still wrong":         "Qué sigue mal",
 	"Reopen it":                   "Reabrirlo",
+	"Map of these reports":        "Mapa de estos reportes",
 	// statuses and reasons
 	"Received":                     "Recibido",
 	"Acknowledged":                 "Confirmado",

@@ -97,6 +97,13 @@ func TestBrowserGuestReports(t *testing.T) {
 		t.Errorf("the tracking page shows the guest's address or phone: %v", err)
 	}
 
+	step("the list of recent reports shows it on a map, a pin to its page",
+		chromedp.Navigate(base+"/requests"),
+		chromedp.WaitVisible(chromedp.CSS("#places .leaflet-marker-icon")),
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#places .leaflet-marker-icon[title="#%d"]`, id))),
+		chromedp.WaitVisible(fmt.Sprintf(`//div[contains(@class, "leaflet-popup")]//a[@href="/requests/%d"]`, id)),
+		shoot("list-phone.png"),
+	)
 	step("sign in, in Spanish, by a code texted",
 		chromedp.Navigate(base+"/signin?lang=es"),
 		chromedp.SendKeys(chromedp.ID("s-address"), "530 555 0921"),
