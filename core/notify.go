@@ -2,11 +2,13 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"townline/core/internal/db"
@@ -190,7 +192,15 @@ func (c *Core) notifyIssue(ctx context.Context, t *txn, requestID int64, kind st
 			}
 			own.Status = issue.Status
 		}
-		id, err := c.queueMessage(ctx, t, own, rep.contact, kind, note, nil, "")
+		to, via, quiet, err := c.hearBack(ctx, t, rep.contact)
+		if err != nil {
+			return err
+		}
+		if quiet {
+			told[rep.contact] = true // nor as a follower
+			continue
+		}
+		id, err := c.queueMessage(ctx, t, own, to, kind, note, nil, via)
 		if err != nil {
 			return err
 		}
@@ -224,6 +234,34 @@ func (c *Core) notifyIssue(ctx context.Context, t *txn, requestID int64, kind st
 		}
 	}
 	return nil
+}
+
+// hearBack is where a reporter's updates go: as their request came
+// (their contact, no channel), or as their account says: by text to its
+// phone, by mail to its address, or not at all (quiet).
+func (c *Core) hearBack(ctx context.Context, t *txn, contact int64) (to int64, via Channel, quiet bool, err error) {
+	a, err := t.q.HearBackOf(ctx, contact)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return contact, "", false, nil
+	}
+	if err != nil {
+		return 0, "", false, err
+	}
+	addr := a.Phone
+	switch Channel(deref(a.HearBack)) {
+	case ReplyNone:
+		return 0, "", true, nil
+	case ChannelEmail:
+		addr = a.Email
+	}
+	if addr == nil {
+		return contact, "", false, nil // the account has no such address yet
+	}
+	ct, err := t.q.ContactByAddress(ctx, *addr)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return contact, "", false, nil
+	}
+	return ct.ID, Channel(deref(a.HearBack)), false, err
 }
 
 // queueMessage queues a message about a request to one of its reporters.

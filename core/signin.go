@@ -39,14 +39,17 @@ var ErrTooManySignins = errors.New("too many sign-ins asked; try again later")
 // ErrSigninRefused is a code or link that is wrong, used or expired.
 var ErrSigninRefused = errors.New("the code or link is wrong or expired")
 
-// Resident is a resident's account: the addresses it has verified.
+// Resident is a resident's account: the addresses it has verified, and
+// how they want to hear about their requests ("" as each came, SMS,
+// email, or ReplyNone).
 type Resident struct {
 	ID           int64
 	Phone, Email string
+	HearBack     Channel
 }
 
 func residentFromDB(a db.Account) Resident {
-	return Resident{ID: a.ID, Phone: deref(a.Phone), Email: deref(a.Email)}
+	return Resident{ID: a.ID, Phone: deref(a.Phone), Email: deref(a.Email), HearBack: Channel(deref(a.HearBack))}
 }
 
 // signinAddress reads a phone number or an email address as typed.
@@ -260,4 +263,24 @@ func (c *Core) DeleteResident(ctx context.Context, r Resident) error {
 		c.log.Info("resident account deleted, contact details forgotten", "account", r.ID)
 		return t.q.DeleteResidentAccount(ctx, r.ID)
 	}))
+}
+
+// SetHearBack is how a resident hears about every request of theirs from
+// now on: "" as each came, by text (to the account's phone), by mail (to
+// its address), or not at all (ReplyNone). Their answers to a text or a
+// mail still come back the way they wrote.
+func (c *Core) SetHearBack(ctx context.Context, r Resident, how Channel) (Resident, error) {
+	switch {
+	case how == ChannelSMS && r.Phone == "":
+		return r, invalid("hear_back", "add a mobile phone first")
+	case how == ChannelEmail && r.Email == "":
+		return r, invalid("hear_back", "add an email address first")
+	case how != "" && how != ChannelSMS && how != ChannelEmail && how != ReplyNone:
+		return r, invalid("hear_back", "%q is not text, mail or none", how)
+	}
+	a, err := c.q.SetHearBack(ctx, db.SetHearBackParams{ID: r.ID, HearBack: nonEmpty(string(how))})
+	if err != nil {
+		return r, dbErr(notFound(err))
+	}
+	return residentFromDB(a), nil
 }

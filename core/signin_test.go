@@ -189,3 +189,80 @@ func codeAfter(t *testing.T, texts *fakeSender, n int) string {
 		}
 	}
 }
+
+// A resident with an account says how she hears about her requests: by
+// mail, though she texted the report; not at all; or as it came.
+func TestHearBack(t *testing.T) {
+	t.Parallel()
+	texts, mails := &fakeSender{}, &fakeSender{}
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: texts, core.ChannelEmail: mails}
+	})
+	ctx := context.Background()
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	id := (&phone{t: t, c: c, number: "+15305551101"}).text("pothole at 39.5138, -121.5564").RequestID
+	if _, err := texts.Next(wait, 0); err != nil { // the acknowledgment, by text
+		t.Fatal(err)
+	}
+	if err := c.SubscribeByMail(ctx, "lena@example.org", "en"); err != nil { // a contact for her email
+		t.Fatal(err)
+	}
+	var acct int64
+	if err := c.Pool().QueryRow(ctx, `INSERT INTO accounts (phone) VALUES ('+15305551101') RETURNING id`).Scan(&acct); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.GetResident(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad *core.ValidationError
+	if _, err := c.SetHearBack(ctx, res, core.ChannelEmail); !errors.As(err, &bad) {
+		t.Errorf("mail without an email address: %v", err)
+	}
+	if _, err := c.Pool().Exec(ctx, `UPDATE accounts SET email = 'lena@example.org' WHERE id = $1`, acct); err != nil {
+		t.Fatal(err)
+	}
+	res, _ = c.GetResident(ctx, acct)
+	if _, err := c.SetHearBack(ctx, res, "pigeon"); !errors.As(err, &bad) {
+		t.Errorf("an unknown way: %v", err)
+	}
+	change := func(to core.Status, note string) {
+		t.Helper()
+		if err := c.ChangeStatus(ctx, id, core.StatusChange{To: to, Note: note, Public: true, By: core.Actor{Name: "dispatcher"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res, err = c.SetHearBack(ctx, res, core.ChannelEmail); err != nil || res.HearBack != core.ChannelEmail {
+		t.Fatalf("by mail: %+v %v", res, err)
+	}
+	change(core.StatusAcknowledged, "Seen.")
+	if m, err := mails.Wait(wait, func(m core.Outbound) bool { return strings.Contains(m.Body, "Seen.") }); err != nil || m.To != "lena@example.org" {
+		t.Errorf("the update by mail: %+v %v", m, err)
+	}
+	if _, err = c.SetHearBack(ctx, res, core.ReplyNone); err != nil {
+		t.Fatal(err)
+	}
+	change(core.StatusInProgress, "Crew sent.")
+	if res, err = c.SetHearBack(ctx, res, ""); err != nil || res.HearBack != "" {
+		t.Fatalf("as it came: %+v %v", res, err)
+	}
+	if err := c.ChangeStatus(ctx, id, core.StatusChange{To: core.StatusClosed, Reason: core.ReasonResolved, Note: "Filled.",
+		Public: true, By: core.Actor{Name: "dispatcher"}}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := texts.Wait(wait, func(m core.Outbound) bool { return strings.Contains(m.Body, "Filled.") }); err != nil || m.To != "+15305551101" {
+		t.Errorf("the update as it came: %+v %v", m, err)
+	}
+	// Nothing was said of "Crew sent.", by any way.
+	sms, _ := texts.snapshot()
+	ms, _ := mails.snapshot()
+	for _, m := range append(sms, ms...) {
+		if strings.Contains(m.Body, "Crew sent.") {
+			t.Errorf("told while she asked for nothing: %+v", m)
+		}
+	}
+	if len(sms) != 2 {
+		t.Errorf("%d texts, want the acknowledgment and the closing", len(sms))
+	}
+}

@@ -216,6 +216,11 @@ func (h *Handler) reopenOwn(r *http.Request, res core.Resident) (string, error) 
 	return "/requests/" + strconv.FormatInt(id, 10), err
 }
 
+func (h *Handler) hearBack(r *http.Request, res core.Resident) (string, error) {
+	_, err := h.core.SetHearBack(r.Context(), res, core.Channel(r.PostForm.Get("hear_back")))
+	return "/account", err
+}
+
 func (h *Handler) accountLanguage(r *http.Request, res core.Resident) (string, error) {
 	lang := r.PostForm.Get("language")
 	return "/account?lang=" + lang, h.core.SetResidentLanguage(r.Context(), res, lang)

@@ -151,6 +151,24 @@ func TestResidentSignin(t *testing.T) {
 	if code, to, _ := do("POST", "/account/unfollow", url.Values{"request": {fmt.Sprint(other.ID)}}, srv.URL); code != 303 || to != "/account" || follows() != 0 {
 		t.Errorf("unfollow: %d %s, %d follows left", code, to, follows())
 	}
+	// How she hears about her reports.
+	if code, _, _ := do("POST", "/account/hear-back", url.Values{"hear_back": {"email"}}, srv.URL); code != 303 {
+		t.Errorf("hear back by mail: %d", code)
+	}
+	if res, _ := c.ResidentRequests(ctx, core.Resident{Phone: "+15305550911"}); len(res) == 0 {
+		t.Error("no requests by phone")
+	}
+	var how string
+	c.Pool().QueryRow(ctx, `SELECT COALESCE(hear_back, '') FROM accounts WHERE phone = '+15305550911'`).Scan(&how)
+	if how != "email" {
+		t.Errorf("hear back: %q", how)
+	}
+	if _, _, page := do("GET", "/account", nil, ""); !strings.Contains(page, `value="email" checked`) {
+		t.Errorf("the account does not show how she hears back:\n%s", page)
+	}
+	if code, _, _ := do("POST", "/account/hear-back", url.Values{"hear_back": {"pigeon"}}, srv.URL); code != 400 {
+		t.Errorf("an unknown way: %d", code)
+	}
 	// Her language, for every message.
 	if code, _, _ := do("POST", "/account/language", url.Values{"language": {"es"}}, srv.URL); code != 303 {
 		t.Errorf("language: %d", code)

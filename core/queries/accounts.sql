@@ -85,3 +85,15 @@ DELETE FROM signins WHERE address IN (sqlc.narg(phone)::text, sqlc.narg(email)::
 
 -- name: DeleteResidentAccount :exec
 DELETE FROM accounts WHERE id = @id;
+
+-- name: SetHearBack :one
+UPDATE accounts SET hear_back = sqlc.narg(hear_back) WHERE id = @id RETURNING *;
+
+-- name: HearBackOf :one
+-- The account a contact's phone or email is verified for, if it says
+-- how it wants to hear back.
+SELECT a.* FROM accounts a JOIN contacts c ON c.id = @contact_id AND (c.phone = a.phone OR c.email = a.email)
+WHERE a.hear_back IS NOT NULL LIMIT 1;
+
+-- name: ContactByAddress :one
+SELECT * FROM contacts WHERE (phone = @address::text OR email = @address::text) AND purged_at IS NULL LIMIT 1;

@@ -11,7 +11,7 @@ import (
 )
 
 const accountByAddress = `-- name: AccountByAddress :one
-SELECT id, phone, email, created_at FROM accounts WHERE phone = $1::text OR email = $1::text
+SELECT id, phone, email, created_at, hear_back FROM accounts WHERE phone = $1::text OR email = $1::text
 `
 
 func (q *Queries) AccountByAddress(ctx context.Context, address string) (Account, error) {
@@ -22,6 +22,7 @@ func (q *Queries) AccountByAddress(ctx context.Context, address string) (Account
 		&i.Phone,
 		&i.Email,
 		&i.CreatedAt,
+		&i.HearBack,
 	)
 	return i, err
 }
@@ -88,6 +89,34 @@ func (q *Queries) AccountRequests(ctx context.Context, arg AccountRequestsParams
 	return items, nil
 }
 
+const contactByAddress = `-- name: ContactByAddress :one
+SELECT id, phone, email, name, language, opted_out_at, bouncing_at, created_at, purged_at, language_chosen, flagged_at, flag_reason, texts_ok, flagged_by, client_account, reply_by FROM contacts WHERE (phone = $1::text OR email = $1::text) AND purged_at IS NULL LIMIT 1
+`
+
+func (q *Queries) ContactByAddress(ctx context.Context, address string) (Contact, error) {
+	row := q.db.QueryRow(ctx, contactByAddress, address)
+	var i Contact
+	err := row.Scan(
+		&i.ID,
+		&i.Phone,
+		&i.Email,
+		&i.Name,
+		&i.Language,
+		&i.OptedOutAt,
+		&i.BouncingAt,
+		&i.CreatedAt,
+		&i.PurgedAt,
+		&i.LanguageChosen,
+		&i.FlaggedAt,
+		&i.FlagReason,
+		&i.TextsOk,
+		&i.FlaggedBy,
+		&i.ClientAccount,
+		&i.ReplyBy,
+	)
+	return i, err
+}
+
 const countSigninAttempt = `-- name: CountSigninAttempt :exec
 UPDATE signins SET attempts = attempts + 1 WHERE id = $1
 `
@@ -140,7 +169,7 @@ func (q *Queries) ForgetResident(ctx context.Context, arg ForgetResidentParams) 
 }
 
 const getResidentAccount = `-- name: GetResidentAccount :one
-SELECT id, phone, email, created_at FROM accounts WHERE id = $1
+SELECT id, phone, email, created_at, hear_back FROM accounts WHERE id = $1
 `
 
 func (q *Queries) GetResidentAccount(ctx context.Context, id int64) (Account, error) {
@@ -151,12 +180,33 @@ func (q *Queries) GetResidentAccount(ctx context.Context, id int64) (Account, er
 		&i.Phone,
 		&i.Email,
 		&i.CreatedAt,
+		&i.HearBack,
+	)
+	return i, err
+}
+
+const hearBackOf = `-- name: HearBackOf :one
+SELECT a.id, a.phone, a.email, a.created_at, a.hear_back FROM accounts a JOIN contacts c ON c.id = $1 AND (c.phone = a.phone OR c.email = a.email)
+WHERE a.hear_back IS NOT NULL LIMIT 1
+`
+
+// The account a contact's phone or email is verified for, if it says
+// how it wants to hear back.
+func (q *Queries) HearBackOf(ctx context.Context, contactID int64) (Account, error) {
+	row := q.db.QueryRow(ctx, hearBackOf, contactID)
+	var i Account
+	err := row.Scan(
+		&i.ID,
+		&i.Phone,
+		&i.Email,
+		&i.CreatedAt,
+		&i.HearBack,
 	)
 	return i, err
 }
 
 const insertResidentAccount = `-- name: InsertResidentAccount :one
-INSERT INTO accounts (phone, email) VALUES ($1, $2) RETURNING id, phone, email, created_at
+INSERT INTO accounts (phone, email) VALUES ($1, $2) RETURNING id, phone, email, created_at, hear_back
 `
 
 type InsertResidentAccountParams struct {
@@ -172,6 +222,7 @@ func (q *Queries) InsertResidentAccount(ctx context.Context, arg InsertResidentA
 		&i.Phone,
 		&i.Email,
 		&i.CreatedAt,
+		&i.HearBack,
 	)
 	return i, err
 }
@@ -315,7 +366,7 @@ func (q *Queries) ResidentUnfollow(ctx context.Context, arg ResidentUnfollowPara
 
 const setAccountAddress = `-- name: SetAccountAddress :one
 UPDATE accounts SET phone = COALESCE($1, phone), email = COALESCE($2, email)
-WHERE id = $3 RETURNING id, phone, email, created_at
+WHERE id = $3 RETURNING id, phone, email, created_at, hear_back
 `
 
 type SetAccountAddressParams struct {
@@ -332,6 +383,29 @@ func (q *Queries) SetAccountAddress(ctx context.Context, arg SetAccountAddressPa
 		&i.Phone,
 		&i.Email,
 		&i.CreatedAt,
+		&i.HearBack,
+	)
+	return i, err
+}
+
+const setHearBack = `-- name: SetHearBack :one
+UPDATE accounts SET hear_back = $1 WHERE id = $2 RETURNING id, phone, email, created_at, hear_back
+`
+
+type SetHearBackParams struct {
+	HearBack *string
+	ID       int64
+}
+
+func (q *Queries) SetHearBack(ctx context.Context, arg SetHearBackParams) (Account, error) {
+	row := q.db.QueryRow(ctx, setHearBack, arg.HearBack, arg.ID)
+	var i Account
+	err := row.Scan(
+		&i.ID,
+		&i.Phone,
+		&i.Email,
+		&i.CreatedAt,
+		&i.HearBack,
 	)
 	return i, err
 }

@@ -13,6 +13,7 @@ type Account struct {
 	Phone     *string
 	Email     *string
 	CreatedAt time.Time
+	HearBack  *string
 }
 
 type AdminLog struct {
