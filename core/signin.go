@@ -284,3 +284,41 @@ func (c *Core) SetHearBack(ctx context.Context, r Resident, how Channel) (Reside
 	}
 	return residentFromDB(a), nil
 }
+
+// ResidentAlerts lists how a resident gets the emergency notices: by
+// text, by mail, both or neither.
+func (c *Core) ResidentAlerts(ctx context.Context, r Resident) ([]Channel, error) {
+	rows, err := c.q.ResidentAlerts(ctx, db.ResidentAlertsParams{Phone: nonEmpty(r.Phone), Email: nonEmpty(r.Email)})
+	out := make([]Channel, 0, len(rows))
+	for _, ch := range rows {
+		out = append(out, Channel(ch))
+	}
+	return out, dbErr(err)
+}
+
+// SetResidentAlerts starts (on) or stops the emergency notices to a
+// resident's verified phone (ChannelSMS) or mailbox (ChannelEmail): no
+// confirmation is asked, the address is verified already.
+func (c *Core) SetResidentAlerts(ctx context.Context, r Resident, ch Channel, on bool) error {
+	addr := map[Channel]string{ChannelSMS: r.Phone, ChannelEmail: r.Email}[ch]
+	if addr == "" {
+		return invalid("channel", "the account has no verified %s", map[Channel]string{ChannelSMS: "phone", ChannelEmail: "email"}[ch])
+	}
+	if !on {
+		return dbErr(c.q.ResidentEndAlerts(ctx, db.ResidentEndAlertsParams{Phone: nonEmpty(r.Phone), Email: nonEmpty(r.Email), Channel: string(ch)}))
+	}
+	return dbErr(c.tx(ctx, func(t *txn) error {
+		var row db.Contact
+		var err error
+		if ch == ChannelSMS {
+			row, err = t.q.UpsertContactByPhone(ctx, db.UpsertContactByPhoneParams{Phone: addr})
+		} else {
+			row, err = t.q.UpsertContactByEmail(ctx, db.UpsertContactByEmailParams{Email: addr})
+		}
+		if err != nil {
+			return err
+		}
+		_, err = t.q.SubscribeVerified(ctx, db.SubscribeVerifiedParams{ContactID: row.ID, Channel: string(ch), Token: rand.Text()})
+		return err
+	}))
+}

@@ -43,7 +43,8 @@ type accountView struct {
 	page
 	Resident core.Resident
 	Requests []core.Request
-	Follows  []int64 // the requests followed
+	Follows  []int64         // the requests followed
+	Alerts   map[string]bool // how the emergency notices reach her, by channel
 }
 
 func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request) {
@@ -157,8 +158,15 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 	p := accountView{page: h.newPage(w, r), Resident: res}
 	p.Title = "Your reports"
 	var err error
+	var alerts []core.Channel
 	if p.Requests, err = h.core.ResidentRequests(r.Context(), res); err == nil {
-		p.Follows, err = h.core.ResidentFollows(r.Context(), res)
+		if p.Follows, err = h.core.ResidentFollows(r.Context(), res); err == nil {
+			alerts, err = h.core.ResidentAlerts(r.Context(), res)
+		}
+	}
+	p.Alerts = map[string]bool{}
+	for _, ch := range alerts {
+		p.Alerts[string(ch)] = true
 	}
 	if err != nil {
 		h.fail(w, r, err)
@@ -214,6 +222,11 @@ func (h *Handler) reopenOwn(r *http.Request, res core.Resident) (string, error) 
 		return "", &core.ValidationError{Field: "request", Problem: "cannot be reopened now"}
 	}
 	return "/requests/" + strconv.FormatInt(id, 10), err
+}
+
+// alerts starts or stops the emergency notices to one of her addresses.
+func (h *Handler) alerts(r *http.Request, res core.Resident) (string, error) {
+	return "/account", h.core.SetResidentAlerts(r.Context(), res, core.Channel(r.PostForm.Get("channel")), r.PostForm.Get("on") == "1")
 }
 
 func (h *Handler) hearBack(r *http.Request, res core.Resident) (string, error) {

@@ -151,6 +151,26 @@ func TestResidentSignin(t *testing.T) {
 	if code, to, _ := do("POST", "/account/unfollow", url.Values{"request": {fmt.Sprint(other.ID)}}, srv.URL); code != 303 || to != "/account" || follows() != 0 {
 		t.Errorf("unfollow: %d %s, %d follows left", code, to, follows())
 	}
+	// The emergency notices, by text, then not.
+	if _, _, page := do("GET", "/account", nil, ""); !strings.Contains(page, "Get them by text") || !strings.Contains(page, "Get them by mail") {
+		t.Errorf("the account offers no notices:\n%s", page)
+	}
+	if code, _, _ := do("POST", "/account/alerts", url.Values{"channel": {"sms"}, "on": {"1"}}, srv.URL); code != 303 {
+		t.Errorf("notices by text: %d", code)
+	}
+	if n, _ := c.EmergencySubscribers(ctx); n != 1 {
+		t.Errorf("%d subscribers after asking from the account", n)
+	}
+	if _, _, page := do("GET", "/account", nil, ""); !strings.Contains(page, "Stop them by text") {
+		t.Errorf("the account does not say she gets them by text:\n%s", page)
+	}
+	do("POST", "/account/alerts", url.Values{"channel": {"sms"}, "on": {"0"}}, srv.URL)
+	if n, _ := c.EmergencySubscribers(ctx); n != 0 {
+		t.Errorf("%d subscribers after stopping from the account", n)
+	}
+	if code, _, _ := do("POST", "/account/alerts", url.Values{"channel": {"fax"}, "on": {"1"}}, srv.URL); code != 400 {
+		t.Errorf("notices by fax: %d", code)
+	}
 	// How she hears about her reports.
 	if code, _, _ := do("POST", "/account/hear-back", url.Values{"hear_back": {"email"}}, srv.URL); code != 303 {
 		t.Errorf("hear back by mail: %d", code)

@@ -293,6 +293,56 @@ func (q *Queries) LockBroadcast(ctx context.Context, id int64) (Broadcast, error
 	return i, err
 }
 
+const residentAlerts = `-- name: ResidentAlerts :many
+SELECT s.channel FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
+WHERE (c.phone = $1::text OR c.email = $2::text)
+    AND s.request_id IS NULL AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL
+ORDER BY 1
+`
+
+type ResidentAlertsParams struct {
+	Phone *string
+	Email *string
+}
+
+// The channels by which an account's addresses get the emergency notices.
+func (q *Queries) ResidentAlerts(ctx context.Context, arg ResidentAlertsParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, residentAlerts, arg.Phone, arg.Email)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var channel string
+		if err := rows.Scan(&channel); err != nil {
+			return nil, err
+		}
+		items = append(items, channel)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const residentEndAlerts = `-- name: ResidentEndAlerts :exec
+UPDATE subscriptions s SET ended_at = now() FROM contacts c
+WHERE c.id = s.contact_id AND (c.phone = $1::text OR c.email = $2::text)
+    AND s.request_id IS NULL AND s.channel = $3 AND s.ended_at IS NULL
+`
+
+type ResidentEndAlertsParams struct {
+	Phone   *string
+	Email   *string
+	Channel string
+}
+
+func (q *Queries) ResidentEndAlerts(ctx context.Context, arg ResidentEndAlertsParams) error {
+	_, err := q.db.Exec(ctx, residentEndAlerts, arg.Phone, arg.Email, arg.Channel)
+	return err
+}
+
 const subscribeByMail = `-- name: SubscribeByMail :one
 INSERT INTO subscriptions (contact_id, channel, token, request_id)
 VALUES ($1, 'email', $2, $3)
@@ -343,6 +393,37 @@ type SubscribeByTextParams struct {
 // ALERTS, or FOLLOW 1234 (@request_id): the text itself confirms the number.
 func (q *Queries) SubscribeByText(ctx context.Context, arg SubscribeByTextParams) (Subscription, error) {
 	row := q.db.QueryRow(ctx, subscribeByText, arg.ContactID, arg.Token, arg.RequestID)
+	var i Subscription
+	err := row.Scan(
+		&i.ID,
+		&i.ContactID,
+		&i.Channel,
+		&i.Token,
+		&i.CreatedAt,
+		&i.ConfirmedAt,
+		&i.EndedAt,
+		&i.RequestID,
+	)
+	return i, err
+}
+
+const subscribeVerified = `-- name: SubscribeVerified :one
+INSERT INTO subscriptions (contact_id, channel, token, confirmed_at)
+VALUES ($1, $2, $3, now())
+ON CONFLICT (contact_id, channel, request_id) DO UPDATE SET ended_at = NULL,
+    confirmed_at = COALESCE(subscriptions.confirmed_at, now())
+RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at, request_id
+`
+
+type SubscribeVerifiedParams struct {
+	ContactID int64
+	Channel   string
+	Token     string
+}
+
+// A signed-in resident's own address, verified already: confirmed at once.
+func (q *Queries) SubscribeVerified(ctx context.Context, arg SubscribeVerifiedParams) (Subscription, error) {
+	row := q.db.QueryRow(ctx, subscribeVerified, arg.ContactID, arg.Channel, arg.Token)
 	var i Subscription
 	err := row.Scan(
 		&i.ID,
