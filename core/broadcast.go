@@ -32,11 +32,12 @@ func (c *Core) unsubscribeURL(token string) string {
 	return c.PublicURL("alerts", "unsubscribe") + "?token=" + token
 }
 
-// SubscribeByMail asks for the city's emergency notices at an email
+// SubscribeByMail asks for the city's emergency notices (or, with
+// digest, its weekly mail of coming meetings and events) at an email
 // address, in lang: a mail with a link to confirm goes there, and nothing
 // else until it is followed. An address already confirmed is left as it
 // is.
-func (c *Core) SubscribeByMail(ctx context.Context, email, lang string) error {
+func (c *Core) SubscribeByMail(ctx context.Context, email, lang string, digest bool) error {
 	addr, err := NormalizeEmail(email)
 	if err != nil {
 		return invalid("email", "%v", err)
@@ -49,7 +50,7 @@ func (c *Core) SubscribeByMail(ctx context.Context, email, lang string) error {
 		if err != nil {
 			return err
 		}
-		sub, err := t.q.SubscribeByMail(ctx, db.SubscribeByMailParams{ContactID: row.ID, Token: rand.Text()})
+		sub, err := t.q.SubscribeByMail(ctx, db.SubscribeByMailParams{ContactID: row.ID, Token: rand.Text(), Digest: digest})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // confirmed already
 		}
@@ -57,7 +58,11 @@ func (c *Core) SubscribeByMail(ctx context.Context, email, lang string) error {
 			return err
 		}
 		ct := contactFromDB(row)
-		_, err = c.enqueueFor(ctx, t, ct, outMsg{Origin: ChannelEmail, Via: ChannelEmail, Kind: "subscribe", Auto: true,
+		kind := "subscribe"
+		if digest {
+			kind = "subscribe.digest"
+		}
+		_, err = c.enqueueFor(ctx, t, ct, outMsg{Origin: ChannelEmail, Via: ChannelEmail, Kind: kind, Auto: true,
 			Data: messageData{URL: c.PublicURL("alerts", "confirm") + "?token=" + sub.Token}})
 		return err
 	}))
@@ -85,7 +90,7 @@ func (c *Core) Unsubscribe(ctx context.Context, token string) (Subscription, err
 }
 
 func subscriptionFromDB(s db.Subscription) Subscription {
-	return Subscription{Request: deref(s.RequestID), Channel: Channel(s.Channel)}
+	return Subscription{Request: deref(s.RequestID), Digest: s.Digest, Channel: Channel(s.Channel)}
 }
 
 // EmergencySubscribers counts who would hear an emergency notice.
@@ -108,7 +113,7 @@ func (c *Core) Broadcast(ctx context.Context, announcement int64, by Actor) erro
 		return invalid("announcement", "it is no longer in force")
 	}
 	return dbErr(c.tx(ctx, func(t *txn) error {
-		id, err := t.q.InsertBroadcast(ctx, db.InsertBroadcastParams{AnnouncementID: a.ID, ActorID: by.UserID, Actor: by.Name})
+		id, err := t.q.InsertBroadcast(ctx, db.InsertBroadcastParams{AnnouncementID: &a.ID, ActorID: by.UserID, Actor: by.Name})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrAlreadySent
 		}
@@ -133,7 +138,7 @@ type BroadcastProgress struct {
 // Broadcasted returns the progress of an announcement's broadcast; ok is
 // false when it was not sent.
 func (c *Core) Broadcasted(ctx context.Context, announcement int64) (p BroadcastProgress, ok bool, err error) {
-	b, err := c.q.BroadcastOf(ctx, announcement)
+	b, err := c.q.BroadcastOf(ctx, &announcement)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, false, nil
 	}
@@ -204,13 +209,25 @@ func (c *Core) fanOut(ctx context.Context, id int64) (done bool, err error) {
 		} else if err != nil {
 			return err
 		}
-		row, err := t.q.GetAnnouncement(ctx, b.AnnouncementID)
-		if err != nil {
-			return err
-		}
-		params, err := c.alertWords(announcementFromDB(row))
-		if err != nil {
-			return err
+		var params db.FanOutParams
+		if b.AnnouncementID != nil {
+			row, err := t.q.GetAnnouncement(ctx, *b.AnnouncementID)
+			if err != nil {
+				return err
+			}
+			params, err = c.alertWords(announcementFromDB(row))
+			if err != nil {
+				return err
+			}
+		} else {
+			coming, err := c.comingWeek(ctx, b.CreatedAt)
+			if err != nil {
+				return err
+			}
+			if params, err = c.digestWords(coming); err != nil {
+				return err
+			}
+			params.Digest = true
 		}
 		params.BroadcastID, params.After, params.Upto = b.ID, b.LastID, upto
 		msgs, err := t.q.FanOut(ctx, params)
@@ -236,7 +253,7 @@ func (c *Core) fanOut(ctx context.Context, id int64) (done bool, err error) {
 			}
 		}
 		if done {
-			c.log.Info("emergency notice queued for its subscribers", "broadcast", b.ID, "announcement", b.AnnouncementID,
+			c.log.Info("broadcast queued for its subscribers", "broadcast", b.ID, "week", b.Week,
 				"texts", int(b.Texts)+texts, "mails", int(b.Mails)+mails)
 		}
 		return t.q.FannedOut(ctx, db.FannedOutParams{ID: b.ID, LastID: upto, Texts: int32(texts), Mails: int32(mails), Done: done})

@@ -43,10 +43,10 @@ func TestSubscribeByMail(t *testing.T) {
 		return n
 	}
 	var bad *core.ValidationError
-	if err := c.SubscribeByMail(ctx, "not an address", "en"); !errors.As(err, &bad) || bad.Field != "email" {
+	if err := c.SubscribeByMail(ctx, "not an address", "en", false); !errors.As(err, &bad) || bad.Field != "email" {
 		t.Errorf("a bad address: %v", err)
 	}
-	if err := c.SubscribeByMail(ctx, " Rosa@Example.org ", "es"); err != nil {
+	if err := c.SubscribeByMail(ctx, " Rosa@Example.org ", "es", false); err != nil {
 		t.Fatal(err)
 	}
 	wait, cancel := context.WithTimeout(ctx, 20*time.Second)
@@ -69,7 +69,7 @@ func TestSubscribeByMail(t *testing.T) {
 		t.Errorf("confirmed, %d subscribers", n)
 	}
 	// Someone else types the address: nothing changes, nothing is sent.
-	if err := c.SubscribeByMail(ctx, "rosa@example.org", "en"); err != nil {
+	if err := c.SubscribeByMail(ctx, "rosa@example.org", "en", false); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(); n != 1 {
@@ -96,7 +96,7 @@ func TestSubscribeByMail(t *testing.T) {
 		t.Errorf("unsubscribed, %d subscribers", n)
 	}
 	// Signing up again after unsubscribing needs the link again.
-	if err := c.SubscribeByMail(ctx, "rosa@example.org", "en"); err != nil {
+	if err := c.SubscribeByMail(ctx, "rosa@example.org", "en", false); err != nil {
 		t.Fatal(err)
 	}
 	if m, err := mail.Next(wait, 1); err != nil || tokenIn(t, m.Body) != token {
@@ -128,7 +128,7 @@ func TestBroadcast(t *testing.T) {
 		p.text(word)
 	}
 	for _, sub := range []struct{ addr, lang string }{{"ana@example.org", "en"}, {"beto@example.org", "es"}, {"pending@example.org", "en"}} {
-		if err := c.SubscribeByMail(ctx, sub.addr, sub.lang); err != nil {
+		if err := c.SubscribeByMail(ctx, sub.addr, sub.lang, false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -413,5 +413,79 @@ func TestFollow(t *testing.T) {
 	if len(sms) != 8 || toReporter != 3 {
 		t.Errorf("%d texts, %d to the reporter besides the answer to FOLLOW; want 8 in all and 3 (the acknowledgment, one for each update):\n%v",
 			len(sms), toReporter, sms)
+	}
+}
+
+// Once a week, those who asked get the coming seven days' meetings and
+// events by mail, in their language, with a link to stop; the emergency
+// notices' subscribers do not; a week is sent once; a week with nothing
+// coming sends nothing.
+func TestWeeklyDigest(t *testing.T) {
+	t.Parallel()
+	mails := &fakeSender{}
+	c := testenv.Core(t, func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: mails} })
+	ctx := context.Background()
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if sent, err := c.SendWeeklyDigest(ctx); err != nil || sent {
+		t.Errorf("a week with nothing coming: %v %v", sent, err)
+	}
+	for i, sub := range []struct {
+		addr, lang string
+		digest     bool
+	}{{"week@example.org", "en", true}, {"semana@example.org", "es", true}, {"alerts@example.org", "en", false}} {
+		if err := c.SubscribeByMail(ctx, sub.addr, sub.lang, sub.digest); err != nil {
+			t.Fatal(err)
+		}
+		m, err := mails.Next(wait, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, err := c.ConfirmSubscription(ctx, tokenIn(t, m.Body)); err != nil || s.Digest != sub.digest {
+			t.Fatalf("confirm %s: %+v %v", sub.addr, s, err)
+		}
+	}
+	now := time.Now()
+	post := func(a core.Announcement) core.Announcement {
+		t.Helper()
+		saved, err := c.SaveAnnouncement(ctx, a, core.CommandLine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return saved
+	}
+	post(core.Announcement{Kind: core.KindMeeting, Title: "City Council", TitleES: "Concejo Municipal", Place: "Chambers", Starts: now.Add(48 * time.Hour)})
+	post(core.Announcement{Kind: core.KindEvent, Title: "Cleanup day", Starts: now.Add(72 * time.Hour)})
+	called := post(core.Announcement{Kind: core.KindEvent, Title: "Parade", Starts: now.Add(96 * time.Hour)})
+	if err := c.CancelAnnouncement(ctx, called.ID, core.CommandLine); err != nil {
+		t.Fatal(err)
+	}
+	post(core.Announcement{Kind: core.KindEvent, Title: "Spring fair", Starts: now.AddDate(0, 0, 10)})
+	if sent, err := c.SendWeeklyDigest(ctx); err != nil || !sent {
+		t.Fatalf("the week's digest: %v %v", sent, err)
+	}
+	if sent, err := c.SendWeeklyDigest(ctx); err != nil || sent {
+		t.Errorf("the week's digest twice: %v %v", sent, err)
+	}
+	got := map[string]core.Outbound{}
+	for i := 3; len(got) < 2; i++ {
+		m, err := mails.Next(wait, i)
+		if err != nil {
+			t.Fatalf("the digests: %v %v", got, err)
+		}
+		got[m.To] = m
+	}
+	en, es := got["week@example.org"], got["semana@example.org"]
+	if en.Subject != "Oroville: meetings and events this week" || !strings.Contains(en.Body, "City Council") ||
+		!strings.Contains(en.Body, "Cleanup day") || strings.Contains(en.Body, "Parade") || strings.Contains(en.Body, "Spring fair") ||
+		!strings.HasPrefix(en.Unsubscribe, "http://311.test/alerts/unsubscribe?token=") {
+		t.Errorf("the English digest: %+v", en)
+	}
+	if !strings.Contains(es.Body, "Concejo Municipal") || !strings.Contains(es.Subject, "reuniones y eventos") {
+		t.Errorf("the Spanish digest: %+v", es)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if ms, _ := mails.snapshot(); len(ms) != 5 {
+		t.Errorf("%d mails, want three confirmations and two digests (none to the emergency subscriber)", len(ms))
 	}
 }

@@ -159,6 +159,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Core, error) {
 	river.AddWorker(workers, &digestWorker{core: c})
 	river.AddWorker(workers, &purgeContactsWorker{core: c})
 	river.AddWorker(workers, &broadcastWorker{core: c})
+	river.AddWorker(workers, &weeklyDigestWorker{core: c})
 	cfg := &river.Config{
 		Workers:           workers,
 		Logger:            slog.New(infoAndUp{opts.Logger.Handler()}).With("component", "jobs"),

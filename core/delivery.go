@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/robfig/cron/v3"
 
 	"townline/core/internal/db"
 )
@@ -217,6 +218,11 @@ func (c *Core) periodicJobs() []*river.PeriodicJob {
 			func() (river.JobArgs, *river.InsertOpts) { return purgeContactsArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 	}
+	// Mondays at 7 in the city: the week's meetings and events. A
+	// constant schedule in a zone the city file loaded: it parses.
+	weekly, _ := cron.ParseStandard("CRON_TZ=" + c.city.Location.String() + " " + weeklyDigestAt)
+	jobs = append(jobs, river.NewPeriodicJob(weekly,
+		func() (river.JobArgs, *river.InsertOpts) { return weeklyDigestArgs{}, nil }, nil))
 	if c.city.Digest != nil {
 		jobs = append(jobs, river.NewPeriodicJob(c.city.Digest,
 			func() (river.JobArgs, *river.InsertOpts) { return digestArgs{}, nil }, nil))

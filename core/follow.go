@@ -85,8 +85,10 @@ func (c *Core) followByText(ctx context.Context, t *txn, conv *conversation, req
 }
 
 // Subscription is what a confirmation or unsubscribe link names: the
-// city's emergency notices (Request 0), or a request's updates.
+// city's emergency notices (Request 0), its weekly mail of meetings and
+// events (Digest), or a request's updates.
 type Subscription struct {
 	Request int64
+	Digest  bool
 	Channel Channel
 }

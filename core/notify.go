@@ -134,6 +134,8 @@ type messageData struct {
 	// and how grave (Severity: advisory, watch or warning); Note holds
 	// its text and URL its page.
 	Title, Area, Until, Severity string
+	// Coming are the week's meetings and events (digest.email).
+	Coming []comingEvent
 	// ReopenDays is how many days its reporter may reopen a closed
 	// request by answering REOPEN; 0 when they may not.
 	ReopenDays int

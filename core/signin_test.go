@@ -205,7 +205,7 @@ func TestHearBack(t *testing.T) {
 	if _, err := texts.Next(wait, 0); err != nil { // the acknowledgment, by text
 		t.Fatal(err)
 	}
-	if err := c.SubscribeByMail(ctx, "lena@example.org", "en"); err != nil { // a contact for her email
+	if err := c.SubscribeByMail(ctx, "lena@example.org", "en", false); err != nil { // a contact for her email
 		t.Fatal(err)
 	}
 	var acct int64

@@ -14,6 +14,7 @@ var sample = map[string]any{
 	"Agency":  "Caltrans District 3", "AgencyContact": "call 530-741-4233", "Reports": 3, "Meters": 120, "ParentService": "Pothole", "Department": "Public Works",
 	"Title": "Boil water", "Area": "Thermalito", "Until": "Tuesday, December 1, 2026 5:00 PM", "Severity": "warning",
 	"ReopenDays": 14,
+	"Coming":     []map[string]string{{"Title": "City Council", "When": "Tuesday, December 1, 2026 6:00 PM", "Place": "Chambers", "URL": "https://311.example/announcements/1"}},
 }
 
 // Every kind renders in every language, for each channel it exists on.

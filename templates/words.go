@@ -179,6 +179,10 @@ var spanish = map[string]string{
 	"Get them by text":               "Recibirlos por texto",
 	"Stop them by mail":              "Dejar de recibirlos por correo",
 	"Get them by mail":               "Recibirlos por correo",
+	"Confirmed: each Monday the week's meetings and events will reach you by mail. Each mail has a link to stop them.": "Confirmado: cada lunes le llegarán por correo las reuniones y eventos de la semana. Cada correo trae un enlace para dejar de recibirlos.",
+	"Meetings and events, each week": "Reuniones y eventos, cada semana",
+	"Each Monday morning, a mail of the city's public meetings and events of the coming seven days.": "Cada lunes por la mañana, un correo con las reuniones públicas y eventos de la ciudad de los próximos siete días.",
+	"Send me the week's meetings and events":                                                         "Envíenme las reuniones y eventos de la semana",
 	// statuses and reasons
 	"Received":                     "Recibido",
 	"Acknowledged":                 "Confirmado",

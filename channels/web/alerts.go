@@ -31,6 +31,7 @@ type alertsView struct {
 	page
 	Step, Email, Problem, Token string
 	Following                   int64
+	Digest                      bool // the weekly mail of meetings and events
 }
 
 func (h *Handler) alertsForm(w http.ResponseWriter, r *http.Request) {
@@ -85,7 +86,8 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request, request int64) 
 	}
 	var err error
 	if request == 0 {
-		err = h.core.SubscribeByMail(r.Context(), p.Email, p.Lang)
+		p.Digest = r.PostForm.Get("digest") == "1"
+		err = h.core.SubscribeByMail(r.Context(), p.Email, p.Lang, p.Digest)
 	} else {
 		var issue int64
 		if issue, err = h.core.FollowByMail(r.Context(), request, p.Email, p.Lang); err == nil {
@@ -128,7 +130,7 @@ func (h *Handler) tokenStep(w http.ResponseWriter, r *http.Request, done string,
 	p := alertsView{page: h.newPage(w, r), Step: done}
 	p.Title = "Emergency notices"
 	sub, err := do(r.Context(), r.URL.Query().Get("token"))
-	p.Following = sub.Request
+	p.Following, p.Digest = sub.Request, sub.Digest
 	switch {
 	case errors.Is(err, core.ErrNotFound):
 		p.Step = "gone"

@@ -2,7 +2,7 @@
 -- ALERTS, or FOLLOW 1234 (@request_id): the text itself confirms the number.
 INSERT INTO subscriptions (contact_id, channel, token, confirmed_at, request_id)
 VALUES (@contact_id, 'sms', @token, now(), sqlc.narg(request_id))
-ON CONFLICT (contact_id, channel, request_id) DO UPDATE SET ended_at = NULL,
+ON CONFLICT (contact_id, channel, request_id, digest) DO UPDATE SET ended_at = NULL,
     confirmed_at = COALESCE(subscriptions.confirmed_at, now())
 RETURNING *;
 
@@ -10,9 +10,9 @@ RETURNING *;
 -- A new, pending or ended subscription waits for the link mailed to be
 -- followed; a confirmed one is left as it is (a stranger typing the
 -- address changes nothing).
-INSERT INTO subscriptions (contact_id, channel, token, request_id)
-VALUES (@contact_id, 'email', @token, sqlc.narg(request_id))
-ON CONFLICT (contact_id, channel, request_id) DO UPDATE SET confirmed_at = NULL, ended_at = NULL
+INSERT INTO subscriptions (contact_id, channel, token, request_id, digest)
+VALUES (@contact_id, 'email', @token, sqlc.narg(request_id), @digest)
+ON CONFLICT (contact_id, channel, request_id, digest) DO UPDATE SET confirmed_at = NULL, ended_at = NULL
     WHERE subscriptions.confirmed_at IS NULL OR subscriptions.ended_at IS NOT NULL
 RETURNING *;
 
@@ -33,7 +33,7 @@ RETURNING *;
 
 -- name: EmergencySubscribers :one
 SELECT count(*) FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
-WHERE s.request_id IS NULL AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL AND c.purged_at IS NULL;
+WHERE s.request_id IS NULL AND NOT s.digest AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL AND c.purged_at IS NULL;
 
 -- name: InsertBroadcast :one
 INSERT INTO broadcasts (announcement_id, actor_id, actor) VALUES (@announcement_id, sqlc.narg(actor_id), @actor)
@@ -60,7 +60,7 @@ SELECT s.contact_id, 'out', s.channel,
         WHEN c.language = 'es' THEN @mail_es::text ELSE @mail_en::text END,
     c.language, 'queued', @broadcast_id::bigint, s.id
 FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
-WHERE s.id > @after AND s.id <= @upto AND s.request_id IS NULL
+WHERE s.id > @after AND s.id <= @upto AND s.request_id IS NULL AND s.digest = @digest
     AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL AND c.purged_at IS NULL
     AND CASE WHEN s.channel = 'sms' THEN c.phone IS NOT NULL AND c.opted_out_at IS NULL
         ELSE c.email IS NOT NULL AND c.bouncing_at IS NULL END
@@ -84,7 +84,7 @@ FROM messages WHERE broadcast_id = @broadcast_id::bigint;
 -- A signed-in resident's own address, verified already: confirmed at once.
 INSERT INTO subscriptions (contact_id, channel, token, confirmed_at)
 VALUES (@contact_id, @channel, @token, now())
-ON CONFLICT (contact_id, channel, request_id) DO UPDATE SET ended_at = NULL,
+ON CONFLICT (contact_id, channel, request_id, digest) DO UPDATE SET ended_at = NULL,
     confirmed_at = COALESCE(subscriptions.confirmed_at, now())
 RETURNING *;
 
@@ -92,10 +92,16 @@ RETURNING *;
 -- The channels by which an account's addresses get the emergency notices.
 SELECT s.channel FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
 WHERE (c.phone = sqlc.narg(phone)::text OR c.email = sqlc.narg(email)::text)
-    AND s.request_id IS NULL AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL
+    AND s.request_id IS NULL AND NOT s.digest AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL
 ORDER BY 1;
 
 -- name: ResidentEndAlerts :exec
 UPDATE subscriptions s SET ended_at = now() FROM contacts c
 WHERE c.id = s.contact_id AND (c.phone = sqlc.narg(phone)::text OR c.email = sqlc.narg(email)::text)
-    AND s.request_id IS NULL AND s.channel = @channel AND s.ended_at IS NULL;
+    AND s.request_id IS NULL AND NOT s.digest AND s.channel = @channel AND s.ended_at IS NULL;
+
+-- name: InsertWeeklyDigest :one
+-- A week's digest, once.
+INSERT INTO broadcasts (week, actor) VALUES (@week, 'weekly digest')
+ON CONFLICT (week) DO NOTHING
+RETURNING id;

@@ -7,6 +7,8 @@ package db
 
 import (
 	"context"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const batchEnd = `-- name: BatchEnd :one
@@ -27,10 +29,10 @@ func (q *Queries) BatchEnd(ctx context.Context, arg BatchEndParams) (int64, erro
 }
 
 const broadcastOf = `-- name: BroadcastOf :one
-SELECT id, announcement_id, actor_id, actor, created_at, last_id, texts, mails, fanned_out_at FROM broadcasts WHERE announcement_id = $1
+SELECT id, announcement_id, actor_id, actor, created_at, last_id, texts, mails, fanned_out_at, week FROM broadcasts WHERE announcement_id = $1
 `
 
-func (q *Queries) BroadcastOf(ctx context.Context, announcementID int64) (Broadcast, error) {
+func (q *Queries) BroadcastOf(ctx context.Context, announcementID *int64) (Broadcast, error) {
 	row := q.db.QueryRow(ctx, broadcastOf, announcementID)
 	var i Broadcast
 	err := row.Scan(
@@ -43,6 +45,7 @@ func (q *Queries) BroadcastOf(ctx context.Context, announcementID int64) (Broadc
 		&i.Texts,
 		&i.Mails,
 		&i.FannedOutAt,
+		&i.Week,
 	)
 	return i, err
 }
@@ -77,7 +80,7 @@ func (q *Queries) BroadcastProgress(ctx context.Context, broadcastID int64) (Bro
 const confirmSubscription = `-- name: ConfirmSubscription :one
 UPDATE subscriptions SET confirmed_at = COALESCE(confirmed_at, now())
 WHERE token = $1 AND ended_at IS NULL
-RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at, request_id
+RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at, request_id, digest
 `
 
 func (q *Queries) ConfirmSubscription(ctx context.Context, token string) (Subscription, error) {
@@ -92,13 +95,14 @@ func (q *Queries) ConfirmSubscription(ctx context.Context, token string) (Subscr
 		&i.ConfirmedAt,
 		&i.EndedAt,
 		&i.RequestID,
+		&i.Digest,
 	)
 	return i, err
 }
 
 const emergencySubscribers = `-- name: EmergencySubscribers :one
 SELECT count(*) FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
-WHERE s.request_id IS NULL AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL AND c.purged_at IS NULL
+WHERE s.request_id IS NULL AND NOT s.digest AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL AND c.purged_at IS NULL
 `
 
 func (q *Queries) EmergencySubscribers(ctx context.Context) (int64, error) {
@@ -110,7 +114,7 @@ func (q *Queries) EmergencySubscribers(ctx context.Context) (int64, error) {
 
 const endSubscription = `-- name: EndSubscription :one
 UPDATE subscriptions SET ended_at = now() WHERE token = $1 AND ended_at IS NULL
-RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at, request_id
+RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at, request_id, digest
 `
 
 func (q *Queries) EndSubscription(ctx context.Context, token string) (Subscription, error) {
@@ -125,6 +129,7 @@ func (q *Queries) EndSubscription(ctx context.Context, token string) (Subscripti
 		&i.ConfirmedAt,
 		&i.EndedAt,
 		&i.RequestID,
+		&i.Digest,
 	)
 	return i, err
 }
@@ -137,7 +142,7 @@ SELECT s.contact_id, 'out', s.channel,
         WHEN c.language = 'es' THEN $5::text ELSE $6::text END,
     c.language, 'queued', $7::bigint, s.id
 FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
-WHERE s.id > $8 AND s.id <= $9 AND s.request_id IS NULL
+WHERE s.id > $8 AND s.id <= $9 AND s.request_id IS NULL AND s.digest = $10
     AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL AND c.purged_at IS NULL
     AND CASE WHEN s.channel = 'sms' THEN c.phone IS NOT NULL AND c.opted_out_at IS NULL
         ELSE c.email IS NOT NULL AND c.bouncing_at IS NULL END
@@ -156,6 +161,7 @@ type FanOutParams struct {
 	BroadcastID int64
 	After       int64
 	Upto        int64
+	Digest      bool
 }
 
 type FanOutRow struct {
@@ -176,6 +182,7 @@ func (q *Queries) FanOut(ctx context.Context, arg FanOutParams) ([]FanOutRow, er
 		arg.BroadcastID,
 		arg.After,
 		arg.Upto,
+		arg.Digest,
 	)
 	if err != nil {
 		return nil, err
@@ -260,7 +267,7 @@ RETURNING id
 `
 
 type InsertBroadcastParams struct {
-	AnnouncementID int64
+	AnnouncementID *int64
 	ActorID        *int64
 	Actor          string
 }
@@ -272,8 +279,22 @@ func (q *Queries) InsertBroadcast(ctx context.Context, arg InsertBroadcastParams
 	return id, err
 }
 
+const insertWeeklyDigest = `-- name: InsertWeeklyDigest :one
+INSERT INTO broadcasts (week, actor) VALUES ($1, 'weekly digest')
+ON CONFLICT (week) DO NOTHING
+RETURNING id
+`
+
+// A week's digest, once.
+func (q *Queries) InsertWeeklyDigest(ctx context.Context, week pgtype.Date) (int64, error) {
+	row := q.db.QueryRow(ctx, insertWeeklyDigest, week)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
 const lockBroadcast = `-- name: LockBroadcast :one
-SELECT id, announcement_id, actor_id, actor, created_at, last_id, texts, mails, fanned_out_at FROM broadcasts WHERE id = $1 FOR UPDATE
+SELECT id, announcement_id, actor_id, actor, created_at, last_id, texts, mails, fanned_out_at, week FROM broadcasts WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) LockBroadcast(ctx context.Context, id int64) (Broadcast, error) {
@@ -289,6 +310,7 @@ func (q *Queries) LockBroadcast(ctx context.Context, id int64) (Broadcast, error
 		&i.Texts,
 		&i.Mails,
 		&i.FannedOutAt,
+		&i.Week,
 	)
 	return i, err
 }
@@ -296,7 +318,7 @@ func (q *Queries) LockBroadcast(ctx context.Context, id int64) (Broadcast, error
 const residentAlerts = `-- name: ResidentAlerts :many
 SELECT s.channel FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
 WHERE (c.phone = $1::text OR c.email = $2::text)
-    AND s.request_id IS NULL AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL
+    AND s.request_id IS NULL AND NOT s.digest AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL
 ORDER BY 1
 `
 
@@ -329,7 +351,7 @@ func (q *Queries) ResidentAlerts(ctx context.Context, arg ResidentAlertsParams) 
 const residentEndAlerts = `-- name: ResidentEndAlerts :exec
 UPDATE subscriptions s SET ended_at = now() FROM contacts c
 WHERE c.id = s.contact_id AND (c.phone = $1::text OR c.email = $2::text)
-    AND s.request_id IS NULL AND s.channel = $3 AND s.ended_at IS NULL
+    AND s.request_id IS NULL AND NOT s.digest AND s.channel = $3 AND s.ended_at IS NULL
 `
 
 type ResidentEndAlertsParams struct {
@@ -344,24 +366,30 @@ func (q *Queries) ResidentEndAlerts(ctx context.Context, arg ResidentEndAlertsPa
 }
 
 const subscribeByMail = `-- name: SubscribeByMail :one
-INSERT INTO subscriptions (contact_id, channel, token, request_id)
-VALUES ($1, 'email', $2, $3)
-ON CONFLICT (contact_id, channel, request_id) DO UPDATE SET confirmed_at = NULL, ended_at = NULL
+INSERT INTO subscriptions (contact_id, channel, token, request_id, digest)
+VALUES ($1, 'email', $2, $3, $4)
+ON CONFLICT (contact_id, channel, request_id, digest) DO UPDATE SET confirmed_at = NULL, ended_at = NULL
     WHERE subscriptions.confirmed_at IS NULL OR subscriptions.ended_at IS NOT NULL
-RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at, request_id
+RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at, request_id, digest
 `
 
 type SubscribeByMailParams struct {
 	ContactID int64
 	Token     string
 	RequestID *int64
+	Digest    bool
 }
 
 // A new, pending or ended subscription waits for the link mailed to be
 // followed; a confirmed one is left as it is (a stranger typing the
 // address changes nothing).
 func (q *Queries) SubscribeByMail(ctx context.Context, arg SubscribeByMailParams) (Subscription, error) {
-	row := q.db.QueryRow(ctx, subscribeByMail, arg.ContactID, arg.Token, arg.RequestID)
+	row := q.db.QueryRow(ctx, subscribeByMail,
+		arg.ContactID,
+		arg.Token,
+		arg.RequestID,
+		arg.Digest,
+	)
 	var i Subscription
 	err := row.Scan(
 		&i.ID,
@@ -372,6 +400,7 @@ func (q *Queries) SubscribeByMail(ctx context.Context, arg SubscribeByMailParams
 		&i.ConfirmedAt,
 		&i.EndedAt,
 		&i.RequestID,
+		&i.Digest,
 	)
 	return i, err
 }
@@ -379,9 +408,9 @@ func (q *Queries) SubscribeByMail(ctx context.Context, arg SubscribeByMailParams
 const subscribeByText = `-- name: SubscribeByText :one
 INSERT INTO subscriptions (contact_id, channel, token, confirmed_at, request_id)
 VALUES ($1, 'sms', $2, now(), $3)
-ON CONFLICT (contact_id, channel, request_id) DO UPDATE SET ended_at = NULL,
+ON CONFLICT (contact_id, channel, request_id, digest) DO UPDATE SET ended_at = NULL,
     confirmed_at = COALESCE(subscriptions.confirmed_at, now())
-RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at, request_id
+RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at, request_id, digest
 `
 
 type SubscribeByTextParams struct {
@@ -403,6 +432,7 @@ func (q *Queries) SubscribeByText(ctx context.Context, arg SubscribeByTextParams
 		&i.ConfirmedAt,
 		&i.EndedAt,
 		&i.RequestID,
+		&i.Digest,
 	)
 	return i, err
 }
@@ -410,9 +440,9 @@ func (q *Queries) SubscribeByText(ctx context.Context, arg SubscribeByTextParams
 const subscribeVerified = `-- name: SubscribeVerified :one
 INSERT INTO subscriptions (contact_id, channel, token, confirmed_at)
 VALUES ($1, $2, $3, now())
-ON CONFLICT (contact_id, channel, request_id) DO UPDATE SET ended_at = NULL,
+ON CONFLICT (contact_id, channel, request_id, digest) DO UPDATE SET ended_at = NULL,
     confirmed_at = COALESCE(subscriptions.confirmed_at, now())
-RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at, request_id
+RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at, request_id, digest
 `
 
 type SubscribeVerifiedParams struct {
@@ -434,6 +464,7 @@ func (q *Queries) SubscribeVerified(ctx context.Context, arg SubscribeVerifiedPa
 		&i.ConfirmedAt,
 		&i.EndedAt,
 		&i.RequestID,
+		&i.Digest,
 	)
 	return i, err
 }

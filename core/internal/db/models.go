@@ -6,6 +6,8 @@ package db
 
 import (
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type Account struct {
@@ -81,7 +83,7 @@ type BlobContent struct {
 
 type Broadcast struct {
 	ID             int64
-	AnnouncementID int64
+	AnnouncementID *int64
 	ActorID        *int64
 	Actor          string
 	CreatedAt      time.Time
@@ -89,6 +91,7 @@ type Broadcast struct {
 	Texts          int32
 	Mails          int32
 	FannedOutAt    *time.Time
+	Week           pgtype.Date
 }
 
 type CannedResponse struct {
@@ -351,6 +354,7 @@ type Subscription struct {
 	ConfirmedAt *time.Time
 	EndedAt     *time.Time
 	RequestID   *int64
+	Digest      bool
 }
 
 type User struct {
