@@ -183,6 +183,10 @@ var spanish = map[string]string{
 	"Meetings and events, each week": "Reuniones y eventos, cada semana",
 	"Each Monday morning, a mail of the city's public meetings and events of the coming seven days.": "Cada lunes por la mañana, un correo con las reuniones públicas y eventos de la ciudad de los próximos siete días.",
 	"Send me the week's meetings and events":                                                         "Envíenme las reuniones y eventos de la semana",
+	"is needed to hear back by mail":                                                                 "hace falta para recibir noticias por correo",
+	"is needed to hear back by text":                                                                 "hace falta para recibir noticias por texto",
+	"is not a valid phone number":                                                                    "no es un número de teléfono válido",
+	"is not a valid email address":                                                                   "no es un correo electrónico válido",
 	// statuses and reasons
 	"Received":                     "Recibido",
 	"Acknowledged":                 "Confirmado",

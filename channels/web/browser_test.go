@@ -97,6 +97,27 @@ func TestBrowserGuestReports(t *testing.T) {
 		t.Errorf("the tracking page shows the guest's address or phone: %v", err)
 	}
 
+	step("the same in Spanish: a streetlight out",
+		chromedp.Navigate(base+"/report?lang=es"),
+		chromedp.WaitVisible(chromedp.CSS("#pick.leaflet-container")),
+		chromedp.SetValue(chromedp.ID("n-service"), "streetlight"),
+		chromedp.SendKeys(chromedp.ID("n-description"), "La luz de la esquina no prende"),
+		chromedp.Click(chromedp.ID("pick")),
+		chromedp.WaitVisible(chromedp.CSS("#pick .leaflet-marker-icon")),
+		chromedp.SendKeys(chromedp.ID("n-phone"), "530-555-0921"),
+		chromedp.Click(`//input[@name="reply_by" and @value="sms"]`),
+		chromedp.Click(`//button[contains(., "Enviar el reporte")]`),
+		// The pothole, 0 m away, is of the same group: offered, declined.
+		chromedp.WaitVisible(`//*[contains(., "El mismo: seguir el #")]`),
+		chromedp.Click(`//button[contains(., "Ninguno: reportarlo como nuevo")]`),
+		chromedp.WaitVisible(`//p[@class="thanks" and contains(., "Gracias: su reporte es el número #")]`),
+		shoot("tracking-phone-es.png"),
+	)
+	where, err = chromedp.Run(tab, chromedp.Location())
+	var idES int64
+	if _, scan := fmt.Sscanf(where, base+"/requests/%d?filed=1", &idES); err != nil || scan != nil {
+		t.Fatalf("after reporting in Spanish, the browser is at %q: %v", where, err)
+	}
 	step("the list of recent reports shows it on a map, a pin to its page",
 		chromedp.Navigate(base+"/requests"),
 		chromedp.WaitVisible(chromedp.CSS("#places .leaflet-marker-icon")),
@@ -117,6 +138,7 @@ func TestBrowserGuestReports(t *testing.T) {
 		chromedp.Click(`//button[contains(., "Entrar")]`),
 		chromedp.WaitVisible(`//h1[contains(., "Sus reportes")]`),
 		chromedp.WaitVisible(row(id)),
+		chromedp.WaitVisible(row(idES)),
 		chromedp.WaitVisible(row(texted.RequestID)),
 		shoot("account-phone.png"),
 	)
