@@ -226,13 +226,7 @@ func TestBroadcast(t *testing.T) {
 	}
 
 	// Nothing more: not to STOP, not to the pending address, not twice.
-	deadline := time.Now().Add(time.Second)
-	for time.Now().Before(deadline) {
-		if p, _, err := c.Broadcasted(ctx, flood.ID); err == nil && p.Remaining == 0 && p.Written {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.WaitJobsIdle(t, c.Pool()) // written, and every delivery done
 	p, sent, err := c.Broadcasted(ctx, flood.ID)
 	if err != nil || !sent || !p.Written || p.Recipients != 4 || p.Sent != 4 || p.Remaining != 0 || p.Failed != 0 {
 		t.Errorf("progress: %+v %v %v", p, sent, err)
@@ -399,7 +393,7 @@ func TestFollow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(200 * time.Millisecond)
+	testenv.WaitJobsIdle(t, c.Pool())
 	if ms, _ := mails.snapshot(); len(ms) != 2 {
 		t.Errorf("%d mails, want the confirmation and one update", len(ms))
 	}
@@ -484,7 +478,7 @@ func TestWeeklyDigest(t *testing.T) {
 	if !strings.Contains(es.Body, "Concejo Municipal") || !strings.Contains(es.Subject, "reuniones y eventos") {
 		t.Errorf("the Spanish digest: %+v", es)
 	}
-	time.Sleep(200 * time.Millisecond)
+	testenv.WaitJobsIdle(t, c.Pool())
 	if ms, _ := mails.snapshot(); len(ms) != 5 {
 		t.Errorf("%d mails, want three confirmations and two digests (none to the emergency subscriber)", len(ms))
 	}
