@@ -28,6 +28,20 @@ var ErrAlreadySent = errors.New("this notice was already sent to the subscribers
 // (about two segments with the rest); the page linked has it all.
 const maxAlertText = 200
 
+// mailAddress reads an address a resident asked mail at; with no mail
+// channel connected, none can be sent, and they are told so rather than
+// to wait for a confirmation that never comes.
+func (c *Core) mailAddress(email string) (string, error) {
+	addr, err := NormalizeEmail(email)
+	if err != nil {
+		return "", invalid("email", "%v", err)
+	}
+	if c.opts.Senders[ChannelEmail] == nil {
+		return "", invalid("email", "the city sends no mail yet")
+	}
+	return addr, nil
+}
+
 func (c *Core) unsubscribeURL(token string) string {
 	return c.PublicURL("alerts", "unsubscribe") + "?token=" + token
 }
@@ -38,9 +52,9 @@ func (c *Core) unsubscribeURL(token string) string {
 // else until it is followed. An address already confirmed is left as it
 // is.
 func (c *Core) SubscribeByMail(ctx context.Context, email, lang string, digest bool) error {
-	addr, err := NormalizeEmail(email)
+	addr, err := c.mailAddress(email)
 	if err != nil {
-		return invalid("email", "%v", err)
+		return err
 	}
 	if lang != "es" {
 		lang = "en"

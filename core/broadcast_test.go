@@ -490,3 +490,17 @@ func TestWeeklyDigest(t *testing.T) {
 		t.Errorf("the digests' offsets from the sending: %v and %v, want 0 and 0.1 s: %v", first, second, err)
 	}
 }
+
+// A city with no mail connected refuses a sign-up by mail, rather than
+// ask the resident to wait for a confirmation that never comes.
+func TestNoMailNoSignUp(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	var bad *core.ValidationError
+	if err := c.SubscribeByMail(context.Background(), "ana@example.org", "en", false); !errors.As(err, &bad) || bad.Field != "email" {
+		t.Errorf("subscribe: %v", err)
+	}
+	if _, err := c.FollowByMail(context.Background(), 1, "ana@example.org", "en"); !errors.As(err, &bad) {
+		t.Errorf("follow: %v", err)
+	}
+}

@@ -29,9 +29,9 @@ func (c *Core) issueOf(ctx context.Context, q *db.Queries, id int64) (Request, e
 // lang: a mail with a link to confirm goes there, and nothing else until
 // it is followed. It returns the request followed (a duplicate's issue).
 func (c *Core) FollowByMail(ctx context.Context, request int64, email, lang string) (int64, error) {
-	addr, err := NormalizeEmail(email)
+	addr, err := c.mailAddress(email)
 	if err != nil {
-		return 0, invalid("email", "%v", err)
+		return 0, err
 	}
 	if lang != "es" {
 		lang = "en"
