@@ -332,6 +332,7 @@ type Filter struct {
 	ServiceCodes []string
 	Start, End   *time.Time // on requested_at
 	Open, Closed bool       // both false means both
+	District     string     // a district's code: requests placed in it
 	Limit        int
 }
 
@@ -353,11 +354,46 @@ func (c *Core) Requests(ctx context.Context, f Filter) ([]Request, error) {
 		n := int32(min(f.Limit, math.MaxInt32))
 		p.MaxRows = &n
 	}
+	if f.District == "" {
+		return c.listRequests(ctx, f.IDs, p)
+	}
+	d, ok := c.City().District(f.District)
+	if !ok {
+		return nil, invalid("district", "no district %q", f.District)
+	}
+	// The box is read from the database, the area's shape tested here,
+	// page after page until the limit is met or the box has no more.
+	b := d.Area.Bound()
+	p.South, p.West, p.North, p.East = &b.Min[1], &b.Min[0], &b.Max[1], &b.Max[0]
+	var in []Request
+	for {
+		reqs, err := c.listRequests(ctx, f.IDs, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range reqs {
+			if cityAreaContains(d.Area, orb.Point{*r.Lng, *r.Lat}) {
+				in = append(in, r)
+			}
+		}
+		if p.MaxRows == nil || len(reqs) < int(*p.MaxRows) || len(in) >= f.Limit {
+			if p.MaxRows != nil && len(in) > f.Limit {
+				in = in[:f.Limit]
+			}
+			return in, nil
+		}
+		end := reqs[len(reqs)-1].RequestedAt.Add(-time.Microsecond) // strictly older
+		p.EndAt = &end
+	}
+}
+
+func (c *Core) listRequests(ctx context.Context, ids []int64, p db.ListRequestsParams) ([]Request, error) {
 	var rows []db.RequestDetail
 	var err error
-	if len(f.IDs) > 0 {
-		rows, err = c.q.ListRequestsByID(ctx, db.ListRequestsByIDParams{Ids: f.IDs, ServiceCodes: p.ServiceCodes,
-			Start: p.Start, EndAt: p.EndAt, Open: p.Open, MaxRows: p.MaxRows})
+	if len(ids) > 0 {
+		rows, err = c.q.ListRequestsByID(ctx, db.ListRequestsByIDParams{Ids: ids, ServiceCodes: p.ServiceCodes,
+			Start: p.Start, EndAt: p.EndAt, Open: p.Open, South: p.South, West: p.West, North: p.North, East: p.East,
+			MaxRows: p.MaxRows})
 	} else {
 		rows, err = c.q.ListRequests(ctx, p)
 	}

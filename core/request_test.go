@@ -322,18 +322,67 @@ func TestRequestsFilter(t *testing.T) {
 		{"ids of another service", core.Filter{IDs: []int64{hole}, ServiceCodes: []string{"graffiti-public"}}, nil},
 		{"from later on", core.Filter{Start: &later}, nil},
 	} {
-		rs, err := c.Requests(ctx, tc.f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []int64
-		for _, r := range rs {
-			got = append(got, r.ID)
-		}
-		if !slices.Equal(got, tc.want) {
+		if got := listed(t, c, tc.f); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
+}
+
+// A district's requests are those placed inside its shape, not merely
+// inside its box, and a limit is met however many newer requests lie in
+// the box outside the shape.
+func TestRequestsInADistrict(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t)
+	ctx := context.Background()
+	file := func(lat, lng float64) int64 {
+		t.Helper()
+		r, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "graffiti-public",
+			Lat: &lat, Lng: &lng, Actor: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.ID
+	}
+	// Oroville's SR 70 corridor narrows to the south: its box is wider.
+	in1, in2 := file(39.490, -121.570), file(39.500, -121.570)
+	file(39.476, -121.5755)
+	file(39.478, -121.5656)
+	file(39.480, -121.5756)
+	downtown := file(39.515, -121.556)
+	for _, tc := range []struct {
+		f    core.Filter
+		want []int64
+	}{
+		{core.Filter{District: "sr70"}, []int64{in2, in1}},
+		{core.Filter{District: "sr70", Limit: 2}, []int64{in2, in1}},
+		{core.Filter{District: "sr70", Limit: 1}, []int64{in2}},
+		{core.Filter{District: "sr70", Limit: 3}, []int64{in2, in1}},
+		{core.Filter{District: "downtown", Limit: 5}, []int64{downtown}},
+		{core.Filter{District: "sr70", IDs: []int64{in1, downtown}}, []int64{in1}},
+	} {
+		if got := listed(t, c, tc.f); !slices.Equal(got, tc.want) {
+			t.Errorf("%+v: %v, want %v", tc.f, got, tc.want)
+		}
+	}
+	var bad *core.ValidationError
+	if _, err := c.Requests(ctx, core.Filter{District: "uptown"}); !errors.As(err, &bad) || bad.Field != "district" {
+		t.Errorf("an unknown district: %v", err)
+	}
+}
+
+// listed is the ids c.Requests lists.
+func listed(t *testing.T, c *core.Core, f core.Filter) []int64 {
+	t.Helper()
+	rs, err := c.Requests(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, r := range rs {
+		ids = append(ids, r.ID)
+	}
+	return ids
 }
 
 func TestUnroutableGoesToTriage(t *testing.T) {

@@ -27,6 +27,16 @@ func (c *City) DistrictAt(p orb.Point) (District, bool) {
 	return District{}, false
 }
 
+// District finds a district by its code.
+func (c *City) District(code string) (District, bool) {
+	for _, d := range c.Districts {
+		if d.Code == code {
+			return d, true
+		}
+	}
+	return District{}, false
+}
+
 // Route returns the department for a new request: the service's
 // department, overridden by the first of its routes whose district contains
 // at; "" when it cannot be routed (unknown service, empty department) so

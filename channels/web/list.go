@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/paulmach/orb"
-
 	"townline/core"
 	"townline/templates"
 )
@@ -47,30 +45,12 @@ func (h *Handler) recent(r *http.Request, n int) (url.Values, []core.Request, st
 		t = t.Add(-time.Microsecond) // strictly before: the end is inclusive
 		f.End = &t
 	}
-	district, hasDistrict := core.District{}, false
-	for _, d := range h.core.City().Districts {
-		if d.Code == q.Get("district") {
-			district, hasDistrict = d, true
-		}
-	}
-	if hasDistrict {
-		f.Limit = 4 * n // filtered below: read further
+	if _, ok := h.core.City().District(q.Get("district")); ok {
+		f.District = q.Get("district")
 	}
 	reqs, err := h.core.Requests(r.Context(), f)
 	if err != nil {
 		return q, nil, "", err
-	}
-	if hasDistrict {
-		kept := reqs[:0]
-		for _, req := range reqs {
-			if req.Lat == nil {
-				continue
-			}
-			if d, ok := h.core.City().DistrictAt(orb.Point{*req.Lng, *req.Lat}); ok && d.Code == district.Code {
-				kept = append(kept, req)
-			}
-		}
-		reqs = kept
 	}
 	older := ""
 	if len(reqs) > n {

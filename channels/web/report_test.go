@@ -308,7 +308,8 @@ func TestRecentList(t *testing.T) {
 		potholes = append(potholes, r.ID)
 	}
 	downLat, downLng := 39.5138, -121.5564 // downtown
-	graffiti, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "graffiti-public", Lat: &downLat, Lng: &downLng})
+	graffiti, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "graffiti-public",
+		Lat: &downLat, Lng: &downLng, Address: "1735 Montgomery St"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,6 +331,19 @@ func TestRecentList(t *testing.T) {
 		bytes.Contains(page2, []byte(link(potholes[3]))) || bytes.Contains(page2, []byte("Older reports")) {
 		t.Errorf("the second page: want the 3 oldest potholes alone\n%s", page2)
 	}
+	fiftieth, err := c.Request(ctx, potholes[50])
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := url.QueryEscape(fiftieth.RequestedAt.UTC().Format(time.RFC3339Nano))
+	if _, p := get(t, srv.URL+"/requests?service=pothole&before="+before); bytes.Count(p, []byte(`<tr data-id=`)) != 50 ||
+		bytes.Contains(p, []byte("Older reports")) {
+		t.Errorf("exactly fifty older potholes: want them on one page, with no link to more\n%s", p)
+	}
+	if _, p := get(t, srv.URL+"/requests?district=sr70"); bytes.Count(p, []byte(`<tr data-id=`)) != 50 ||
+		!bytes.Contains(p, []byte("Older reports")) || bytes.Contains(p, []byte(link(graffiti.ID))) {
+		t.Errorf("the SR 70 corridor: want fifty of its potholes and a link to more\n%s", p)
+	}
 	if _, p := get(t, srv.URL+"/requests?status=closed"); !bytes.Contains(p, []byte(link(graffiti.ID))) || bytes.Contains(p, []byte(link(potholes[0]))) {
 		t.Error("closed ones: want the graffiti alone")
 	}
@@ -345,15 +359,17 @@ func TestRecentList(t *testing.T) {
 	var feed struct {
 		Title   string `xml:"title"`
 		Entries []struct {
-			Title string `xml:"title"`
-			ID    string `xml:"id"`
+			Title   string `xml:"title"`
+			ID      string `xml:"id"`
+			Summary string `xml:"summary"`
 		} `xml:"entry"`
 	}
 	if err := xml.NewDecoder(resp.Body).Decode(&feed); err != nil || resp.Header.Get("Content-Type") != "application/atom+xml; charset=utf-8" {
 		t.Fatalf("the feed: %v, %s", err, resp.Header.Get("Content-Type"))
 	}
 	if len(feed.Entries) != 1 || feed.Entries[0].Title != fmt.Sprintf("#%d Graffiti on public property", graffiti.ID) ||
-		feed.Entries[0].ID != fmt.Sprintf("http://311.test/requests/%d", graffiti.ID) || !strings.Contains(feed.Title, "Graffiti") {
+		feed.Entries[0].ID != fmt.Sprintf("http://311.test/requests/%d", graffiti.ID) || !strings.Contains(feed.Title, "Graffiti") ||
+		feed.Entries[0].Summary != "Closed · 1735 Montgomery St" {
 		t.Errorf("the graffiti feed: %+v", feed)
 	}
 }

@@ -80,12 +80,15 @@ SELECT * FROM request_details WHERE id = $1;
 SELECT * FROM request_details WHERE token = $1;
 
 -- name: ListRequests :many
--- Newest first; a NULL argument does not filter.
+-- Newest first; a NULL argument does not filter. south, west, north and
+-- east bound a district's box, all set or none.
 SELECT * FROM request_details
 WHERE (sqlc.narg(service_codes)::text[] IS NULL OR service_code = ANY(sqlc.narg(service_codes)::text[]))
     AND (sqlc.narg(start)::timestamptz IS NULL OR requested_at >= sqlc.narg(start)::timestamptz)
     AND (sqlc.narg(end_at)::timestamptz IS NULL OR requested_at <= sqlc.narg(end_at)::timestamptz)
     AND (sqlc.narg(open)::boolean IS NULL OR (status <> 'closed') = sqlc.narg(open)::boolean)
+    AND (sqlc.narg(south)::float8 IS NULL OR (lat BETWEEN sqlc.narg(south)::float8 AND sqlc.narg(north)::float8
+        AND lng BETWEEN sqlc.narg(west)::float8 AND sqlc.narg(east)::float8))
 ORDER BY requested_at DESC, id DESC
 LIMIT sqlc.narg(max_rows)::int;
 
@@ -97,6 +100,8 @@ WHERE id = ANY(@ids::bigint[])
     AND (sqlc.narg(start)::timestamptz IS NULL OR requested_at >= sqlc.narg(start)::timestamptz)
     AND (sqlc.narg(end_at)::timestamptz IS NULL OR requested_at <= sqlc.narg(end_at)::timestamptz)
     AND (sqlc.narg(open)::boolean IS NULL OR (status <> 'closed') = sqlc.narg(open)::boolean)
+    AND (sqlc.narg(south)::float8 IS NULL OR (lat BETWEEN sqlc.narg(south)::float8 AND sqlc.narg(north)::float8
+        AND lng BETWEEN sqlc.narg(west)::float8 AND sqlc.narg(east)::float8))
 ORDER BY requested_at DESC, id DESC
 LIMIT sqlc.narg(max_rows)::int;
 

@@ -511,8 +511,10 @@ WHERE ($1::text[] IS NULL OR service_code = ANY($1::text[]))
     AND ($2::timestamptz IS NULL OR requested_at >= $2::timestamptz)
     AND ($3::timestamptz IS NULL OR requested_at <= $3::timestamptz)
     AND ($4::boolean IS NULL OR (status <> 'closed') = $4::boolean)
+    AND ($5::float8 IS NULL OR (lat BETWEEN $5::float8 AND $6::float8
+        AND lng BETWEEN $7::float8 AND $8::float8))
 ORDER BY requested_at DESC, id DESC
-LIMIT $5::int
+LIMIT $9::int
 `
 
 type ListRequestsParams struct {
@@ -520,16 +522,25 @@ type ListRequestsParams struct {
 	Start        *time.Time
 	EndAt        *time.Time
 	Open         *bool
+	South        *float64
+	North        *float64
+	West         *float64
+	East         *float64
 	MaxRows      *int32
 }
 
-// Newest first; a NULL argument does not filter.
+// Newest first; a NULL argument does not filter. south, west, north and
+// east bound a district's box, all set or none.
 func (q *Queries) ListRequests(ctx context.Context, arg ListRequestsParams) ([]RequestDetail, error) {
 	rows, err := q.db.Query(ctx, listRequests,
 		arg.ServiceCodes,
 		arg.Start,
 		arg.EndAt,
 		arg.Open,
+		arg.South,
+		arg.North,
+		arg.West,
+		arg.East,
 		arg.MaxRows,
 	)
 	if err != nil {
@@ -586,8 +597,10 @@ WHERE id = ANY($1::bigint[])
     AND ($3::timestamptz IS NULL OR requested_at >= $3::timestamptz)
     AND ($4::timestamptz IS NULL OR requested_at <= $4::timestamptz)
     AND ($5::boolean IS NULL OR (status <> 'closed') = $5::boolean)
+    AND ($6::float8 IS NULL OR (lat BETWEEN $6::float8 AND $7::float8
+        AND lng BETWEEN $8::float8 AND $9::float8))
 ORDER BY requested_at DESC, id DESC
-LIMIT $6::int
+LIMIT $10::int
 `
 
 type ListRequestsByIDParams struct {
@@ -596,6 +609,10 @@ type ListRequestsByIDParams struct {
 	Start        *time.Time
 	EndAt        *time.Time
 	Open         *bool
+	South        *float64
+	North        *float64
+	West         *float64
+	East         *float64
 	MaxRows      *int32
 }
 
@@ -607,6 +624,10 @@ func (q *Queries) ListRequestsByID(ctx context.Context, arg ListRequestsByIDPara
 		arg.Start,
 		arg.EndAt,
 		arg.Open,
+		arg.South,
+		arg.North,
+		arg.West,
+		arg.East,
 		arg.MaxRows,
 	)
 	if err != nil {
