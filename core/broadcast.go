@@ -37,7 +37,7 @@ func (c *Core) mailAddress(email string) (string, error) {
 		return "", invalid("email", "%v", err)
 	}
 	if c.opts.Senders[ChannelEmail] == nil {
-		return "", invalid("email", "the city sends no mail yet")
+		return "", fmt.Errorf("%w: no mail is connected", ErrNotConnected)
 	}
 	return addr, nil
 }

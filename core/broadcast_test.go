@@ -496,11 +496,17 @@ func TestWeeklyDigest(t *testing.T) {
 func TestNoMailNoSignUp(t *testing.T) {
 	t.Parallel()
 	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
-	var bad *core.ValidationError
-	if err := c.SubscribeByMail(context.Background(), "ana@example.org", "en", false); !errors.As(err, &bad) || bad.Field != "email" {
+	if err := c.SubscribeByMail(context.Background(), "ana@example.org", "en", false); !errors.Is(err, core.ErrNotConnected) {
 		t.Errorf("subscribe: %v", err)
 	}
-	if _, err := c.FollowByMail(context.Background(), 1, "ana@example.org", "en"); !errors.As(err, &bad) {
+	if _, err := c.FollowByMail(context.Background(), 1, "ana@example.org", "en"); !errors.Is(err, core.ErrNotConnected) {
 		t.Errorf("follow: %v", err)
+	}
+	var bad *core.ValidationError
+	if err := c.SubscribeByMail(context.Background(), "ana at example", "en", false); !errors.As(err, &bad) || bad.Field != "email" {
+		t.Errorf("subscribe with a wrong address: %v", err)
+	}
+	if _, _, err := c.SendSignin(context.Background(), "ana@example.org", "en", "10.0.0.1", 0); !errors.Is(err, core.ErrNotConnected) {
+		t.Errorf("a sign-in by mail: %v", err)
 	}
 }

@@ -20,6 +20,10 @@ type ValidationError struct {
 
 func (e *ValidationError) Error() string { return e.Field + ": " + e.Problem }
 
+// ErrNotConnected is an address the city has no channel connected to
+// reach (no mail server, no Twilio number): right, but of no use here.
+var ErrNotConnected = errors.New("the city cannot send there yet")
+
 func invalid(field, format string, args ...any) error {
 	return &ValidationError{Field: field, Problem: fmt.Sprintf(format, args...)}
 }

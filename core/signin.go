@@ -84,7 +84,7 @@ func (c *Core) SendSignin(ctx context.Context, raw, lang, client string, account
 		return "", "", err
 	}
 	if c.opts.Senders[ch] == nil {
-		return "", "", invalid("address", "the city cannot send to a %s here", map[Channel]string{ChannelSMS: "phone", ChannelEmail: "mailbox"}[ch])
+		return "", "", fmt.Errorf("%w: no %s channel is connected", ErrNotConnected, ch)
 	}
 	if lang != "es" {
 		lang = "en"

@@ -73,6 +73,9 @@ func (h *Handler) sendSignin(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &bad):
 		p.Problem = "Type an email address or a mobile phone number."
 		h.renderAny(w, r, http.StatusBadRequest, "signin", p)
+	case errors.Is(err, core.ErrNotConnected):
+		p.Problem = "The city cannot write to that kind of address yet: try the other kind."
+		h.renderAny(w, r, http.StatusBadRequest, "signin", p)
 	case errors.Is(err, core.ErrTooManySignins):
 		h.log.Warn("sign-in refused: asked too often", "client", clientAddr(r))
 		p.Problem = "Too many sign-ins asked. Please try again in a quarter of an hour."

@@ -99,6 +99,9 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request, request int64) 
 	case errors.As(err, &bad):
 		p.Problem = "This is not an email address we can write to."
 		h.renderAny(w, r, http.StatusBadRequest, "alerts", p)
+	case errors.Is(err, core.ErrNotConnected):
+		p.Problem = "The city does not send mail yet."
+		h.renderAny(w, r, http.StatusBadRequest, "alerts", p)
 	case err != nil:
 		h.fail(w, r, err)
 	default:

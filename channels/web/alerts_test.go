@@ -18,34 +18,12 @@ import (
 // clear answer and change nothing.
 func TestAlertsByMail(t *testing.T) {
 	t.Parallel()
-	c := testenv.Core(t, func(o *core.Options) {
-		o.Workers = 0 // mails are queued, and counted, not sent
-		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: unsent{}}
-	})
+	c := queuing(t, core.ChannelEmail) // mails are queued, and counted, not sent
 	ctx := context.Background()
 	srv := serve(t, c)
 	post := func(path string, form url.Values, origin string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		if origin != "" {
-			req.Header.Set("Origin", origin)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b strings.Builder
-		buf := make([]byte, 4096)
-		for {
-			n, err := resp.Body.Read(buf)
-			b.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		return resp.StatusCode, b.String()
+		return postForm(t, srv.URL+path, form, origin)
 	}
 	count := func(sql string) int {
 		t.Helper()
@@ -141,7 +119,69 @@ func TestAlertsByMail(t *testing.T) {
 	}
 }
 
-// unsent is a mail channel whose messages are queued and never sent.
+// postForm posts a form as a browser on origin would ("": a program
+// that sends no Origin), and returns the answer's status and body.
+func postForm(t *testing.T, url string, form url.Values, origin string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// A city with texts and no mail says so to whoever asks for mail, and
+// stores nothing: no sign-up, no follow, no sign-in that waits for a
+// message never sent.
+func TestNoMailConnected(t *testing.T) {
+	t.Parallel()
+	c := queuing(t, core.ChannelSMS)
+	ctx := context.Background()
+	r, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "streetlight", Address: "Bird Street & Myers Street"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := serve(t, c)
+	for _, tc := range []struct{ path, field, want string }{
+		{"/alerts", "email", "The city does not send mail yet."},
+		{fmt.Sprintf("/requests/%d/follow", r.ID), "email", "The city does not send mail yet."},
+		{"/signin", "address", "The city cannot write to that kind of address yet: try the other kind."},
+		{"/signin?lang=es", "address", "La ciudad todavía no puede escribir a ese tipo de dirección"},
+	} {
+		if code, page := postForm(t, srv.URL+tc.path, url.Values{tc.field: {"ana@example.org"}}, srv.URL); code != 400 || !strings.Contains(page, tc.want) {
+			t.Errorf("%s: %d\n%s", tc.path, code, page)
+		}
+	}
+	var stored int
+	if err := c.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM subscriptions) + (SELECT count(*) FROM signins) + (SELECT count(*) FROM messages)`).Scan(&stored); err != nil || stored != 0 {
+		t.Errorf("%d rows stored (%v)", stored, err)
+	}
+	// Texts are connected: a sign-in by phone goes.
+	if code, page := postForm(t, srv.URL+"/signin", url.Values{"address": {"530-555-0144"}}, srv.URL); code != 200 {
+		t.Errorf("a sign-in by phone: %d\n%s", code, page)
+	}
+}
+
+// queuing is a core with the channel connected and no worker: its
+// messages are queued, and never sent.
+func queuing(t *testing.T, ch core.Channel) *core.Core {
+	return testenv.Core(t, func(o *core.Options) {
+		o.Workers = 0
+		o.Senders = map[core.Channel]core.Sender{ch: unsent{}}
+	})
+}
+
+// unsent is a channel whose messages are queued and never sent.
 type unsent struct{}
 
 func (unsent) Send(context.Context, core.Outbound) (string, error) { panic("no worker runs") }
@@ -150,10 +190,7 @@ func (unsent) Send(context.Context, core.Outbound) (string, error) { panic("no w
 // confirm, which names the request followed.
 func TestFollowOnTheWeb(t *testing.T) {
 	t.Parallel()
-	c := testenv.Core(t, func(o *core.Options) {
-		o.Workers = 0
-		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: unsent{}}
-	})
+	c := queuing(t, core.ChannelEmail)
 	ctx := context.Background()
 	lat, lng := 39.5138, -121.5564
 	req, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole", Lat: &lat, Lng: &lng})
@@ -167,16 +204,7 @@ func TestFollowOnTheWeb(t *testing.T) {
 	}
 	follow := func(path, email string) (int, string) {
 		t.Helper()
-		r, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(url.Values{"email": {email}}.Encode()))
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r.Header.Set("Origin", srv.URL)
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return postForm(t, srv.URL+path, url.Values{"email": {email}}, srv.URL)
 	}
 	if code, body := follow(page+"/follow", "bad"); code != 400 || !strings.Contains(body, "not an email address") ||
 		!strings.Contains(body, `action="`+page+`/follow"`) {
