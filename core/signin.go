@@ -46,6 +46,7 @@ type Resident struct {
 	ID           int64
 	Phone, Email string
 	HearBack     Channel
+	Language     string // of the messages to her, "en" or "es" (GetResident only)
 }
 
 func residentFromDB(a db.Account) Resident {
@@ -212,11 +213,13 @@ func (c *Core) signin(ctx context.Context, check func(t *txn) (db.Signin, bool, 
 
 // GetResident returns a resident's account.
 func (c *Core) GetResident(ctx context.Context, id int64) (Resident, error) {
-	a, err := c.q.GetResidentAccount(ctx, id)
+	row, err := c.q.GetResidentAccount(ctx, id)
 	if err != nil {
 		return Resident{}, dbErr(notFound(err))
 	}
-	return residentFromDB(a), nil
+	r := residentFromDB(row.Account)
+	r.Language = row.Language
+	return r, nil
 }
 
 // ResidentRequests lists every request made from a resident's verified

@@ -198,6 +198,10 @@ func TestResidentSignin(t *testing.T) {
 	if spanish != 2 {
 		t.Errorf("%d of her two contacts in Spanish", spanish)
 	}
+	if _, _, page := do("GET", "/account?lang=en", nil, ""); !strings.Contains(page, `value="es" lang="es" checked`) ||
+		strings.Contains(page, `value="en" checked`) {
+		t.Errorf("the account read in English does not show her messages go in Spanish:\n%s", page)
+	}
 	if code, _, _ := do("POST", "/account/language", url.Values{"language": {"fr"}}, srv.URL); code != 400 {
 		t.Errorf("an unknown language: %d", code)
 	}

@@ -45,7 +45,10 @@ UPDATE accounts SET phone = COALESCE(sqlc.narg(phone), phone), email = COALESCE(
 WHERE id = @id RETURNING *;
 
 -- name: GetResidentAccount :one
-SELECT * FROM accounts WHERE id = @id;
+-- An account, and the language its messages go in (its phone's first).
+SELECT sqlc.embed(a), COALESCE((SELECT c.language FROM contacts c WHERE c.phone = a.phone OR c.email = a.email
+    ORDER BY c.phone = a.phone DESC NULLS LAST LIMIT 1), 'en')::text AS language
+FROM accounts a WHERE a.id = @id;
 
 -- name: AccountRequests :many
 -- Every request made from an account's phone or email, on any channel,

@@ -169,18 +169,27 @@ func (q *Queries) ForgetResident(ctx context.Context, arg ForgetResidentParams) 
 }
 
 const getResidentAccount = `-- name: GetResidentAccount :one
-SELECT id, phone, email, created_at, hear_back FROM accounts WHERE id = $1
+SELECT a.id, a.phone, a.email, a.created_at, a.hear_back, COALESCE((SELECT c.language FROM contacts c WHERE c.phone = a.phone OR c.email = a.email
+    ORDER BY c.phone = a.phone DESC NULLS LAST LIMIT 1), 'en')::text AS language
+FROM accounts a WHERE a.id = $1
 `
 
-func (q *Queries) GetResidentAccount(ctx context.Context, id int64) (Account, error) {
+type GetResidentAccountRow struct {
+	Account  Account
+	Language string
+}
+
+// An account, and the language its messages go in (its phone's first).
+func (q *Queries) GetResidentAccount(ctx context.Context, id int64) (GetResidentAccountRow, error) {
 	row := q.db.QueryRow(ctx, getResidentAccount, id)
-	var i Account
+	var i GetResidentAccountRow
 	err := row.Scan(
-		&i.ID,
-		&i.Phone,
-		&i.Email,
-		&i.CreatedAt,
-		&i.HearBack,
+		&i.Account.ID,
+		&i.Account.Phone,
+		&i.Account.Email,
+		&i.Account.CreatedAt,
+		&i.Account.HearBack,
+		&i.Language,
 	)
 	return i, err
 }
