@@ -310,18 +310,41 @@ func (c *Core) SetResidentAlerts(ctx context.Context, r Resident, ch Channel, on
 	if !on {
 		return dbErr(c.q.ResidentEndAlerts(ctx, db.ResidentEndAlertsParams{Phone: nonEmpty(r.Phone), Email: nonEmpty(r.Email), Channel: string(ch)}))
 	}
-	return dbErr(c.tx(ctx, func(t *txn) error {
-		var row db.Contact
+	return dbErr(c.tx(ctx, func(t *txn) error { return c.subscribeVerified(ctx, t, ch, addr, nil) }))
+}
+
+// subscribeVerified subscribes a resident's verified address to the
+// emergency notices (request nil) or to a request's updates, confirmed.
+func (c *Core) subscribeVerified(ctx context.Context, t *txn, ch Channel, addr string, request *int64) error {
+	var row db.Contact
+	var err error
+	if ch == ChannelSMS {
+		row, err = t.q.UpsertContactByPhone(ctx, db.UpsertContactByPhoneParams{Phone: addr})
+	} else {
+		row, err = t.q.UpsertContactByEmail(ctx, db.UpsertContactByEmailParams{Email: addr})
+	}
+	if err != nil {
+		return err
+	}
+	_, err = t.q.SubscribeVerified(ctx, db.SubscribeVerifiedParams{ContactID: row.ID, Channel: string(ch), Token: rand.Text(),
+		RequestID: request})
+	return err
+}
+
+// ResidentFollow follows a request for a signed-in resident at her
+// verified mailbox: no confirmation is asked. It returns the request
+// followed (a duplicate's issue).
+func (c *Core) ResidentFollow(ctx context.Context, r Resident, request int64) (int64, error) {
+	if r.Email == "" {
+		return 0, invalid("email", "the account has no verified email")
+	}
+	var issue Request
+	err := c.tx(ctx, func(t *txn) error {
 		var err error
-		if ch == ChannelSMS {
-			row, err = t.q.UpsertContactByPhone(ctx, db.UpsertContactByPhoneParams{Phone: addr})
-		} else {
-			row, err = t.q.UpsertContactByEmail(ctx, db.UpsertContactByEmailParams{Email: addr})
-		}
-		if err != nil {
+		if issue, err = c.issueOf(ctx, t.q, request); err != nil {
 			return err
 		}
-		_, err = t.q.SubscribeVerified(ctx, db.SubscribeVerifiedParams{ContactID: row.ID, Channel: string(ch), Token: rand.Text()})
-		return err
-	}))
+		return c.subscribeVerified(ctx, t, ChannelEmail, r.Email, &issue.ID)
+	})
+	return issue.ID, dbErr(err)
 }

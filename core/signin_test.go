@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -264,5 +265,38 @@ func TestHearBack(t *testing.T) {
 	}
 	if len(sms) != 2 {
 		t.Errorf("%d texts, want the acknowledgment and the closing", len(sms))
+	}
+}
+
+// A signed-in resident follows a request at her verified mailbox, with
+// no link to confirm; following a duplicate follows its issue; an account
+// without an email, or a request that is not there, cannot be followed.
+func TestResidentFollow(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	first, err := c.CreateRequest(ctx, newPothole(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := newPothole("")
+	again.Lat, again.Lng = first.Lat, first.Lng
+	dup, err := c.CreateRequest(ctx, again)
+	if err != nil || dup.DuplicateOf == nil {
+		t.Fatalf("the same pothole again: %v, duplicate of %v", err, dup.DuplicateOf)
+	}
+	lena := core.Resident{Email: "lena@example.org"}
+	if issue, err := c.ResidentFollow(ctx, lena, dup.ID); err != nil || issue != first.ID {
+		t.Errorf("following the duplicate: %d %v, want #%d", issue, err, first.ID)
+	}
+	if got, err := c.ResidentFollows(ctx, lena); err != nil || !slices.Equal(got, []int64{first.ID}) {
+		t.Errorf("she follows %v (%v), want #%d confirmed", got, err, first.ID)
+	}
+	var bad *core.ValidationError
+	if _, err := c.ResidentFollow(ctx, core.Resident{Phone: "+15305551102"}, first.ID); !errors.As(err, &bad) {
+		t.Errorf("an account without an email: %v", err)
+	}
+	if _, err := c.ResidentFollow(ctx, lena, 999999); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("a request that is not there: %v", err)
 	}
 }

@@ -125,22 +125,34 @@ func TestResidentSignin(t *testing.T) {
 		t.Errorf("a link used twice: %d", code)
 	}
 
-	// What she follows, and stops following.
+	// What she follows, at her verified mailbox without a link to
+	// confirm, and stops following.
 	other, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "streetlight",
 		Address: "Bird Street & Myers Street"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.FollowByMail(ctx, other.ID, "ana@example.org", "en"); err != nil {
-		t.Fatal(err)
+	confirmations := func() int {
+		t.Helper()
+		var n int
+		if err := c.Pool().QueryRow(ctx, `SELECT count(*) FROM messages WHERE direction = 'out' AND subject LIKE 'Confirm%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
 	}
-	if _, err := c.Pool().Exec(ctx, `UPDATE subscriptions SET confirmed_at = now() WHERE request_id = $1`, other.ID); err != nil {
-		t.Fatal(err)
+	follow := fmt.Sprintf("/requests/%d/follow", other.ID)
+	if code, _, page := do("POST", follow, url.Values{"email": {"Ana@example.org"}}, srv.URL); code != 200 ||
+		!strings.Contains(page, "Confirmed: this request&#39;s updates will reach you by mail.") || confirmations() != 0 {
+		t.Errorf("following at her own address: %d, %d mails to confirm\n%s", code, confirmations(), page)
+	}
+	if code, _, page := do("POST", follow, url.Values{"email": {"neighbour@example.org"}}, srv.URL); code != 200 ||
+		!strings.Contains(page, "Check your mail") || confirmations() != 1 {
+		t.Errorf("following at another address: %d, %d mails to confirm\n%s", code, confirmations(), page)
 	}
 	follows := func() int {
 		t.Helper()
 		var n int
-		if err := c.Pool().QueryRow(ctx, `SELECT count(*) FROM subscriptions WHERE request_id = $1 AND ended_at IS NULL`, other.ID).Scan(&n); err != nil {
+		if err := c.Pool().QueryRow(ctx, `SELECT count(*) FROM subscriptions WHERE request_id = $1 AND confirmed_at IS NOT NULL AND ended_at IS NULL`, other.ID).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n

@@ -70,6 +70,9 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request, request int64) 
 		return
 	}
 	p.Email = strings.TrimSpace(r.PostForm.Get("email"))
+	if request != 0 && h.followVerified(w, r, &p) {
+		return
+	}
 	now := time.Now()
 	if !h.signups.allow(clientAddr(r), now) {
 		h.log.Warn("alert sign-ups refused: too many from one address", "addr", clientAddr(r))
@@ -108,6 +111,33 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request, request int64) 
 		p.Step = "sent"
 		h.renderAny(w, r, http.StatusOK, "alerts", p)
 	}
+}
+
+// followVerified follows a request at once for a signed-in resident who
+// typed her own verified address, and says so; it reports whether it
+// answered.
+func (h *Handler) followVerified(w http.ResponseWriter, r *http.Request, p *alertsView) bool {
+	id := h.residents.GetInt64(r.Context(), "resident")
+	if id == 0 {
+		return false
+	}
+	res, err := h.core.GetResident(r.Context(), id)
+	if errors.Is(err, core.ErrNotFound) {
+		return false // the account is gone
+	}
+	if err == nil {
+		if addr, aerr := core.NormalizeEmail(p.Email); aerr != nil || addr != res.Email {
+			return false // another address: its own link confirms it
+		}
+		p.Following, err = h.core.ResidentFollow(r.Context(), res, p.Following)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return true
+	}
+	p.Step = "confirmed"
+	h.renderAny(w, r, http.StatusOK, "alerts", *p)
+	return true
 }
 
 func (h *Handler) confirmAlerts(w http.ResponseWriter, r *http.Request) {

@@ -94,7 +94,6 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /feeds/announcements.atom", h.announcementsFeed)
 	mux.HandleFunc("GET /alerts", h.alertsForm)
 	mux.Handle("POST /alerts", http.NewCrossOriginProtection().Handler(http.HandlerFunc(h.subscribe)))
-	mux.Handle("POST /requests/{id}/follow", http.NewCrossOriginProtection().Handler(http.HandlerFunc(h.follow)))
 	mux.HandleFunc("GET /alerts/confirm", h.confirmAlerts)
 	mux.HandleFunc("GET /alerts/unsubscribe", h.unsubscribeForm)
 	// A mail program's one-click unsubscribe (RFC 8058) posts from its
@@ -111,6 +110,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /signin/link", posted(h.signinLink))
 	mux.Handle("GET /account", signed(h.account))
 	mux.Handle("POST /signout", posted(h.signout))
+	// A signed-in resident follows at her own mailbox with no link to confirm.
+	mux.Handle("POST /requests/{id}/follow", posted(h.follow))
 	mux.Handle("POST /account/unfollow", posted(h.accountAction(h.unfollow)))
 	mux.Handle("POST /account/language", posted(h.accountAction(h.accountLanguage)))
 	mux.Handle("POST /account/reopen", posted(h.accountAction(h.reopenOwn)))

@@ -82,8 +82,8 @@ FROM messages WHERE broadcast_id = @broadcast_id::bigint;
 
 -- name: SubscribeVerified :one
 -- A signed-in resident's own address, verified already: confirmed at once.
-INSERT INTO subscriptions (contact_id, channel, token, confirmed_at)
-VALUES (@contact_id, @channel, @token, now())
+INSERT INTO subscriptions (contact_id, channel, token, confirmed_at, request_id)
+VALUES (@contact_id, @channel, @token, now(), sqlc.narg(request_id))
 ON CONFLICT (contact_id, channel, request_id, digest) DO UPDATE SET ended_at = NULL,
     confirmed_at = COALESCE(subscriptions.confirmed_at, now())
 RETURNING *;

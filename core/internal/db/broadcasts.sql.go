@@ -438,8 +438,8 @@ func (q *Queries) SubscribeByText(ctx context.Context, arg SubscribeByTextParams
 }
 
 const subscribeVerified = `-- name: SubscribeVerified :one
-INSERT INTO subscriptions (contact_id, channel, token, confirmed_at)
-VALUES ($1, $2, $3, now())
+INSERT INTO subscriptions (contact_id, channel, token, confirmed_at, request_id)
+VALUES ($1, $2, $3, now(), $4)
 ON CONFLICT (contact_id, channel, request_id, digest) DO UPDATE SET ended_at = NULL,
     confirmed_at = COALESCE(subscriptions.confirmed_at, now())
 RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at, request_id, digest
@@ -449,11 +449,17 @@ type SubscribeVerifiedParams struct {
 	ContactID int64
 	Channel   string
 	Token     string
+	RequestID *int64
 }
 
 // A signed-in resident's own address, verified already: confirmed at once.
 func (q *Queries) SubscribeVerified(ctx context.Context, arg SubscribeVerifiedParams) (Subscription, error) {
-	row := q.db.QueryRow(ctx, subscribeVerified, arg.ContactID, arg.Channel, arg.Token)
+	row := q.db.QueryRow(ctx, subscribeVerified,
+		arg.ContactID,
+		arg.Channel,
+		arg.Token,
+		arg.RequestID,
+	)
 	var i Subscription
 	err := row.Scan(
 		&i.ID,
