@@ -112,30 +112,30 @@ type Service struct {
 // city file may leave any of it out; the English stands in.
 type Spanish struct{ Name, Group, Description string }
 
+// inLang is the words in lang: es when it is Spanish and the city file
+// gives them, else the English.
+func inLang(lang, en, es string) string {
+	if lang == "es" && es != "" {
+		return es
+	}
+	return en
+}
+
 // NameIn is the department's name in a language (English when the city
 // file gives none in it).
 func (d Department) NameIn(lang string) string {
-	if lang == "es" && d.ES.Name != "" {
-		return d.ES.Name
-	}
-	return d.Name
+	return inLang(lang, d.Name, d.ES.Name)
 }
 
 // GroupIn is the service's group in lang.
 func (s Service) GroupIn(lang string) string {
-	if lang == "es" && s.ES.Group != "" {
-		return s.ES.Group
-	}
-	return s.Group
+	return inLang(lang, s.Group, s.ES.Group)
 }
 
 // NameIn is the service's name as a resident reads or hears it in lang
 // ("en", "es"): its Spanish name when the city file gives one.
 func (s Service) NameIn(lang string) string {
-	if lang == "es" && s.ES.Name != "" {
-		return s.ES.Name
-	}
-	return s.Name
+	return inLang(lang, s.Name, s.ES.Name)
 }
 
 // Attribute is an Open311 service attribute (a question asked with a request).
@@ -145,10 +145,27 @@ type Attribute struct {
 	Variable                                         bool // Open311 "variable": true unless the file says "variable": false (informational attributes)
 	Order                                            int
 	Values                                           []AttributeValue
+	ES                                               struct{ Description, DatatypeDescription string }
 }
 
-// AttributeValue is one choice of a list attribute.
-type AttributeValue struct{ Key, Name string }
+// DescriptionIn is the question in a language (English when the city
+// file gives none in it).
+func (a Attribute) DescriptionIn(lang string) string {
+	return inLang(lang, a.Description, a.ES.Description)
+}
+
+// DatatypeDescriptionIn is the hint to the answer in a language.
+func (a Attribute) DatatypeDescriptionIn(lang string) string {
+	return inLang(lang, a.DatatypeDescription, a.ES.DatatypeDescription)
+}
+
+// AttributeValue is one choice of a list attribute; ES its name in Spanish.
+type AttributeValue struct{ Key, Name, ES string }
+
+// NameIn is the choice's name in a language.
+func (v AttributeValue) NameIn(lang string) string {
+	return inLang(lang, v.Name, v.ES)
+}
 
 // Route sends a service's requests made inside District to Department.
 type Route struct{ District, Department, Agency string }

@@ -156,11 +156,16 @@ type cityAttributeJSON struct {
 	Variable            *bool               `json:"variable"`
 	Order               int                 `json:"order"`
 	Values              []cityAttrValueJSON `json:"values"`
+	ES                  *struct {
+		Description         string `json:"description"`
+		DatatypeDescription string `json:"datatype_description"`
+	} `json:"es"`
 }
 
 type cityAttrValueJSON struct {
 	Key  string `json:"key"`
 	Name string `json:"name"`
+	ES   string `json:"es"` // the name in Spanish
 }
 
 type cityRouteJSON struct {
@@ -602,6 +607,12 @@ func (ck *cityCheck) attributes(p, label string, in []cityAttributeJSON) []Attri
 		if attr.Description == "" {
 			ck.missing(ap, alabel, "description", " (the question residents see)")
 		}
+		if a.ES != nil {
+			attr.ES.Description, attr.ES.DatatypeDescription = strings.TrimSpace(a.ES.Description), strings.TrimSpace(a.ES.DatatypeDescription)
+			if attr.ES.Description == "" {
+				ck.missing(ap+"/es", alabel+": es", "description", " (the question in Spanish)")
+			}
+		}
 		isList := attr.Datatype == "singlevaluelist" || attr.Datatype == "multivaluelist"
 		switch {
 		case attr.Datatype == "":
@@ -620,7 +631,7 @@ func (ck *cityCheck) attributes(p, label string, in []cityAttributeJSON) []Attri
 		for k, v := range a.Values {
 			vp := fmt.Sprintf("%s/values/%d", ap, k)
 			vl := fmt.Sprintf("%s: value %d", alabel, k+1)
-			val := AttributeValue{Key: strings.TrimSpace(v.Key), Name: strings.TrimSpace(v.Name)}
+			val := AttributeValue{Key: strings.TrimSpace(v.Key), Name: strings.TrimSpace(v.Name), ES: strings.TrimSpace(v.ES)}
 			switch {
 			case val.Key == "":
 				ck.missing(vp, vl, "key", "")

@@ -132,6 +132,8 @@ func TestCityInlineErrors(t *testing.T) {
 		{`{"name": "x", "timezone": "UTC", "services": [{"code": "s", "name": "S", "attributes": [{"code": "a", "description": "A", "datatype": "singlevaluelist", "values": [{"key": "k", "name": "K"}, {"key": "k"}]}]}]}`,
 			"x.json:1: service \"s\": attribute \"a\": value 2: \"name\" is required\n" +
 				`x.json:1: service "s": attribute "a": value key "k" is used twice`},
+		{`{"name": "x", "timezone": "UTC", "services": [{"code": "s", "name": "S", "attributes": [{"code": "a", "description": "A", "es": {"datatype_description": "pista"}, "datatype": "string"}]}]}`,
+			`x.json:1: service "s": attribute "a": es: "description" is required (the question in Spanish)`},
 		{`{"name": "x", "timezone": "UTC", "services": [{"code": "s", "name": "S", "es": {"description": "D"}}]}`,
 			`x.json:1: service "s": es: "name" is required (the service's name in Spanish)`},
 		{`{"name": "x", "timezone": "UTC", "services": [{"code": "s", "name": "S", "es": "Ese"}]}`,
@@ -225,7 +227,13 @@ func TestCitySpanishFallsBack(t *testing.T) {
 		"departments": [{"code": "pw", "name": "Public Works", "es": {"name": "Obras Públicas"}}, {"code": "pd", "name": "Police"}],
 		"services": [
 			{"code": "pothole", "name": "Pothole", "group": "Streets", "es": {"name": "Bache", "group": "Calles"}},
-			{"code": "light", "name": "Streetlight", "group": "Streets", "es": {"name": "Luz de la calle"}},
+			{"code": "light", "name": "Streetlight", "group": "Streets", "es": {"name": "Luz de la calle"},
+			 "attributes": [
+				{"code": "pole", "description": "Pole number", "es": {"description": "Número del poste"}, "datatype": "string",
+				 "datatype_description": "From the tag"},
+				{"code": "what", "description": "What is wrong?", "es": {"description": "¿Qué pasa?", "datatype_description": "Elija"},
+				 "datatype_description": "Pick", "datatype": "singlevaluelist",
+				 "values": [{"key": "out", "name": "Out", "es": "Apagada"}, {"key": "pole", "name": "The pole"}]}]},
 			{"code": "sewer", "name": "Sewer", "group": "Drains"}]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -244,6 +252,18 @@ func TestCitySpanishFallsBack(t *testing.T) {
 	}
 	if got := c.ServiceName("weeds", "Weeds", "es"); got != "Weeds" {
 		t.Errorf("a service the file no longer has is named %q, want the name it kept", got)
+	}
+	light, _ := c.Service("light")
+	pole, what := light.Attributes[0], light.Attributes[1]
+	for _, tc := range []struct{ got, want string }{
+		{pole.DescriptionIn("es"), "Número del poste"}, {pole.DescriptionIn("en"), "Pole number"},
+		{pole.DatatypeDescriptionIn("es"), "From the tag"}, {what.DatatypeDescriptionIn("es"), "Elija"},
+		{what.DatatypeDescriptionIn("en"), "Pick"}, {what.DescriptionIn("es"), "¿Qué pasa?"},
+		{what.Values[0].NameIn("es"), "Apagada"}, {what.Values[0].NameIn("en"), "Out"}, {what.Values[1].NameIn("es"), "The pole"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("a question's words: %q, want %q", tc.got, tc.want)
+		}
 	}
 	if pw, _ := c.Department("pw"); pw.ES.Name != "Obras Públicas" {
 		t.Errorf("department pw in Spanish = %q", pw.ES.Name)

@@ -266,6 +266,14 @@ func TestPublicPagesInSpanish(t *testing.T) {
 		!strings.Contains(body, ">"+pothole.NameIn("es")+" (") || !strings.Contains(body, "Enviar el reporte") {
 		t.Errorf("the report form in Spanish:\n%s", body)
 	}
+	// The services' questions, their choices and hints, in Spanish too.
+	for _, want := range []string{"¿Qué tan grande es?", ">Más pequeño que un plato</option>", "¿Qué tipo de animal?",
+		`placeholder="Letras y números de la placa, como 1234567"`, "> Muebles o colchones</label>"} {
+		if body := read("/report?lang=es"); !strings.Contains(body, want) {
+			t.Errorf("the report form in Spanish lacks %q", want)
+		}
+	}
+
 	// Remembered: the next page is Spanish too, dates and all.
 	page := read(fmt.Sprintf("/requests/%d?filed=1", r.ID))
 	for _, want := range []string{"Gracias: su reporte es el número", "Recibido", pothole.NameIn("es"), " de " + monthES(r.RequestedAt)} {
@@ -275,6 +283,9 @@ func TestPublicPagesInSpanish(t *testing.T) {
 	}
 	if body := read("/?lang=en"); !strings.Contains(body, "Recent reports") {
 		t.Error("?lang=en does not switch back")
+	}
+	if body := read("/report?lang=en"); !strings.Contains(body, "How big is it?") || !strings.Contains(body, ">Smaller than a dinner plate</option>") {
+		t.Error("the report form in English lost its questions")
 	}
 	// A new visitor whose browser prefers Spanish.
 	cl.Jar, _ = cookiejar.New(nil)
