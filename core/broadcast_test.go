@@ -105,7 +105,7 @@ func TestSubscribeByMail(t *testing.T) {
 	if n := count(); n != 0 {
 		t.Errorf("signed up again, unconfirmed, %d subscribers", n)
 	}
-	if _, calls := mail.snapshot(); calls != 2 {
+	if _, calls := mail.Sent(); calls != 2 {
 		t.Errorf("%d mails sent, want the two confirmations", calls)
 	}
 }
@@ -231,10 +231,10 @@ func TestBroadcast(t *testing.T) {
 	if err != nil || !sent || !p.Written || p.Recipients != 4 || p.Sent != 4 || p.Remaining != 0 || p.Failed != 0 {
 		t.Errorf("progress: %+v %v %v", p, sent, err)
 	}
-	if sms, _ := texts.snapshot(); len(sms) != 6 {
+	if sms, _ := texts.Sent(); len(sms) != 6 {
 		t.Errorf("%d texts in all, want 4 answers and 2 notices", len(sms))
 	}
-	if ms, _ := mails.snapshot(); len(ms) != 5 {
+	if ms, _ := mails.Sent(); len(ms) != 5 {
 		t.Errorf("%d mails in all, want 3 confirmations and 2 notices", len(ms))
 	}
 
@@ -394,10 +394,10 @@ func TestFollow(t *testing.T) {
 		}
 	}
 	testenv.WaitJobsIdle(t, c.Pool())
-	if ms, _ := mails.snapshot(); len(ms) != 2 {
+	if ms, _ := mails.Sent(); len(ms) != 2 {
 		t.Errorf("%d mails, want the confirmation and one update", len(ms))
 	}
-	sms, _ := texts.snapshot()
+	sms, _ := texts.Sent()
 	toReporter := 0
 	for _, m := range sms {
 		if m.To == "+15305550701" && !strings.Contains(m.Body, "you will get the updates") {
@@ -479,7 +479,7 @@ func TestWeeklyDigest(t *testing.T) {
 		t.Errorf("the Spanish digest: %+v", es)
 	}
 	testenv.WaitJobsIdle(t, c.Pool())
-	if ms, _ := mails.snapshot(); len(ms) != 5 {
+	if ms, _ := mails.Sent(); len(ms) != 5 {
 		t.Errorf("%d mails, want three confirmations and two digests (none to the emergency subscriber)", len(ms))
 	}
 	// At the default rate, ten mails a second.

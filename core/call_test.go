@@ -30,10 +30,10 @@ func waitSent(t *testing.T, f *fakeSender, n int) []core.Outbound {
 	ctx, cancel := context.WithTimeout(t.Context(), sendWait)
 	defer cancel()
 	if _, err := f.Next(ctx, n-1); err != nil {
-		sent, _ := f.snapshot()
+		sent, _ := f.Sent()
 		t.Fatalf("%d messages sent after %v, want %d", len(sent), sendWait, n)
 	}
-	sent, _ := f.snapshot()
+	sent, _ := f.Sent()
 	return sent
 }
 
@@ -81,7 +81,7 @@ func TestFileCallReportOnce(t *testing.T) {
 		t.Errorf("messages %+v, %v", ms, err)
 	}
 	testenv.WaitJobsIdle(t, c.Pool())
-	if sent, _ := sms.snapshot(); len(sent) != 0 {
+	if sent, _ := sms.Sent(); len(sent) != 0 {
 		t.Errorf("texted a caller who did not ask: %+v", sent)
 	}
 	if _, err := c.FileCallReport(ctx, core.CallReport{Seq: 1, Request: callReport("", 1, "").Request}); err == nil {
@@ -127,7 +127,7 @@ func TestCallerTexts(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.WaitJobsIdle(t, c.Pool())
-	if sent, _ := sms.snapshot(); len(sent) != 2 {
+	if sent, _ := sms.Sent(); len(sent) != 2 {
 		t.Errorf("%d texts, want 2", len(sent))
 	}
 }

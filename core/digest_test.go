@@ -45,7 +45,7 @@ func TestDigest(t *testing.T) {
 	if err := c.SendDigests(ctx, now); err != nil {
 		t.Fatal(err)
 	}
-	sent, _ := mail.snapshot()
+	sent, _ := mail.Sent()
 	var pw *core.Outbound
 	for i := range sent {
 		if sent[i].To == "publicworks@cityoforoville.org" {
@@ -85,13 +85,13 @@ func TestDigest(t *testing.T) {
 	if err := c.SendDigests(ctx, now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := mail.snapshot(); len(again) != departments {
+	if again, _ := mail.Sent(); len(again) != departments {
 		t.Errorf("a second run the same day sent %d more", len(again)-departments)
 	}
 	if err := c.SendDigests(ctx, now.AddDate(0, 0, 1)); err != nil {
 		t.Fatal(err)
 	}
-	if next, _ := mail.snapshot(); len(next) != 2*departments {
+	if next, _ := mail.Sent(); len(next) != 2*departments {
 		t.Errorf("the next day sent %d, want %d", len(next)-departments, departments)
 	}
 	// A job retried after sending some departments' digests sends the
@@ -103,7 +103,7 @@ func TestDigest(t *testing.T) {
 	if err := c.SendDigests(ctx, third); err != nil {
 		t.Fatal(err)
 	}
-	if all, _ := mail.snapshot(); len(all) != 3*departments-1 {
+	if all, _ := mail.Sent(); len(all) != 3*departments-1 {
 		t.Errorf("the retried job sent %d, want the %d departments but Public Works", len(all)-2*departments, departments-1)
 	}
 }

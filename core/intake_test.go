@@ -75,7 +75,7 @@ func (p *phone) text(body string, media ...core.Media) core.IntakeResult {
 // answers returns the bodies of the texts sent to this phone so far.
 func (p *phone) answers(sms *fakeSender) []string {
 	var out []string
-	sent, _ := sms.snapshot()
+	sent, _ := sms.Sent()
 	for _, m := range sent {
 		if m.To == p.number {
 			out = append(out, m.Body)
@@ -267,7 +267,7 @@ func TestRedeliveredMessageChangesNothing(t *testing.T) {
 		t.Errorf("redelivery wrote %d rows", after-before)
 	}
 	testenv.WaitJobsIdle(t, c.Pool())
-	if sent, _ := sms.snapshot(); len(sent) != 1 {
+	if sent, _ := sms.Sent(); len(sent) != 1 {
 		t.Errorf("sent %d texts, want one confirmation", len(sent))
 	}
 }

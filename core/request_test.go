@@ -18,76 +18,9 @@ import (
 	"townline/internal/testenv"
 )
 
-// fakeSender records what it sends and fails the first failures calls.
-// Next and Wait wait on its sends, in the shapes of faketwilio's Next and
-// smtpsink's Wait.
-type fakeSender struct {
-	mu       sync.Mutex
-	failures int
-	err      error // returned while failing; a plain error by default
-	sent     []core.Outbound
-	calls    int
-	more     chan struct{} // closed, and replaced, at each call; made on first use
-}
-
-func (f *fakeSender) Send(ctx context.Context, m core.Outbound) (string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls++
-	if f.more != nil {
-		close(f.more)
-		f.more = nil
-	}
-	if f.failures > 0 {
-		f.failures--
-		if f.err != nil {
-			return "", f.err
-		}
-		return "", errors.New("provider answered 500")
-	}
-	f.sent = append(f.sent, m)
-	return "prov-" + m.To, nil
-}
-
-func (f *fakeSender) snapshot() ([]core.Outbound, int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]core.Outbound(nil), f.sent...), f.calls
-}
-
-// Next waits for the i-th message sent (from 0) and returns it, or ctx's
-// error: a reader keeps its own index and never misses one.
-func (f *fakeSender) Next(ctx context.Context, i int) (core.Outbound, error) {
-	for {
-		f.mu.Lock()
-		if i < len(f.sent) {
-			m := f.sent[i]
-			f.mu.Unlock()
-			return m, nil
-		}
-		if f.more == nil {
-			f.more = make(chan struct{})
-		}
-		more := f.more
-		f.mu.Unlock()
-		select {
-		case <-more:
-		case <-ctx.Done():
-			return core.Outbound{}, ctx.Err()
-		}
-	}
-}
-
-// Wait waits until a message for which match is true has been sent, and
-// returns the first, or ctx's error.
-func (f *fakeSender) Wait(ctx context.Context, match func(core.Outbound) bool) (core.Outbound, error) {
-	for i := 0; ; i++ {
-		m, err := f.Next(ctx, i)
-		if err != nil || match(m) {
-			return m, err
-		}
-	}
-}
+// fakeSender is the tests' sender: it records, fails when told, and
+// lets a test wait on its sends.
+type fakeSender = testenv.Sender
 
 // sendWait bounds a test's wait on a fake sender: it only keeps a broken
 // test from hanging.
@@ -181,7 +114,7 @@ func TestCreateRequestRoutesAndAcknowledges(t *testing.T) {
 	if !strings.Contains(m.Subject, "[#") || !strings.Contains(m.Body, "http://311.test/requests/") {
 		t.Errorf("acknowledgment = %q / %q", m.Subject, m.Body)
 	}
-	sent, _ := email.snapshot()
+	sent, _ := email.Sent()
 	if len(sent) != 1 || sent[0].To != "ana.reyes@example.com" || sent[0].RequestID != r.ID {
 		t.Errorf("sent = %+v", sent)
 	}
@@ -191,7 +124,7 @@ func TestCreateRequestRoutesAndAcknowledges(t *testing.T) {
 	}
 	out = outbound(t, c, r.ID)
 	waitMessage(t, c, out[len(out)-1].ID, "sent")
-	sent, _ = email.snapshot()
+	sent, _ = email.Sent()
 	if len(sent) != 2 || !slices.Equal(sent[1].Thread, []string{"prov-ana.reyes@example.com"}) {
 		t.Errorf("the second mail's thread: %+v", sent)
 	}
@@ -409,7 +342,7 @@ func TestUnroutableGoesToTriage(t *testing.T) {
 
 func TestDeliveryRetriesAndSendsOnce(t *testing.T) {
 	t.Parallel()
-	email := &fakeSender{failures: 2}
+	email := &fakeSender{Failures: 2}
 	c := testenv.Core(t, func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: email} })
 	r, err := c.CreateRequest(context.Background(), newPothole("retry@example.com"))
 	if err != nil {
@@ -422,7 +355,7 @@ func TestDeliveryRetriesAndSendsOnce(t *testing.T) {
 	}
 	// Once its job has finished, make sure nothing was sent again.
 	testenv.WaitJob(t, c.Pool(), "deliver", map[string]any{"message_id": m.ID})
-	sent, calls := email.snapshot()
+	sent, calls := email.Sent()
 	if len(sent) != 1 || calls != 3 {
 		t.Errorf("sent %d messages in %d calls, want 1 in 3", len(sent), calls)
 	}
@@ -452,7 +385,7 @@ func TestDeliveryBacksOff(t *testing.T) {
 		spent[id] = before
 	}
 	testenv.CoreOn(t, c.Pool(), func(o *core.Options) {
-		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: &fakeSender{failures: 1000}}
+		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: &fakeSender{Failures: 1000}}
 		o.RetryBase = time.Minute
 	})
 	// Idle once every message has failed an attempt: each next one is a
@@ -474,7 +407,7 @@ func TestDeliveryBacksOff(t *testing.T) {
 
 func TestDeliveryOutcomeUnknownIsNotResent(t *testing.T) {
 	t.Parallel()
-	email := &fakeSender{failures: 1, err: core.ErrOutcomeUnknown}
+	email := &fakeSender{Failures: 1, Err: core.ErrOutcomeUnknown}
 	c := testenv.Core(t, func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: email} })
 	r, err := c.CreateRequest(context.Background(), newPothole("timeout@example.com"))
 	if err != nil {
@@ -482,14 +415,14 @@ func TestDeliveryOutcomeUnknownIsNotResent(t *testing.T) {
 	}
 	m := waitMessage(t, c, outbound(t, c, r.ID)[0].ID, "unknown", "sent")
 	testenv.WaitJob(t, c.Pool(), "deliver", map[string]any{"message_id": m.ID})
-	if _, calls := email.snapshot(); m.State != "unknown" || calls != 1 {
+	if _, calls := email.Sent(); m.State != "unknown" || calls != 1 {
 		t.Errorf("state %s after %d calls, want unknown after 1", m.State, calls)
 	}
 }
 
 func TestDeliveryPermanentFailure(t *testing.T) {
 	t.Parallel()
-	email := &fakeSender{failures: 5, err: core.Permanent(errors.New("mailbox does not exist"))}
+	email := &fakeSender{Failures: 5, Err: core.Permanent(errors.New("mailbox does not exist"))}
 	c := testenv.Core(t, func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: email} })
 	r, err := c.CreateRequest(context.Background(), newPothole("gone@example.com"))
 	if err != nil {
@@ -500,7 +433,7 @@ func TestDeliveryPermanentFailure(t *testing.T) {
 	if job := testenv.WaitJob(t, c.Pool(), "deliver", map[string]any{"message_id": m.ID}); job != "cancelled" {
 		t.Errorf("the failed delivery's job is %s, want cancelled", job)
 	}
-	if _, calls := email.snapshot(); m.State != "failed" || calls != 1 || !strings.Contains(m.Error, "mailbox") {
+	if _, calls := email.Sent(); m.State != "failed" || calls != 1 || !strings.Contains(m.Error, "mailbox") {
 		t.Errorf("state %s (%s) after %d calls, want failed after 1", m.State, m.Error, calls)
 	}
 }
@@ -549,7 +482,7 @@ func TestSendOutcomeSurvivesADatabaseBlip(t *testing.T) {
 	if err := email.pool.QueryRow(ctx, `SELECT state FROM messages WHERE id = $1`, id).Scan(&state); err != nil {
 		t.Fatal(err)
 	}
-	if sent, calls := email.snapshot(); state != "sent" || calls != 1 || len(sent) != 1 {
+	if sent, calls := email.Sent(); state != "sent" || calls != 1 || len(sent) != 1 {
 		t.Errorf("message %s after %d sends, want sent once", state, calls)
 	}
 }
@@ -574,7 +507,7 @@ func TestInterruptedSendIsNotRepeated(t *testing.T) {
 	}
 	c2 := testenv.CoreOn(t, c.Pool(), func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: email} })
 	m := waitMessage(t, c2, id, "unknown", "sent")
-	if _, calls := email.snapshot(); m.State != "unknown" || calls != 0 {
+	if _, calls := email.Sent(); m.State != "unknown" || calls != 0 {
 		t.Errorf("state %s after %d calls, want unknown and never sent", m.State, calls)
 	}
 }
@@ -669,12 +602,12 @@ func TestReplyGoesOverTheReportersChannel(t *testing.T) {
 	}
 	waitMessage(t, c, id, "sent")
 	waitMessage(t, c, outbound(t, c, r.ID)[0].ID, "sent")
-	sent, _ := sms.snapshot()
+	sent, _ := sms.Sent()
 	if len(sent) != 2 || sent[0].To != "+15305550142" || sent[1].To != "+15305550142" ||
 		!strings.Contains(sent[0].Body+sent[1].Body, "north or south") {
 		t.Errorf("sms sent = %+v", sent)
 	}
-	if e, _ := email.snapshot(); len(e) != 0 {
+	if e, _ := email.Sent(); len(e) != 0 {
 		t.Errorf("email sent %d, want none", len(e))
 	}
 }
@@ -703,7 +636,7 @@ func TestOptedOutNumberGetsNothing(t *testing.T) {
 		t.Errorf("update to an opted-out number is %s, want not_sent", last.State)
 	}
 	testenv.WaitJobsIdle(t, c.Pool())
-	if sent, _ := sms.snapshot(); len(sent) != 1 {
+	if sent, _ := sms.Sent(); len(sent) != 1 {
 		t.Errorf("sent %d texts, want only the acknowledgment", len(sent))
 	}
 }
@@ -842,7 +775,7 @@ func TestInterruptedSendIsResolvedWithTheProvider(t *testing.T) {
 		c2 := testenv.CoreOn(t, c.Pool(), func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: provider} })
 		m := waitMessage(t, c2, id, "sent", "unknown", "failed")
 		testenv.WaitJobsIdle(t, c.Pool())
-		if _, calls := provider.snapshot(); m.State != "sent" || m.ProviderID != "prov-arrived" || calls != 0 {
+		if _, calls := provider.Sent(); m.State != "sent" || m.ProviderID != "prov-arrived" || calls != 0 {
 			t.Errorf("message %s as %q after %d sends, want sent as prov-arrived and no send", m.State, m.ProviderID, calls)
 		}
 	})
@@ -853,7 +786,7 @@ func TestInterruptedSendIsResolvedWithTheProvider(t *testing.T) {
 		c2 := testenv.CoreOn(t, c.Pool(), func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: provider} })
 		m := waitMessage(t, c2, id, "sent", "unknown", "failed")
 		testenv.WaitJobsIdle(t, c.Pool())
-		sent, calls := provider.snapshot()
+		sent, calls := provider.Sent()
 		if m.State != "sent" || calls != 1 || len(sent) != 1 || sent[0].MessageID != id {
 			t.Errorf("message %s after %d sends, want sent once", m.State, calls)
 		}
@@ -880,7 +813,7 @@ func TestInterruptedSendIsResolvedWithTheProvider(t *testing.T) {
 		provider.mu.Lock()
 		asked := provider.asked
 		provider.mu.Unlock()
-		if _, calls := provider.snapshot(); m.State != "unknown" || asked != 0 || calls != 0 {
+		if _, calls := provider.Sent(); m.State != "unknown" || asked != 0 || calls != 0 {
 			t.Errorf("message %s after %d questions and %d sends, want unknown and neither", m.State, asked, calls)
 		}
 	})
@@ -907,7 +840,7 @@ func TestOptOutOfTextsStillGetsMail(t *testing.T) {
 	if m.State != "sent" || m.Channel != core.ChannelEmail {
 		t.Errorf("the acknowledgment is %s over %s (%s), want sent by mail", m.State, m.Channel, m.Error)
 	}
-	if sent, _ := email.snapshot(); len(sent) != 1 || sent[0].To != "optout@example.com" {
+	if sent, _ := email.Sent(); len(sent) != 1 || sent[0].To != "optout@example.com" {
 		t.Errorf("mail sent: %+v", sent)
 	}
 }
@@ -931,7 +864,7 @@ func TestTextQueuedBeforeStopIsNotSent(t *testing.T) {
 	testenv.CoreOn(t, c.Pool(), func(o *core.Options) { o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: sms} })
 	m := waitMessage(t, c, ack.ID, "not_sent", "sent", "sending")
 	testenv.WaitJobsIdle(t, c.Pool())
-	if _, calls := sms.snapshot(); m.State != "not_sent" || calls != 0 || !strings.Contains(m.Error, "STOP") {
+	if _, calls := sms.Sent(); m.State != "not_sent" || calls != 0 || !strings.Contains(m.Error, "STOP") {
 		t.Errorf("message %s (%q) after %d sends, want not_sent for STOP and no send", m.State, m.Error, calls)
 	}
 }

@@ -133,7 +133,7 @@ func TestSignin(t *testing.T) {
 
 	// Three sign-ins for one number in fifteen minutes; an expired code
 	// is refused.
-	before, _ := texts.snapshot()
+	before, _ := texts.Sent()
 	if _, _, err := c.SendSignin(ctx, "5305550901", "en", "192.0.2.2", 0); err != nil {
 		t.Fatalf("a third sign-in for one number in fifteen minutes: %v", err)
 	}
@@ -144,7 +144,7 @@ func TestSignin(t *testing.T) {
 	if _, err := c.Pool().Exec(ctx, `UPDATE signins SET created_at = now() - interval '20 minutes'`); err != nil {
 		t.Fatal(err)
 	}
-	sms, _ := texts.snapshot()
+	sms, _ := texts.Sent()
 	if _, _, err := c.SendSignin(ctx, "5305550901", "en", "192.0.2.2", 0); err != nil {
 		t.Fatalf("after fifteen minutes: %v", err)
 	}
@@ -256,8 +256,8 @@ func TestHearBack(t *testing.T) {
 		t.Errorf("the update as it came: %+v %v", m, err)
 	}
 	// Nothing was said of "Crew sent.", by any way.
-	sms, _ := texts.snapshot()
-	ms, _ := mails.snapshot()
+	sms, _ := texts.Sent()
+	ms, _ := mails.Sent()
 	for _, m := range append(sms, ms...) {
 		if strings.Contains(m.Body, "Crew sent.") {
 			t.Errorf("told while she asked for nothing: %+v", m)

@@ -95,21 +95,8 @@ func TestNearbyAndMerge(t *testing.T) {
 
 // waitSent waits, up to 10 s, for a message holding words to go to address.
 func (b *bundle) waitSent(address, words string) bool {
-	timeout := time.After(10 * time.Second)
-	for {
-		b.sent.mu.Lock()
-		more := b.sent.more
-		for _, m := range b.sent.sent {
-			if m.To == address && strings.Contains(m.Body, words) {
-				b.sent.mu.Unlock()
-				return true
-			}
-		}
-		b.sent.mu.Unlock()
-		select {
-		case <-more:
-		case <-timeout:
-			return false
-		}
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := b.sent.Wait(ctx, func(m core.Outbound) bool { return m.To == address && strings.Contains(m.Body, words) })
+	return err == nil
 }

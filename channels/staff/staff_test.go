@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"townline/channels/sms"
@@ -35,32 +34,16 @@ type bundle struct {
 	c       *core.Core
 	srv     *httptest.Server
 	staff   *staff.Handler
-	sent    *sender
+	sent    *testenv.Sender
 	twilio  *faketwilio.Server // holds callers' recordings
 	pothole core.Request       // Public Works
 	triage  core.Request       // no department yet
 	photo   int64              // the pothole's photo
 }
 
-// sender records the messages core sends by mail and by text.
-type sender struct {
-	mu   sync.Mutex
-	sent []core.Outbound
-	more chan struct{} // closed, and replaced, with every send
-}
-
-func (s *sender) Send(ctx context.Context, m core.Outbound) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sent = append(s.sent, m)
-	close(s.more)
-	s.more = make(chan struct{})
-	return fmt.Sprintf("<m%d@test>", m.MessageID), nil
-}
-
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	b := &bundle{t: t, sent: &sender{more: make(chan struct{})}, twilio: faketwilio.New(twilioSID, twilioToken)}
+	b := &bundle{t: t, sent: &testenv.Sender{}, twilio: faketwilio.New(twilioSID, twilioToken)}
 	t.Cleanup(b.twilio.Close)
 	// Recordings play from the (fake) Twilio account, through the client
 	// townline fetches media with.

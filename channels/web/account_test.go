@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,22 +17,20 @@ import (
 	"townline/internal/testenv"
 )
 
-// last waits for a message to to whose body matches re, and returns the
-// match's first group.
-func (m *mailbox) last(t *testing.T, to string, re *regexp.Regexp) string {
+// sent waits for a message to to whose body matches re, with a first
+// group none of skip, and returns that group.
+func sent(t *testing.T, s *testenv.Sender, to string, re *regexp.Regexp, skip ...string) string {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		m.mu.Lock()
-		for i := len(m.sent) - 1; i >= 0; i-- {
-			if g := re.FindStringSubmatch(m.sent[i].Body); m.sent[i].To == to && g != nil {
-				m.mu.Unlock()
-				return g[1]
-			}
-		}
-		m.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var g []string
+	if _, err := s.Wait(ctx, func(m core.Outbound) bool {
+		g = re.FindStringSubmatch(m.Body)
+		return m.To == to && g != nil && !slices.Contains(skip, g[1])
+	}); err != nil {
+		t.Fatalf("nothing matching %s sent to %s: %v", re, to, err)
 	}
-	t.Fatalf("nothing matching %s sent to %s", re, to)
-	return ""
+	return g[1]
 }
 
 // A resident who texted a report and mailed another signs in on the web
@@ -39,7 +38,7 @@ func (m *mailbox) last(t *testing.T, to string, re *regexp.Regexp) string {
 // by the link mailed to it and sees both; she signs out.
 func TestResidentSignin(t *testing.T) {
 	t.Parallel()
-	texts, mails := &mailbox{}, &mailbox{}
+	texts, mails := &testenv.Sender{}, &testenv.Sender{}
 	c := testenv.Core(t, func(o *core.Options) {
 		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: texts, core.ChannelEmail: mails}
 	})
@@ -88,7 +87,7 @@ func TestResidentSignin(t *testing.T) {
 	if code != 200 || !strings.Contains(page, "We texted a code to &#43;15305550911") {
 		t.Fatalf("send: %d\n%s", code, page)
 	}
-	sms := texts.last(t, "+15305550911", regexp.MustCompile(`code is (\d{6})`))
+	sms := sent(t, texts, "+15305550911", regexp.MustCompile(`code is (\d{6})`))
 	if code, _, page := do("POST", "/signin/code", url.Values{"address": {"+15305550911"}, "code": {"000000"}}, srv.URL); code != 401 ||
 		!strings.Contains(page, "wrong, used or expired") || !strings.Contains(page, `name="code"`) {
 		t.Errorf("a wrong code: %d\n%s", code, page)
@@ -107,7 +106,7 @@ func TestResidentSignin(t *testing.T) {
 		!strings.Contains(page, "We mailed a link and a code to ana@example.org") {
 		t.Fatalf("add the email: %d\n%s", code, page)
 	}
-	token := mails.last(t, "ana@example.org", regexp.MustCompile(`/signin/link\?token=(\S+)`))
+	token := sent(t, mails, "ana@example.org", regexp.MustCompile(`/signin/link\?token=(\S+)`))
 	if code, _, page := do("GET", "/signin/link?token="+token, nil, ""); code != 200 || !strings.Contains(page, `action="/signin/link?token=`+token+`"`) {
 		t.Errorf("the link's page: %d\n%s", code, page)
 	}
@@ -244,10 +243,7 @@ func TestResidentSignin(t *testing.T) {
 		t.Errorf("the account after signing out: %d %s", code, to)
 	}
 	do("POST", "/signin", url.Values{"address": {"5305550911"}}, srv.URL)
-	again := sms
-	for deadline := time.Now().Add(20 * time.Second); again == sms && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		again = texts.last(t, "+15305550911", regexp.MustCompile(`code is (\d{6})`))
-	}
+	again := sent(t, texts, "+15305550911", regexp.MustCompile(`code is (\d{6})`), sms)
 	if code, to, _ := do("POST", "/signin/code", url.Values{"address": {"5305550911"}, "code": {again}}, srv.URL); code != 303 || to != "/account" {
 		t.Fatalf("signed in again: %d %s", code, to)
 	}

@@ -30,7 +30,7 @@ import (
 // them. Screenshots are left in $TMPDIR/townline-screenshots.
 func TestBrowserGuestReports(t *testing.T) {
 	t.Parallel()
-	box, texts := &mailbox{}, &mailbox{}
+	box, texts := &testenv.Sender{}, &testenv.Sender{}
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	c := testenv.Core(t, func(o *core.Options) {
@@ -131,7 +131,7 @@ func TestBrowserGuestReports(t *testing.T) {
 		chromedp.Click(`//button[contains(., "Envíenme un código")]`),
 		chromedp.WaitVisible(`//p[@class="thanks" and contains(., "Enviamos un código por texto a")]`),
 	)
-	code := texts.last(t, "+15305550921", regexp.MustCompile(`(\d{6})`))
+	code := sent(t, texts, "+15305550921", regexp.MustCompile(`entrar es (\d{6})`))
 	row := func(id int64) string { return fmt.Sprintf(`//a[@href="/requests/%d"]`, id) }
 	step("the code: her reports by text and on the web",
 		chromedp.SendKeys(chromedp.ID("s-code"), code),
@@ -150,7 +150,7 @@ func TestBrowserGuestReports(t *testing.T) {
 		chromedp.Click(`//button[contains(., "Envíenme un código")]`),
 		chromedp.WaitVisible(`//p[@class="thanks" and contains(., "Enviamos un enlace y un código a guest@example.org")]`),
 	)
-	token := box.last(t, "guest@example.org", regexp.MustCompile(`/signin/link\?token=(\S+)`))
+	token := sent(t, box, "guest@example.org", regexp.MustCompile(`/signin/link\?token=(\S+)`))
 	step("the mailed link: every report, by text, mail and the web",
 		chromedp.Navigate(base+"/signin/link?token="+token),
 		chromedp.Click(`//button[contains(., "Entrar")]`),

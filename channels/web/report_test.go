@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,19 +21,6 @@ import (
 	"townline/core"
 	"townline/internal/testenv"
 )
-
-// mailbox records what core sends.
-type mailbox struct {
-	mu   sync.Mutex
-	sent []core.Outbound
-}
-
-func (m *mailbox) Send(ctx context.Context, o core.Outbound) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.sent = append(m.sent, o)
-	return fmt.Sprintf("<m%d@test>", o.MessageID), nil
-}
 
 // A resident reports on the web: as a guest with an email, or with
 // nothing; placed by a misspelled address or a pin; asked before filing
@@ -44,7 +30,7 @@ func (m *mailbox) Send(ctx context.Context, o core.Outbound) (string, error) {
 // refused.
 func TestReportOnTheWeb(t *testing.T) {
 	t.Parallel()
-	box := &mailbox{}
+	box := &testenv.Sender{}
 	c := testenv.Core(t, func(o *core.Options) {
 		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: box, core.ChannelSMS: box}
 	})
@@ -91,16 +77,7 @@ func TestReportOnTheWeb(t *testing.T) {
 	if err != nil || r.Channel != core.ChannelWeb || r.Address != "1500 Myers Street" || r.Department != "public-works" {
 		t.Fatalf("the request: %+v, %v", r, err)
 	}
-	testenv.WaitFor(t, c, func() error {
-		box.mu.Lock()
-		defer box.mu.Unlock()
-		for _, m := range box.sent {
-			if m.To == "ophelia.v@example.org" && strings.Contains(m.Body, fmt.Sprintf("#%d", id)) {
-				return nil
-			}
-		}
-		return fmt.Errorf("no acknowledgment mailed (sent %d)", len(box.sent))
-	})
+	sent(t, box, "ophelia.v@example.org", regexp.MustCompile(fmt.Sprintf(`(#%d)\b`, id)))
 	code, page := get(t, srv.URL+where)
 	if code != 200 || !bytes.Contains(page, []byte(fmt.Sprintf("Thank you: your report is request #%d.", id))) ||
 		!bytes.Contains(page, []byte("The city aims to respond by")) {
