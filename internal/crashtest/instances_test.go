@@ -98,7 +98,9 @@ func TestTwoInstances(t *testing.T) {
 	// the one instance that leads the queue, not by both.
 	purges := `SELECT count(*) FROM river_job WHERE kind = 'purge_contacts'`
 	a.waitFor("the start-up jobs queued", readyDeadline, func() bool { return a.count(purges) >= 1 })
-	time.Sleep(3 * time.Second) // time for a second queuing, were there one
+	// An absence has no event to wait on: the second instance, had it led
+	// the queue too, would have queued its own at its start, seconds ago.
+	time.Sleep(3 * time.Second)
 	if n := a.count(purges); n != 1 {
 		t.Errorf("%d purges queued at start by two instances, want 1", n)
 	}
@@ -131,7 +133,8 @@ func TestTwoInstances(t *testing.T) {
 	survivor.waitFor("the survivor watching the mailbox", takeover, func() bool { return watcher(survivor) })
 	t.Logf("the mailbox watched again %v after its watcher was killed", time.Since(killed).Round(time.Millisecond))
 	mail(2)
-	time.Sleep(2 * time.Second) // time for a second taking, were there one
+	// The dead instance takes nothing more, and the survivor's second
+	// look at a mail would be its provider id again: counted once each.
 	for n := 1; n <= 2; n++ {
 		msgs := a.count(`SELECT count(*) FROM messages WHERE direction = 'in' AND channel = 'email' AND provider_id = $1`,
 			fmt.Sprintf("two-instances-%d@example.org", n))
