@@ -199,6 +199,9 @@ func (w *sweepBlobsWorker) Work(ctx context.Context, job *river.Job[sweepBlobsAr
 	if err := w.core.q.SweepRequestChanges(ctx, KeepChanges+time.Hour); err != nil {
 		return dbErr(err)
 	}
+	if err := w.core.q.SweepRates(ctx); err != nil {
+		return dbErr(err)
+	}
 	return w.core.SweepBlobs(ctx)
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"townline/core"
 )
@@ -73,21 +72,31 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request, request int64) 
 	if request != 0 && h.followVerified(w, r, &p) {
 		return
 	}
-	now := time.Now()
-	if !h.signups.allow(clientAddr(r), now) {
+	ok, err := h.core.Allow(r.Context(), "signup", clientAddr(r), signupsPerHour)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if !ok {
 		h.log.Warn("alert sign-ups refused: too many from one address", "addr", clientAddr(r))
 		p.Problem = "Too many sign-ups from this connection. Please try again later."
 		h.renderAny(w, r, http.StatusTooManyRequests, "alerts", p)
 		return
 	}
-	if addr, err := core.NormalizeEmail(p.Email); err == nil && !h.confirmations.allow(addr, now) {
+	if addr, aerr := core.NormalizeEmail(p.Email); aerr == nil {
+		ok, err = h.core.Allow(r.Context(), "confirmation", addr, confirmationsPerHour)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if !ok {
 		// Said as if sent: whoever typed the address learns nothing.
 		h.log.Warn("alert confirmation not sent again within the hour", "limit", confirmationsPerHour)
 		p.Step = "sent"
 		h.renderAny(w, r, http.StatusOK, "alerts", p)
 		return
 	}
-	var err error
 	if request == 0 {
 		p.Digest = r.PostForm.Get("digest") == "1"
 		err = h.core.SubscribeByMail(r.Context(), p.Email, p.Lang, p.Digest)

@@ -4,29 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 )
-
-// An address sends reportsPerHour reports an hour: the next is refused,
-// and the first frees a place an hour after it was sent.
-func TestLimiter(t *testing.T) {
-	l := limiter{perHour: reportsPerHour}
-	t0 := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	for i := range reportsPerHour {
-		if !l.allow("10.0.0.1", t0.Add(time.Duration(i)*time.Second)) {
-			t.Fatalf("report %d refused", i+1)
-		}
-	}
-	if l.allow("10.0.0.1", t0.Add(time.Minute)) {
-		t.Errorf("report %d in the hour taken", reportsPerHour+1)
-	}
-	if !l.allow("10.0.0.2", t0.Add(time.Minute)) {
-		t.Error("another address refused")
-	}
-	if !l.allow("10.0.0.1", t0.Add(time.Hour)) {
-		t.Error("an hour after the first report, the address is still refused")
-	}
-}
 
 func TestClientAddr(t *testing.T) {
 	for addr, want := range map[string]string{"192.0.2.7:51234": "192.0.2.7", "[2001:db8::1]:443": "2001:db8::1", "pipe": "pipe"} {

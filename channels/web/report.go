@@ -6,8 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sync"
-	"time"
 
 	"townline/core"
 	"townline/internal/reportform"
@@ -57,7 +55,12 @@ func (h *Handler) showReport(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
-	if !h.limit.allow(clientAddr(r), time.Now()) {
+	ok, err := h.core.Allow(r.Context(), "report", clientAddr(r), reportsPerHour)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if !ok {
 		w.Header().Set("Retry-After", "3600")
 		p := h.newPage(w, r)
 		p.Title, p.Message = "Too many reports", fmt.Sprintf(
@@ -101,37 +104,6 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 // reportsPerHour is how many reports one address may send in an hour:
 // a family or an office shares one; a flood is refused.
 const reportsPerHour = 20
-
-// limiter counts what each address (or key) did in the last hour, up to
-// perHour. It lives in each instance: with several, an address gets that
-// many per instance.
-type limiter struct {
-	perHour int
-	mu      sync.Mutex
-	seen    map[string][]time.Time
-}
-
-func (l *limiter) allow(addr string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	// A bound on memory: >= instead of > forgets all one address sooner,
-	// which no one can tell.
-	if l.seen == nil || len(l.seen) > 100_000 {
-		l.seen = map[string][]time.Time{} // forget all rather than grow without end
-	}
-	recent := l.seen[addr][:0]
-	for _, t := range l.seen[addr] {
-		if now.Sub(t) < time.Hour {
-			recent = append(recent, t)
-		}
-	}
-	if len(recent) >= l.perHour {
-		l.seen[addr] = recent
-		return false
-	}
-	l.seen[addr] = append(recent, now)
-	return true
-}
 
 // clientAddr is the address a request came from (without its port).
 func clientAddr(r *http.Request) string {

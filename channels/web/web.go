@@ -26,11 +26,7 @@ type Handler struct {
 	log   *slog.Logger
 	pages map[string]*template.Template
 	tiles string // the maps' tile URL template; empty: maps without tiles
-	limit *limiter
-	// signups bounds the alert sign-ups of an address, confirmations the
-	// confirmation mails sent to one mailbox.
-	signups, confirmations *limiter
-	residents              *scs.SessionManager // residents signed in
+	residents *scs.SessionManager // residents signed in
 }
 
 // Config is how the city runs its public site.
@@ -73,8 +69,7 @@ func New(c *core.Core, logger *slog.Logger, cfg Config) *Handler {
 		},
 	}
 	h := &Handler{core: c, log: logger, pages: map[string]*template.Template{}, tiles: cfg.MapTiles,
-		limit: &limiter{perHour: reportsPerHour}, signups: &limiter{perHour: signupsPerHour},
-		confirmations: &limiter{perHour: confirmationsPerHour}, residents: residentSessions(c, cfg.Secure)}
+		residents: residentSessions(c, cfg.Secure)}
 	for _, name := range []string{"home", "request", "report", "list", "error", "announcements", "announcement", "alerts", "signin", "account"} {
 		h.pages[name] = templates.Page(name, funcs)
 	}

@@ -220,6 +220,12 @@ type PlaceStreet struct {
 	Street    string
 }
 
+type RateEvent struct {
+	Bucket string
+	Key    string
+	At     time.Time
+}
+
 type Request struct {
 	ID             int64
 	Token          string
