@@ -303,19 +303,37 @@ func (c *Core) ResidentAlerts(ctx context.Context, r Resident) ([]Channel, error
 // resident's verified phone (ChannelSMS) or mailbox (ChannelEmail): no
 // confirmation is asked, the address is verified already.
 func (c *Core) SetResidentAlerts(ctx context.Context, r Resident, ch Channel, on bool) error {
+	return c.setResidentNotices(ctx, r, ch, false, on)
+}
+
+// SetResidentWeekly starts (on) or stops the weekly mail of meetings and
+// events to a resident's verified mailbox.
+func (c *Core) SetResidentWeekly(ctx context.Context, r Resident, on bool) error {
+	return c.setResidentNotices(ctx, r, ChannelEmail, true, on)
+}
+
+// ResidentWeekly reports whether a resident gets the weekly mail.
+func (c *Core) ResidentWeekly(ctx context.Context, r Resident) (bool, error) {
+	rows, err := c.q.ResidentAlerts(ctx, db.ResidentAlertsParams{Phone: nonEmpty(r.Phone), Email: nonEmpty(r.Email), Digest: true})
+	return len(rows) > 0, dbErr(err)
+}
+
+func (c *Core) setResidentNotices(ctx context.Context, r Resident, ch Channel, digest, on bool) error {
 	addr := map[Channel]string{ChannelSMS: r.Phone, ChannelEmail: r.Email}[ch]
 	if addr == "" {
 		return invalid("channel", "the account has no verified %s", map[Channel]string{ChannelSMS: "phone", ChannelEmail: "email"}[ch])
 	}
 	if !on {
-		return dbErr(c.q.ResidentEndAlerts(ctx, db.ResidentEndAlertsParams{Phone: nonEmpty(r.Phone), Email: nonEmpty(r.Email), Channel: string(ch)}))
+		return dbErr(c.q.ResidentEndAlerts(ctx, db.ResidentEndAlertsParams{Phone: nonEmpty(r.Phone), Email: nonEmpty(r.Email),
+			Channel: string(ch), Digest: digest}))
 	}
-	return dbErr(c.tx(ctx, func(t *txn) error { return c.subscribeVerified(ctx, t, ch, addr, nil) }))
+	return dbErr(c.tx(ctx, func(t *txn) error { return c.subscribeVerified(ctx, t, ch, addr, nil, digest) }))
 }
 
 // subscribeVerified subscribes a resident's verified address to the
-// emergency notices (request nil) or to a request's updates, confirmed.
-func (c *Core) subscribeVerified(ctx context.Context, t *txn, ch Channel, addr string, request *int64) error {
+// emergency notices (request nil), the weekly mail (digest) or a
+// request's updates, confirmed.
+func (c *Core) subscribeVerified(ctx context.Context, t *txn, ch Channel, addr string, request *int64, digest bool) error {
 	var row db.Contact
 	var err error
 	if ch == ChannelSMS {
@@ -327,7 +345,7 @@ func (c *Core) subscribeVerified(ctx context.Context, t *txn, ch Channel, addr s
 		return err
 	}
 	_, err = t.q.SubscribeVerified(ctx, db.SubscribeVerifiedParams{ContactID: row.ID, Channel: string(ch), Token: rand.Text(),
-		RequestID: request})
+		RequestID: request, Digest: digest})
 	return err
 }
 
@@ -344,7 +362,7 @@ func (c *Core) ResidentFollow(ctx context.Context, r Resident, request int64) (i
 		if issue, err = c.issueOf(ctx, t.q, request); err != nil {
 			return err
 		}
-		return c.subscribeVerified(ctx, t, ChannelEmail, r.Email, &issue.ID)
+		return c.subscribeVerified(ctx, t, ChannelEmail, r.Email, &issue.ID, false)
 	})
 	return issue.ID, dbErr(err)
 }

@@ -45,6 +45,7 @@ type accountView struct {
 	Requests []core.Request
 	Follows  []int64         // the requests followed
 	Alerts   map[string]bool // how the emergency notices reach her, by channel
+	Weekly   bool            // she gets the week's meetings and events by mail
 }
 
 func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request) {
@@ -164,7 +165,9 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 	var alerts []core.Channel
 	if p.Requests, err = h.core.ResidentRequests(r.Context(), res); err == nil {
 		if p.Follows, err = h.core.ResidentFollows(r.Context(), res); err == nil {
-			alerts, err = h.core.ResidentAlerts(r.Context(), res)
+			if alerts, err = h.core.ResidentAlerts(r.Context(), res); err == nil {
+				p.Weekly, err = h.core.ResidentWeekly(r.Context(), res)
+			}
 		}
 	}
 	p.Alerts = map[string]bool{}
@@ -230,6 +233,11 @@ func (h *Handler) reopenOwn(r *http.Request, res core.Resident) (string, error) 
 // alerts starts or stops the emergency notices to one of her addresses.
 func (h *Handler) alerts(r *http.Request, res core.Resident) (string, error) {
 	return "/account", h.core.SetResidentAlerts(r.Context(), res, core.Channel(r.PostForm.Get("channel")), r.PostForm.Get("on") == "1")
+}
+
+// weekly starts or stops the weekly mail of meetings and events.
+func (h *Handler) weekly(r *http.Request, res core.Resident) (string, error) {
+	return "/account", h.core.SetResidentWeekly(r.Context(), res, r.PostForm.Get("on") == "1")
 }
 
 func (h *Handler) hearBack(r *http.Request, res core.Resident) (string, error) {

@@ -182,6 +182,28 @@ func TestResidentSignin(t *testing.T) {
 	if code, _, _ := do("POST", "/account/alerts", url.Values{"channel": {"fax"}, "on": {"1"}}, srv.URL); code != 400 {
 		t.Errorf("notices by fax: %d", code)
 	}
+	// The week's meetings and events, by mail, then not.
+	weekly := func() int {
+		t.Helper()
+		var n int
+		if err := c.Pool().QueryRow(ctx, `SELECT count(*) FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
+			WHERE c.email = 'ana@example.org' AND s.digest AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if code, _, _ := do("POST", "/account/weekly", url.Values{"on": {"1"}}, srv.URL); code != 303 || weekly() != 1 {
+		t.Errorf("the weekly mail: %d, %d subscriptions", code, weekly())
+	}
+	if _, _, page := do("GET", "/account", nil, ""); !strings.Contains(page, "Stop the weekly mail") || !strings.Contains(page, "Get them by mail") {
+		t.Errorf("the account does not say she gets the weekly mail, and not the notices:\n%s", page)
+	}
+	if n, _ := c.EmergencySubscribers(ctx); n != 0 {
+		t.Errorf("the weekly mail made %d emergency subscribers", n)
+	}
+	if code, _, _ := do("POST", "/account/weekly", url.Values{"on": {"0"}}, srv.URL); code != 303 || weekly() != 0 {
+		t.Errorf("no more weekly mail: %d, %d subscriptions", code, weekly())
+	}
 	// How she hears about her reports.
 	if code, _, _ := do("POST", "/account/hear-back", url.Values{"hear_back": {"email"}}, srv.URL); code != 303 {
 		t.Errorf("hear back by mail: %d", code)

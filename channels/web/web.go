@@ -112,6 +112,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /account/reopen", posted(h.accountAction(h.reopenOwn)))
 	mux.Handle("POST /account/hear-back", posted(h.accountAction(h.hearBack)))
 	mux.Handle("POST /account/alerts", posted(h.accountAction(h.alerts)))
+	mux.Handle("POST /account/weekly", posted(h.accountAction(h.weekly)))
 	mux.Handle("POST /account/delete", posted(h.accountAction(h.deleteAccount)))
 	mux.HandleFunc("GET /report", h.reportForm)
 	mux.Handle("POST /report", http.NewCrossOriginProtection().Handler(http.HandlerFunc(h.report)))

@@ -82,23 +82,24 @@ FROM messages WHERE broadcast_id = @broadcast_id::bigint;
 
 -- name: SubscribeVerified :one
 -- A signed-in resident's own address, verified already: confirmed at once.
-INSERT INTO subscriptions (contact_id, channel, token, confirmed_at, request_id)
-VALUES (@contact_id, @channel, @token, now(), sqlc.narg(request_id))
+INSERT INTO subscriptions (contact_id, channel, token, confirmed_at, request_id, digest)
+VALUES (@contact_id, @channel, @token, now(), sqlc.narg(request_id), @digest)
 ON CONFLICT (contact_id, channel, request_id, digest) DO UPDATE SET ended_at = NULL,
     confirmed_at = COALESCE(subscriptions.confirmed_at, now())
 RETURNING *;
 
 -- name: ResidentAlerts :many
--- The channels by which an account's addresses get the emergency notices.
+-- The channels by which an account's addresses get the emergency notices
+-- (or the weekly mail, @digest).
 SELECT s.channel FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
 WHERE (c.phone = sqlc.narg(phone)::text OR c.email = sqlc.narg(email)::text)
-    AND s.request_id IS NULL AND NOT s.digest AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL
+    AND s.request_id IS NULL AND s.digest = @digest AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL
 ORDER BY 1;
 
 -- name: ResidentEndAlerts :exec
 UPDATE subscriptions s SET ended_at = now() FROM contacts c
 WHERE c.id = s.contact_id AND (c.phone = sqlc.narg(phone)::text OR c.email = sqlc.narg(email)::text)
-    AND s.request_id IS NULL AND NOT s.digest AND s.channel = @channel AND s.ended_at IS NULL;
+    AND s.request_id IS NULL AND s.digest = @digest AND s.channel = @channel AND s.ended_at IS NULL;
 
 -- name: InsertWeeklyDigest :one
 -- A week's digest, once.

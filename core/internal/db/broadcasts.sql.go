@@ -318,18 +318,20 @@ func (q *Queries) LockBroadcast(ctx context.Context, id int64) (Broadcast, error
 const residentAlerts = `-- name: ResidentAlerts :many
 SELECT s.channel FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
 WHERE (c.phone = $1::text OR c.email = $2::text)
-    AND s.request_id IS NULL AND NOT s.digest AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL
+    AND s.request_id IS NULL AND s.digest = $3 AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL
 ORDER BY 1
 `
 
 type ResidentAlertsParams struct {
-	Phone *string
-	Email *string
+	Phone  *string
+	Email  *string
+	Digest bool
 }
 
-// The channels by which an account's addresses get the emergency notices.
+// The channels by which an account's addresses get the emergency notices
+// (or the weekly mail, @digest).
 func (q *Queries) ResidentAlerts(ctx context.Context, arg ResidentAlertsParams) ([]string, error) {
-	rows, err := q.db.Query(ctx, residentAlerts, arg.Phone, arg.Email)
+	rows, err := q.db.Query(ctx, residentAlerts, arg.Phone, arg.Email, arg.Digest)
 	if err != nil {
 		return nil, err
 	}
@@ -351,17 +353,23 @@ func (q *Queries) ResidentAlerts(ctx context.Context, arg ResidentAlertsParams) 
 const residentEndAlerts = `-- name: ResidentEndAlerts :exec
 UPDATE subscriptions s SET ended_at = now() FROM contacts c
 WHERE c.id = s.contact_id AND (c.phone = $1::text OR c.email = $2::text)
-    AND s.request_id IS NULL AND NOT s.digest AND s.channel = $3 AND s.ended_at IS NULL
+    AND s.request_id IS NULL AND s.digest = $3 AND s.channel = $4 AND s.ended_at IS NULL
 `
 
 type ResidentEndAlertsParams struct {
 	Phone   *string
 	Email   *string
+	Digest  bool
 	Channel string
 }
 
 func (q *Queries) ResidentEndAlerts(ctx context.Context, arg ResidentEndAlertsParams) error {
-	_, err := q.db.Exec(ctx, residentEndAlerts, arg.Phone, arg.Email, arg.Channel)
+	_, err := q.db.Exec(ctx, residentEndAlerts,
+		arg.Phone,
+		arg.Email,
+		arg.Digest,
+		arg.Channel,
+	)
 	return err
 }
 
@@ -438,8 +446,8 @@ func (q *Queries) SubscribeByText(ctx context.Context, arg SubscribeByTextParams
 }
 
 const subscribeVerified = `-- name: SubscribeVerified :one
-INSERT INTO subscriptions (contact_id, channel, token, confirmed_at, request_id)
-VALUES ($1, $2, $3, now(), $4)
+INSERT INTO subscriptions (contact_id, channel, token, confirmed_at, request_id, digest)
+VALUES ($1, $2, $3, now(), $4, $5)
 ON CONFLICT (contact_id, channel, request_id, digest) DO UPDATE SET ended_at = NULL,
     confirmed_at = COALESCE(subscriptions.confirmed_at, now())
 RETURNING id, contact_id, channel, token, created_at, confirmed_at, ended_at, request_id, digest
@@ -450,6 +458,7 @@ type SubscribeVerifiedParams struct {
 	Channel   string
 	Token     string
 	RequestID *int64
+	Digest    bool
 }
 
 // A signed-in resident's own address, verified already: confirmed at once.
@@ -459,6 +468,7 @@ func (q *Queries) SubscribeVerified(ctx context.Context, arg SubscribeVerifiedPa
 		arg.Channel,
 		arg.Token,
 		arg.RequestID,
+		arg.Digest,
 	)
 	var i Subscription
 	err := row.Scan(
