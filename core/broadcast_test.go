@@ -510,3 +510,44 @@ func TestNoMailNoSignUp(t *testing.T) {
 		t.Errorf("a sign-in by mail: %v", err)
 	}
 }
+
+// The weekly mail goes once a week, the week named by its Monday in the
+// city: sent on a Wednesday, not again that Sunday night, again the
+// next Monday morning.
+func TestWeeklyDigestOncePerWeek(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	city := c.City().Location
+	wed := time.Now().In(city).AddDate(0, 0, 7)
+	for wed.Weekday() != time.Wednesday {
+		wed = wed.AddDate(0, 0, 1)
+	}
+	at := func(days, hour int) time.Time {
+		return time.Date(wed.Year(), wed.Month(), wed.Day()+days, hour, 0, 0, 0, city)
+	}
+	if _, err := c.SaveAnnouncement(ctx, core.Announcement{Kind: core.KindMeeting, Title: "City Council", Place: "Chambers",
+		Starts: at(6, 18)}, core.CommandLine); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		name   string
+		now    time.Time
+		sent   bool
+		monday time.Time
+	}{
+		{"Wednesday", at(0, 10), true, at(-2, 0)},
+		{"that Sunday night", at(4, 23), false, at(-2, 0)},
+		{"the next Monday", at(5, 7), true, at(5, 0)},
+	} {
+		sent, err := c.SendWeeklyDigestAt(ctx, step.now)
+		if err != nil || sent != step.sent {
+			t.Errorf("%s: sent %v (%v), want %v", step.name, sent, err, step.sent)
+		}
+		var week time.Time
+		if err := c.Pool().QueryRow(ctx, `SELECT max(week) FROM broadcasts`).Scan(&week); err != nil ||
+			week.Format(time.DateOnly) != step.monday.Format(time.DateOnly) {
+			t.Errorf("%s: the last week sent is %v (%v), want the week of %s", step.name, week, err, step.monday.Format(time.DateOnly))
+		}
+	}
+}

@@ -109,6 +109,10 @@ func TestReopen(t *testing.T) {
 	if err := c.ReopenByResident(ctx, mailed.RequestID, core.Resident{Phone: "+15305551001"}, "not mine"); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("another resident reopened it: %v", err)
 	}
+	// Neither has a phone: no phone is not the same phone.
+	if err := c.ReopenByResident(ctx, mailed.RequestID, core.Resident{Email: "other@example.org"}, "not mine"); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("a resident with another email, and no phone, reopened it: %v", err)
+	}
 	me := core.Resident{Email: "vecino@example.org"}
 	if r, _ := c.Request(ctx, mailed.RequestID); !c.Reopenable(r) {
 		t.Error("not offered to its reporter")

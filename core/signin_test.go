@@ -155,6 +155,18 @@ func TestSignin(t *testing.T) {
 	if _, err := c.SigninWithCode(ctx, "5305550901", code[1]); !errors.Is(err, core.ErrSigninRefused) {
 		t.Errorf("an expired code: %v", err)
 	}
+	// Six in an hour for one number, however spread over it.
+	for range 2 {
+		if _, _, err := c.SendSignin(ctx, "5305550901", "en", "192.0.2.2", 0); err != nil {
+			t.Fatalf("a fifth or sixth sign-in for one number in the hour: %v", err)
+		}
+	}
+	if _, err := c.Pool().Exec(ctx, `UPDATE signins SET created_at = now() - interval '20 minutes'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.SendSignin(ctx, "5305550901", "en", "192.0.2.2", 0); !errors.Is(err, core.ErrTooManySignins) {
+		t.Errorf("a seventh sign-in for one number in the hour: %v", err)
+	}
 	// A client asks for twenty an hour, whatever the addresses.
 	for i := range 20 {
 		c.SendSignin(ctx, "5305550"+string(rune('0'+i/10))+string(rune('0'+i%10))+"0", "en", "192.0.2.9", 0)

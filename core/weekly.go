@@ -70,7 +70,11 @@ func (c *Core) digestWords(coming []Announcement) (db.FanOutParams, error) {
 // to its subscribers, unless the week's went already or nothing is
 // coming. It reports whether it queued one.
 func (c *Core) SendWeeklyDigest(ctx context.Context) (bool, error) {
-	now := time.Now().In(c.city.Location)
+	return c.sendWeeklyDigest(ctx, time.Now())
+}
+
+func (c *Core) sendWeeklyDigest(ctx context.Context, now time.Time) (bool, error) {
+	now = now.In(c.city.Location)
 	coming, err := c.comingWeek(ctx, now)
 	if err != nil || len(coming) == 0 {
 		return false, err

@@ -15,3 +15,8 @@ func (c *Core) SweepBlobsAt(ctx context.Context, now time.Time) error { return c
 func (c *Core) Sweep(ctx context.Context) error {
 	return (&sweepBlobsWorker{core: c}).Work(ctx, &river.Job[sweepBlobsArgs]{})
 }
+
+// SendWeeklyDigestAt sends the weekly mail as at now.
+func (c *Core) SendWeeklyDigestAt(ctx context.Context, now time.Time) (bool, error) {
+	return c.sendWeeklyDigest(ctx, now)
+}
