@@ -461,3 +461,44 @@ func TestInboxPages(t *testing.T) {
 func spot(n int) (lat, lng float64) {
 	return 39.5138 + float64(n%15)*0.0006, -121.5564 + float64(n/15%15)*0.0008
 }
+
+// Assigning from the request page: a dispatcher sends a request to a
+// department and a person, and back to triage; a department's staff may
+// not send one back to triage; a bad assignee is refused, with nothing
+// changed; a request sent out of a user's departments leaves their list.
+func TestAssignFromTheRequestPage(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	desk, roads := b.signIn("desk@oroville.test"), b.signIn("roads@oroville.test")
+	id := b.pothole.ID
+	path := fmt.Sprintf("/staff/requests/%d/assign", id)
+	assignee := func() string {
+		t.Helper()
+		var dept, who string
+		if err := b.c.Pool().QueryRow(context.Background(), `SELECT COALESCE(department_code, ''), COALESCE(assignee_id::text, '')
+			FROM requests WHERE id = $1`, id).Scan(&dept, &who); err != nil {
+			t.Fatal(err)
+		}
+		return dept + "|" + who
+	}
+	me := fmt.Sprint(b.userID("roads@oroville.test"))
+	if code, _ := b.post(desk, path, url.Values{"seen": {b.seen(desk, id)}, "department": {"public-works"}, "assignee": {me}}); code != 303 ||
+		assignee() != "public-works|"+me {
+		t.Errorf("assigned to roads: %d, %s", code, assignee())
+	}
+	before := b.state(id)
+	if code, body := b.post(roads, path, url.Values{"seen": {b.seen(roads, id)}, "department": {""}}); code != 400 ||
+		!strings.Contains(body, "only dispatchers send requests back to triage") || b.state(id) != before {
+		t.Errorf("a department's staff sent it back to triage: %d, %s", code, assignee())
+	}
+	if code, body := b.post(desk, path, url.Values{"seen": {b.seen(desk, id)}, "department": {"public-works"}, "assignee": {"someone"}}); code != 400 ||
+		!strings.Contains(body, "is not a staff member") || b.state(id) != before {
+		t.Errorf("a bad assignee: %d, %s", code, assignee())
+	}
+	if code, _ := b.post(desk, path, url.Values{"seen": {b.seen(desk, id)}, "department": {""}}); code != 303 || assignee() != "|" {
+		t.Errorf("back to triage: %d, %s", code, assignee())
+	}
+	if code, body := b.get(roads, fmt.Sprintf("/staff/requests/%d", id)); code != http.StatusNotFound {
+		t.Errorf("roads still sees the request sent to triage: %d\n%s", code, body)
+	}
+}
