@@ -76,3 +76,25 @@ func TestQueueCount(t *testing.T) {
 		}
 	}
 }
+
+// After signing in, staff go where they were going inside the workspace,
+// never to another site however the address is disguised.
+func TestLocalNext(t *testing.T) {
+	for next, want := range map[string]string{
+		"/staff/requests/5":              "/staff/requests/5",
+		"/staff/?sort=age":               "/staff/?sort=age",
+		"":                               "/staff/",
+		"/":                              "/staff/",
+		"/account":                       "/staff/",
+		"https://evil.example/staff/":    "/staff/",
+		"//evil.example/staff/":          "/staff/",
+		"/staff/\\evil.example":          "/staff/",
+		"/\\evil.example/staff/":         "/staff/",
+		"/staff/\r\nLocation: http://x/": "/staff/",
+		"/staff/\nx":                     "/staff/",
+	} {
+		if got := localNext(next); got != want {
+			t.Errorf("localNext(%q) = %q, want %q", next, got, want)
+		}
+	}
+}

@@ -61,9 +61,10 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 // localNext keeps a post-sign-in destination inside the workspace: never
-// another site ("//evil.example", "/\\evil.example").
+// another site ("//evil.example", "/\\evil.example"), which begins with
+// something other than /staff/ or, a browser reading \ as /, holds one.
 func localNext(next string) string {
-	if !strings.HasPrefix(next, "/staff/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if !strings.HasPrefix(next, "/staff/") || strings.ContainsAny(next, "\\\r\n") {
 		return "/staff/"
 	}
 	return next

@@ -277,6 +277,14 @@ func TestSignIn(t *testing.T) {
 	// Another account from another address is not locked.
 	b.signIn("desk@oroville.test")
 
+	// The sign-in page keeps where staff were going, inside the workspace.
+	if code, body := b.get(b.client(), "/staff/login?next=/staff/requests/7"); code != 200 ||
+		!strings.Contains(body, `name="next" value="/staff/requests/7"`) || !strings.Contains(body, `name="password"`) {
+		t.Errorf("the sign-in page: %d\n%s", code, body)
+	}
+	if _, body := b.get(b.client(), "/staff/login?next=https://evil.example/"); !strings.Contains(body, `name="next" value="/staff/"`) {
+		t.Errorf("the sign-in page keeps a destination elsewhere:\n%s", body)
+	}
 	// A destination elsewhere is never followed.
 	resp, err := b.client().PostForm(b.srv.URL+"/staff/login", url.Values{"email": {"admin@oroville.test"}, "password": {password},
 		"next": {"//evil.example/staff/"}})

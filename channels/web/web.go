@@ -22,10 +22,10 @@ import (
 
 // Handler serves the public pages.
 type Handler struct {
-	core  *core.Core
-	log   *slog.Logger
-	pages map[string]*template.Template
-	tiles string // the maps' tile URL template; empty: maps without tiles
+	core      *core.Core
+	log       *slog.Logger
+	pages     map[string]*template.Template
+	tiles     string              // the maps' tile URL template; empty: maps without tiles
 	residents *scs.SessionManager // residents signed in
 }
 
