@@ -75,6 +75,16 @@ func TestNearbyAndMerge(t *testing.T) {
 	if !strings.Contains(textPage, fmt.Sprintf("Same issue: merge into #%d", b.pothole.ID)) {
 		t.Fatal("the texted report's page does not offer the pothole")
 	}
+	// Not into a request that is not there, or that they may not see.
+	before := b.state(text)
+	for parent, problem := range map[string]string{"": "is not a request number", "0": "is not a request number",
+		"-3": "is not a request number", fmt.Sprint(b.triage.ID): fmt.Sprintf("#%d is not a request you can see", b.triage.ID),
+		"999999": "#999999 is not a request you can see"} {
+		code, body := b.post(roads, fmt.Sprintf("/staff/requests/%d/duplicate", text), url.Values{"parent": {parent}, "seen": {b.seen(roads, text)}})
+		if code != 400 || !strings.Contains(body, problem) || b.state(text) != before {
+			t.Errorf("merge into %q: %d, want 400 saying %q, nothing changed", parent, code, problem)
+		}
+	}
 	code, _ := b.post(roads, fmt.Sprintf("/staff/requests/%d/duplicate", text),
 		url.Values{"parent": {fmt.Sprint(b.pothole.ID)}, "seen": {b.seen(roads, text)}})
 	if code != 303 {
