@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"townline/core"
 	"townline/internal/testenv"
@@ -96,5 +97,31 @@ func TestLocalNext(t *testing.T) {
 		if got := localNext(next); got != want {
 			t.Errorf("localNext(%q) = %q, want %q", next, got, want)
 		}
+	}
+}
+
+// The numbers page's figures, as people read them: rounded to the
+// nearest percent, a median in days and hours from two days on, nothing
+// as a dash.
+func TestFiguresForPeople(t *testing.T) {
+	for _, tc := range []struct {
+		part, whole int64
+		want        string
+	}{{0, 0, "—"}, {0, 3, "0 %"}, {1, 3, "33 %"}, {2, 3, "67 %"}, {1, 200, "1 %"}, {1, 201, "0 %"}, {3, 3, "100 %"}} {
+		if got := percent(tc.part, tc.whole); got != tc.want {
+			t.Errorf("percent(%d, %d) = %q, want %q", tc.part, tc.whole, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{{59 * time.Second, "0m"}, {59 * time.Minute, "59m"}, {time.Hour, "1h 0m"}, {3*time.Hour + 20*time.Minute, "3h 20m"},
+		{47*time.Hour + 59*time.Minute, "47h 59m"}, {48 * time.Hour, "2d 0h"}, {52*time.Hour + 30*time.Minute, "2d 4h"}} {
+		if got := duration(&tc.d); got != tc.want {
+			t.Errorf("duration(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+	if got := duration(nil); got != "—" {
+		t.Errorf("duration(nil) = %q", got)
 	}
 }
