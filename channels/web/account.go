@@ -21,6 +21,8 @@ import (
 // instance reads them), apart from staff sessions.
 func residentSessions(c *core.Core, secure bool) *scs.SessionManager {
 	sm := scs.New()
+	// How often expired sessions are deleted: no one can tell (a mutant
+	// of it survives), an expired one is refused on reading anyway.
 	sm.Store = pgxstore.NewWithCleanupInterval(c.Pool(), 10*time.Minute)
 	sm.Lifetime, sm.IdleTimeout = 30*24*time.Hour, 7*24*time.Hour
 	sm.Cookie.Name = "townline_resident"
@@ -50,7 +52,6 @@ type accountView struct {
 
 func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request) {
 	p := signinView{page: h.newPage(w, r)}
-	p.Title = "Sign in"
 	h.renderAny(w, r, http.StatusOK, "signin", p)
 }
 
@@ -58,7 +59,6 @@ func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request) {
 // adds that address to the account once verified.
 func (h *Handler) sendSignin(w http.ResponseWriter, r *http.Request) {
 	p := signinView{page: h.newPage(w, r)}
-	p.Title = "Sign in"
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
 		p.Problem = "The form could not be read."
@@ -105,7 +105,6 @@ func (h *Handler) signinCode(w http.ResponseWriter, r *http.Request) {
 // scanners open links and must not sign anyone in.
 func (h *Handler) signinLinkForm(w http.ResponseWriter, r *http.Request) {
 	p := signinView{page: h.newPage(w, r), Step: "link", Token: r.URL.Query().Get("token")}
-	p.Title = "Sign in"
 	h.renderAny(w, r, http.StatusOK, "signin", p)
 }
 
@@ -119,7 +118,7 @@ func (h *Handler) signinLink(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, res core.Resident, err error, again func(*signinView)) {
 	if errors.Is(err, core.ErrSigninRefused) || errors.As(err, new(*core.ValidationError)) {
 		p := signinView{page: h.newPage(w, r)}
-		p.Title, p.Problem = "Sign in", "That code or link is wrong, used or expired. Ask for a new one."
+		p.Problem = "That code or link is wrong, used or expired. Ask for a new one."
 		again(&p)
 		h.renderAny(w, r, http.StatusUnauthorized, "signin", p)
 		return
@@ -160,7 +159,6 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := accountView{page: h.newPage(w, r), Resident: res}
-	p.Title = "Your reports"
 	var err error
 	var alerts []core.Channel
 	if p.Requests, err = h.core.ResidentRequests(r.Context(), res); err == nil {

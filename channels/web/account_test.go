@@ -56,6 +56,7 @@ func TestResidentSignin(t *testing.T) {
 	srv := serve(t, c)
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var cookies []*http.Cookie // the last answer's
 	do := func(method, path string, form url.Values, origin string) (int, string, string) {
 		t.Helper()
 		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(form.Encode()))
@@ -69,6 +70,7 @@ func TestResidentSignin(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
+		cookies = resp.Cookies()
 		return resp.StatusCode, resp.Header.Get("Location"), string(b)
 	}
 	link := func(id int64) string { return fmt.Sprintf(`href="/requests/%d"`, id) }
@@ -84,7 +86,7 @@ func TestResidentSignin(t *testing.T) {
 		t.Errorf("a bad address: %d\n%s", code, page)
 	}
 	code, _, page := do("POST", "/signin", url.Values{"address": {"530-555-0911"}}, srv.URL)
-	if code != 200 || !strings.Contains(page, "We texted a code to &#43;15305550911") {
+	if code != 200 || !strings.Contains(page, "We texted a code to &#43;15305550911") || !strings.Contains(page, "<h1>Sign in</h1>") {
 		t.Fatalf("send: %d\n%s", code, page)
 	}
 	sms := sent(t, texts, "+15305550911", regexp.MustCompile(`code is (\d{6})`))
@@ -95,6 +97,18 @@ func TestResidentSignin(t *testing.T) {
 	if code, to, _ := do("POST", "/signin/code", url.Values{"address": {"+15305550911"}, "code": {sms}}, srv.URL); code != 303 || to != "/account" {
 		t.Fatalf("the code: %d %s", code, to)
 	}
+	// Signed in for a week unused, out of reach of scripts and of other
+	// sites' forms.
+	var session *http.Cookie
+	for _, ck := range cookies {
+		if ck.Name == "townline_resident" {
+			session = ck
+		}
+	}
+	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteLaxMode ||
+		time.Until(session.Expires) < 7*24*time.Hour-time.Minute || time.Until(session.Expires) > 7*24*time.Hour+time.Minute {
+		t.Errorf("the resident's session cookie: %+v", session)
+	}
 	code, _, page = do("GET", "/account", nil, "")
 	if code != 200 || !strings.Contains(page, link(texted.RequestID)) || strings.Contains(page, link(mailed.RequestID)) ||
 		!strings.Contains(page, "&#43;15305550911") {
@@ -103,7 +117,7 @@ func TestResidentSignin(t *testing.T) {
 
 	// Her email, added by its link.
 	if code, _, page := do("POST", "/signin", url.Values{"address": {"Ana@Example.org"}}, srv.URL); code != 200 ||
-		!strings.Contains(page, "We mailed a link and a code to ana@example.org") {
+		!strings.Contains(page, "We mailed a link and a code to ana@example.org") || !strings.Contains(page, "<h1>Add a phone or an email</h1>") {
 		t.Fatalf("add the email: %d\n%s", code, page)
 	}
 	token := sent(t, mails, "ana@example.org", regexp.MustCompile(`/signin/link\?token=(\S+)`))

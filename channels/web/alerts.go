@@ -35,7 +35,6 @@ type alertsView struct {
 
 func (h *Handler) alertsForm(w http.ResponseWriter, r *http.Request) {
 	p := alertsView{page: h.newPage(w, r)}
-	p.Title = "Emergency notices"
 	h.renderAny(w, r, http.StatusOK, "alerts", p)
 }
 
@@ -58,10 +57,6 @@ func (h *Handler) follow(w http.ResponseWriter, r *http.Request) {
 // request's updates, and mails it a link to confirm.
 func (h *Handler) signUp(w http.ResponseWriter, r *http.Request, request int64) {
 	p := alertsView{page: h.newPage(w, r), Following: request}
-	p.Title = "Emergency notices"
-	if request != 0 {
-		p.Title = "Follow a request"
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
 		p.Problem = "The form could not be read."
@@ -157,7 +152,6 @@ func (h *Handler) confirmAlerts(w http.ResponseWriter, r *http.Request) {
 // not end anything.
 func (h *Handler) unsubscribeForm(w http.ResponseWriter, r *http.Request) {
 	p := alertsView{page: h.newPage(w, r), Step: "unsubscribe", Token: r.URL.Query().Get("token")}
-	p.Title = "Emergency notices"
 	h.renderAny(w, r, http.StatusOK, "alerts", p)
 }
 
@@ -170,7 +164,6 @@ func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) tokenStep(w http.ResponseWriter, r *http.Request, done string,
 	do func(ctx context.Context, token string) (core.Subscription, error)) {
 	p := alertsView{page: h.newPage(w, r), Step: done}
-	p.Title = "Emergency notices"
 	sub, err := do(r.Context(), r.URL.Query().Get("token"))
 	p.Following, p.Digest = sub.Request, sub.Digest
 	switch {

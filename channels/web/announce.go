@@ -49,7 +49,6 @@ func (h *Handler) announcements(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := announcementsView{page: h.newPage(w, r)}
-	p.Title = "Announcements"
 	for _, a := range list {
 		switch a.Kind {
 		case core.KindMeeting:

@@ -199,6 +199,8 @@ func TestCalendarFeed(t *testing.T) {
 	for _, want := range []string{
 		fmt.Sprintf("%d%s -0800 -0700", y, secondSunday(y, time.March)+"T020000"),
 		fmt.Sprintf("%d%s -0700 -0800", y, firstSunday(y, time.November)+"T020000"),
+		// to the end of the last year the calendar reaches, two ahead
+		fmt.Sprintf("%d%s -0700 -0800", y+2, firstSunday(y+2, time.November)+"T020000"),
 	} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("no change %q among:\n%s", want, joined)
@@ -240,14 +242,10 @@ func TestAnnouncementsFeed(t *testing.T) {
 	t.Parallel()
 	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
 	now := time.Now()
-	council := announce(t, c, core.Announcement{Kind: core.KindMeeting, Title: "City Council", TitleES: "Concejo Municipal",
-		Place: "Council Chambers", Starts: now.Add(48 * time.Hour)})
-	until := now.Add(time.Hour)
-	flood := announce(t, c, core.Announcement{Kind: core.KindEmergency, Severity: core.SeverityWarning, Title: "Flood",
-		Area: "Thermalito", Body: "Move to higher ground.", Ends: &until})
 	srv := serve(t, c)
 	var feed struct {
 		Title   string `xml:"title"`
+		Updated string `xml:"updated"`
 		Entries []struct {
 			Title   string `xml:"title"`
 			ID      string `xml:"id"`
@@ -262,7 +260,26 @@ func TestAnnouncementsFeed(t *testing.T) {
 			t.Fatalf("%s = %d %v:\n%s", path, code, err, body)
 		}
 	}
+	// Nothing announced yet: an empty feed, updated now.
 	read("/feeds/announcements.atom")
+	if at, err := time.Parse(time.RFC3339, feed.Updated); len(feed.Entries) != 0 || err != nil || time.Since(at) > time.Minute {
+		t.Errorf("the empty feed: %+v", feed)
+	}
+	council := announce(t, c, core.Announcement{Kind: core.KindMeeting, Title: "City Council", TitleES: "Concejo Municipal",
+		Place: "Council Chambers", Starts: now.Add(48 * time.Hour)})
+	until := now.Add(time.Hour)
+	flood := announce(t, c, core.Announcement{Kind: core.KindEmergency, Severity: core.SeverityWarning, Title: "Flood",
+		Area: "Thermalito", Body: "Move to higher ground.", Ends: &until})
+	// Changed yesterday, both: the feed was last updated then.
+	var yesterday time.Time
+	if err := c.Pool().QueryRow(context.Background(), `WITH moved AS (UPDATE announcements SET updated_at = updated_at - interval '1 day' RETURNING updated_at)
+		SELECT max(updated_at) FROM moved`).Scan(&yesterday); err != nil {
+		t.Fatal(err)
+	}
+	read("/feeds/announcements.atom")
+	if want := yesterday.UTC().Format(time.RFC3339); feed.Updated != want {
+		t.Errorf("the feed updated %s, want %s, when its newest entry changed", feed.Updated, want)
+	}
 	if feed.Title != "Oroville: Announcements" || len(feed.Entries) != 2 ||
 		feed.Entries[0].Title != "Warning: Flood" || feed.Entries[0].ID != fmt.Sprintf("http://311.test/announcements/%d", flood.ID) ||
 		!strings.Contains(feed.Entries[0].Summary, "Thermalito") || !strings.HasSuffix(feed.Entries[0].Summary, "Move to higher ground.") ||

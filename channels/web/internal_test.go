@@ -48,3 +48,13 @@ func TestLanguage(t *testing.T) {
 		}
 	}
 }
+
+// A zone's offset as iCalendar writes it: sign, hours, minutes.
+func TestUTCOffset(t *testing.T) {
+	for seconds, want := range map[int]string{0: "+0000", -8 * 3600: "-0800", -7 * 3600: "-0700", 19800: "+0530",
+		-(3*3600 + 30*60): "-0330", 14 * 3600: "+1400", 45 * 60: "+0045"} {
+		if got := utcOffset(seconds); got != want {
+			t.Errorf("utcOffset(%d) = %q, want %q", seconds, got, want)
+		}
+	}
+}

@@ -72,7 +72,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := listView{page: h.newPage(w, r), Query: q, Districts: h.core.City().Districts, Older: older}
-	p.Title, p.Requests, p.Services = "Recent reports", reqs, h.core.City().Services
+	p.Requests, p.Services = reqs, h.core.City().Services
 	h.renderAny(w, r, http.StatusOK, "list", p)
 }
 
@@ -103,7 +103,7 @@ type atomEntry struct {
 func (h *Handler) writeFeed(w http.ResponseWriter, feed atomFeed) {
 	w.Header().Set("Content-Type", "application/atom+xml; charset=utf-8")
 	w.Write([]byte(xml.Header))
-	if err := xml.NewEncoder(w).Encode(feed); err != nil {
+	if err := xml.NewEncoder(w).Encode(feed); err != nil { // a log line's condition: its mutants survive
 		h.log.Warn("feed not written whole", "err", err)
 	}
 }

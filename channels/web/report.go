@@ -46,7 +46,7 @@ func (h *Handler) reportForm(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) showReport(w http.ResponseWriter, r *http.Request, status int, form url.Values, problems map[string]string, maybe []core.Nearby) {
 	p := reportPage{page: h.newPage(w, r), Form: form, Problems: problems, Maybe: maybe,
 		Static: "/static/", Link: "/requests/", ReplyWays: replyWays}
-	p.Title, p.Services = "Report a problem", h.core.City().Services
+	p.Services = h.core.City().Services
 	if b := h.core.City().Boundary; b != nil {
 		c := b.Bound().Center()
 		p.MapLat, p.MapLng = c.Lat(), c.Lon()

@@ -243,6 +243,11 @@ func TestPublicPagesInSpanish(t *testing.T) {
 		!strings.Contains(body, ">"+pothole.NameIn("es")+" (") || !strings.Contains(body, "Enviar el reporte") {
 		t.Errorf("the report form in Spanish:\n%s", body)
 	}
+	// The map opens on the middle of the city.
+	center := c.City().Boundary.Bound().Center()
+	if body := read("/report?lang=es"); !strings.Contains(body, fmt.Sprintf(`data-lat="%v" data-lng="%v"`, center.Lat(), center.Lon())) {
+		t.Errorf("the report form's map is not on the city's middle, %v:\n%s", center, body)
+	}
 	// The services' questions, their choices and hints, in Spanish too.
 	for _, want := range []string{"¿Qué tan grande es?", ">Más pequeño que un plato</option>", "¿Qué tipo de animal?",
 		`placeholder="Letras y números de la placa, como 1234567"`, "> Muebles o colchones</label>"} {

@@ -121,7 +121,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 
 type page struct {
 	Lang, City, Contact string
-	Title, Message      string
+	Title, Message      string // an error page's
 	Services            []core.Service
 	Requests            []core.Request
 	Request             core.Request
@@ -141,7 +141,8 @@ func (h *Handler) newPage(w http.ResponseWriter, r *http.Request) page {
 	var err error
 	if p.Emergencies, err = h.core.Emergencies(r.Context()); err != nil && r.Context().Err() == nil {
 		// The page itself may still be worth showing (or is the error);
-		// a client that went away is no news (fail says so at debug).
+		// a client that went away is no news (fail says so at debug). A
+		// log line's condition: its mutants survive.
 		h.log.Warn("emergency notices unavailable", "err", err)
 	}
 	return p
