@@ -510,3 +510,49 @@ func TestAssignFromTheRequestPage(t *testing.T) {
 		t.Errorf("roads still sees the request sent to triage: %d\n%s", code, body)
 	}
 }
+
+// A note: an internal one stays in the workspace; a public one goes to
+// every reporter and into the public history. Each says which it was.
+func TestNotes(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	roads := b.signIn("roads@oroville.test")
+	page := fmt.Sprintf("/staff/requests/%d", b.pothole.ID)
+	note := func(words string, public bool) string {
+		t.Helper()
+		form := url.Values{"note": {words}, "seen": {b.seen(roads, b.pothole.ID)}}
+		if public {
+			form.Set("public", "on")
+		}
+		if code, _ := b.post(roads, page+"/note", form); code != 303 {
+			t.Fatalf("the note %q: %d", words, code)
+		}
+		_, body := b.get(roads, page)
+		return body
+	}
+	if body := note("Crew lead says it needs a saw cut.", false); !strings.Contains(body, "Internal note added.") ||
+		!strings.Contains(body, "Crew lead says it needs a saw cut.") {
+		t.Errorf("the internal note's page:\n%s", body)
+	}
+	if body := note("Scheduled for Tuesday.", true); !strings.Contains(body, "Public note added and sent to every reporter.") {
+		t.Errorf("the public note's page:\n%s", body)
+	}
+	if !b.waitSent("ana@example.com", "Scheduled for Tuesday.") {
+		t.Error("the reporter did not get the public note")
+	}
+	hist, err := b.c.History(ctx, b.pothole.ID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := fmt.Sprint(hist)
+	if !strings.Contains(public, "Scheduled for Tuesday.") || strings.Contains(public, "saw cut") {
+		t.Errorf("the public history: %s", public)
+	}
+	ms, _ := b.c.Messages(ctx, b.pothole.ID)
+	for _, m := range ms {
+		if strings.Contains(m.Body, "saw cut") {
+			t.Errorf("the internal note went out: %+v", m)
+		}
+	}
+}
