@@ -125,3 +125,45 @@ func TestFiguresForPeople(t *testing.T) {
 		t.Errorf("duration(nil) = %q", got)
 	}
 }
+
+// The inbox's words for time and names: a request's age in minutes,
+// hours, then days from two days on; its due date, or how long it is
+// overdue while open; a department or service the city file no longer
+// has, by its code.
+func TestInboxWords(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	f := New(c, testenv.Logger(t), Config{}).funcs()
+	now := time.Now()
+	for ago, want := range map[time.Duration]string{30 * time.Minute: "30m", 90 * time.Minute: "1h", 47 * time.Hour: "47h",
+		49 * time.Hour: "2d", 100 * time.Hour: "4d"} {
+		if got := age(now.Add(-ago)); got != want {
+			t.Errorf("age %v ago = %q, want %q", ago, got, want)
+		}
+	}
+	due := f["due"].(func(core.Request) string)
+	past, future := now.AddDate(0, 0, -3), now.AddDate(0, 0, 3)
+	day := func(t time.Time) string { return t.In(c.City().Location).Format("Jan 2") }
+	for _, tc := range []struct {
+		r    core.Request
+		want string
+	}{
+		{core.Request{Status: core.StatusNew}, "—"},
+		{core.Request{Status: core.StatusNew, ExpectedAt: &past}, "overdue since " + day(past)},
+		{core.Request{Status: core.StatusClosed, ExpectedAt: &past}, day(past)},
+		{core.Request{Status: core.StatusInProgress, ExpectedAt: &future}, day(future)},
+	} {
+		if got := due(tc.r); got != tc.want {
+			t.Errorf("due %+v = %q, want %q", tc.r.ExpectedAt, got, tc.want)
+		}
+	}
+	if got := f["deptName"].(func(string) string)("public-works"); got != "Public Works" {
+		t.Errorf("deptName = %q", got)
+	}
+	if got := f["deptName"].(func(string) string)("gone"); got != "gone" {
+		t.Errorf("a department no longer in the city file = %q", got)
+	}
+	if got := f["serviceName"].(func(string) string)("gone"); got != "gone" {
+		t.Errorf("a service no longer in the city file = %q", got)
+	}
+}
