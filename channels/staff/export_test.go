@@ -18,16 +18,27 @@ func TestExportView(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	const more = 205 // past one page of the export
+	var last int64
 	for i := range more {
 		lat, lng := spot(1 + i)
 		desc := fmt.Sprintf("Pothole number %d", i)
 		if i == 0 {
 			desc = `=HYPERLINK("http://evil.example","click")`
 		}
-		if _, err := b.c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
-			Description: desc, Lat: &lat, Lng: &lng, Reporter: core.Reporter{Email: fmt.Sprintf("r%d@example.com", i)}}); err != nil {
+		r, err := b.c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
+			Description: desc, Lat: &lat, Lng: &lng, Reporter: core.Reporter{Email: fmt.Sprintf("r%d@example.com", i)}})
+		if err != nil {
 			t.Fatal(err)
 		}
+		last = r.ID
+	}
+	// One assigned to a person, one a duplicate of it.
+	roadsID := b.userID("roads@oroville.test")
+	if err := b.c.Assign(ctx, b.pothole.ID, "public-works", &roadsID, core.Actor{Name: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.c.MarkDuplicate(ctx, last, b.pothole.ID, core.Actor{Name: "test"}); err != nil {
+		t.Fatal(err)
 	}
 	read := func(email, query string) [][]string {
 		t.Helper()
@@ -47,8 +58,8 @@ func TestExportView(t *testing.T) {
 		return rows
 	}
 	rows := read("roads@oroville.test", "queue=departments&after=garbage")
-	if len(rows) != 1+more+1 || rows[0][0] != "number" { // the setup's pothole too
-		t.Fatalf("roads exported %d rows, want a header and %d requests", len(rows), more+1)
+	if len(rows) != 1+more || rows[0][0] != "number" { // the setup's pothole too, not the closed duplicate
+		t.Fatalf("roads exported %d rows, want a header and %d requests", len(rows), more)
 	}
 	seen := map[string]bool{}
 	formula := false
@@ -73,6 +84,25 @@ func TestExportView(t *testing.T) {
 	}
 	if !formula {
 		t.Error("the description that looks like a formula is missing")
+	}
+	checked := 0
+	for _, row := range append(rows[1:], read("desk@oroville.test", "queue=all&status=closed")[1:]...) {
+		switch row[0] {
+		case fmt.Sprint(b.pothole.ID):
+			if row[6] != "roads@oroville.test" || row[14] != "" || row[13] != "2" {
+				t.Errorf("the assigned pothole: assignee %q, duplicate of %q, %s reports", row[6], row[14], row[13])
+			}
+		case fmt.Sprint(last):
+			if row[14] != fmt.Sprint(b.pothole.ID) || row[6] != "" || row[3] != "closed" || row[4] != "duplicate" {
+				t.Errorf("the duplicate: of %q, assignee %q, %s (%s)", row[14], row[6], row[3], row[4])
+			}
+		default:
+			continue
+		}
+		checked++
+	}
+	if checked != 2 {
+		t.Errorf("%d of the assigned pothole and its duplicate exported", checked)
 	}
 	if rows := read("parks@oroville.test", "queue=departments"); len(rows) != 1 {
 		t.Errorf("parks exported %d rows of Public Works' requests", len(rows)-1)
