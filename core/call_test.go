@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -223,5 +224,31 @@ func TestSweepChannelState(t *testing.T) {
 		if v, _ := c.ChannelState(ctx, k); v != want {
 			t.Errorf("%s = %q", k, v)
 		}
+	}
+}
+
+// A caller who pressed the key for Spanish is written to in Spanish from
+// then on, as if they had asked by text; a call's id is at most 100
+// characters.
+func TestCallerChoosesTheLanguage(t *testing.T) {
+	t.Parallel()
+	c, _ := callCore(t)
+	ctx := context.Background()
+	in := callReport("CAes", 1, "+15305550177")
+	in.Request.Reporter.Language = "es"
+	f, err := c.FileCallReport(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, err := c.Contact(ctx, *f.Request.ContactID)
+	if err != nil || ct.Language != "es" || !ct.LanguageChosen {
+		t.Errorf("the caller's contact: %q, chosen %v (%v); want Spanish, chosen", ct.Language, ct.LanguageChosen, err)
+	}
+	if _, err := c.FileCallReport(ctx, callReport(strings.Repeat("C", 100), 1, "+15305550178")); err != nil {
+		t.Errorf("a call id of 100 characters: %v", err)
+	}
+	var bad *core.ValidationError
+	if _, err := c.FileCallReport(ctx, callReport(strings.Repeat("C", 101), 1, "+15305550179")); !errors.As(err, &bad) {
+		t.Errorf("a call id of 101 characters: %v", err)
 	}
 }
