@@ -209,6 +209,7 @@ func (t tokens) tag(from, addr string) (id int64, bounces bool) {
 		return 0, false
 	}
 	id, err := strconv.ParseInt(num, 10, 64)
+	// id < 0 would do as well: a signed 0 returns the 0 a refusal does.
 	if err != nil || id <= 0 || !hmac.Equal([]byte(mac), []byte(t.mac(id))) {
 		return 0, false
 	}

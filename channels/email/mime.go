@@ -270,7 +270,7 @@ func decode(enc string, b []byte) ([]byte, error) {
 // cleanBase64 drops the bytes outside the alphabet, ends the data at the
 // padding, and pads it again.
 func cleanBase64(b []byte) ([]byte, bool) {
-	out := make([]byte, 0, len(b)+3)
+	out := make([]byte, 0, len(b)+3) // a capacity: its mutants change no result
 	clean := true
 	for i, c := range b {
 		if c == '=' {

@@ -368,3 +368,37 @@ func TestParseDSN(t *testing.T) {
 		t.Errorf("bounces %q, want %q", got, want)
 	}
 }
+
+// What counts as a header field: a name of printable ASCII without
+// spaces, then a colon.
+func TestIsField(t *testing.T) {
+	for line, want := range map[string]bool{"Subject: hi": true, "X-Spam~Level: 3": true, "Subject : hi": true,
+		": no name": false, "Sub ject: hi": false, "Sub\tject: hi": false, "Subjéct: hi": false, "no colon": false, "": false} {
+		if got := isField([]byte(line)); got != want {
+			t.Errorf("isField(%q) = %v, want %v", line, got, want)
+		}
+	}
+}
+
+// Broken base64 is mended: bytes outside the alphabet dropped, a lone
+// last character (half a byte) dropped, the padding put back; and said
+// to be unclean.
+func TestCleanBase64(t *testing.T) {
+	for in, want := range map[string]struct {
+		out   string
+		clean bool
+	}{
+		"QUJD":       {"QUJD", true},
+		"QUJDRA==":   {"QUJDRA==", true},
+		"QUJDRA":     {"QUJDRA==", true},
+		"QUJ\r\nDRA": {"QUJDRA==", true},
+		"QUJDR":      {"QUJD", false},
+		"QU*JD":      {"QUJD", false},
+		"QUJD=x":     {"QUJD", false},
+	} {
+		out, clean := cleanBase64([]byte(in))
+		if string(out) != want.out || clean != want.clean {
+			t.Errorf("cleanBase64(%q) = %q, %v; want %q, %v", in, out, clean, want.out, want.clean)
+		}
+	}
+}

@@ -87,6 +87,7 @@ func NewWatcher(c *core.Core, cfg Config, logger *slog.Logger) (*Watcher, error)
 	return &Watcher{
 		core: c, cfg: cfg, imap: srv, mailbox: mailbox, addr: strings.ToLower(from.Address),
 		tokens: newTokens(cfg.Secret), log: logger.With("component", "email", "mailbox", mailbox),
+		// Times no test waits out (tests set their own): mutants of them survive.
 		cmdTimeout: 2 * time.Minute, minBackoff: time.Second, maxBackoff: 2 * time.Minute,
 		tick: make(chan struct{}, 1), parse: Parse,
 		ready: errors.New("email: not connected to the mailbox yet"),
@@ -207,7 +208,7 @@ func (w *Watcher) session(ctx context.Context) (connected bool, err error) {
 // dial connects with implicit TLS, STARTTLS, or (loopback, tests) plain,
 // and waits for the greeting, within the watchdog's time.
 func (w *Watcher) dial(ctx context.Context, opts *imapclient.Options) (*imapclient.Client, error) {
-	d := net.Dialer{Timeout: 30 * time.Second}
+	d := net.Dialer{Timeout: 30 * time.Second} // a time no test waits out: its mutants survive
 	conn, err := d.DialContext(ctx, "tcp", w.imap.addr)
 	if err != nil {
 		return nil, err
