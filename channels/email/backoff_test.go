@@ -27,8 +27,10 @@ func (r retries) Handle(ctx context.Context, rec slog.Record) error {
 	return r.Handler.Handle(ctx, rec)
 }
 
-func (r retries) WithAttrs(as []slog.Attr) slog.Handler { return retries{r.Handler.WithAttrs(as), r.got} }
-func (r retries) WithGroup(g string) slog.Handler       { return retries{r.Handler.WithGroup(g), r.got} }
+func (r retries) WithAttrs(as []slog.Attr) slog.Handler {
+	return retries{r.Handler.WithAttrs(as), r.got}
+}
+func (r retries) WithGroup(g string) slog.Handler { return retries{r.Handler.WithGroup(g), r.got} }
 
 // A mailbox that cannot be reached is tried again after twice the wait
 // each time, up to the longest; once a connection has lasted longer than
@@ -69,5 +71,22 @@ func TestBackoff(t *testing.T) {
 	up.srv.Close()
 	if d := next(); d != 20*time.Millisecond {
 		t.Errorf("after a long connection, the wait is %v, want the shortest again", d)
+	}
+}
+
+// One connection serves mail after mail: the watcher waits for news on
+// it (IDLE), and does not log in again for each message.
+func TestOneConnection(t *testing.T) {
+	c := memCore(t)
+	m := newMemServer(t, rev2)
+	watch(t, newWatcher(t, c, testConfig(m.url("INBOX"), "smtp://127.0.0.1:1")))
+	for i := 1; i <= 3; i++ {
+		m.append(t, "INBOX", report(i))
+		eventually(t, 5*time.Second, fmt.Sprintf("mail %d stored", i), func() bool {
+			return queryInt(t, c, `SELECT count(*) FROM requests`) == i
+		})
+	}
+	if n := m.sessions.Load(); n != 1 {
+		t.Errorf("%d connections for three mails, want one", n)
 	}
 }

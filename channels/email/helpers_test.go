@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,6 +83,8 @@ type memServer struct {
 	mem  *imapmemserver.Server
 	caps imap.CapSet
 	srv  *imapserver.Server
+	// sessions counts the connections made to it.
+	sessions *atomic.Int32
 }
 
 const memPassword = "secret"
@@ -96,7 +99,7 @@ func newMemServer(t testing.TB, caps imap.CapSet, mailboxes ...string) *memServe
 		}
 	}
 	mem.AddUser(user)
-	return newMemServerOn(t, "127.0.0.1:0", &memServer{user: user, mem: mem, caps: caps})
+	return newMemServerOn(t, "127.0.0.1:0", &memServer{user: user, mem: mem, caps: caps, sessions: new(atomic.Int32)})
 }
 
 // newMemServerOn serves m's mail on addr: a server come back.
@@ -104,6 +107,7 @@ func newMemServerOn(t testing.TB, addr string, m *memServer) *memServer {
 	t.Helper()
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			m.sessions.Add(1)
 			return idleSession{m.mem.NewSession().(imapserver.SessionIMAP4rev2)}, nil, nil
 		},
 		Caps:         m.caps,
@@ -116,7 +120,7 @@ func newMemServerOn(t testing.TB, addr string, m *memServer) *memServer {
 	}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
-	return &memServer{addr: l.Addr().String(), user: m.user, mem: m.mem, caps: m.caps, srv: srv}
+	return &memServer{addr: l.Addr().String(), user: m.user, mem: m.mem, caps: m.caps, srv: srv, sessions: m.sessions}
 }
 
 // idleSession mends a missed wakeup in the in-memory server: mail

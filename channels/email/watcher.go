@@ -231,7 +231,7 @@ func (w *Watcher) dial(ctx context.Context, opts *imapclient.Options) (*imapclie
 		}
 	}
 	if timedOut.Load() {
-		if cl != nil {
+		if cl != nil { // a connection left open is no test's to see: its mutant survives
 			cl.Close()
 		}
 		return nil, fmt.Errorf("no greeting within %v", w.cmdTimeout)
@@ -265,7 +265,7 @@ func (w *Watcher) create(cl *imapclient.Client, name string) error {
 	err := w.guard(cl, "CREATE "+name, func() error { return cl.Create(name, nil).Wait() })
 	var imapErr *imap.Error
 	if errors.As(err, &imapErr) {
-		if imapErr.Code != imap.ResponseCodeAlreadyExists {
+		if imapErr.Code != imap.ResponseCodeAlreadyExists { // a log line's condition: its mutants survive
 			w.log.Debug("CREATE refused", "folder", name, "err", err)
 		}
 		return nil
