@@ -4,6 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
 	"testing"
 
 	"townline/core"
@@ -249,5 +254,59 @@ func TestNewReporterWithPhoneAndEmail(t *testing.T) {
 	ct, err := c.Contact(context.Background(), *r.ContactID)
 	if err != nil || ct.Phone != "+15305550177" || ct.Email != "bo@example.com" {
 		t.Errorf("contact %+v, %v", ct, err)
+	}
+}
+
+// A request's photo, the one shown to the public, is its first public
+// JPEG or PNG: not a private file (a raw mail, a document), not another
+// kind of image.
+func TestThePublicPhoto(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	put := func(enc func(io.Writer, image.Image) error) core.Blob {
+		t.Helper()
+		var b bytes.Buffer
+		if err := enc(&b, image.NewGray(image.Rect(0, 0, 8, 8))); err != nil {
+			t.Fatal(err)
+		}
+		blob, err := c.Blobs().Put(bytes.NewReader(b.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return blob
+	}
+	pngs := func(w io.Writer, m image.Image) error { return png.Encode(w, m) }
+	gifs := func(w io.Writer, m image.Image) error { return gif.Encode(w, m, nil) }
+	jpegs := func(w io.Writer, m image.Image) error { return jpeg.Encode(w, m, nil) }
+	for _, tc := range []struct {
+		name   string
+		photos []core.Upload
+		want   string // the photo's file name, or "" for none
+	}{
+		{"private first", []core.Upload{{Blob: put(pngs), Filename: "scan.png", Private: true}, {Blob: put(jpegs), Filename: "hole.jpg"}}, "hole.jpg"},
+		{"a GIF first", []core.Upload{{Blob: put(gifs), Filename: "anim.gif"}, {Blob: put(pngs), Filename: "hole.png"}}, "hole.png"},
+		{"two photos", []core.Upload{{Blob: put(jpegs), Filename: "first.jpg"}, {Blob: put(pngs), Filename: "second.png"}}, "first.jpg"},
+		{"only private", []core.Upload{{Blob: put(jpegs), Filename: "id.jpg", Private: true}}, ""},
+	} {
+		in := newPothole("")
+		in.Photos = tc.photos
+		r, err := c.CreateRequest(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, err := c.Attachments(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, f := range files {
+			if f.ID == r.PhotoID {
+				got = f.Filename
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%s: the photo is %q (id %d), want %q", tc.name, got, r.PhotoID, tc.want)
+		}
 	}
 }
