@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"townline/core"
+	"townline/internal/testenv"
 )
 
 // A city's history comes in as it was: each request at its own time and
@@ -154,4 +157,44 @@ func countRequests(t *testing.T, c *core.Core) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// The city's history is not news: imported requests are not counted
+// among the requests created (townline_requests_created_total); a new
+// one is.
+func TestImportIsNotCounted(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c.Metrics().Collectors()...)
+	created := func() float64 {
+		t.Helper()
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n float64
+		for _, f := range families {
+			if f.GetName() == "townline_requests_created_total" {
+				for _, m := range f.GetMetric() {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+		return n
+	}
+	in := core.Imported{Source: "old:1", At: time.Now().AddDate(0, -2, 0), NewRequest: newPothole("")}
+	if _, _, err := c.Import(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if n := created(); n != 0 {
+		t.Errorf("%v created after an import, want 0", n)
+	}
+	if _, err := c.CreateRequest(ctx, newPothole("")); err != nil {
+		t.Fatal(err)
+	}
+	if n := created(); n != 1 {
+		t.Errorf("%v created after a new request, want 1", n)
+	}
 }
