@@ -167,3 +167,24 @@ func TestInboxWords(t *testing.T) {
 		t.Errorf("a service no longer in the city file = %q", got)
 	}
 }
+
+// The timeline's words for an event: its statuses, the close's reason,
+// the note, and whether the public saw it.
+func TestEventText(t *testing.T) {
+	for _, tc := range []struct {
+		e    core.Event
+		want string
+	}{
+		{core.Event{To: core.StatusNew, Note: "routed to public-works"}, "Filed as New: routed to public-works"},
+		{core.Event{From: core.StatusNew, To: core.StatusClosed, CloseReason: core.ReasonResolved, Note: "Filled.", Public: true},
+			"New → Closed (resolved): Filled. [public]"},
+		{core.Event{From: core.StatusNew, To: core.StatusInProgress}, "New → In progress"},
+		{core.Event{Note: "Crew scheduled."}, "Crew scheduled."},
+		{core.Event{Note: "Scheduled for Tuesday.", Public: true}, "Scheduled for Tuesday. [public]"},
+		{core.Event{Public: true}, ""},
+	} {
+		if got := eventText(tc.e); got != tc.want {
+			t.Errorf("eventText(%+v) = %q, want %q", tc.e, got, tc.want)
+		}
+	}
+}

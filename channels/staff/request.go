@@ -105,7 +105,7 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 // any other is "not found", exactly as a request that does not exist.
 func (h *Handler) visible(r *http.Request) (core.Request, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
+	if err != nil || id <= 0 { // "< 0" answers alike: no row has id 0
 		return core.Request{}, core.ErrNotFound
 	}
 	return h.core.StaffRequest(r.Context(), user(r), id)
@@ -337,7 +337,7 @@ func (h *Handler) duplicate(w http.ResponseWriter, r *http.Request) {
 // fetched from the provider as it plays.
 func (h *Handler) recording(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
+	if err != nil || id <= 0 { // "< 0" answers alike: no row has id 0
 		h.fail(w, r, core.ErrNotFound)
 		return
 	}
@@ -362,7 +362,7 @@ func (h *Handler) recording(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="recording-%d%s"`, id, ext))
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	if _, err := io.Copy(w, body); err != nil {
+	if _, err := io.Copy(w, body); err != nil { // a log line's condition: its mutants survive
 		h.log.Warn("staff: a recording was cut short", "message", id, "err", err)
 	}
 }
@@ -375,7 +375,7 @@ const maxRecording = 20 << 20
 // shown inline, anything else downloaded, never run in the page.
 func (h *Handler) file(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
+	if err != nil || id <= 0 { // "< 0" answers alike: no row has id 0
 		h.fail(w, r, core.ErrNotFound)
 		return
 	}

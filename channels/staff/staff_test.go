@@ -541,6 +541,10 @@ func TestNotes(t *testing.T) {
 	if !b.waitSent("ana@example.com", "Scheduled for Tuesday.") {
 		t.Error("the reporter did not get the public note")
 	}
+	// The timeline tells the automatic acknowledgment from what staff wrote.
+	if _, body := b.get(roads, page); !strings.Contains(body, "automatic answer by email") || !strings.Contains(body, "[public]") {
+		t.Errorf("the timeline:\n%s", body)
+	}
 	hist, err := b.c.History(ctx, b.pothole.ID, true)
 	if err != nil {
 		t.Fatal(err)
@@ -553,6 +557,42 @@ func TestNotes(t *testing.T) {
 	for _, m := range ms {
 		if strings.Contains(m.Body, "saw cut") {
 			t.Errorf("the internal note went out: %+v", m)
+		}
+	}
+}
+
+// A file opens in the browser when it is a photo, and is downloaded
+// otherwise; either way it runs nothing (a sandbox).
+func TestFilesOpenOrDownload(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	raw := "From: lee@example.org\r\nSubject: Graffiti\r\n\r\nGraffiti at 1735 Montgomery Street.\r\n"
+	blob, err := b.c.Blobs().Put(strings.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.c.Intake(ctx, core.Inbound{Channel: core.ChannelEmail, From: "lee@example.org", To: "311@oroville.test",
+		Subject: "Graffiti", Text: "Graffiti at 1735 Montgomery Street.", ProviderID: "files-1@example.org",
+		Raw: &core.Upload{Blob: blob, Filename: "message.eml", Private: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := b.c.Attachments(ctx, res.RequestID)
+	if err != nil || len(files) != 1 {
+		t.Fatalf("the files: %v %v", files, err)
+	}
+	desk := b.signIn("desk@oroville.test")
+	for id, want := range map[int64]string{b.photo: `inline; filename=hole.png`, files[0].ID: `attachment; filename=message.eml`} {
+		resp, err := desk.Get(fmt.Sprintf("%s/staff/files/%d", b.srv.URL, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Disposition") != want ||
+			resp.Header.Get("Content-Security-Policy") != "default-src 'none'; sandbox" {
+			t.Errorf("file %d: %d %q %q, want %q", id, resp.StatusCode, resp.Header.Get("Content-Disposition"),
+				resp.Header.Get("Content-Security-Policy"), want)
 		}
 	}
 }
