@@ -166,6 +166,13 @@ func TestInboxWords(t *testing.T) {
 	if got := f["serviceName"].(func(string) string)("gone"); got != "gone" {
 		t.Errorf("a service no longer in the city file = %q", got)
 	}
+	isAssignee, three, four := f["isAssignee"].(func(*int64, int64) bool), int64(3), int64(4)
+	if isAssignee(nil, 3) || !isAssignee(&three, 3) || isAssignee(&four, 3) {
+		t.Error("isAssignee names the wrong person")
+	}
+	if got := f["sub"].(func(int64, int64) int64)(5, 3); got != 2 {
+		t.Errorf("sub(5, 3) = %d", got)
+	}
 }
 
 // The timeline's words for an event: its statuses, the close's reason,

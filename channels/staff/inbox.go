@@ -192,7 +192,7 @@ func cursorText(c *core.Cursor) string {
 func parseCursor(s string) (core.Cursor, bool) {
 	at, id, ok := strings.Cut(s, "-")
 	n, err := strconv.ParseInt(id, 10, 64)
-	if !ok || err != nil || n <= 0 {
+	if !ok || err != nil || n <= 0 { // "< 0" pages alike: no row has id 0
 		return core.Cursor{}, false
 	}
 	c := core.Cursor{ID: n}
@@ -261,6 +261,7 @@ func (h *Handler) renderWithNames(w http.ResponseWriter, r *http.Request, status
 	}})
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
+	// A log line's condition: its mutants survive.
 	if err := t.ExecuteTemplate(w, "base", data); err != nil && r.Context().Err() == nil {
 		h.log.Error("staff: page failed to render", "page", name, "err", err)
 	}

@@ -511,6 +511,18 @@ func TestAssignFromTheRequestPage(t *testing.T) {
 	}
 }
 
+// The triage queue is a dispatcher's tab, never a department's.
+func TestTriageTab(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	if _, body := b.get(b.signIn("desk@oroville.test"), "/staff/"); !strings.Contains(body, "Needs triage") {
+		t.Error("the dispatcher has no triage tab")
+	}
+	if _, body := b.get(b.signIn("roads@oroville.test"), "/staff/"); strings.Contains(body, "Needs triage") {
+		t.Error("department staff see the triage tab")
+	}
+}
+
 // A note: an internal one stays in the workspace; a public one goes to
 // every reporter and into the public history. Each says which it was.
 func TestNotes(t *testing.T) {
