@@ -288,15 +288,25 @@ func (c *Core) SetHearBack(ctx context.Context, r Resident, how Channel) (Reside
 	return residentFromDB(a), nil
 }
 
-// ResidentAlerts lists how a resident gets the emergency notices: by
-// text, by mail, both or neither.
-func (c *Core) ResidentAlerts(ctx context.Context, r Resident) ([]Channel, error) {
-	rows, err := c.q.ResidentAlerts(ctx, db.ResidentAlertsParams{Phone: nonEmpty(r.Phone), Email: nonEmpty(r.Email)})
-	out := make([]Channel, 0, len(rows))
-	for _, ch := range rows {
-		out = append(out, Channel(ch))
+// Notices is how a resident gets the city's notices: the channels of the
+// emergency notices, and whether the weekly mail.
+type Notices struct {
+	Alerts []Channel
+	Weekly bool
+}
+
+// ResidentNotices reads how a resident gets the city's notices.
+func (c *Core) ResidentNotices(ctx context.Context, r Resident) (Notices, error) {
+	rows, err := c.q.ResidentNotices(ctx, db.ResidentNoticesParams{Phone: nonEmpty(r.Phone), Email: nonEmpty(r.Email)})
+	var n Notices
+	for _, row := range rows {
+		if row.Digest {
+			n.Weekly = true
+		} else {
+			n.Alerts = append(n.Alerts, Channel(row.Channel))
+		}
 	}
-	return out, dbErr(err)
+	return n, dbErr(err)
 }
 
 // SetResidentAlerts starts (on) or stops the emergency notices to a
@@ -310,12 +320,6 @@ func (c *Core) SetResidentAlerts(ctx context.Context, r Resident, ch Channel, on
 // events to a resident's verified mailbox.
 func (c *Core) SetResidentWeekly(ctx context.Context, r Resident, on bool) error {
 	return c.setResidentNotices(ctx, r, ChannelEmail, true, on)
-}
-
-// ResidentWeekly reports whether a resident gets the weekly mail.
-func (c *Core) ResidentWeekly(ctx context.Context, r Resident) (bool, error) {
-	rows, err := c.q.ResidentAlerts(ctx, db.ResidentAlertsParams{Phone: nonEmpty(r.Phone), Email: nonEmpty(r.Email), Digest: true})
-	return len(rows) > 0, dbErr(err)
 }
 
 func (c *Core) setResidentNotices(ctx context.Context, r Resident, ch Channel, digest, on bool) error {

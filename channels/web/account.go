@@ -159,22 +159,20 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := accountView{page: h.newPage(w, r), Resident: res}
-	var err error
-	var alerts []core.Channel
-	if p.Requests, err = h.core.ResidentRequests(r.Context(), res); err == nil {
-		if p.Follows, err = h.core.ResidentFollows(r.Context(), res); err == nil {
-			if alerts, err = h.core.ResidentAlerts(r.Context(), res); err == nil {
-				p.Weekly, err = h.core.ResidentWeekly(r.Context(), res)
-			}
-		}
+	notices, err := h.core.ResidentNotices(r.Context(), res)
+	if err == nil {
+		p.Requests, err = h.core.ResidentRequests(r.Context(), res)
 	}
-	p.Alerts = map[string]bool{}
-	for _, ch := range alerts {
-		p.Alerts[string(ch)] = true
+	if err == nil {
+		p.Follows, err = h.core.ResidentFollows(r.Context(), res)
 	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	p.Alerts, p.Weekly = map[string]bool{}, notices.Weekly
+	for _, ch := range notices.Alerts {
+		p.Alerts[string(ch)] = true
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	h.renderAny(w, r, http.StatusOK, "account", p)

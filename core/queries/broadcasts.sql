@@ -88,12 +88,12 @@ ON CONFLICT (contact_id, channel, request_id, digest) DO UPDATE SET ended_at = N
     confirmed_at = COALESCE(subscriptions.confirmed_at, now())
 RETURNING *;
 
--- name: ResidentAlerts :many
+-- name: ResidentNotices :many
 -- The channels by which an account's addresses get the emergency notices
--- (or the weekly mail, @digest).
-SELECT s.channel FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
+-- and the weekly mail (digest).
+SELECT s.channel, s.digest FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
 WHERE (c.phone = sqlc.narg(phone)::text OR c.email = sqlc.narg(email)::text)
-    AND s.request_id IS NULL AND s.digest = @digest AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL
+    AND s.request_id IS NULL AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL
 ORDER BY 1;
 
 -- name: ResidentEndAlerts :exec

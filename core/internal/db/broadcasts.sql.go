@@ -315,41 +315,6 @@ func (q *Queries) LockBroadcast(ctx context.Context, id int64) (Broadcast, error
 	return i, err
 }
 
-const residentAlerts = `-- name: ResidentAlerts :many
-SELECT s.channel FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
-WHERE (c.phone = $1::text OR c.email = $2::text)
-    AND s.request_id IS NULL AND s.digest = $3 AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL
-ORDER BY 1
-`
-
-type ResidentAlertsParams struct {
-	Phone  *string
-	Email  *string
-	Digest bool
-}
-
-// The channels by which an account's addresses get the emergency notices
-// (or the weekly mail, @digest).
-func (q *Queries) ResidentAlerts(ctx context.Context, arg ResidentAlertsParams) ([]string, error) {
-	rows, err := q.db.Query(ctx, residentAlerts, arg.Phone, arg.Email, arg.Digest)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []string
-	for rows.Next() {
-		var channel string
-		if err := rows.Scan(&channel); err != nil {
-			return nil, err
-		}
-		items = append(items, channel)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const residentEndAlerts = `-- name: ResidentEndAlerts :exec
 UPDATE subscriptions s SET ended_at = now() FROM contacts c
 WHERE c.id = s.contact_id AND (c.phone = $1::text OR c.email = $2::text)
@@ -371,6 +336,45 @@ func (q *Queries) ResidentEndAlerts(ctx context.Context, arg ResidentEndAlertsPa
 		arg.Channel,
 	)
 	return err
+}
+
+const residentNotices = `-- name: ResidentNotices :many
+SELECT s.channel, s.digest FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
+WHERE (c.phone = $1::text OR c.email = $2::text)
+    AND s.request_id IS NULL AND s.confirmed_at IS NOT NULL AND s.ended_at IS NULL
+ORDER BY 1
+`
+
+type ResidentNoticesParams struct {
+	Phone *string
+	Email *string
+}
+
+type ResidentNoticesRow struct {
+	Channel string
+	Digest  bool
+}
+
+// The channels by which an account's addresses get the emergency notices
+// and the weekly mail (digest).
+func (q *Queries) ResidentNotices(ctx context.Context, arg ResidentNoticesParams) ([]ResidentNoticesRow, error) {
+	rows, err := q.db.Query(ctx, residentNotices, arg.Phone, arg.Email)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ResidentNoticesRow
+	for rows.Next() {
+		var i ResidentNoticesRow
+		if err := rows.Scan(&i.Channel, &i.Digest); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const subscribeByMail = `-- name: SubscribeByMail :one
