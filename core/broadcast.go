@@ -42,6 +42,21 @@ func (c *Core) mailAddress(email string) (string, error) {
 	return addr, nil
 }
 
+// confirmationsPerHour is how many confirmation mails one mailbox gets
+// an hour, whoever asks for them: a form cannot be used to flood it.
+const confirmationsPerHour = 3
+
+// mayConfirm says whether one more confirmation mail may go to addr this
+// hour. One that may not is not sent, and the asker is answered as if it
+// were: whoever typed the address learns nothing.
+func (c *Core) mayConfirm(ctx context.Context, addr string) (bool, error) {
+	ok, err := c.Allow(ctx, "confirmation", addr, confirmationsPerHour)
+	if err == nil && !ok {
+		c.log.Warn("confirmation not sent again within the hour", "limit", confirmationsPerHour)
+	}
+	return ok, err
+}
+
 func (c *Core) unsubscribeURL(token string) string {
 	return c.PublicURL("alerts", "unsubscribe") + "?token=" + token
 }
@@ -54,6 +69,9 @@ func (c *Core) unsubscribeURL(token string) string {
 func (c *Core) SubscribeByMail(ctx context.Context, email, lang string, digest bool) error {
 	addr, err := c.mailAddress(email)
 	if err != nil {
+		return err
+	}
+	if ok, err := c.mayConfirm(ctx, addr); !ok {
 		return err
 	}
 	if lang != "es" {

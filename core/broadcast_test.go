@@ -330,15 +330,15 @@ func TestFollow(t *testing.T) {
 	if !strings.Contains(answers["+15305550703"], "99999") {
 		t.Errorf("following no request: %q", answers["+15305550703"])
 	}
-	id, err := c.FollowByMail(ctx, issue.ID, "Vecina@Example.org", "es")
+	id, _, err := c.FollowByMail(ctx, issue.ID, "Vecina@Example.org", "es", core.Resident{})
 	if err != nil || id != issue.ID {
 		t.Fatalf("follow by mail: %d %v", id, err)
 	}
 	var bad *core.ValidationError
-	if _, err := c.FollowByMail(ctx, issue.ID, "nope", "en"); !errors.As(err, &bad) {
+	if _, _, err := c.FollowByMail(ctx, issue.ID, "nope", "en", core.Resident{}); !errors.As(err, &bad) {
 		t.Errorf("a bad address: %v", err)
 	}
-	if _, err := c.FollowByMail(ctx, 99999, "x@example.org", "en"); !errors.Is(err, core.ErrNotFound) {
+	if _, _, err := c.FollowByMail(ctx, 99999, "x@example.org", "en", core.Resident{}); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("following no request by mail: %v", err)
 	}
 	confirm, err := mails.Next(wait, 0)
@@ -499,7 +499,7 @@ func TestNoMailNoSignUp(t *testing.T) {
 	if err := c.SubscribeByMail(context.Background(), "ana@example.org", "en", false); !errors.Is(err, core.ErrNotConnected) {
 		t.Errorf("subscribe: %v", err)
 	}
-	if _, err := c.FollowByMail(context.Background(), 1, "ana@example.org", "en"); !errors.Is(err, core.ErrNotConnected) {
+	if _, _, err := c.FollowByMail(context.Background(), 1, "ana@example.org", "en", core.Resident{}); !errors.Is(err, core.ErrNotConnected) {
 		t.Errorf("follow: %v", err)
 	}
 	var bad *core.ValidationError

@@ -27,11 +27,27 @@ func (c *Core) issueOf(ctx context.Context, q *db.Queries, id int64) (Request, e
 
 // FollowByMail asks for a request's updates at an email address, in
 // lang: a mail with a link to confirm goes there, and nothing else until
-// it is followed. It returns the request followed (a duplicate's issue).
-func (c *Core) FollowByMail(ctx context.Context, request int64, email, lang string) (int64, error) {
+// it is followed. The verified address of by, a signed-in resident, is
+// followed at once (confirmed). It returns the request followed (a
+// duplicate's issue).
+func (c *Core) FollowByMail(ctx context.Context, request int64, email, lang string, by Resident) (int64, bool, error) {
 	addr, err := c.mailAddress(email)
 	if err != nil {
-		return 0, err
+		return 0, false, err
+	}
+	if by.Email != "" && addr == by.Email {
+		var r Request
+		err := c.tx(ctx, func(t *txn) error {
+			var err error
+			if r, err = c.issueOf(ctx, t.q, request); err != nil {
+				return err
+			}
+			return c.subscribeVerified(ctx, t, ChannelEmail, addr, &r.ID, false)
+		})
+		return r.ID, err == nil, dbErr(err)
+	}
+	if ok, err := c.mayConfirm(ctx, addr); !ok {
+		return request, false, err
 	}
 	if lang != "es" {
 		lang = "en"
@@ -59,7 +75,7 @@ func (c *Core) FollowByMail(ctx context.Context, request int64, email, lang stri
 			Auto: true, Data: data})
 		return err
 	})
-	return issue.ID, dbErr(err)
+	return issue.ID, false, dbErr(err)
 }
 
 // followByText follows a request for the number a text came from, at

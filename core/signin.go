@@ -353,20 +353,3 @@ func (c *Core) subscribeVerified(ctx context.Context, t *txn, ch Channel, addr s
 	return err
 }
 
-// ResidentFollow follows a request for a signed-in resident at her
-// verified mailbox: no confirmation is asked. It returns the request
-// followed (a duplicate's issue).
-func (c *Core) ResidentFollow(ctx context.Context, r Resident, request int64) (int64, error) {
-	if r.Email == "" {
-		return 0, invalid("email", "the account has no verified email")
-	}
-	var issue Request
-	err := c.tx(ctx, func(t *txn) error {
-		var err error
-		if issue, err = c.issueOf(ctx, t.q, request); err != nil {
-			return err
-		}
-		return c.subscribeVerified(ctx, t, ChannelEmail, r.Email, &issue.ID, false)
-	})
-	return issue.ID, dbErr(err)
-}

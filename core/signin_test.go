@@ -280,12 +280,16 @@ func TestHearBack(t *testing.T) {
 	}
 }
 
-// A signed-in resident follows a request at her verified mailbox, with
-// no link to confirm; following a duplicate follows its issue; an account
-// without an email, or a request that is not there, cannot be followed.
+// A signed-in resident follows a request at her verified mailbox with
+// no link to confirm, and following a duplicate follows its issue;
+// another address, or a resident without one, gets the link; a request
+// that is not there cannot be followed.
 func TestResidentFollow(t *testing.T) {
 	t.Parallel()
-	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Workers = 0
+		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: &fakeSender{}}
+	})
 	ctx := context.Background()
 	first, err := c.CreateRequest(ctx, newPothole(""))
 	if err != nil {
@@ -298,17 +302,18 @@ func TestResidentFollow(t *testing.T) {
 		t.Fatalf("the same pothole again: %v, duplicate of %v", err, dup.DuplicateOf)
 	}
 	lena := core.Resident{Email: "lena@example.org"}
-	if issue, err := c.ResidentFollow(ctx, lena, dup.ID); err != nil || issue != first.ID {
-		t.Errorf("following the duplicate: %d %v, want #%d", issue, err, first.ID)
+	if issue, confirmed, err := c.FollowByMail(ctx, dup.ID, "Lena@Example.org", "en", lena); err != nil || issue != first.ID || !confirmed {
+		t.Errorf("following the duplicate: %d confirmed %v, %v; want #%d confirmed", issue, confirmed, err, first.ID)
 	}
 	if got, err := c.ResidentFollows(ctx, lena); err != nil || !slices.Equal(got, []int64{first.ID}) {
 		t.Errorf("she follows %v (%v), want #%d confirmed", got, err, first.ID)
 	}
-	var bad *core.ValidationError
-	if _, err := c.ResidentFollow(ctx, core.Resident{Phone: "+15305551102"}, first.ID); !errors.As(err, &bad) {
-		t.Errorf("an account without an email: %v", err)
+	for _, by := range []core.Resident{lena, {Phone: "+15305551102"}} {
+		if _, confirmed, err := c.FollowByMail(ctx, first.ID, "other@example.org", "en", by); err != nil || confirmed {
+			t.Errorf("another address, signed in as %+v: confirmed %v, %v; want a link to confirm", by, confirmed, err)
+		}
 	}
-	if _, err := c.ResidentFollow(ctx, lena, 999999); !errors.Is(err, core.ErrNotFound) {
+	if _, _, err := c.FollowByMail(ctx, 999999, "lena@example.org", "en", lena); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("a request that is not there: %v", err)
 	}
 }

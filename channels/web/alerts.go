@@ -14,13 +14,9 @@ import (
 // a link to end it, which mail programs follow with one click. By text,
 // residents send ALERTS (channels/sms).
 
-const (
-	// signupsPerHour is how many sign-ups one address may send an hour.
-	signupsPerHour = 10
-	// confirmationsPerHour is how many confirmation mails one mailbox
-	// gets an hour, whoever asks: the form cannot flood a stranger.
-	confirmationsPerHour = 3
-)
+// signupsPerHour is how many sign-ups one address may send an hour (core
+// bounds the confirmation mails one mailbox gets, whoever asks).
+const signupsPerHour = 10
 
 // alertsView is /alerts and its answers: the form (Step ""), "check your
 // mail" (sent), confirmed, the unsubscribe button (unsubscribe), done
@@ -64,9 +60,6 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request, request int64) 
 		return
 	}
 	p.Email = strings.TrimSpace(r.PostForm.Get("email"))
-	if request != 0 && h.followVerified(w, r, &p) {
-		return
-	}
 	ok, err := h.core.Allow(r.Context(), "signup", clientAddr(r), signupsPerHour)
 	if err != nil {
 		h.fail(w, r, err)
@@ -78,26 +71,22 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request, request int64) 
 		h.renderAny(w, r, http.StatusTooManyRequests, "alerts", p)
 		return
 	}
-	if addr, aerr := core.NormalizeEmail(p.Email); aerr == nil {
-		ok, err = h.core.Allow(r.Context(), "confirmation", addr, confirmationsPerHour)
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if !ok {
-		// Said as if sent: whoever typed the address learns nothing.
-		h.log.Warn("alert confirmation not sent again within the hour", "limit", confirmationsPerHour)
-		p.Step = "sent"
-		h.renderAny(w, r, http.StatusOK, "alerts", p)
-		return
-	}
+	confirmed := false
 	if request == 0 {
 		p.Digest = r.PostForm.Get("digest") == "1"
 		err = h.core.SubscribeByMail(r.Context(), p.Email, p.Lang, p.Digest)
 	} else {
+		var res core.Resident // signed in, her own address follows at once
+		if id := h.residents.GetInt64(r.Context(), "resident"); id != 0 {
+			if res, err = h.core.GetResident(r.Context(), id); errors.Is(err, core.ErrNotFound) {
+				err = nil // the account is gone: a guest
+			}
+		}
 		var issue int64
-		if issue, err = h.core.FollowByMail(r.Context(), request, p.Email, p.Lang); err == nil {
+		if err == nil {
+			issue, confirmed, err = h.core.FollowByMail(r.Context(), request, p.Email, p.Lang, res)
+		}
+		if err == nil {
 			p.Following = issue // a duplicate's issue
 		}
 	}
@@ -111,37 +100,13 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request, request int64) 
 		h.renderAny(w, r, http.StatusBadRequest, "alerts", p)
 	case err != nil:
 		h.fail(w, r, err)
+	case confirmed:
+		p.Step = "confirmed"
+		h.renderAny(w, r, http.StatusOK, "alerts", p)
 	default:
 		p.Step = "sent"
 		h.renderAny(w, r, http.StatusOK, "alerts", p)
 	}
-}
-
-// followVerified follows a request at once for a signed-in resident who
-// typed her own verified address, and says so; it reports whether it
-// answered.
-func (h *Handler) followVerified(w http.ResponseWriter, r *http.Request, p *alertsView) bool {
-	id := h.residents.GetInt64(r.Context(), "resident")
-	if id == 0 {
-		return false
-	}
-	res, err := h.core.GetResident(r.Context(), id)
-	if errors.Is(err, core.ErrNotFound) {
-		return false // the account is gone
-	}
-	if err == nil {
-		if addr, aerr := core.NormalizeEmail(p.Email); aerr != nil || addr != res.Email {
-			return false // another address: its own link confirms it
-		}
-		p.Following, err = h.core.ResidentFollow(r.Context(), res, p.Following)
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return true
-	}
-	p.Step = "confirmed"
-	h.renderAny(w, r, http.StatusOK, "alerts", *p)
-	return true
 }
 
 func (h *Handler) confirmAlerts(w http.ResponseWriter, r *http.Request) {
