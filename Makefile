@@ -63,8 +63,9 @@ ONLY ?=
 RUN ?=
 
 # Each change runs only the tests that reach its line (internal/cmd/testpick
-# first runs each test alone with coverage): the same figures as running
-# the whole suite, in a fraction of the time.
+# first runs each test alone with coverage, then stands in for go on
+# gremlins' PATH: gremlins is built, not go run, which would put the real
+# go first): the same figures as the whole suite, in a fraction of the time.
 # ONLY="status.go deliver.go" changes those files of the package alone.
 # RUN='^Test[^B]' leaves out the tests it does not match: the figures are
 # then a lower bound of the whole suite's.
@@ -82,7 +83,8 @@ mutate: $(WITHPG) $(WEED) ## mutation-test MUTATE's packages, or ONLY some files
 		printf '#!/bin/sh\nexec %s go "$$@"\n' $(CURDIR)/bin/testpick > $$work/bin/go; chmod +x $$work/bin/go; \
 		export GOCACHE=$$work/cache TESTPICK_GO=$$(command -v $(GO)) TESTPICK_SRC=$(CURDIR) TESTPICK_INDEX=$$work/index; \
 		./$(WITHPG) -- bin/testpick index -o $$work/index $(if $(RUN),-run '$(RUN)') $$p || { rm -rf $$work; exit 1; }; \
-		PATH=$$work/bin:$$PATH GOFLAGS="-parallel=8 $(if $(RUN),-run=$(RUN))" ./$(WITHPG) -- $(GO) run $(GREMLINS) unleash \
+		GOBIN=$$work/tools $(GO) install $(GREMLINS) || { rm -rf $$work; exit 1; }; \
+		PATH=$$work/bin:$$PATH GOFLAGS="-parallel=8 $(if $(RUN),-run=$(RUN))" ./$(WITHPG) -- $$work/tools/gremlins unleash \
 			--workers 1 --timeout-coefficient 3 --exclude-files 'internal/db/' --exclude-files "$$others" ./$$p 2>&1 | \
 			grep -E '^(Killed|Timed out|Test efficacy|Mutator coverage|Mutation testing completed)|LIVED'; \
 		found=$$?; rm -rf $$work; [ $$found -eq 0 ] || exit 1; \
