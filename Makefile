@@ -69,6 +69,7 @@ RUN ?=
 # ONLY="status.go deliver.go" changes those files of the package alone.
 # RUN='^Test[^B]' leaves out the tests it does not match: the figures are
 # then a lower bound of the whole suite's.
+# Vet is off: a change vet flags would count as caught with no test run.
 # Each package builds in a cache of its own, removed after: the changes'
 # builds would otherwise grow Go's build cache by tens of gigabytes.
 mutate: $(WITHPG) $(WEED) ## mutation-test MUTATE's packages, or ONLY some files with RUN some tests; prints efficacy and coverage
@@ -84,8 +85,8 @@ mutate: $(WITHPG) $(WEED) ## mutation-test MUTATE's packages, or ONLY some files
 		export GOCACHE=$$work/cache TESTPICK_GO=$$(command -v $(GO)) TESTPICK_SRC=$(CURDIR) TESTPICK_INDEX=$$work/index; \
 		./$(WITHPG) -- bin/testpick index -o $$work/index $(if $(RUN),-run '$(RUN)') $$p || { rm -rf $$work; exit 1; }; \
 		GOBIN=$$work/tools $(GO) install $(GREMLINS) || { rm -rf $$work; exit 1; }; \
-		PATH=$$work/bin:$$PATH GOFLAGS="-parallel=8 $(if $(RUN),-run=$(RUN))" ./$(WITHPG) -- $$work/tools/gremlins unleash \
-			--workers 1 --timeout-coefficient 3 --exclude-files 'internal/db/' --exclude-files "$$others" ./$$p 2>&1 | \
+		PATH=$$work/bin:$$PATH GOFLAGS="-parallel=8 -vet=off -ldflags=-w $(if $(RUN),-run=$(RUN))" ./$(WITHPG) -- $$work/tools/gremlins unleash \
+			--workers 2 --timeout-coefficient 3 --exclude-files 'internal/db/' --exclude-files "$$others" ./$$p 2>&1 | \
 			grep -E '^(Killed|Timed out|Test efficacy|Mutator coverage|Mutation testing completed)|LIVED'; \
 		found=$$?; rm -rf $$work; [ $$found -eq 0 ] || exit 1; \
 	done
