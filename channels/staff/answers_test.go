@@ -35,4 +35,40 @@ func TestRequestPageShowsAnswers(t *testing.T) {
 		got, _, _ = strings.Cut(got, `</dl>`)
 		t.Errorf("the answers are not shown as\n%s\ngot <dl%s</dl>", want, got)
 	}
+	// A question left unanswered is not shown.
+	lat, lng = spot(2)
+	r, err = b.c.CreateRequest(context.Background(), core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
+		Description: "Small one", Lat: &lat, Lng: &lng, Attributes: map[string][]string{"size": {"large"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, page = b.get(b.signIn("roads@oroville.test"), fmt.Sprintf("/staff/requests/%d", r.ID))
+	if !strings.Contains(page, `<dl class="answers"><dt>How big is it?</dt><dd>Larger than a tire, or deep</dd></dl>`) {
+		t.Error("the answers of a request with a question unanswered are not the one answer")
+	}
+}
+
+// The reporter's other requests are listed for staff who may open them.
+func TestOtherRequestsOfTheReporter(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	lat, lng := spot(3)
+	tree, err := b.c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "tree",
+		Description: "Branch down", Lat: &lat, Lng: &lng, Reporter: core.Reporter{Email: "ana@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	others := func(email string, id int64) string {
+		_, page := b.get(b.signIn(email), fmt.Sprintf("/staff/requests/%d", id))
+		_, list, _ := strings.Cut(page, "Their other requests: ")
+		list, _, _ = strings.Cut(list, "</p>")
+		return list
+	}
+	if got := others("desk@oroville.test", tree.ID); !strings.Contains(got, fmt.Sprintf("#%d<", b.pothole.ID)) {
+		t.Errorf("the dispatcher does not see the reporter's pothole beside her tree: %q", got)
+	}
+	if got := others("parks@oroville.test", tree.ID); got != "" {
+		t.Errorf("Parks is shown the reporter's Public Works request: %q", got)
+	}
 }

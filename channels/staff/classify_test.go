@@ -173,3 +173,28 @@ func (b *bundle) version(id int64) string {
 	}
 	return fmt.Sprint(micros)
 }
+
+// In a city with a service no department takes, staff reclassifying to it
+// choose a department: only dispatchers send a request to triage.
+func TestReclassifyToAServiceOfNoDepartment(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(o *core.Options) {
+		for i := range o.City.Services {
+			if o.City.Services[i].Code == "park" {
+				o.City.Services[i].Department = ""
+			}
+		}
+	})
+	ctx := context.Background()
+	roads, desk := b.signIn("roads@oroville.test"), b.signIn("desk@oroville.test")
+	path := fmt.Sprintf("/staff/requests/%d/reclassify", b.pothole.ID)
+	code, body := b.post(roads, path, url.Values{"seen": {b.seen(roads, b.pothole.ID)}, "service": {"park"}})
+	if r, _ := b.c.Request(ctx, b.pothole.ID); code != 400 || !strings.Contains(body, "only dispatchers send requests to triage") ||
+		r.ServiceCode != "pothole" {
+		t.Errorf("staff reclassify to a service of no department without choosing one: %d, now %s", code, r.ServiceCode)
+	}
+	code, _ = b.post(desk, path, url.Values{"seen": {b.seen(desk, b.pothole.ID)}, "service": {"park"}})
+	if r, _ := b.c.Request(ctx, b.pothole.ID); code != 303 || r.ServiceCode != "park" || r.Department != "" {
+		t.Errorf("the dispatcher reclassifies to triage: %d, %s in %q", code, r.ServiceCode, r.Department)
+	}
+}

@@ -261,6 +261,18 @@ func TestReachOutBox(t *testing.T) {
 	if last.Channel != core.ChannelSMS || !strings.Contains(last.Body, "Is it in the bike lane?") {
 		t.Errorf("the last message: %+v, want the text", last)
 	}
+	// A resident who texts and gave an address too hears back by text, and
+	// may be written to.
+	lat, lng = spot(4)
+	texted, err := b.c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelSMS, ServiceCode: "pothole",
+		Description: "Hole", Lat: &lat, Lng: &lng, Reporter: core.Reporter{Phone: "+15305550172", Email: "kim@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, body := b.get(desk, fmt.Sprintf("/staff/requests/%d", texted.ID)); !strings.Contains(body, `<option value="email">Mail to kim@example.com</option>`) ||
+		strings.Contains(body, `<option value="sms">`) {
+		t.Errorf("the reach-out box for a texter:\n%s", body)
+	}
 }
 
 // pngEncode writes a small gray PNG.

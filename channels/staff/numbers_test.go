@@ -29,6 +29,15 @@ func TestNumbers(t *testing.T) {
 		Subject: "Streetlight", Text: "The streetlight is out on Myers Street.", ProviderID: "<numbers-1@example.com>"}); err != nil {
 		t.Fatal(err)
 	}
+	// Another, ten days ago, counts among the last 30 days'.
+	if _, err := b.c.Intake(ctx, core.Inbound{Channel: core.ChannelEmail, From: "lee@example.com", To: "311@oroville.test",
+		Subject: "Streetlight", Text: "The streetlight is out on Bird Street.", ProviderID: "<numbers-2@example.com>"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.c.Pool().Exec(ctx, `UPDATE requests SET requested_at = now() - interval '10 days'
+		WHERE id = (SELECT max(id) FROM requests)`); err != nil {
+		t.Fatal(err)
+	}
 	code, body := b.get(b.signIn("desk@oroville.test"), "/staff/numbers")
 	if code != 200 {
 		t.Fatalf("numbers: %d", code)
@@ -37,12 +46,12 @@ func TestNumbers(t *testing.T) {
 	if row == nil || row[1] != "2" || row[2] != "2h 0m" || row[3] != "2h 0m" {
 		t.Errorf("pothole times: %q", row)
 	}
-	if !strings.Contains(body, "<tr><td>Public Works</td><td>1</td><td>0</td><td>1</td></tr>") ||
+	if !strings.Contains(body, "<tr><td>Public Works</td><td>2</td><td>0</td><td>1</td></tr>") ||
 		!strings.Contains(body, "<tr><td>Triage queue</td><td>1</td><td>0</td><td>0</td></tr>") {
-		t.Error("the work by department is not 1 open (the streetlight) and 1 closed this week for Public Works, 1 open in triage")
+		t.Error("the work by department is not 2 open (the streetlights) and 1 closed this week for Public Works, 1 open in triage")
 	}
-	if !strings.Contains(body, "<tr><td>email</td><td>1</td><td>1 (100 %)</td><td>0</td><td>100 %</td></tr>") {
-		t.Error("the reading of residents' words does not show the mailed report, given a service and left as it was")
+	if !strings.Contains(body, "<tr><td>email</td><td>2</td><td>2 (100 %)</td><td>0</td><td>100 %</td></tr>") {
+		t.Error("the reading of residents' words does not show the two mailed reports, given a service and left as they were")
 	}
 	if !strings.Contains(body, "<th>open311</th>") {
 		t.Error("no Open311 column in the requests per channel")

@@ -41,7 +41,8 @@ type bundle struct {
 	photo   int64              // the pothole's photo
 }
 
-func setup(t *testing.T) *bundle {
+// setup makes the workspace on Oroville's city file, as mods change it.
+func setup(t *testing.T, mods ...func(*core.Options)) *bundle {
 	t.Helper()
 	b := &bundle{t: t, sent: &testenv.Sender{}, twilio: faketwilio.New(twilioSID, twilioToken)}
 	t.Cleanup(b.twilio.Close)
@@ -55,6 +56,9 @@ func setup(t *testing.T) *bundle {
 	b.c = testenv.Core(t, func(o *core.Options) {
 		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: b.sent, core.ChannelSMS: b.sent}
 		o.Fetchers = map[core.Channel]core.MediaFetcher{core.ChannelVoice: fetch}
+		for _, m := range mods {
+			m(o)
+		}
 	})
 	ctx := context.Background()
 	for _, u := range []struct{ email, role, dept string }{
@@ -412,6 +416,17 @@ func TestInbox(t *testing.T) {
 	_, body = b.get(parks, "/staff/?queue=all")
 	if regexp.MustCompile(`/staff/requests/\d`).MatchString(body) || strings.Contains(body, "Needs triage") {
 		t.Error("Parks sees requests or the triage queue that are not theirs")
+	}
+	if !strings.Contains(body, `class="on" aria-current="page">All <span>`) ||
+		strings.Count(body, `aria-current="page"`) != 1 {
+		t.Error("the queue shown is not the one tab marked current")
+	}
+	// Staff choose among their own departments; a dispatcher among all.
+	if !strings.Contains(body, `<option value="parks-trees">`) || strings.Contains(body, `<option value="public-works">`) {
+		t.Error("Parks staff do not choose among Parks alone")
+	}
+	if _, body = b.get(desk, "/staff/?queue=all"); !strings.Contains(body, `<option value="parks-trees">`) || !strings.Contains(body, `<option value="public-works">`) {
+		t.Error("the dispatcher does not choose among every department")
 	}
 	if code, _ := b.get(desk, "/staff/?queue=bogus"); code != http.StatusBadRequest {
 		t.Errorf("an unknown queue: %d", code)
