@@ -14,7 +14,7 @@ import (
 func (c *Core) Allow(ctx context.Context, bucket, key string, perHour int) (bool, error) {
 	var ok bool
 	err := c.tx(ctx, func(t *txn) error {
-		if err := t.q.LockRate(ctx, db.LockRateParams{Bucket: bucket, Key: key}); err != nil {
+		if err := t.q.LockKey(ctx, db.LockKeyParams{Bucket: bucket, Key: key}); err != nil {
 			return err
 		}
 		var err error

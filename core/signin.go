@@ -179,6 +179,10 @@ func (c *Core) signin(ctx context.Context, check func(t *txn) (db.Signin, bool, 
 		if err := t.q.UseSignin(ctx, s.ID); err != nil {
 			return err
 		}
+		// Two sign-ins of one new address at once would both make its account.
+		if err := t.q.LockKey(ctx, db.LockKeyParams{Bucket: "account", Key: s.Address}); err != nil {
+			return err
+		}
 		phone, email := &s.Address, (*string)(nil)
 		if s.Channel == string(ChannelEmail) {
 			phone, email = nil, &s.Address
@@ -352,4 +356,3 @@ func (c *Core) subscribeVerified(ctx context.Context, t *txn, ch Channel, addr s
 		RequestID: request, Digest: digest})
 	return err
 }
-

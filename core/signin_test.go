@@ -3,9 +3,11 @@ package core_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -315,5 +317,42 @@ func TestResidentFollow(t *testing.T) {
 	}
 	if _, _, err := c.FollowByMail(ctx, 999999, "lena@example.org", "en", lena); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("a request that is not there: %v", err)
+	}
+}
+
+// Two sign-in links for one new mailbox, followed at the same moment (a
+// resident who asked twice, opening both): both sign in, to one account.
+func TestTwoLinksAtOnce(t *testing.T) {
+	t.Parallel()
+	mails := &fakeSender{}
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Senders = map[core.Channel]core.Sender{core.ChannelEmail: mails}
+	})
+	ctx := context.Background()
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for i := range 5 {
+		addr := fmt.Sprintf("twice%d@example.org", i)
+		var tokens [2]string
+		for j := range tokens {
+			if _, _, err := c.SendSignin(ctx, addr, "en", "192.0.2.1", 0); err != nil {
+				t.Fatal(err)
+			}
+			m, err := mails.Next(wait, 2*i+j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tokens[j] = tokenIn(t, m.Body)
+		}
+		var got [2]core.Resident
+		var errs [2]error
+		var wg sync.WaitGroup
+		for j := range tokens {
+			wg.Go(func() { got[j], errs[j] = c.SigninWithLink(ctx, tokens[j]) })
+		}
+		wg.Wait()
+		if errs[0] != nil || errs[1] != nil || got[0].ID != got[1].ID || got[0].Email != addr {
+			t.Errorf("%s: signed in as %+v (%v) and %+v (%v), want one account", addr, got[0], errs[0], got[1], errs[1])
+		}
 	}
 }

@@ -9,18 +9,20 @@ import (
 	"context"
 )
 
-const lockRate = `-- name: LockRate :exec
+const lockKey = `-- name: LockKey :exec
 SELECT pg_advisory_xact_lock(hashtextextended($1::text || ' ' || $2::text, 0))
 `
 
-type LockRateParams struct {
+type LockKeyParams struct {
 	Bucket string
 	Key    string
 }
 
-// One taker at a time for a key: two at once could both find room.
-func (q *Queries) LockRate(ctx context.Context, arg LockRateParams) error {
-	_, err := q.db.Exec(ctx, lockRate, arg.Bucket, arg.Key)
+// One transaction at a time for a key in a bucket, until it ends: two
+// takers of a rate at once could both find room, two sign-ins of one new
+// address both make its account.
+func (q *Queries) LockKey(ctx context.Context, arg LockKeyParams) error {
+	_, err := q.db.Exec(ctx, lockKey, arg.Bucket, arg.Key)
 	return err
 }
 
