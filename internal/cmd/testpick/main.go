@@ -23,6 +23,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"go/scanner"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -228,8 +230,9 @@ func moduleRoot() (string, error) {
 	}
 }
 
-// changed finds the first line that differs between a Go file of src and
-// the same file of copy.
+// changed finds the first token that differs between a Go file of src
+// and the same file of copy, and its line. Tokens, not lines: gremlins
+// prints the changed file without gofmt's alignment, on the same lines.
 func changed(src, copy string) (string, int, error) {
 	files, err := filepath.Glob(filepath.Join(src, "*.go"))
 	if err != nil {
@@ -247,13 +250,20 @@ func changed(src, copy string) (string, int, error) {
 		if bytes.Equal(a, b) {
 			continue
 		}
-		al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
-		for i := range min(len(al), len(bl)) {
-			if al[i] != bl[i] {
-				return filepath.Base(f), i + 1, nil
+		fset := token.NewFileSet()
+		var sa, sb scanner.Scanner
+		sa.Init(fset.AddFile(f, -1, len(a)), a, nil, 0)
+		sb.Init(fset.AddFile(f, -1, len(b)), b, nil, 0)
+		for {
+			pa, ta, la := sa.Scan()
+			_, tb, lb := sb.Scan()
+			if ta != tb || la != lb {
+				return filepath.Base(f), fset.Position(pa).Line, nil
+			}
+			if ta == token.EOF {
+				break
 			}
 		}
-		return filepath.Base(f), min(len(al), len(bl)), nil
 	}
 	return "", 0, nil
 }
