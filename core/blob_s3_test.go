@@ -120,6 +120,9 @@ func TestS3StoreRefusesAMissingBucketOrAWrongKey(t *testing.T) {
 	pool := testenv.Pool(t)
 	wrong := s3
 	wrong.SecretKey = "not-the-secret"
+	ftp, noHost := s3, s3
+	ftp.Endpoint = "ftp://" + strings.TrimPrefix(s3.Endpoint, "http://")
+	noHost.Endpoint = "http:///townline"
 	for _, tc := range []struct {
 		where string
 		s3    core.S3
@@ -127,6 +130,10 @@ func TestS3StoreRefusesAMissingBucketOrAWrongKey(t *testing.T) {
 	}{
 		{"s3://nosuch/photos", s3, `there is no bucket "nosuch"`},
 		{"s3://townline/photos", wrong, "signature"},
+		{"s3://townline/photos", ftp, "is not an http(s) url"},
+		{"s3://townline/photos", noHost, "is not an http(s) url"},
+		{"s3:///photos", s3, "is not s3://bucket/prefix"},
+		{"file://townline/photos", s3, "is neither postgres nor s3://bucket/prefix"},
 	} {
 		_, err = core.New(context.Background(), pool, core.Options{City: city, PublicURL: "http://311.test",
 			Blobs: tc.where, S3: tc.s3, Logger: testenv.Logger(t)})

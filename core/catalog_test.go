@@ -16,20 +16,19 @@ func TestCatalogFollowsTheCityFile(t *testing.T) {
 	pool := testenv.Pool(t)
 	testenv.CoreOn(t, pool)
 	testenv.CoreOn(t, pool, func(o *core.Options) {
-		city := *o.City
-		city.Departments = append(city.Departments[:len(city.Departments):len(city.Departments)],
-			core.Department{Code: "streets", Name: "Streets Division", Email: "streets@oroville.test"})
-		city.Services = nil
-		for _, s := range o.City.Services {
+		city := o.City // read for this core alone
+		city.Departments = append(city.Departments, core.Department{Code: "streets", Name: "Streets Division", Email: "streets@oroville.test"})
+		var services []core.Service
+		for _, s := range city.Services {
 			switch s.Code {
 			case "park":
 				continue // no longer offered
 			case "pothole":
 				s.Name, s.Department, s.SLA = "Pothole or sinkhole", "streets", 0
 			}
-			city.Services = append(city.Services, s)
+			services = append(services, s)
 		}
-		o.City = &city
+		city.Services = services
 	})
 	ctx := context.Background()
 	var name, dept string
