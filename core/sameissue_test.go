@@ -153,7 +153,8 @@ func TestSameOffer(t *testing.T) {
 		}
 	}
 
-	// By mail: the acknowledgment asks, a reply saying yes follows.
+	// By mail: the acknowledgment asks, a reply saying yes follows (eight
+	// words, the most an answer has).
 	res, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelEmail, From: "dora@example.com", To: "311@example.gov",
 		Subject: "Pothole", Text: "Big pothole at " + at(-100) + ".", ProviderID: "<offer-1@example.com>"})
 	if err != nil {
@@ -166,7 +167,7 @@ func TestSameOffer(t *testing.T) {
 		t.Fatalf("the mailed acknowledgment: %+v", out)
 	}
 	if _, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelEmail, From: "dora@example.com", To: "311@example.gov",
-		Subject: "Re: Pothole", Text: "Yes, that is the one.", ProviderID: "<offer-2@example.com>", RequestRef: res.RequestID}); err != nil {
+		Subject: "Re: Pothole", Text: "Yes, that is the one I saw today.", ProviderID: "<offer-2@example.com>", RequestRef: res.RequestID}); err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := c.Request(ctx, res.RequestID); r.DuplicateOf == nil || *r.DuplicateOf != first.ID {
