@@ -316,6 +316,8 @@ func (c *City) Due(from time.Time, svc Service) *time.Time {
 	}
 	h := c.OfficeHours
 	day := h.Close - h.Open
+	// day <= 0 cannot be read from a city file (close must be later than
+	// open), so "< 0" is the same.
 	if svc.Emergency || len(h.Days) == 0 || day <= 0 || c.Location == nil {
 		t := from.Add(svc.SLA)
 		return &t

@@ -46,6 +46,9 @@ func TestCityBadFiles(t *testing.T) {
 		{"bad_sla.json", []string{
 			`:10: service "pothole": sla "3 days" is not a duration; use hours like "36h" or days like "3d"`,
 		}},
+		{"bad_no_hours.json", []string{ // open as long as closed: no hours at all
+			`:4: office_hours: close "08:00" must be later than open "08:00"`,
+		}},
 		{"bad_open_ring.json", []string{
 			`:7: boundary: ring 1 is not closed: its last point [-121.6, 39.55] must repeat its first point [-121.6, 39.47]`,
 		}},
