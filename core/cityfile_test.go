@@ -154,6 +154,13 @@ func TestCityInlineErrors(t *testing.T) {
 		{`{"name": "x", "timezone": "UTC", "departments": [{"code": "d", "name": "D", "es": {"name": "De", "group": "G"}}]}`,
 			"x.json:1:98: unknown field \"group\" in departments[0].es; known fields are name"},
 	}
+	tests = append(tests, []struct{ data, want string }{
+		{`{"name": "x", "timezone": "UTC", "office_hours": {"days": ["mon"], "open": "08:60", "close": "24:30"}}`,
+			"x.json:1: office_hours: open \"08:60\" is not a time of day like \"08:00\"\n" +
+				`x.json:1: office_hours: close "24:30" is not a time of day like "08:00"`},
+		{`{"name": "x", "timezone": "UTC", "departments": [{"code": "d", "name": "D"}], "services": [{"code": "s", "name": "S", "department": "d", "sla": "3651d"}]}`,
+			`x.json:1: service "s": sla "3651d" is not a duration; use hours like "36h" or days like "3d"`},
+	}...)
 	for _, tt := range tests {
 		c, err := LoadCity("x.json", []byte(tt.data))
 		if err == nil {
@@ -162,6 +169,20 @@ func TestCityInlineErrors(t *testing.T) {
 		}
 		if err.Error() != tt.want {
 			t.Errorf("%s:\n got: %s\nwant: %s", tt.data, err, tt.want)
+		}
+	}
+}
+
+// What is just within the city file's bounds loads: midnight as closing
+// time, ten years as a due date, the ends of the earth, an altitude.
+func TestCityInlineWithinBounds(t *testing.T) {
+	for _, data := range []string{
+		`{"name": "x", "timezone": "UTC", "office_hours": {"days": ["mon"], "open": "00:00", "close": "24:00"}}`,
+		`{"name": "x", "timezone": "UTC", "departments": [{"code": "d", "name": "D"}], "services": [{"code": "s", "name": "S", "department": "d", "sla": "3650d"}]}`,
+		`{"name": "x", "timezone": "UTC", "boundary": {"type": "Polygon", "coordinates": [[[-180, -90, 0], [180, -90, 0], [180, 90, 0], [-180, 90, 0], [-180, -90, 0]]]}}`,
+	} {
+		if _, err := LoadCity("x.json", []byte(data)); err != nil {
+			t.Errorf("%s: %v", data, err)
 		}
 	}
 }
