@@ -210,3 +210,18 @@ func BenchmarkClassify(b *testing.B) {
 		c.Classification(set[i%len(set)].text)
 	}
 }
+
+// A word of five letters forgives one typo, the first letter right; a
+// shorter one none.
+func TestFiveLettersForgiveATypo(t *testing.T) {
+	c := cityOroville(t)
+	for text, want := range map[string]string{
+		"someone left a cuoch on the corner": "illegal-dumping", // couch
+		"the storm dranis are full":          "storm-drain",     // drains
+		"a stary dog on our street":          "animal-stray",    // stray
+	} {
+		if got := c.Classification(text); got.Service != want {
+			t.Errorf("%q: %q, want %q", text, got.Service, want)
+		}
+	}
+}
