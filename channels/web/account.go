@@ -139,18 +139,32 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, res core.Resi
 // resident is the signed-in resident's account; without one, the answer
 // is a redirect to /signin and ok is false.
 func (h *Handler) resident(w http.ResponseWriter, r *http.Request) (core.Resident, bool) {
-	id := h.residents.GetInt64(r.Context(), "resident")
-	res, err := h.core.GetResident(r.Context(), id)
+	res, err := h.sessionResident(r)
 	switch {
-	case id == 0 || errors.Is(err, core.ErrNotFound): // its addresses went to another account, or it was deleted
-		h.residents.Remove(r.Context(), "resident")
-		http.Redirect(w, r, "/signin", http.StatusSeeOther)
-		return res, false
 	case err != nil:
 		h.fail(w, r, err)
 		return res, false
+	case res.ID == 0:
+		h.residents.Remove(r.Context(), "resident")
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return res, false
 	}
 	return res, true
+}
+
+// sessionResident is the signed-in resident's account, or none (ID 0) for
+// a guest or an account since gone: its addresses went to another
+// account, or it was deleted.
+func (h *Handler) sessionResident(r *http.Request) (core.Resident, error) {
+	id := h.residents.GetInt64(r.Context(), "resident")
+	if id == 0 {
+		return core.Resident{}, nil
+	}
+	res, err := h.core.GetResident(r.Context(), id)
+	if errors.Is(err, core.ErrNotFound) {
+		return core.Resident{}, nil
+	}
+	return res, err
 }
 
 func (h *Handler) account(w http.ResponseWriter, r *http.Request) {

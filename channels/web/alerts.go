@@ -77,17 +77,11 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request, request int64) 
 		err = h.core.SubscribeByMail(r.Context(), p.Email, p.Lang, p.Digest)
 	} else {
 		var res core.Resident // signed in, her own address follows at once
-		if id := h.residents.GetInt64(r.Context(), "resident"); id != 0 {
-			if res, err = h.core.GetResident(r.Context(), id); errors.Is(err, core.ErrNotFound) {
-				err = nil // the account is gone: a guest
+		if res, err = h.sessionResident(r); err == nil {
+			var issue int64
+			if issue, confirmed, err = h.core.FollowByMail(r.Context(), request, p.Email, p.Lang, res); err == nil {
+				p.Following = issue // a duplicate's issue
 			}
-		}
-		var issue int64
-		if err == nil {
-			issue, confirmed, err = h.core.FollowByMail(r.Context(), request, p.Email, p.Lang, res)
-		}
-		if err == nil {
-			p.Following = issue // a duplicate's issue
 		}
 	}
 	var bad *core.ValidationError
