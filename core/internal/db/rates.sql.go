@@ -9,23 +9,6 @@ import (
 	"context"
 )
 
-const lockKey = `-- name: LockKey :exec
-SELECT pg_advisory_xact_lock(hashtextextended($1::text || ' ' || $2::text, 0))
-`
-
-type LockKeyParams struct {
-	Bucket string
-	Key    string
-}
-
-// One transaction at a time for a key in a bucket, until it ends: two
-// takers of a rate at once could both find room, two sign-ins of one new
-// address both make its account.
-func (q *Queries) LockKey(ctx context.Context, arg LockKeyParams) error {
-	_, err := q.db.Exec(ctx, lockKey, arg.Bucket, arg.Key)
-	return err
-}
-
 const sweepRates = `-- name: SweepRates :exec
 DELETE FROM rate_events WHERE at < now() - interval '1 hour'
 `
