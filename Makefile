@@ -80,13 +80,13 @@ mutate: $(WITHPG) $(WEED) ## mutation-test MUTATE's packages, or ONLY some files
 		if [ -n "$(ONLY)" ]; then \
 			others="^($$(cd $$p && ls *.go | grep -v '_test\.go$$' | grep -vxF $(foreach f,$(ONLY),-e $(f)) | sed 's/\./\\./' | paste -sd'|'))\$$"; \
 		fi; \
-		work=$$(mktemp -d); mkdir $$work/bin; \
+		work=$$(mktemp -d); trap "rm -rf $$work" EXIT; trap "exit 1" INT TERM; mkdir $$work/bin; \
 		printf '#!/bin/sh\nexec %s go "$$@"\n' $(CURDIR)/bin/testpick > $$work/bin/go; chmod +x $$work/bin/go; \
 		export GOCACHE=$$work/cache TESTPICK_GO=$$(command -v $(GO)) TESTPICK_SRC=$(CURDIR) TESTPICK_INDEX=$$work/index; \
 		./$(WITHPG) -- bin/testpick index -o $$work/index $(if $(RUN),-run '$(RUN)') $$p || { rm -rf $$work; exit 1; }; \
 		GOBIN=$$work/tools $(GO) install $(GREMLINS) || { rm -rf $$work; exit 1; }; \
 		PATH=$$work/bin:$$PATH GOFLAGS="-parallel=8 -vet=off -ldflags=-w $(if $(RUN),-run=$(RUN))" ./$(WITHPG) -- $$work/tools/gremlins unleash \
-			--workers 2 --timeout-coefficient 3 --exclude-files 'internal/db/' --exclude-files "$$others" ./$$p 2>&1 | \
+			--workers 1 --timeout-coefficient 3 --exclude-files 'internal/db/' --exclude-files "$$others" ./$$p 2>&1 | \
 			grep -E '^(Killed|Timed out|Test efficacy|Mutator coverage|Mutation testing completed)|LIVED'; \
 		found=$$?; rm -rf $$work; [ $$found -eq 0 ] || exit 1; \
 	done
