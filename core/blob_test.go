@@ -69,6 +69,16 @@ func TestBlobsInPostgreSQL(t *testing.T) {
 	if _, err := c.Blobs().Put(big); !errors.Is(err, core.ErrTooLarge) || countStored(t, pool) != 1 {
 		t.Errorf("an upload over the limit: %v", err)
 	}
+	// The limit itself is allowed.
+	full := strings.NewReader(strings.Repeat("y", int(c.Blobs().Max())))
+	if _, err := c.Blobs().Put(full); err != nil {
+		t.Errorf("an upload of exactly the limit: %v", err)
+	}
+	// An iPhone photo is known by its first twelve bytes, even when they
+	// are all there is.
+	if heic, err := c.Blobs().Put(strings.NewReader("\x00\x00\x00\x18ftypheic")); err != nil || heic.ContentType != "image/heic" {
+		t.Errorf("a HEIC header alone: %+v, %v", heic, err)
+	}
 }
 
 func TestSweepRemovesOnlyUnreferencedOldFiles(t *testing.T) {

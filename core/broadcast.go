@@ -51,7 +51,7 @@ const confirmationsPerHour = 3
 // were: whoever typed the address learns nothing.
 func (c *Core) mayConfirm(ctx context.Context, addr string) (bool, error) {
 	ok, err := c.Allow(ctx, "confirmation", addr, confirmationsPerHour)
-	if err == nil && !ok {
+	if err == nil && !ok { // a log line's condition: its mutants survive
 		c.log.Warn("confirmation not sent again within the hour", "limit", confirmationsPerHour)
 	}
 	return ok, err

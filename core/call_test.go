@@ -244,6 +244,15 @@ func TestCallerChoosesTheLanguage(t *testing.T) {
 	if err != nil || ct.Language != "es" || !ct.LanguageChosen {
 		t.Errorf("the caller's contact: %q, chosen %v (%v); want Spanish, chosen", ct.Language, ct.LanguageChosen, err)
 	}
+	// Calling again, the same caller presses the key for English.
+	again := callReport("CAen", 1, "+15305550177")
+	again.Request.Reporter.Language = "en"
+	if _, err := c.FileCallReport(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	if ct, err := c.Contact(ctx, *f.Request.ContactID); err != nil || ct.Language != "en" || !ct.LanguageChosen {
+		t.Errorf("after choosing English: %q, chosen %v (%v)", ct.Language, ct.LanguageChosen, err)
+	}
 	if _, err := c.FileCallReport(ctx, callReport(strings.Repeat("C", 100), 1, "+15305550178")); err != nil {
 		t.Errorf("a call id of 100 characters: %v", err)
 	}

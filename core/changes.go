@@ -59,7 +59,7 @@ func (c *Core) ChangesSince(ctx context.Context, since time.Time, limit int) (ch
 // each time it starts to listen, the first time too: changes committed
 // before that were not heard (ChangesSince has them).
 func (c *Core) ListenChanges(ctx context.Context, changed func(Change), listening func()) {
-	const maxWait = 30 * time.Second
+	const maxWait = 30 * time.Second // a time no test waits out: its mutants survive
 	wait := time.Second
 	for {
 		err := c.listen(ctx, changed, func() { wait = time.Second; listening() })

@@ -206,10 +206,38 @@ func TestDue(t *testing.T) {
 			t.Errorf("%s: due %v, want %s", tc.what, due, tc.want)
 		}
 	}
+	// Office hours from half past the hour count from the half hour.
+	c.OfficeHours.Open = 8*time.Hour + 30*time.Minute
+	if due := c.Due(at("2026-12-07 06:00"), Service{SLA: 4 * time.Hour}); due == nil || !due.Equal(at("2026-12-07 12:30")) {
+		t.Errorf("four hours from before an opening at 8:30: due %v, want 12:30", due)
+	}
 	if due := c.Due(at("2026-12-04 16:00"), Service{}); due != nil {
 		t.Errorf("a service without a target is due %v, want never", due)
 	}
 	if svc, _ := c.Service("sewer"); !svc.Emergency {
 		t.Error("Oroville's sewer service is not an emergency")
+	}
+}
+
+// Where a text names two landmarks, the longer name wins, and of two as
+// long the first in the city file.
+func TestLandmarkIn(t *testing.T) {
+	c := &City{Landmarks: []Landmark{
+		{Name: "Library", Words: []string{"library"}},
+		{Name: "Stadium", Words: []string{"stadium"}},
+		{Name: "Post Office", Words: []string{"correos", "post office"}},
+	}}
+	for text, want := range map[string]string{
+		"by the stadium near the library":   "Library",
+		"by the library near the stadium":   "Library",
+		"at the post office by the library": "Post Office",
+		"at correos":                        "Post Office",
+		"at the stadium":                    "Stadium",
+		"nowhere anyone named":              "",
+	} {
+		l, ok := c.landmarkIn(text)
+		if l.Name != want || ok != (want != "") {
+			t.Errorf("%q: %q (%v), want %q", text, l.Name, ok, want)
+		}
 	}
 }
