@@ -29,6 +29,13 @@ func TestCityOrovilleLoads(t *testing.T) {
 	if c.PhoneRegion != "US" {
 		t.Errorf("phone region = %q", c.PhoneRegion)
 	}
+	// The staff digest goes at 7 am on weekdays, Oroville's time.
+	friday := time.Date(2026, 12, 4, 8, 0, 0, 0, c.Location)
+	if c.Digest == nil {
+		t.Error("no digest schedule")
+	} else if next := c.Digest.Next(friday); !next.Equal(time.Date(2026, 12, 7, 7, 0, 0, 0, c.Location)) {
+		t.Errorf("the digest after Friday 8 am: %v, want Monday 7 am", next)
+	}
 	if !strings.Contains(c.Contact, "1735 Montgomery Street") {
 		t.Errorf("contact = %q", c.Contact)
 	}

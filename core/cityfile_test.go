@@ -160,6 +160,13 @@ func TestCityInlineErrors(t *testing.T) {
 				`x.json:1: office_hours: close "24:30" is not a time of day like "08:00"`},
 		{`{"name": "x", "timezone": "UTC", "departments": [{"code": "d", "name": "D"}], "services": [{"code": "s", "name": "S", "department": "d", "sla": "3651d"}]}`,
 			`x.json:1: service "s": sla "3651d" is not a duration; use hours like "36h" or days like "3d"`},
+		{`{"name": "x", "timezone": "UTC", "boundary": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}, "landmarks": [{"name": "Far", "lat": 0.5, "lng": 0.5}, {"name": "Farther", "lat": 5, "lng": 5}]}`,
+			`x.json:1: landmark "Farther": 5, 5 is outside the city's boundary`},
+		{`{"name": "x", "timezone": "UTC", "landmarks": [{"words": ["x"]}]}`,
+			"x.json:1: a landmark: \"name\" is required\n" +
+				`x.json:1: a landmark: "lat" and "lng" are required`},
+		{`{"name": "x", "timezone": "UTC", "boundary": {"type": "MultiPolygon", "coordinates": [[[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]], [[[2, 2], [3, 2], [3, 3]]]]}}`,
+			`x.json:1: boundary: polygon 2: ring 1 has 3 points; a ring needs at least 4, the last repeating the first`},
 	}...)
 	for _, tt := range tests {
 		c, err := LoadCity("x.json", []byte(tt.data))
@@ -184,6 +191,27 @@ func TestCityInlineWithinBounds(t *testing.T) {
 		if _, err := LoadCity("x.json", []byte(data)); err != nil {
 			t.Errorf("%s: %v", data, err)
 		}
+	}
+}
+
+// A service's questions are asked in their order, and where two have the
+// same, in the city file's.
+func TestCityAttributesInOrder(t *testing.T) {
+	c, err := LoadCity("x.json", []byte(`{"name": "x", "timezone": "UTC", "departments": [{"code": "d", "name": "D"}],
+		"services": [{"code": "s", "name": "S", "department": "d", "attributes": [
+			{"code": "a", "description": "A", "datatype": "string", "order": 2},
+			{"code": "b", "description": "B", "datatype": "string"},
+			{"code": "c", "description": "C", "datatype": "string", "order": 1}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, _ := c.Service("s")
+	var codes []string
+	for _, a := range svc.Attributes {
+		codes = append(codes, a.Code)
+	}
+	if !slices.Equal(codes, []string{"c", "a", "b"}) {
+		t.Errorf("questions in the order %v, want c, a, b", codes)
 	}
 }
 
