@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"cmp"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -222,6 +223,56 @@ func TestFiveLettersForgiveATypo(t *testing.T) {
 	} {
 		if got := c.Classification(text); got.Service != want {
 			t.Errorf("%q: %q, want %q", text, got.Service, want)
+		}
+	}
+}
+
+// The score of a classification, worked out by hand for a small city:
+// the best service's share of the evidence, times how good the best
+// evidence is (no more than 1).
+func TestClassificationScores(t *testing.T) {
+	c, err := LoadCity("x.json", []byte(`{"name": "x", "timezone": "UTC", "departments": [{"code": "d", "name": "D"}],
+		"services": [
+			{"code": "pothole", "name": "P", "department": "d", "keywords": {"en": ["pothole"]}},
+			{"code": "graffiti", "name": "G", "department": "d", "keywords": {"en": ["graffiti"]}},
+			{"code": "sign", "name": "S", "department": "d", "keywords": {"en": ["stop sign"]}},
+			{"code": "dead", "name": "D", "department": "d", "keywords": {"en": ["dead dog"]}},
+			{"code": "stray", "name": "S", "department": "d", "keywords": {"en": ["dog"]}},
+			{"code": "waste", "name": "W", "department": "d", "keywords": {"en": ["dog poop"]}},
+			{"code": "bins", "name": "B", "department": "d", "keywords": {"en": ["crashbin"]}},
+			{"code": "crass", "name": "C", "department": "d", "keywords": {"en": ["crass"]}},
+			{"code": "sigma", "name": "S", "department": "d", "keywords": {"en": ["stopsigh"]}},
+			{"code": "other", "name": "O", "department": "d", "keywords": {"en": ["other"]}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		text, service string
+		score         float64
+	}{
+		{"pothole", "pothole", 1},
+		{"pothole by the graffiti", "pothole", 1 / (1 + laterQuality)},
+		{"potjole", "pothole", typoQuality},                                // one typo: less sure
+		{"pot hole", "pothole", 1},                                         // two words run together
+		{"stop sign", "sign", 1},                                           // two words weigh two
+		{"stop the sign", "sign", 1},                                       // one word between: 1.8
+		{"stop that old sign", "", 0},                                      // two words between
+		{"stopsign", "sign", 1},                                            // run together
+		{"stopsihn", "sign", 1},                                            // and a typo: 1.6
+		{"stoopsihgn", "", 0},                                              // two typos are too many run together
+		{"dead dog", "dead", 1},                                            // "dog" inside "dead dog" does not count
+		{"dog", "stray", 1},                                                //
+		{"dog, dead dog", "dead", 2 * laterQuality / (2*laterQuality + 1)}, // a dog, then a dead one
+		{"other pothole", "pothole", laterQuality},
+		{"dog poop", "waste", 1}, // "dog" at the same place, inside
+		// A weaker reading of words read as one keyword does not count:
+		// "crash" is one typo from "crass", "stopsigm" from "stopsigh".
+		{"crash bins", "bins", 1},
+		{"stopsigm", "sign", 1},
+	} {
+		cl := c.Classification(tc.text)
+		if cl.Service != tc.service || math.Abs(cl.Score-tc.score) > 1e-9 {
+			t.Errorf("Classification(%q) = %+v, want %s at %v", tc.text, cl, tc.service, tc.score)
 		}
 	}
 }
