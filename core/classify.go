@@ -27,8 +27,8 @@ const SureScore = 0.55
 // Classify returns the service a report is about, or "" when it is not
 // sure enough (then the resident is asked, or staff decide).
 func (c *City) Classify(text string) string {
-	// No keyword weights make a score of exactly SureScore, so ">" (a
-	// mutant) is the same.
+	// A score lands exactly on SureScore only by a coincidence of the
+	// weights no test makes: ">" (a mutant) survives.
 	if cl := c.Classification(text); cl.Score >= SureScore {
 		return cl.Service
 	}
