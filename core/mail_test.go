@@ -94,6 +94,10 @@ func TestMailAnswersWhichKind(t *testing.T) {
 	if r, _ = c.Request(ctx, r.ID); r.ServiceCode != "" {
 		t.Errorf("a stranger's number classified it as %q", r.ServiceCode)
 	}
+	mail("eve@example.com", "<kind-blank@example.com>", "", r.ID) // a photo alone, no answer
+	if r, _ = c.Request(ctx, r.ID); r.ServiceCode != "" {
+		t.Errorf("a reply with no words classified it as %q", r.ServiceCode)
+	}
 	mail("eve@example.com", "<kind-3@example.com>", "2\n\nOn Monday you wrote: …", r.ID)
 	r, _ = c.Request(ctx, r.ID)
 	if r.ServiceCode != "streetlight" || r.Department != "public-works" || r.ExpectedAt == nil {

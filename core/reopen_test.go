@@ -98,12 +98,23 @@ func TestReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	closeIt(mailed.RequestID, core.ReasonResolved)
+	// A later request of the same resident, closed since: the number
+	// names which one.
+	later, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelEmail, From: "vecino@example.org", To: "311@oroville.test",
+		Subject: "Pothole", Text: "Pothole at 39.5320, -121.5640", ProviderID: "reopen-later@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeIt(later.RequestID, core.ReasonResolved)
 	if _, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelEmail, From: "vecino@example.org", To: "311@oroville.test",
 		Subject: "Re: Update", Text: fmt.Sprintf("REOPEN #%d the paint shows through", mailed.RequestID), ProviderID: "reopen-2@example.org"}); err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := c.Request(ctx, mailed.RequestID); r.Status != core.StatusInProgress {
 		t.Errorf("REOPEN by mail: %s", r.Status)
+	}
+	if r, _ := c.Request(ctx, later.RequestID); r.Status != core.StatusClosed {
+		t.Errorf("the later request, not named, reopened: %s", r.Status)
 	}
 	closeIt(mailed.RequestID, core.ReasonResolved)
 	if err := c.ReopenByResident(ctx, mailed.RequestID, core.Resident{Phone: "+15305551001"}, "not mine"); !errors.Is(err, core.ErrNotFound) {

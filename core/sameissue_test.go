@@ -166,6 +166,14 @@ func TestSameOffer(t *testing.T) {
 	if out := outbound(t, c, res.RequestID); len(out) != 1 || !strings.Contains(out[0].Body, "reply YES to this email") {
 		t.Fatalf("the mailed acknowledgment: %+v", out)
 	}
+	// A reply with no words (a photo alone) answers nothing.
+	if _, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelEmail, From: "dora@example.com", To: "311@example.gov",
+		Subject: "Re: Pothole", ProviderID: "<offer-blank@example.com>", RequestRef: res.RequestID}); err != nil {
+		t.Fatal(err)
+	}
+	if offered(res.RequestID) != first.ID {
+		t.Errorf("a reply with no words: the offer of #%d is gone", first.ID)
+	}
 	if _, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelEmail, From: "dora@example.com", To: "311@example.gov",
 		Subject: "Re: Pothole", Text: "Yes, that is the one I saw today.", ProviderID: "<offer-2@example.com>", RequestRef: res.RequestID}); err != nil {
 		t.Fatal(err)
