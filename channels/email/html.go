@@ -1,8 +1,9 @@
 package email
 
 import (
-	"html"
 	"strings"
+
+	"golang.org/x/net/html"
 )
 
 // htmlToText turns a mail's HTML into plain text for staff: paragraphs and
@@ -14,31 +15,23 @@ func htmlToText(s string) string {
 	w := &textWriter{}
 	skip := "" // the element whose content is dropped (script, style, ...)
 	var href []string
-	// len(s) >= 0 would do as well: the break below ends an empty rest.
-	for len(s) > 0 {
-		lt := strings.IndexByte(s, '<')
-		if lt < 0 {
-			lt = len(s)
-		}
-		if skip == "" {
-			w.text(html.UnescapeString(s[:lt]))
-		}
-		s = s[lt:]
-		if s == "" {
-			break
-		}
-		if strings.HasPrefix(s, "<!--") {
-			end := strings.Index(s, "-->")
-			if end < 0 { // never 0: s begins with "<!--"
-				break
+	z := html.NewTokenizer(strings.NewReader(s))
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken: // the end, or input the tokenizer gave up on
+			return w.String()
+		case html.TextToken:
+			if skip == "" {
+				w.text(string(z.Text()))
 			}
-			s = s[end+3:]
+			continue
+		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
+		default: // comments, doctypes
 			continue
 		}
-		end := tagEnd(s)
-		tag := s[1:end]
-		s = s[min(end+1, len(s)):]
-		name, closing := tagName(tag)
+		b, _ := z.TagName()
+		name, closing := string(b), tt == html.EndTagToken
 		if skip != "" {
 			if closing && name == skip {
 				skip = ""
@@ -47,7 +40,7 @@ func htmlToText(s string) string {
 		}
 		switch name {
 		case "script", "style", "head", "title", "xml":
-			if !closing && !strings.HasSuffix(tag, "/") {
+			if tt == html.StartTagToken {
 				skip = name
 			}
 		case "br":
@@ -79,7 +72,7 @@ func htmlToText(s string) string {
 			}
 		case "a":
 			if !closing {
-				href = append(href, attr(tag, "href"))
+				href = append(href, hrefOf(z))
 			} else if len(href) > 0 {
 				h := href[len(href)-1]
 				href = href[:len(href)-1]
@@ -89,71 +82,18 @@ func htmlToText(s string) string {
 			}
 		}
 	}
-	return w.String()
 }
 
-// tagEnd finds the '>' that closes the tag at s[0], outside quotes.
-func tagEnd(s string) int {
-	var quote byte
-	for i := 1; i < len(s); i++ {
-		switch c := s[i]; {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '>':
-			return i
+// hrefOf is the href of the tag z is at, unescaped.
+func hrefOf(z *html.Tokenizer) string {
+	for more := true; more; {
+		var k, v []byte
+		k, v, more = z.TagAttr()
+		if string(k) == "href" {
+			return string(v)
 		}
 	}
-	return len(s)
-}
-
-func tagName(tag string) (name string, closing bool) {
-	tag = strings.TrimSpace(tag)
-	if strings.HasPrefix(tag, "/") {
-		closing, tag = true, tag[1:]
-	}
-	end := strings.IndexAny(tag, " \t\r\n/>")
-	if end < 0 { // <= 0 would do as well: a name that begins so is no tag we know
-		end = len(tag)
-	}
-	return strings.ToLower(tag[:end]), closing
-}
-
-// attr reads one attribute of a tag, unescaped.
-func attr(tag, name string) string {
-	lower := strings.ToLower(tag)
-	for from := 0; ; {
-		i := strings.Index(lower[from:], name)
-		if i < 0 { // <= 0 would do as well: a name at from is glued to the last one, or is the tag's own
-			return ""
-		}
-		i += from
-		from = i + len(name)
-		// i is never 0 (the tag begins with its own name): >= 0 would do as well.
-		if i > 0 && !strings.ContainsRune(" \t\r\n", rune(lower[i-1])) {
-			continue
-		}
-		rest := strings.TrimLeft(tag[from:], " \t\r\n")
-		if !strings.HasPrefix(rest, "=") {
-			continue
-		}
-		rest = strings.TrimLeft(rest[1:], " \t\r\n")
-		if rest != "" && (rest[0] == '"' || rest[0] == '\'') {
-			// > 0 would do as well: an empty value is "" either way.
-			if end := strings.IndexByte(rest[1:], rest[0]); end >= 0 {
-				return html.UnescapeString(rest[1 : end+1])
-			}
-			return ""
-		}
-		// Never 0, rest begins with no blank: > 0 would do as well.
-		if end := strings.IndexAny(rest, " \t\r\n"); end >= 0 {
-			rest = rest[:end]
-		}
-		return html.UnescapeString(rest)
-	}
+	return ""
 }
 
 // textWriter collects text, collapsing white space as a browser does and
@@ -170,9 +110,7 @@ type textWriter struct {
 func (w *textWriter) text(s string) {
 	for _, r := range s {
 		if !w.pre && (r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0') {
-			// >= 0 would do as well: a space owed at the start of a line
-			// is dropped by flush, or at the start of the text by String.
-			w.space = w.line.Len() > 0
+			w.space = true // dropped at the start of a line, below
 			continue
 		}
 		if w.pre && r == '\n' {
@@ -182,7 +120,7 @@ func (w *textWriter) text(s string) {
 		if w.breaks > 0 {
 			w.flush()
 		}
-		if w.line.Len() == 0 && w.quote > 0 { // >= 0 would do as well: no quote repeats to ""
+		if w.line.Len() == 0 {
 			w.line.WriteString(strings.Repeat("> ", w.quote))
 			w.space = false
 		}
@@ -201,10 +139,9 @@ func (w *textWriter) newline(n int) {
 }
 
 func (w *textWriter) flush() {
-	if w.b.Len() > 0 || w.line.Len() > 0 { // >= 0 would do as well: String trims what leads
-		w.b.WriteString(strings.TrimRight(w.line.String(), " "))
-		w.b.WriteString(strings.Repeat("\n", w.breaks))
-	}
+	// Breaks before any text are trimmed by String.
+	w.b.WriteString(strings.TrimRight(w.line.String(), " "))
+	w.b.WriteString(strings.Repeat("\n", w.breaks))
 	w.line.Reset()
 	w.breaks = 0
 	w.space = false
