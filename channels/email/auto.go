@@ -56,10 +56,7 @@ var autoSubjects = []string{
 
 // token is a header value up to its first parameter or comment.
 func token(v string) string {
-	// i > 0 would do as well: a value that begins with ";" or "(" is then
-	// kept whole, and neither "no" nor any Precedence word starts so.
-	if i := strings.IndexAny(v, ";("); i >= 0 {
-		v = v[:i]
-	}
+	v, _, _ = strings.Cut(v, ";")
+	v, _, _ = strings.Cut(v, "(")
 	return strings.TrimSpace(v)
 }

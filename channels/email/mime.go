@@ -80,11 +80,8 @@ func cutLine(b []byte) (line, rest []byte) {
 // parameter or an unclosed quote (a lost boundary loses the whole mail),
 // and drops or garbles RFC 2231 names in charsets other than UTF-8.
 func mediaType(v string) (string, map[string]string) {
-	items := splitParams(v)
-	typ := ""
-	if len(items) > 0 { // always: splitParams returns at least one item, so >= 0 would do as well
-		typ = strings.ToLower(strings.TrimSpace(items[0]))
-	}
+	items := splitParams(v) // never empty
+	typ := strings.ToLower(strings.TrimSpace(items[0]))
 	params := map[string]string{}
 	type piece struct {
 		value   string
