@@ -351,10 +351,10 @@ func (w *Watcher) storeRaw(raw []byte) (*core.Upload, error) {
 	if errors.Is(err, core.ErrTooLarge) {
 		name = "message-header.eml"
 		head := raw
-		if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
-			head = raw[:i+4]
-		} else if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
-			head = raw[:i+2]
+		if h, _, ok := bytes.Cut(raw, []byte("\r\n\r\n")); ok {
+			head = raw[:len(h)+4]
+		} else if h, _, ok := bytes.Cut(raw, []byte("\n\n")); ok {
+			head = raw[:len(h)+2]
 		}
 		blob, err = w.core.Blobs().Put(bytes.NewReader(head[:min(len(head), int(w.core.Blobs().Max()))]))
 	}
