@@ -388,3 +388,23 @@ func TestRefusedFile(t *testing.T) {
 		t.Errorf("%d raw messages kept", n)
 	}
 }
+
+// A Processed folder someone removed while the watcher runs is made
+// again when the server says to (TRYCREATE), and mail still moves there.
+func TestProcessedFolderRemoved(t *testing.T) {
+	c := memCore(t)
+	m := newMemServer(t, rev2)
+	watch(t, newWatcher(t, c, testConfig(m.url("INBOX"), "smtp://127.0.0.1:1")))
+	m.append(t, "INBOX", report(1))
+	eventually(t, 5*time.Second, "the first moved", func() bool { return count(t, dialMem(m), ProcessedFolder) == 1 })
+	if err := m.user.Delete(ProcessedFolder); err != nil {
+		t.Fatal(err)
+	}
+	m.append(t, "INBOX", report(2))
+	eventually(t, 5*time.Second, "the second moved to the folder made again", func() bool {
+		return count(t, dialMem(m), ProcessedFolder) == 1 && count(t, dialMem(m), "INBOX") == 0
+	})
+	if n := queryInt(t, c, `SELECT count(*) FROM requests`); n != 2 {
+		t.Errorf("%d requests, want 2", n)
+	}
+}
