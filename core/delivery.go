@@ -190,7 +190,7 @@ func (w *sweepBlobsWorker) Work(ctx context.Context, job *river.Job[sweepBlobsAr
 	// Calls whose end the provider never reported leave their state behind too.
 	if n, err := w.core.SweepChannelState(ctx, "voice:call:", 24*time.Hour); err != nil {
 		return err
-	} else if n > 0 {
+	} else if n > 0 { // a log line's condition: its mutants survive
 		w.core.log.Info("removed the state of abandoned calls", "count", n)
 	}
 	if err := w.core.q.SweepSigninFailures(ctx, signinWindow); err != nil {

@@ -26,3 +26,16 @@ func TestOptionsDefaults(t *testing.T) {
 		t.Errorf("rescued after 30s, a delivery runs %v; want 20s", got)
 	}
 }
+
+// The leader runs the city's digest only when the city file sets one.
+func TestPeriodicJobs(t *testing.T) {
+	city, err := ReadCity("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := len((&Core{city: city}).periodicJobs())
+	city.Digest = nil
+	if without := len((&Core{city: city}).periodicJobs()); without != with-1 || without != 4 {
+		t.Errorf("%d jobs with the digest, %d without; want 5 and 4", with, without)
+	}
+}

@@ -57,14 +57,12 @@ func (c *Core) MarkBouncing(ctx context.Context, email, why string) error {
 	if err != nil {
 		return invalid("email", "%v", err)
 	}
+	// n is 0 on an error.
 	n, err := c.q.MarkBouncing(ctx, email)
-	if err != nil {
-		return dbErr(err)
-	}
 	if n > 0 { // only whether to log: mutants here change no outcome
 		c.log.Info("address bounces; mail to it paused", "contact_email", email, "why", why)
 	}
-	return nil
+	return dbErr(err)
 }
 
 // Secret returns a random 32-byte secret kept in the database under name,
