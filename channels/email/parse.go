@@ -292,11 +292,9 @@ func oneLine(s string) string {
 func unflow(s string, delsp bool) string {
 	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
 	var b strings.Builder
-	for i, l := range lines {
+	for _, l := range lines {
 		l = strings.TrimPrefix(l, " ") // space-stuffing
-		// i <= len(lines)-1 would do as well: the last line's space is
-		// trimmed with the body anyway.
-		if l != "-- " && strings.HasSuffix(l, " ") && i < len(lines)-1 {
+		if l != "-- " && strings.HasSuffix(l, " ") {
 			if delsp {
 				l = l[:len(l)-1]
 			}
@@ -304,10 +302,9 @@ func unflow(s string, delsp bool) string {
 			continue
 		}
 		b.WriteString(l)
-		if i < len(lines)-1 { // the last newline would be trimmed with the body anyway
-			b.WriteByte('\n')
-		}
+		b.WriteByte('\n')
 	}
+	// The last line's space or newline goes when the body is trimmed.
 	return b.String()
 }
 
@@ -340,18 +337,18 @@ func addresses(v string) []string {
 func msgIDs(v string) []string {
 	var ids []string
 	for {
-		i := strings.IndexByte(v, '<')
-		if i < 0 {
+		_, rest, ok := strings.Cut(v, "<")
+		if !ok {
 			break
 		}
-		j := strings.IndexByte(v[i:], '>')
-		if j < 0 { // never 0: v[i] is the "<"
+		id, rest, ok := strings.Cut(rest, ">")
+		if !ok {
 			break
 		}
-		if id := normID(v[i+1 : i+j]); id != "" {
+		if id := normID(id); id != "" {
 			ids = append(ids, id)
 		}
-		v = v[i+j+1:]
+		v = rest
 	}
 	if len(ids) == 0 {
 		// Some mailers leave out the brackets.
