@@ -20,6 +20,8 @@ func PhotoGPS(img []byte) (lat, lng float64, ok bool) {
 // tiffGPS reads the GPS position in an EXIF block's TIFF structure, from
 // a JPEG or a HEIF photo.
 func tiffGPS(tiff []byte) (lat, lng float64, ok bool) {
+	// Eight bytes are the header alone, with no directory: "<= 8" (a
+	// mutant) gives no position either.
 	if len(tiff) < 8 {
 		return 0, 0, false
 	}
