@@ -295,25 +295,20 @@ func (w *Watcher) wait(ctx context.Context, cl *imapclient.Client, idle bool, wa
 	if err := w.guard(cl, "IDLE", func() (err error) { cmd, err = cl.Idle(); return }); err != nil {
 		return err
 	}
-	closed := false
 	select {
 	case <-wake:
 	case <-w.tick:
 	case <-ctx.Done():
 		return nil
-	case <-cl.Closed():
-		closed = true
+	case <-cl.Closed(): // no DONE to send on it
+		return errClosed
 	}
-	err := w.guard(cl, "DONE", func() error {
-		if err := cmd.Close(); err != nil {
+	return w.guard(cl, "DONE", func() error {
+		if err := cmd.Close(); err != nil { // a failed DONE fails Wait too: its mutant survives
 			return err
 		}
 		return cmd.Wait()
 	})
-	if closed && err == nil {
-		err = errClosed
-	}
-	return err
 }
 
 // signal sends on a channel of one without blocking: news pending is news enough.
