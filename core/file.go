@@ -74,9 +74,11 @@ func (c *Core) file(ctx context.Context, t *txn, f filing) (Request, error) {
 		// The one statement finds or creates a contact by one phone number
 		// or one email address; a reporter known by both, or by a name
 		// alone, or with an account at the client, needs upsertContact. A
-		// referral, or a join, closes what it files.
+		// referral, or a join, closes what it files. (A contact already
+		// found, and messages to link, come only with a caller's t.) With
+		// no photos, ">= 0" (a mutant) takes the transaction to the same end.
 		rep := f.Reporter
-		if f.agency.Code != "" || f.parent != 0 || f.past != nil || len(f.Photos) > 0 || len(f.messages) > 0 || f.contact != nil ||
+		if f.agency.Code != "" || f.parent != 0 || f.past != nil || len(f.Photos) > 0 ||
 			(f.ack && c.canAnswer(f.Channel)) || (rep.Phone != "" && rep.Email != "") ||
 			(rep.Name != "" && rep.Phone == "" && rep.Email == "") || rep.AccountID != "" || rep.ReplyBy != "" {
 			var r Request

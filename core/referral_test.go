@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"townline/core"
+	"townline/internal/testenv"
 )
 
 // A report that is an outside agency's — a State Route 70 pothole is
@@ -78,5 +79,35 @@ func TestReferral(t *testing.T) {
 	in.Lat, in.Lng = ptr(37.7749), ptr(-122.4194)
 	if _, err := c.CreateRequest(ctx, in); err == nil || !strings.Contains(err.Error(), "outside Oroville") {
 		t.Errorf("a report from San Francisco: %v, want refused as outside Oroville", err)
+	}
+}
+
+// With no one to tell (no reporter, and a city that sends no messages),
+// a report is still referred, or joins the open request of the same
+// issue, and counts as one more report of it.
+func TestAnonymousReportReferredOrJoined(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	file := func(lat, lng float64) core.Request {
+		t.Helper()
+		r, err := c.CreateRequest(ctx, core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
+			Description: "Pothole", Lat: &lat, Lng: &lng, Actor: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ = c.Request(ctx, r.ID)
+		return r
+	}
+	if r := file(sr70Lat, sr70Lng); r.Status != core.StatusClosed || r.CloseReason != core.ReasonReferred {
+		t.Errorf("an anonymous pothole on SR 70: %s (%s), want closed as referred", r.Status, r.CloseReason)
+	}
+	first := file(39.5090, -121.5620)
+	again := file(39.5090, -121.5620)
+	if again.Status != core.StatusClosed || again.CloseReason != core.ReasonDuplicate || again.DuplicateOf == nil || *again.DuplicateOf != first.ID {
+		t.Errorf("an anonymous pothole where one is open: %s (%s) of %v, want joined to #%d", again.Status, again.CloseReason, again.DuplicateOf, first.ID)
+	}
+	if issue, _ := c.Request(ctx, first.ID); issue.Reports != 2 {
+		t.Errorf("the issue counts %d reports, want 2", issue.Reports)
 	}
 }
