@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"townline/core"
+	"townline/internal/testenv"
 )
 
 // Staff file for a caller, a walk-in or themselves: the resident hears
@@ -149,5 +150,21 @@ func TestReachOut(t *testing.T) {
 	id, err = c.Reply(ctx, r.ID, core.ChannelSMS, "Thanks, we will look.", by)
 	if m, _ := c.Message(ctx, id); err != nil || m.State != "not_sent" || !strings.Contains(m.Error, "STOP") {
 		t.Errorf("a text to a number that opted out: %+v, %v", m, err)
+	}
+}
+
+// What a resident at the desk asked for is kept even where the city
+// sends no messages yet: it holds when it does.
+func TestFrontDeskKeepsTheChoiceWithoutSenders(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	in := newPothole("")
+	in.Channel, in.Reporter, in.Actor = core.ChannelWalkIn, core.Reporter{Phone: "5305550161", ReplyBy: core.ReplyNone}, "desk@cityoforoville.org"
+	if _, err := c.CreateRequest(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if found, err := c.FindContacts(ctx, "5305550161", ""); err != nil || len(found) != 1 || found[0].ReplyBy != core.ReplyNone {
+		t.Errorf("found %+v, %v; want the walk-in, who wants to hear nothing", found, err)
 	}
 }
