@@ -374,3 +374,18 @@ func TestStripMetadataPNGBadChecksum(t *testing.T) {
 		t.Error("a PNG with a bad checksum was stripped")
 	}
 }
+
+// An EXIF block whose TIFF structure is cut short anywhere, in a segment
+// that says so, gives no position (and no panic): every offset it holds
+// is checked against what is there.
+func TestPhotoGPSTIFFCutShort(t *testing.T) {
+	tiff := core.ExifWithGPS(39.5138, -121.5564)[10:]
+	img := testJPEG(t)
+	for n := range len(tiff) + 1 {
+		body := append([]byte("Exif\x00\x00"), tiff[:n]...)
+		seg := append([]byte{0xFF, 0xE1, byte((len(body) + 2) >> 8), byte(len(body) + 2)}, body...)
+		if _, _, ok := core.PhotoGPS(withExif(img, seg)); ok != (n == len(tiff)) {
+			t.Errorf("the TIFF structure cut at %d of %d: position %v", n, len(tiff), ok)
+		}
+	}
+}
