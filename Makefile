@@ -87,7 +87,7 @@ mutate: $(WITHPG) $(WEED) ## mutation-test MUTATE's packages, or ONLY some files
 		GOBIN=$$work/tools $(GO) install $(GREMLINS) || { rm -rf $$work; exit 1; }; \
 		PATH=$$work/bin:$$PATH GOFLAGS="-parallel=8 -vet=off -ldflags=-w $(if $(RUN),-run=$(RUN))" ./$(WITHPG) -- $$work/tools/gremlins unleash \
 			--workers 1 --timeout-coefficient 3 --exclude-files 'internal/db/' --exclude-files "$$others" ./$$p 2>&1 | \
-			grep --line-buffered -E '^(Killed|Timed out|Test efficacy|Mutator coverage|Mutation testing completed)|LIVED'; \
+			tee bin/mutate-$$(echo $$p | tr / -).log | grep --line-buffered -E '^(Killed|Timed out|Test efficacy|Mutator coverage|Mutation testing completed)|LIVED'; \
 		found=$$?; rm -rf $$work; [ $$found -eq 0 ] || exit 1; \
 	done
 
