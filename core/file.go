@@ -234,14 +234,14 @@ func (c *Core) triage(ctx context.Context, q *db.Queries, f *filing) {
 		asOf = &f.past.At
 	}
 	var err error
-	if f.parent, err = sameIssue(ctx, q, f.ServiceCode, *f.Lat, *f.Lng, asOf); err != nil {
+	if f.parent, err = sameIssue(ctx, q, f.ServiceCode, *f.Lat, *f.Lng, asOf); err != nil { // a log line's condition: its mutant survives
 		c.log.Warn("looking for the same issue failed; filed as a new one", "err", err)
 	}
 	if f.parent != 0 || !f.ack || !slices.Contains(askedChannels, f.Channel) {
 		return
 	}
 	maybe, err := c.mayRepeat(ctx, q, f.ServiceCode, *f.Lat, *f.Lng)
-	if err != nil {
+	if err != nil { // a log line's condition: its mutant survives
 		c.log.Warn("looking for a request the report may repeat failed", "err", err)
 	}
 	if len(maybe) > 0 {
@@ -374,7 +374,7 @@ func (c *Core) place(ctx context.Context, q *db.Queries, f *filing) {
 	}
 	if f.Lat == nil && f.Address != "" {
 		loc, ok, err := c.geocode(ctx, q, f.Address)
-		if err != nil {
+		if err != nil { // a log line's condition: its mutant survives
 			c.log.Warn("geocoding failed; filed without a position", "address", f.Address, "err", err)
 		}
 		if p := (orb.Point{loc.Lng, loc.Lat}); ok && (c.city.Contains(p) || c.city.refers(p)) {
