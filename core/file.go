@@ -390,7 +390,7 @@ func (c *Core) place(ctx context.Context, q *db.Queries, f *filing) {
 	}
 	f.Address = coords
 	near, ok, err := nearAddress(ctx, q, *f.Lat, *f.Lng)
-	if err != nil {
+	if err != nil { // a log line's condition: its mutant survives
 		c.log.Warn("naming the nearest address failed", "err", err)
 	}
 	if ok {
@@ -450,7 +450,8 @@ func (c *Core) insertRequest(ctx context.Context, q *db.Queries, f filing, svc S
 		return r, errors.New("insertRequest: a reporter with a phone and an email needs upsertContact")
 	default:
 		// A contact created by a transaction this statement's snapshot
-		// cannot see yet returns no row; a fresh statement sees it.
+		// cannot see yet returns no row; a fresh statement sees it. (So
+		// "try--", a mutant, ends the same: the second try finds it.)
 		for try := 0; ; try++ {
 			if rep.Phone != "" {
 				var x db.InsertRequestByPhoneRow

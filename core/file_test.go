@@ -9,6 +9,8 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"strings"
+	"sync"
 	"testing"
 
 	"townline/core"
@@ -307,6 +309,67 @@ func TestThePublicPhoto(t *testing.T) {
 		}
 		if got != tc.want {
 			t.Errorf("%s: the photo is %q (id %d), want %q", tc.name, got, r.PhotoID, tc.want)
+		}
+	}
+}
+
+// Residents new to the city, each reporting several things at the same
+// moment (an app that retries, a form sent twice): every report is
+// filed, by one contact each, whichever filing created it.
+func TestFirstReportsAtOnce(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 }) // no messages: one statement a report
+	ctx := context.Background()
+	var reporters []core.Reporter
+	for i := range 5 {
+		reporters = append(reporters, core.Reporter{Phone: fmt.Sprintf("53055501%d0", i)}, core.Reporter{Email: fmt.Sprintf("first%d@example.com", i)})
+	}
+	for i, rep := range reporters {
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for range 8 {
+			wg.Go(func() {
+				in := newPothole("")
+				in.Reporter = rep
+				_, err := c.CreateRequest(ctx, in)
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("reporter %d: %v", i, err)
+			}
+		}
+	}
+	var contacts, requests int
+	if err := c.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM contacts), (SELECT count(*) FROM requests WHERE contact_id IS NOT NULL)`).Scan(&contacts, &requests); err != nil {
+		t.Fatal(err)
+	}
+	if contacts != 10 || requests != 80 {
+		t.Errorf("%d contacts for %d requests, want 10 for 80", contacts, requests)
+	}
+}
+
+// A request's history begins with where it went: its department, or the
+// triage queue when none takes it.
+func TestHistoryBeginsWithTheRoute(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	routed, err := c.CreateRequest(ctx, newPothole(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unclear, err := c.Intake(ctx, core.Inbound{Channel: core.ChannelEmail, From: "eve@example.com", To: "311@example.gov",
+		Subject: "Problem", Text: "Something is wrong outside 1747 Montgomery Street.", ProviderID: "<route-1@example.com>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, note := range map[int64]string{routed.ID: "routed to public-works", unclear.RequestID: "no department: waiting in the triage queue"} {
+		if h, err := c.History(ctx, id, false); err != nil || len(h) == 0 || !strings.HasPrefix(h[0].Note, note) {
+			t.Errorf("#%d: history %+v, %v; want it to begin %q", id, h, err, note)
 		}
 	}
 }
