@@ -178,10 +178,11 @@ func splitParams(v string) []string {
 }
 
 func unquote(s string) string {
-	if len(s) < 2 || s[0] != '"' { // <= 2 would do as well: two characters trim alike either way
+	s, quoted := strings.CutPrefix(s, `"`)
+	if !quoted {
 		return strings.Trim(s, `"`)
 	}
-	s = strings.TrimSuffix(s[1:], `"`)
+	s = strings.TrimSuffix(s, `"`)
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		if s[i] == '\\' && i+1 < len(s) {
