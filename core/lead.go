@@ -73,6 +73,8 @@ func (c *Core) leadOnce(ctx context.Context, name string, key int64, tick <-chan
 	leading(false)
 	release, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
+	// Closing a connection whose lock was given up only costs the pool a
+	// connection: the negated condition (a mutant) survives.
 	if err := q.GiveUpLead(release, key); err != nil {
 		conn.Conn().Close(release) // the lock goes with the connection
 	}

@@ -3,6 +3,9 @@ package core
 import (
 	"testing"
 	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // What a deployment leaves unset gets the documented defaults; what it
@@ -37,5 +40,18 @@ func TestPeriodicJobs(t *testing.T) {
 	city.Digest = nil
 	if without := len((&Core{city: city}).periodicJobs()); without != with-1 || without != 4 {
 		t.Errorf("%d jobs with the digest, %d without; want 5 and 4", with, without)
+	}
+}
+
+// A photo's download is retried after RetryBase, doubling each time, up
+// to 1,024 times RetryBase.
+func TestFetchMediaRetries(t *testing.T) {
+	w := &fetchMediaWorker{core: &Core{opts: Options{RetryBase: time.Second}}}
+	for attempt, want := range map[int]time.Duration{1: time.Second, 3: 4 * time.Second, 11: 1024 * time.Second, 20: 1024 * time.Second} {
+		start := time.Now()
+		next := w.NextRetry(&river.Job[fetchMediaArgs]{JobRow: &rivertype.JobRow{Attempt: attempt}})
+		if d := next.Sub(start); d < want || d > want+time.Second {
+			t.Errorf("attempt %d: retried in %v, want %v", attempt, d, want)
+		}
 	}
 }

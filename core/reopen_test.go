@@ -39,7 +39,10 @@ func TestReopen(t *testing.T) {
 	if err != nil || !strings.Contains(closing.Body, "Not fixed? Reply REOPEN within 14 days.") {
 		t.Fatalf("the closing text: %+v %v", closing, err)
 	}
-	p.text("REOPEN it is still there, deeper")
+	// The resident's words join the request they reopen.
+	if res := p.text("REOPEN it is still there, deeper"); res.RequestID != id {
+		t.Errorf("the REOPEN text joined #%d, want #%d", res.RequestID, id)
+	}
 	r, err := c.Request(ctx, id)
 	if err != nil || r.Status != core.StatusInProgress {
 		t.Fatalf("after REOPEN: %+v %v", r, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -129,6 +130,67 @@ func TestMMSOverTheLimitInAll(t *testing.T) {
 	}
 	if !refused {
 		t.Errorf("the history does not say the second photo was refused: %+v", events)
+	}
+}
+
+// Photos that fill the limit exactly are kept; one more is refused as
+// over the limit in all.
+func TestMMSFilledToTheLimit(t *testing.T) {
+	t.Parallel()
+	media := &fakeFetcher{files: map[string][]byte{}}
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: &fakeSender{}}
+		o.Fetchers = map[core.Channel]core.MediaFetcher{core.ChannelSMS: media}
+		o.MaxUpload = 10_000
+	})
+	ctx := context.Background()
+	var urls []core.Media
+	for i := range 3 {
+		url := fmt.Sprintf("https://media.example/%d.jpg", i+1)
+		media.files[url] = append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, strings.Repeat(string(rune('a'+i)), 4996)...) // 5,000 bytes
+		urls = append(urls, core.Media{URL: url, ContentType: "image/jpeg"})
+	}
+	res := (&phone{t: t, c: c, number: "+15305550163"}).text("pothole at 1735 Montgomery Street", urls...)
+	testenv.WaitJob(t, c.Pool(), "fetch_media", nil)
+	var files int
+	if err := c.Pool().QueryRow(ctx, `SELECT count(*) FROM attachments WHERE message_id = $1`, res.MessageID).Scan(&files); err != nil {
+		t.Fatal(err)
+	}
+	events, err := c.History(ctx, res.RequestID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files != 2 || !slices.ContainsFunc(events, func(e core.Event) bool {
+		return strings.Contains(e.Note, "file 3 refused: the message's files are over")
+	}) {
+		t.Errorf("%d photos kept, history %+v; want 2, and the third refused as over the limit in all", files, events)
+	}
+}
+
+// A photo whose host stays down is given up on after the last attempt,
+// and the request's history says so: the report itself stands.
+func TestPhotoHostDown(t *testing.T) {
+	t.Parallel()
+	media := &fakeFetcher{files: map[string][]byte{}, fails: 100}
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: &fakeSender{}}
+		o.Fetchers = map[core.Channel]core.MediaFetcher{core.ChannelSMS: media}
+		o.MaxAttempts, o.RetryBase = 2, time.Millisecond
+	})
+	ctx := context.Background()
+	p := &phone{t: t, c: c, number: "+15305550162"}
+	res := p.text("pothole at 1735 Montgomery Street", core.Media{URL: "https://media.example/down.jpg", ContentType: "image/jpeg"})
+	if state := testenv.WaitJob(t, c.Pool(), "fetch_media", nil); state != "completed" {
+		t.Errorf("the download job ended %s, want completed with the file given up", state)
+	}
+	events, err := c.History(ctx, res.RequestID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(events, func(e core.Event) bool {
+		return strings.Contains(e.Note, "file 1 could not be downloaded: media host answered 502")
+	}) {
+		t.Errorf("the history does not say the photo could not be downloaded: %+v", events)
 	}
 }
 
