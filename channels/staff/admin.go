@@ -81,7 +81,7 @@ func readForm(w http.ResponseWriter, r *http.Request) bool {
 // pathID reads the {id} of the path; anything else is "not found".
 func pathID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
+	if err != nil || id <= 0 { // no row has id 0: "< 0" (a mutant) answers the same
 		return 0, core.ErrNotFound
 	}
 	return id, nil

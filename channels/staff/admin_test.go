@@ -316,6 +316,13 @@ func TestAdminUsers(t *testing.T) {
 	if code, _ := b.post(admin, self, url.Values{"role": {"staff"}}); code != 400 {
 		t.Errorf("an admin drops their own role: %d", code)
 	}
+	// Their own page offers no way to disable themselves; another's does.
+	if _, body := b.get(admin, self); strings.Contains(body, self+"/disable") {
+		t.Error("an admin's own page offers to disable them")
+	}
+	if _, body := b.get(admin, path); !strings.Contains(body, path+"/disable") && !strings.Contains(body, path+"/enable") {
+		t.Error("another's page offers neither to disable nor to enable them")
+	}
 
 	// Each change is logged with who made it.
 	_, body = b.get(admin, "/staff/admin/users")
