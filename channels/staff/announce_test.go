@@ -131,6 +131,22 @@ func TestAnnouncements(t *testing.T) {
 		t.Errorf("in force: %+v %v", list, err)
 	}
 
+	// The list keeps what ended within the last day, not what ended before.
+	for title, ended := range map[string]string{"Street fair": "1 hour", "Parade": "2 days"} {
+		a, err := b.c.SaveAnnouncement(context.Background(), core.Announcement{Kind: core.KindEvent, Title: title,
+			Starts: time.Now().Add(time.Hour)}, core.CommandLine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.c.Pool().Exec(context.Background(), `UPDATE announcements SET starts_at = now() - $2::interval - interval '3 hours',
+			ends_at = now() - $2::interval WHERE id = $1`, a.ID, ended); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, body := b.get(desk, "/staff/announcements"); !strings.Contains(body, "Street fair") || strings.Contains(body, "Parade") {
+		t.Errorf("the list after a street fair ended an hour ago and a parade two days ago:\n%s", body)
+	}
+
 	// Admins too; department staff and strangers get nothing, and the
 	// inbox's header offers the page only to those who may use it.
 	admin := b.signIn("admin@oroville.test")
