@@ -37,6 +37,13 @@ func TestNewRequest(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `name="reply_by" value="sms"`) || !strings.Contains(body, `<option value="pothole"`) {
 		t.Fatalf("the form: %d\n%s", code, body)
 	}
+	// A call by default, the map on the middle of the city, no one looked
+	// up yet.
+	middle := b.c.City().Boundary.Bound().Center()
+	if !strings.Contains(body, `value="phone" checked`) || !strings.Contains(body, fmt.Sprintf(`data-lat="%v" data-lng="%v"`, middle.Lat(), middle.Lon())) ||
+		strings.Contains(body, `class="found"`) {
+		t.Errorf("the empty form: not a call, not on the city's middle, or a search shown:\n%s", body)
+	}
 	count := func() (n int) {
 		t.Helper()
 		if err := b.c.Pool().QueryRow(ctx, "SELECT count(*) FROM requests").Scan(&n); err != nil {
@@ -110,6 +117,10 @@ func TestNewRequest(t *testing.T) {
 	}
 	if _, body = b.get(desk, "/staff/requests/new?email=nobody%40example.com"); !strings.Contains(body, "Not known yet") {
 		t.Errorf("an unknown address is not said to be unknown")
+	}
+	// A number that is none is said so, beside its field.
+	if code, body := b.get(desk, "/staff/requests/new?phone=12"); code != 200 || !regexp.MustCompile(`(?s)name="phone".*?class="field-problem" role="alert">`).MatchString(body) {
+		t.Errorf("looking up a number that is none: %d\n%s", code, body)
 	}
 
 	// A service's questions: answered with it, a required one missing
