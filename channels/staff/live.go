@@ -180,7 +180,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	}
 	if last, err := strconv.ParseInt(since, 10, 64); err == nil {
 		changes, complete, err := h.core.ChangesSince(r.Context(), time.UnixMicro(last).Add(-replayMargin), replayLimit)
-		if err != nil {
+		if err != nil { // a log line's condition: its mutant survives
 			h.log.Warn("staff: live updates: replay", "err", err)
 		}
 		if err != nil || !complete {

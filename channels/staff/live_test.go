@@ -166,6 +166,17 @@ func TestLiveSincePageMade(t *testing.T) {
 			t.Fatalf("heard %+v, want the change made after the page", e)
 		}
 	}
+	// The replay was whole: no reload is asked for before the next change.
+	next, err := b.c.CreateRequest(context.Background(), core.NewRequest{Channel: core.ChannelOpen311, ServiceCode: "pothole",
+		Description: "Another pothole", Address: "1735 Montgomery Street", Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for e := b.next(events); e.data != changeOf(next.ID); e = b.next(events) {
+		if e.name != "change" {
+			t.Fatalf("after a whole replay, heard %+v; want changes only", e)
+		}
+	}
 	// The pages ask for it with the time they were made.
 	_, page := b.get(roads, "/staff/")
 	if !strings.Contains(page, `data-since="`) {
