@@ -104,9 +104,9 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 // visible reads the request named in the path, if the user may see it:
 // any other is "not found", exactly as a request that does not exist.
 func (h *Handler) visible(r *http.Request) (core.Request, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 { // "< 0" answers alike: no row has id 0
-		return core.Request{}, core.ErrNotFound
+	id, err := pathID(r)
+	if err != nil {
+		return core.Request{}, err
 	}
 	return h.core.StaffRequest(r.Context(), user(r), id)
 }
@@ -336,9 +336,9 @@ func (h *Handler) duplicate(w http.ResponseWriter, r *http.Request) {
 // recording plays a caller's recording to staff who may see its request,
 // fetched from the provider as it plays.
 func (h *Handler) recording(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 { // "< 0" answers alike: no row has id 0
-		h.fail(w, r, core.ErrNotFound)
+	id, err := pathID(r)
+	if err != nil {
+		h.fail(w, r, err)
 		return
 	}
 	audio, err := h.core.OpenRecording(r.Context(), user(r), id)
@@ -374,9 +374,9 @@ const maxRecording = 20 << 20
 // file serves a request's file to staff who may see the request: photos
 // shown inline, anything else downloaded, never run in the page.
 func (h *Handler) file(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 { // "< 0" answers alike: no row has id 0
-		h.fail(w, r, core.ErrNotFound)
+	id, err := pathID(r)
+	if err != nil {
+		h.fail(w, r, err)
 		return
 	}
 	a, err := h.core.StaffAttachment(r.Context(), user(r), id)
