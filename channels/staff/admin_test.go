@@ -276,6 +276,10 @@ func TestAdminUsers(t *testing.T) {
 	if code, _ := b.post(admin, path+"/enable", nil); code != 303 {
 		t.Fatalf("enable: %d", code)
 	}
+	// Enabled again, the session the disabling ended stays ended.
+	if code, _ := b.get(kim, "/staff/"); code != 303 {
+		t.Errorf("a session from before the account was disabled reads again: %d", code)
+	}
 	kim, code = b.signInWith("kim@oroville.test", pw)
 	if code != 303 {
 		t.Errorf("an enabled account cannot sign in: %d", code)

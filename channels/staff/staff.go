@@ -64,6 +64,7 @@ type Handler struct {
 // New returns the workspace, with its sessions in PostgreSQL.
 func New(c *core.Core, logger *slog.Logger, cfg Config) *Handler {
 	sm := scs.New()
+	// How often expired sessions are deleted: no one can tell (its mutants survive).
 	sm.Store = pgxstore.NewWithCleanupInterval(c.Pool(), 10*time.Minute)
 	sm.IdleTimeout, sm.Lifetime = idleFor, lifetime
 	sm.Cookie.Name = "townline_staff"
@@ -220,7 +221,7 @@ func (h *Handler) flash(r *http.Request) string {
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	if err := h.pages[name].ExecuteTemplate(w, "base", data); err != nil && r.Context().Err() == nil {
+	if err := h.pages[name].ExecuteTemplate(w, "base", data); err != nil && r.Context().Err() == nil { // a log line's condition: its mutants survive
 		h.log.Error("staff: page failed to render", "page", name, "err", err)
 	}
 }
