@@ -259,10 +259,5 @@ func (h *Handler) renderWithNames(w http.ResponseWriter, r *http.Request, status
 		}
 		return names[*id]
 	}})
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	// A log line's condition: its mutants survive.
-	if err := t.ExecuteTemplate(w, "base", data); err != nil && r.Context().Err() == nil {
-		h.log.Error("staff: page failed to render", "page", name, "err", err)
-	}
+	h.execute(w, r, status, name, t, data)
 }

@@ -219,9 +219,14 @@ func (h *Handler) flash(r *http.Request) string {
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	h.execute(w, r, status, name, h.pages[name], data)
+}
+
+// execute writes page name, made by t, with status.
+func (h *Handler) execute(w http.ResponseWriter, r *http.Request, status int, name string, t *template.Template, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	if err := h.pages[name].ExecuteTemplate(w, "base", data); err != nil && r.Context().Err() == nil { // a log line's condition: its mutants survive
+	if err := t.ExecuteTemplate(w, "base", data); err != nil && r.Context().Err() == nil { // a log line's condition: its mutants survive
 		h.log.Error("staff: page failed to render", "page", name, "err", err)
 	}
 }
