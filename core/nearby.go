@@ -56,6 +56,7 @@ func nearbyOpen(ctx context.Context, q *db.Queries, services []string, except in
 	}
 	var out []Nearby
 	for _, n := range found {
+		// "<" for "<=" survives: no two places are exactly the radius apart.
 		if m := meters(lat, lng, *n.Lat, *n.Lng); m <= radius {
 			out = append(out, Nearby{Request: n, Meters: int(math.Round(m))})
 		}

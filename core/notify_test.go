@@ -36,6 +36,10 @@ func TestReplyRoute(t *testing.T) {
 	phone, email := Contact{Phone: "+15305550100"}, Contact{Email: "ana@example.com"}
 	texts := Contact{Phone: "+15305550100", TextsOK: true}
 	stopped := Contact{Phone: "+15305550100", TextsOK: true, OptedOut: true}
+	// On the web form a resident may choose: texts to her phone rather
+	// than mail. The choice is the web's: it does not change how her
+	// Open311 reports are answered.
+	choseText := Contact{Phone: "+15305550100", Email: "ana@example.com", ReplyBy: ChannelSMS}
 	for _, tc := range []struct {
 		origin Channel
 		ct     Contact
@@ -45,7 +49,7 @@ func TestReplyRoute(t *testing.T) {
 		{ChannelVoice, phone, ChannelVoice}, {ChannelVoice, texts, ChannelSMS}, {ChannelVoice, stopped, ChannelVoice},
 		{ChannelVoice, email, ""},
 		{ChannelEmail, email, ChannelEmail}, {ChannelWeb, email, ChannelEmail}, {ChannelOpen311, email, ChannelEmail},
-		{ChannelWeb, phone, ""},
+		{ChannelWeb, phone, ""}, {ChannelWeb, choseText, ChannelSMS}, {ChannelOpen311, choseText, ChannelEmail},
 	} {
 		ch, to := ReplyRoute(tc.origin, tc.ct)
 		wantTo := map[Channel]string{ChannelSMS: tc.ct.Phone, ChannelVoice: tc.ct.Phone, ChannelEmail: tc.ct.Email}[tc.want]

@@ -167,6 +167,64 @@ func TestMMSFilledToTheLimit(t *testing.T) {
 	}
 }
 
+// A text whose address the city cannot place is filed as written; a
+// photo beside it then places it, its other files are refused by number,
+// one line each, and the photo kept is named by its own.
+func TestMMSPlacesItsRequest(t *testing.T) {
+	t.Parallel()
+	c, _, media := smsCore(t)
+	ctx := context.Background()
+	media.files["m1"] = gpsPhoto(t, 39.51380, -121.55640)
+	media.files["m2"] = []byte("MZ\x90\x00 an executable")
+	media.files["m3"] = []byte("MZ\x90\x00 another")
+	p := &phone{t: t, c: c, number: "+15305550164"}
+	res := p.text("pothole at 2100 Fake Rd",
+		core.Media{URL: "m1", ContentType: "image/jpeg"}, core.Media{URL: "m2", ContentType: "image/jpeg"}, core.Media{URL: "m3", ContentType: "image/jpeg"})
+	if res.RequestID == 0 {
+		t.Fatal("not filed at once")
+	}
+	testenv.WaitJob(t, c.Pool(), "fetch_media", nil)
+	r, err := c.Request(ctx, res.RequestID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Lat == nil || *r.Lat < 39.5137 || *r.Lat > 39.5139 || r.Address != "2100 Fake Rd" {
+		t.Errorf("request at %v %q, want the photo's position and the address as written", r.Lat, r.Address)
+	}
+	var names []string
+	rows, _ := c.Pool().Query(ctx, `SELECT filename FROM attachments WHERE request_id = $1`, r.ID)
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		names = append(names, n)
+	}
+	if rows.Err() != nil || !slices.Equal(names, []string{"media-1.jpg"}) {
+		t.Errorf("attachments %v, %v; want media-1.jpg alone", names, rows.Err())
+	}
+	events, err := c.History(ctx, r.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "file 2 refused: application/octet-stream is not a photo\nfile 3 refused: application/octet-stream is not a photo"
+	if !slices.ContainsFunc(events, func(e core.Event) bool { return e.Note == want }) {
+		t.Errorf("history %+v, want the note %q", events, want)
+	}
+}
+
+// Photos that are all kept add nothing to the history: every entry says
+// something.
+func TestMMSAllKept(t *testing.T) {
+	t.Parallel()
+	c, _, media := smsCore(t)
+	media.files["m1"] = gpsPhoto(t, 39.51380, -121.55640)
+	res := (&phone{t: t, c: c, number: "+15305550165"}).text("pothole at 1735 Montgomery Street", core.Media{URL: "m1", ContentType: "image/jpeg"})
+	testenv.WaitJob(t, c.Pool(), "fetch_media", nil)
+	events, err := c.History(context.Background(), res.RequestID, false)
+	if err != nil || len(events) == 0 || slices.ContainsFunc(events, func(e core.Event) bool { return e.Note == "" && e.To == "" && e.Department == "" }) {
+		t.Errorf("history %+v, %v; want no entry that says nothing", events, err)
+	}
+}
+
 // A photo whose host stays down is given up on after the last attempt,
 // and the request's history says so: the report itself stands.
 func TestPhotoHostDown(t *testing.T) {
