@@ -389,8 +389,12 @@ func TestFollow(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 6; i < 8; i++ {
-		if _, err := texts.Next(wait, i); err != nil {
+		m, err := texts.Next(wait, i)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if m.To == "+15305550702" && !strings.Contains(m.Body, fmt.Sprintf("#%d, which you follow: Filled.", issue.ID)) {
+			t.Errorf("the follower's text of the note: %q", m.Body)
 		}
 	}
 	testenv.WaitJobsIdle(t, c.Pool())

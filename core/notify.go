@@ -227,9 +227,7 @@ func (c *Core) notifyIssue(ctx context.Context, t *txn, requestID int64, kind st
 		}
 		ct := contactFromDB(row)
 		data := c.requestData(issue, ct.Language)
-		if note != nil {
-			data.Note = *note
-		}
+		data.Note = deref(note)
 		if _, err := c.enqueueFor(ctx, t, ct, outMsg{RequestID: issue.ID, Origin: Channel(f.Channel), Via: Channel(f.Channel),
 			Kind: "followed." + kind, Data: data, Subscription: &f.ID}); err != nil {
 			return err
@@ -273,9 +271,9 @@ func (c *Core) queueMessage(ctx context.Context, t *txn, r Request, contactID in
 		return 0, fmt.Errorf("contact %d: %w", contactID, notFound(err))
 	}
 	data := c.requestData(r, ct.Language)
-	if note != nil {
-		data.Note = *note
-	}
+	// The change's own note, or none: not the last public note, which an
+	// update without one would otherwise repeat.
+	data.Note = deref(note)
 	return c.enqueueFor(ctx, t, contactFromDB(ct), outMsg{
 		RequestID: r.ID, UserID: userID, Origin: r.Channel, Via: via, Kind: kind, Data: data,
 		Auto: kind == "ack" || kind == "added",

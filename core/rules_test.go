@@ -225,6 +225,46 @@ func TestMMSAllKept(t *testing.T) {
 	}
 }
 
+// An update carries its own public note or none: a later change without
+// one does not repeat an earlier note, nor show a private one, to the
+// reporter or to a follower.
+func TestUpdateCarriesItsOwnNote(t *testing.T) {
+	t.Parallel()
+	c, sms, _ := smsCore(t)
+	ctx := context.Background()
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	reporter := &phone{t: t, c: c, number: "+15305550166"}
+	id := reporter.text("pothole at 1735 Montgomery Street").RequestID
+	follower := &phone{t: t, c: c, number: "+15305550167"}
+	follower.text(fmt.Sprintf("follow %d", id))
+	next := func(i int) string {
+		m, err := sms.Next(wait, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Body
+	}
+	next(1) // the acknowledgment and the answer to FOLLOW
+	if err := c.ChangeStatus(ctx, id, core.StatusChange{To: core.StatusInProgress, Note: "Crew on the way.", Public: true, By: core.Actor{Name: "dispatcher"}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 2; i < 4; i++ {
+		if body := next(i); !strings.Contains(body, "now in progress. Crew on the way.") {
+			t.Errorf("update %q, want its note", body)
+		}
+	}
+	if err := c.ChangeStatus(ctx, id, core.StatusChange{To: core.StatusClosed, Reason: core.ReasonResolved, Note: "crew 3, 2 bags of asphalt",
+		By: core.Actor{Name: "dispatcher"}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 4; i < 6; i++ {
+		if body := next(i); !strings.Contains(body, "now closed.") || strings.Contains(body, "Crew") || strings.Contains(body, "asphalt") {
+			t.Errorf("update %q, want it closed without a note", body)
+		}
+	}
+}
+
 // A photo whose host stays down is given up on after the last attempt,
 // and the request's history says so: the report itself stands.
 func TestPhotoHostDown(t *testing.T) {
