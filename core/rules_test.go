@@ -265,6 +265,51 @@ func TestUpdateCarriesItsOwnNote(t *testing.T) {
 	}
 }
 
+// At night, a resident who texted the city is answered at once, while a
+// first text to one who reported another way waits for the morning. The
+// city's clock is set to two in the night, whatever the hour the test runs.
+func TestFirstTextWaitsForMorning(t *testing.T) {
+	t.Parallel()
+	sms := &fakeSender{}
+	c := testenv.Core(t, func(o *core.Options) {
+		o.Senders = map[core.Channel]core.Sender{core.ChannelSMS: sms}
+		off := (2-time.Now().UTC().Hour()+36)%24 - 12 // hours east of UTC, -12 to 11
+		zone := "Etc/GMT"                             // whose names count west
+		if off != 0 {
+			zone += fmt.Sprintf("%+d", -off)
+		}
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.City.Location = loc
+	})
+	ctx := context.Background()
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	(&phone{t: t, c: c, number: "+15305550168"}).text("pothole at 1735 Montgomery Street")
+	if m, err := sms.Next(wait, 0); err != nil || m.To != "+15305550168" {
+		t.Fatalf("the texter's acknowledgment: %+v, %v; want it sent at night", m, err)
+	}
+	in := newPothole("")
+	in.Reporter = core.Reporter{Phone: "+15305550169"}
+	r, err := c.CreateRequest(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.Reply(ctx, r.ID, core.ChannelSMS, "Which lane is the pothole in?", core.Actor{Name: "desk@cityoforoville.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var at time.Time
+	if err := c.Pool().QueryRow(ctx, `SELECT scheduled_at FROM river_job WHERE kind = 'deliver' AND (args->>'message_id')::bigint = $1`, id).Scan(&at); err != nil {
+		t.Fatal(err)
+	}
+	if local := at.In(c.City().Location); local.Hour() != 9 || at.Before(time.Now().Add(6*time.Hour)) {
+		t.Errorf("the first text to an Open311 reporter goes at %v, want 9 in the morning", local)
+	}
+}
+
 // A photo whose host stays down is given up on after the last attempt,
 // and the request's history says so: the report itself stands.
 func TestPhotoHostDown(t *testing.T) {
