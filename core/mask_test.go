@@ -10,6 +10,7 @@ func TestMaskReporter(t *testing.T) {
 		{"Thanks, ROSA DIAZ", "Rosa Diaz ", "Thanks, [name removed] [name removed]"},
 		{"Al saw it at the Example St park", "Al Park al@example.org", "Al saw it at the Example St [name removed]"},
 		{"José Peña lo vio", "José Peña ", "[name removed] [name removed] lo vio"},
+		{"Ana Delgado-Ruiz saw it, Ana", " ana.delgado-ruiz@example.net", "[name removed] [name removed]-[name removed] saw it, [name removed]"},
 		{"Quentin here", "", "Quentin here"},
 		{"Quentin here", " ", "Quentin here"},
 	} {
