@@ -376,6 +376,8 @@ func (c *Core) Requests(ctx context.Context, f Filter) ([]Request, error) {
 				in = append(in, r)
 			}
 		}
+		// "> f.Limit" for ">=" reads a page more and cuts it off: its
+		// mutant survives, the list is the same.
 		if p.MaxRows == nil || len(reqs) < int(*p.MaxRows) || len(in) >= f.Limit {
 			if p.MaxRows != nil && len(in) > f.Limit {
 				in = in[:f.Limit]
