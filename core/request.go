@@ -379,7 +379,7 @@ func (c *Core) Requests(ctx context.Context, f Filter) ([]Request, error) {
 		// "> f.Limit" for ">=" reads a page more and cuts it off: its
 		// mutant survives, the list is the same.
 		if p.MaxRows == nil || len(reqs) < int(*p.MaxRows) || len(in) >= f.Limit {
-			if p.MaxRows != nil && len(in) > f.Limit {
+			if p.MaxRows != nil && len(in) > f.Limit { // ">=" survives: in[:len(in)] is in
 				in = in[:f.Limit]
 			}
 			return in, nil
