@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -277,16 +278,27 @@ func TestReclassify(t *testing.T) {
 		t.Fatal(err)
 	}
 	var changes [][2]string
+	var notes []string
 	for _, e := range evs {
 		if e.ToService != "" {
 			changes = append(changes, [2]string{e.FromService, e.ToService})
-			if e.UserID == nil || *e.UserID != roads.ID || e.Actor != roads.Email || e.Note == "" {
+			notes = append(notes, e.Note)
+			if e.UserID == nil || *e.UserID != roads.ID || e.Actor != roads.Email {
 				t.Errorf("a reclassification recorded as %+v", e)
 			}
 		}
 	}
 	if want := [][2]string{{"pothole", "sign"}, {"sign", "tree"}, {"tree", "park"}}; !slices.Equal(changes, want) {
 		t.Errorf("reclassifications in the history: %v, want %v", changes, want)
+	}
+	name := func(code string) string { s, _ := c.City().Service(code); return s.Name }
+	dept := func(code string) string { d, _ := c.City().Department(code); return d.Name }
+	if want := []string{
+		"reclassified from " + name("pothole") + " to " + name("sign"),
+		"reclassified from " + name("sign") + " to " + name("tree") + "; routed to " + dept("parks-trees") + "; no longer assigned",
+		"reclassified from " + name("tree") + " to " + name("park") + "; routed to " + dept("public-works"),
+	}; !slices.Equal(notes, want) {
+		t.Errorf("the notes: %q, want %q", notes, want)
 	}
 	public, err := c.History(ctx, r.ID, true)
 	if err != nil {
@@ -309,6 +321,18 @@ func TestReclassify(t *testing.T) {
 	}
 	if got, _ = c.Request(ctx, placed.ID); got.Department != "other" {
 		t.Errorf("a sign on SR 70 went to %q, want other (Caltrans' referrals)", got.Department)
+	}
+
+	// A request no service was found for was "unclassified".
+	p := &phone{t: t, c: c, number: "+15305550209"}
+	p.text("something is wrong at 1735 Montgomery Street")
+	p.text("dunno")
+	unknown := p.text("no idea").RequestID
+	if err := c.Reclassify(ctx, unknown, "pothole", "", by); err != nil {
+		t.Fatal(err)
+	}
+	if evs, err := c.History(ctx, unknown, false); err != nil || evs[len(evs)-1].Note != "reclassified from unclassified to "+name("pothole")+"; routed to "+dept("public-works") {
+		t.Errorf("an unclassified request's reclassification: %+v, %v", evs, err)
 	}
 
 	// Refusals change nothing.
@@ -474,9 +498,15 @@ func TestInboxSearchReachesBack(t *testing.T) {
 		common = append(common, file(fmt.Sprintf("pothole %d", i), time.Duration(60-i)*time.Hour))
 	}
 	common = append(common, file("pothole by the river", 45*day), file("pothole at the school", 200*day))
-	read := func(words string) []int64 {
+	// A page's worth exactly this week, and one more last quarter.
+	var graffiti []int64
+	for i := range 5 {
+		graffiti = append(graffiti, file("graffiti on the wall", time.Duration(i+1)*day))
+	}
+	graffiti = append(graffiti, file("graffiti again", 45*day))
+	read := func(words string, limit int) []int64 {
 		var got []int64
-		q := core.InboxQuery{Queue: "all", Search: words, Limit: 25}
+		q := core.InboxQuery{Queue: "all", Search: words, Limit: limit}
 		for range 10 {
 			page, next, err := c.Inbox(ctx, desk, q)
 			if err != nil {
@@ -502,10 +532,49 @@ func TestInboxSearchReachesBack(t *testing.T) {
 		})
 		return out
 	}
-	if got, want := read("lamppost"), newestFirst(rare); !slices.Equal(got, want) {
+	if got, want := read("lamppost", 25), newestFirst(rare); !slices.Equal(got, want) {
 		t.Errorf("lamppost: %v, want %v", got, want)
 	}
-	if got, want := read("pothole"), newestFirst(common); !slices.Equal(got, want) {
+	if got, want := read("pothole", 25), newestFirst(common); !slices.Equal(got, want) {
 		t.Errorf("pothole: %d requests %v, want %d %v", len(got), got, len(want), want)
+	}
+	if got := read("graffiti", 5); !slices.Equal(got, graffiti) {
+		t.Errorf("graffiti: %v, want %v", got, graffiti)
+	}
+	// A page holding all there is has no next page.
+	if page, next, err := c.Inbox(ctx, desk, core.InboxQuery{Queue: "all", Search: "graffiti", Limit: 6}); err != nil || len(page) != 6 || next != nil {
+		t.Errorf("a page of all six: %d, next %v, %v", len(page), next, err)
+	}
+
+	// A page holds what staff ask, up to 200; else 50.
+	all := len(rare) + len(common) + len(graffiti)
+	for _, tc := range []struct{ limit, want int }{{200, all}, {201, 50}, {0, 50}, {-1, 50}, {3, 3}} {
+		page, next, err := c.Inbox(ctx, desk, core.InboxQuery{Queue: "all", Limit: tc.limit})
+		if err != nil || len(page) != tc.want || (next == nil) != (tc.want == all) {
+			t.Errorf("a page of %d: %d requests, next %v, %v; want %d", tc.limit, len(page), next, err, tc.want)
+		}
+	}
+}
+
+// Staff of a department count their department's queues; nothing of
+// another's, and no triage, which is the dispatchers'.
+func TestInboxCountsOfADepartment(t *testing.T) {
+	t.Parallel()
+	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	ctx := context.Background()
+	roads, err := c.AddUser(ctx, "roads@oroville.test", "staff", "public-works", "correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := file(t, c, "pothole", "A deep one", core.Reporter{})
+	file(t, c, "pothole", "Another", core.Reporter{})
+	file(t, c, "tree", "A branch down", core.Reporter{})
+	if err := c.Assign(ctx, mine.ID, "public-works", &roads.ID, core.Actor{UserID: &roads.ID, Name: roads.Email}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := c.InboxCounts(ctx, roads)
+	want := map[string]int64{"triage": 0, "unassigned": 1, "mine": 1, "departments": 2, "flagged": 0, "all": 2}
+	if err != nil || !maps.Equal(n, want) {
+		t.Errorf("counts %v, %v; want %v", n, err, want)
 	}
 }

@@ -195,16 +195,17 @@ func (c *Core) signin(ctx context.Context, check func(t *txn) (db.Signin, bool, 
 			if acct, err = t.q.SetAccountAddress(ctx, db.SetAccountAddressParams{ID: *s.AccountID, Phone: phone, Email: email}); err != nil {
 				return err
 			}
+			// The account the address left may have no other.
+			return t.q.DeleteAddresslessAccounts(ctx)
 		case err == nil:
 			acct = existing
+			return nil
 		case errors.Is(err, pgx.ErrNoRows):
-			if acct, err = t.q.InsertResidentAccount(ctx, db.InsertResidentAccountParams{Phone: phone, Email: email}); err != nil {
-				return err
-			}
+			acct, err = t.q.InsertResidentAccount(ctx, db.InsertResidentAccountParams{Phone: phone, Email: email})
+			return err
 		default:
 			return err
 		}
-		return t.q.DeleteAddresslessAccounts(ctx)
 	})
 	switch {
 	case err != nil:
