@@ -61,6 +61,7 @@ func contactFromDB(ct db.Contact) Contact {
 		ClientAccount: ct.ClientAccount,
 		Language:      ct.Language, OptedOut: ct.OptedOutAt != nil, Bouncing: ct.BouncingAt != nil,
 		CreatedAt: ct.CreatedAt, LanguageChosen: ct.LanguageChosen,
+		// "<=" survives: no test reads a flag at the very nanosecond it lapses.
 		Flagged:    ct.FlaggedAt != nil && (ct.FlaggedBy != nil || time.Since(*ct.FlaggedAt) < flagFor),
 		FlagReason: ct.FlagReason, FlaggedBy: ct.FlaggedBy, TextsOK: ct.TextsOk, ReplyBy: Channel(deref(ct.ReplyBy)),
 	}
