@@ -126,10 +126,7 @@ func TestReachOut(t *testing.T) {
 	if m.Channel != core.ChannelSMS || !strings.Contains(m.Body, "Which lane is the pothole in?") {
 		t.Errorf("the text: %+v", m)
 	}
-	var at time.Time
-	if err := c.Pool().QueryRow(ctx, `SELECT scheduled_at FROM river_job WHERE kind = 'deliver' AND (args->>'message_id')::bigint = $1`, id).Scan(&at); err != nil {
-		t.Fatal(err)
-	}
+	at := deliverAt(t, c, id)
 	local := at.In(c.City().Location)
 	if h := local.Hour(); h < 9 || h >= 19 || at.After(time.Now().Add(15*time.Hour)) {
 		t.Errorf("the first text goes at %v, want the next daytime hour (9 AM to 7 PM)", local)
@@ -167,4 +164,15 @@ func TestFrontDeskKeepsTheChoiceWithoutSenders(t *testing.T) {
 	if found, err := c.FindContacts(ctx, "5305550161", ""); err != nil || len(found) != 1 || found[0].ReplyBy != core.ReplyNone {
 		t.Errorf("found %+v, %v; want the walk-in, who wants to hear nothing", found, err)
 	}
+}
+
+// deliverAt is when message id's delivery is scheduled.
+func deliverAt(t *testing.T, c *core.Core, id int64) time.Time {
+	t.Helper()
+	var at time.Time
+	if err := c.Pool().QueryRow(context.Background(), `SELECT scheduled_at FROM river_job
+		WHERE kind = 'deliver' AND (args->>'message_id')::bigint = $1`, id).Scan(&at); err != nil {
+		t.Fatal(err)
+	}
+	return at
 }

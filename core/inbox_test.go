@@ -227,14 +227,22 @@ func TestInboxSorts(t *testing.T) {
 	}
 }
 
-func TestReclassify(t *testing.T) {
-	t.Parallel()
+// withRoadsStaff is a core whose messages wait, queued, and a staff
+// member of public works.
+func withRoadsStaff(t *testing.T) (*core.Core, core.User) {
+	t.Helper()
 	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
-	ctx := context.Background()
-	roads, err := c.AddUser(ctx, "roads@oroville.test", "staff", "public-works", "correct horse battery staple")
+	roads, err := c.AddUser(context.Background(), "roads@oroville.test", "staff", "public-works", "correct horse battery staple")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, roads
+}
+
+func TestReclassify(t *testing.T) {
+	t.Parallel()
+	c, roads := withRoadsStaff(t)
+	ctx := context.Background()
 	by := core.Actor{UserID: &roads.ID, Name: roads.Email}
 	r := file(t, c, "pothole", "A tree is down across the road", core.Reporter{})
 	if err := c.Assign(ctx, r.ID, "public-works", &roads.ID, by); err != nil {
@@ -560,12 +568,8 @@ func TestInboxSearchReachesBack(t *testing.T) {
 // another's, and no triage, which is the dispatchers'.
 func TestInboxCountsOfADepartment(t *testing.T) {
 	t.Parallel()
-	c := testenv.Core(t, func(o *core.Options) { o.Workers = 0 })
+	c, roads := withRoadsStaff(t)
 	ctx := context.Background()
-	roads, err := c.AddUser(ctx, "roads@oroville.test", "staff", "public-works", "correct horse battery staple")
-	if err != nil {
-		t.Fatal(err)
-	}
 	mine := file(t, c, "pothole", "A deep one", core.Reporter{})
 	file(t, c, "pothole", "Another", core.Reporter{})
 	file(t, c, "tree", "A branch down", core.Reporter{})

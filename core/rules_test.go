@@ -301,10 +301,7 @@ func TestFirstTextWaitsForMorning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var at time.Time
-	if err := c.Pool().QueryRow(ctx, `SELECT scheduled_at FROM river_job WHERE kind = 'deliver' AND (args->>'message_id')::bigint = $1`, id).Scan(&at); err != nil {
-		t.Fatal(err)
-	}
+	at := deliverAt(t, c, id)
 	if local := at.In(c.City().Location); local.Hour() != 9 || at.Before(time.Now().Add(6*time.Hour)) {
 		t.Errorf("the first text to an Open311 reporter goes at %v, want 9 in the morning", local)
 	}
